@@ -1,0 +1,102 @@
+#pragma once
+// The user-facing ops: one function per entry of the op table, plus operators, so that
+// `auto a = relu(matmul(W, x) + b);` reads like the math. Each records one node through
+// Graph::apply, which checks the operands and throws Error naming op, nodes and shapes.
+#include "gradscope/autodiff/graph.hpp"
+
+namespace gradscope {
+
+namespace detail {
+template <class T>
+struct NoDeduce {
+  using type = T;
+};
+}  // namespace detail
+// A constant operand: takes its type from the Var beside it, so `x * 2.0` works for Var<float>.
+template <class T>
+using Const = typename detail::NoDeduce<T>::type;
+
+#define GRADSCOPE_UNARY(fn, Name)                                      \
+  template <class T>                                                   \
+  Var<T> fn(Var<T> x, SourceLoc loc = SourceLoc::current()) {          \
+    return x.graph().apply(Op::Name, {x}, T(0), loc);                  \
+  }
+#define GRADSCOPE_BINARY(fn, Name)                                     \
+  template <class T>                                                   \
+  Var<T> fn(Var<T> a, Var<T> b, SourceLoc loc = SourceLoc::current()) { \
+    return a.graph().apply(Op::Name, {a, b}, T(0), loc);               \
+  }
+
+GRADSCOPE_BINARY(add, Add)
+GRADSCOPE_BINARY(sub, Sub)
+GRADSCOPE_BINARY(mul, Mul)
+GRADSCOPE_BINARY(div, Div)
+GRADSCOPE_BINARY(matmul, Matmul)
+GRADSCOPE_UNARY(neg, Neg)
+GRADSCOPE_UNARY(transpose, Transpose)
+GRADSCOPE_UNARY(exp, Exp)
+GRADSCOPE_UNARY(log, Log)
+GRADSCOPE_UNARY(sqrt, Sqrt)
+GRADSCOPE_UNARY(abs, Abs)
+GRADSCOPE_UNARY(relu, Relu)
+GRADSCOPE_UNARY(sigmoid, Sigmoid)
+GRADSCOPE_UNARY(tanh, Tanh)
+GRADSCOPE_UNARY(softplus, Softplus)
+// Losses: mean over all elements of prediction vs target (same shapes), a 1x1 node.
+GRADSCOPE_BINARY(bce, Bce)
+GRADSCOPE_BINARY(bce_with_logits, BceWithLogits)
+GRADSCOPE_BINARY(mse, Mse)
+#undef GRADSCOPE_UNARY
+#undef GRADSCOPE_BINARY
+
+template <class T>
+Var<T> scale(Var<T> x, Const<T> k, SourceLoc loc = SourceLoc::current()) {
+  return x.graph().apply(Op::Scale, {x}, k, loc);
+}
+template <class T>
+Var<T> pow(Var<T> x, Const<T> exponent, SourceLoc loc = SourceLoc::current()) {
+  return x.graph().apply(Op::Pow, {x}, exponent, loc);
+}
+template <class T>
+Var<T> leaky_relu(Var<T> x, Const<T> slope = T(0.01), SourceLoc loc = SourceLoc::current()) {
+  return x.graph().apply(Op::LeakyRelu, {x}, slope, loc);
+}
+// axis -1: all elements (1x1); 0: down the rows (1 x cols); 1: across the columns (rows x 1)
+template <class T>
+Var<T> sum(Var<T> x, int axis = -1, SourceLoc loc = SourceLoc::current()) {
+  return x.graph().apply(Op::Sum, {x}, T(axis), loc);
+}
+template <class T>
+Var<T> mean(Var<T> x, int axis = -1, SourceLoc loc = SourceLoc::current()) {
+  return x.graph().apply(Op::Mean, {x}, T(axis), loc);
+}
+
+// Operators. A plain number beside a node becomes a 1x1 constant (broadcast), or a Scale.
+template <class T>
+Var<T> operator+(Var<T> a, Var<T> b) { return add(a, b); }
+template <class T>
+Var<T> operator-(Var<T> a, Var<T> b) { return sub(a, b); }
+template <class T>
+Var<T> operator*(Var<T> a, Var<T> b) { return mul(a, b); }
+template <class T>
+Var<T> operator/(Var<T> a, Var<T> b) { return div(a, b); }
+template <class T>
+Var<T> operator-(Var<T> a) { return neg(a); }
+template <class T>
+Var<T> operator+(Var<T> a, Const<T> c) { return add(a, a.graph().constant(c)); }
+template <class T>
+Var<T> operator+(Const<T> c, Var<T> a) { return add(a.graph().constant(c), a); }
+template <class T>
+Var<T> operator-(Var<T> a, Const<T> c) { return sub(a, a.graph().constant(c)); }
+template <class T>
+Var<T> operator-(Const<T> c, Var<T> a) { return sub(a.graph().constant(c), a); }
+template <class T>
+Var<T> operator*(Var<T> a, Const<T> c) { return scale(a, c); }
+template <class T>
+Var<T> operator*(Const<T> c, Var<T> a) { return scale(a, c); }
+template <class T>
+Var<T> operator/(Var<T> a, Const<T> c) { return scale(a, T(1) / c); }
+template <class T>
+Var<T> operator/(Const<T> c, Var<T> a) { return div(a.graph().constant(c), a); }
+
+}  // namespace gradscope

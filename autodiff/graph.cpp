@@ -1,0 +1,370 @@
+#include "gradscope/autodiff/graph.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace gradscope {
+
+namespace {
+
+template <class T>
+std::string range_of(ConstMatrixMap<T> m) {
+  return fmt::format("[{:.6g}, {:.6g}]", double(m.minCoeff()), double(m.maxCoeff()));
+}
+
+}  // namespace
+
+template <class T>
+Graph<T>::Graph() {
+  intern("");                    // string 0: the empty name
+  scopes_.push_back({0});        // scope 0: top level
+}
+
+template <class T>
+std::uint32_t Graph<T>::intern(std::string_view s) {
+  if (auto it = string_ids_.find(s); it != string_ids_.end()) return it->second;
+  const auto id = std::uint32_t(strings_.size());
+  strings_.emplace_back(s);  // deque: earlier strings (and the views keyed on them) never move
+  string_ids_.emplace(strings_.back(), id);
+  return id;
+}
+
+template <class T>
+std::string Graph<T>::node_name(std::uint32_t i) const {
+  const auto& n = nodes_[i];
+  const std::string_view scope = scope_path(n.scope);
+  const std::string local =
+      n.name ? strings_[n.name] : fmt::format("{}#{}", op_info(n.op).name, i);
+  return scope.empty() ? local : fmt::format("{}/{}", scope, local);
+}
+
+template <class T>
+std::uint32_t Graph<T>::check(const Var<T>& v, std::string_view what) const {
+  if (!v.graph_) fail("{}: empty node handle (default-constructed Var)", what);
+  if (v.graph_ != this) fail("{}: node #{} belongs to another graph", what, v.index_);
+  if (v.epoch_ != epoch_ || v.index_ >= nodes_.size())
+    fail("{}: node #{} is from before the graph was cleared; record it again", what, v.index_);
+  return v.index_;
+}
+
+template <class T>
+NodeView<T> Graph<T>::node(std::uint32_t index) const {
+  if (index >= nodes_.size()) fail("node #{} does not exist (graph has {} nodes)", index, nodes_.size());
+  return NodeView<T>(*this, index);
+}
+
+template <class T>
+ConstMatrixMap<T> NodeView<T>::grad() const {
+  const auto& n = g_->nodes_[i_];
+  if (i_ >= g_->grads_valid_)
+    fail("gradient of '{}': {}", name(),
+         g_->backward_count_ ? "node was recorded after the last backward()"
+                             : "backward() has not run on this graph");
+  return {g_->grads_.data() + n.offset, n.rows, n.cols};
+}
+
+template <class T>
+const T* Graph<T>::value_ptr(const Node& n) const {
+  return n.op == Op::Param ? params_[n.in[0]]->value.data() : values_.data() + n.offset;
+}
+
+// --- recording -------------------------------------------------------------------------------------
+
+template <class T>
+std::uint32_t Graph<T>::push_node(Op op, Shape shape, std::uint32_t in0, std::uint32_t in1,
+                                  std::uint32_t name, bool requires_grad, bool with_attr,
+                                  SourceLoc loc) {
+  const std::size_t offset = values_.size();
+  const std::size_t end = offset + shape.size() + (with_attr ? 1 : 0);
+  if (nodes_.size() >= std::numeric_limits<std::uint32_t>::max() ||
+      end > std::numeric_limits<std::uint32_t>::max())
+    fail("{}: graph is full (2^32 nodes or elements); clear() it between iterations",
+         op_info(op).name);
+  values_.resize(end);
+  const auto index = std::uint32_t(nodes_.size());
+  nodes_.push_back(Node{{in0, in1}, shape.rows, shape.cols, std::uint32_t(offset), current_scope_,
+                        name, op, std::uint8_t(requires_grad && grad_enabled_ ? kRequiresGrad : 0)});
+  if (anomaly_) {
+    locations_.resize(nodes_.size());
+    locations_[index] = loc;
+  }
+  return index;
+}
+
+template <class T>
+Var<T> Graph<T>::leaf(Op op, Shape shape, const T* data, std::uint32_t extra, std::string_view name,
+                      bool requires_grad, SourceLoc loc) {
+  if (shape.size() == 0)
+    fail("{} '{}': empty tensor ({}); values need at least one element", op_info(op).name, name,
+         shape);
+  const auto i = push_node(op, shape, extra, 0, intern(name), requires_grad, false, loc);
+  if (data) std::copy(data, data + shape.size(), values_.begin() + nodes_[i].offset);
+  if (anomaly_) check_finite(i, false);
+  return Var<T>(this, i, epoch_);
+}
+
+template <class T>
+Var<T> Graph<T>::constant(const Matrix<T>& v, std::string_view name, SourceLoc loc) {
+  return leaf(Op::Constant, {std::uint32_t(v.rows()), std::uint32_t(v.cols())}, v.data(), 0, name,
+              false, loc);
+}
+template <class T>
+Var<T> Graph<T>::constant(T v, std::string_view name, SourceLoc loc) {
+  return leaf(Op::Constant, {1, 1}, &v, 0, name, false, loc);
+}
+template <class T>
+Var<T> Graph<T>::variable(const Matrix<T>& v, std::string_view name, SourceLoc loc) {
+  return leaf(Op::Variable, {std::uint32_t(v.rows()), std::uint32_t(v.cols())}, v.data(), 0, name,
+              true, loc);
+}
+template <class T>
+Var<T> Graph<T>::variable(T v, std::string_view name, SourceLoc loc) {
+  return leaf(Op::Variable, {1, 1}, &v, 0, name, true, loc);
+}
+template <class T>
+Var<T> Graph<T>::param(Parameter<T>& p, SourceLoc loc) {
+  params_.push_back(p.s_.get());
+  // The value stays in the Parameter; the arena slot holds this pass's gradient only.
+  return leaf(Op::Param, p.shape(), nullptr, std::uint32_t(params_.size() - 1), p.name(), true, loc);
+}
+
+template <class T>
+Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
+  const OpInfo& info = op_info(op);
+  if (is_leaf(op) || int(inputs.size()) != info.arity)
+    fail("{}: takes {} input(s), got {}", info.name, info.arity, inputs.size());
+  std::uint32_t in[2] = {0, 0};
+  Shape s[2] = {};
+  bool requires_grad = false;
+  int k = 0;
+  for (const Var<T>& v : inputs) {
+    in[k] = check(v, info.name);
+    s[k] = nodes_[in[k]].shape();
+    requires_grad |= bool(nodes_[in[k]].flags & kRequiresGrad);
+    ++k;
+  }
+  Shape out;
+  switch (op) {
+#define GRADSCOPE_SHAPE(Name, str) \
+  case Op::Name:                   \
+    out = ops::Name::shape(s[0], s[1], double(attr)); \
+    break;
+    GRADSCOPE_OPS(GRADSCOPE_SHAPE)
+#undef GRADSCOPE_SHAPE
+    default:
+      break;
+  }
+  if (out.size() == 0) {
+    std::string operands;
+    for (int j = 0; j < info.arity; ++j)
+      operands += fmt::format("{}'{}' is {}", j ? ", " : "", node_name(in[j]), s[j]);
+    if (info.has_attr) operands += fmt::format(", attribute {}", double(attr));
+    fail("{}: {} ({})", info.name, operands, info.rule);
+  }
+  const auto i = push_node(op, out, in[0], in[1], 0, requires_grad, info.has_attr, loc);
+  if (info.has_attr) values_[nodes_[i].offset + out.size()] = attr;
+  run_forward(nodes_[i], attr);
+  if (anomaly_) check_finite(i, false);
+  return Var<T>(this, i, epoch_);
+}
+
+template <class T>
+void Graph<T>::run_forward(const Node& n, T attr) {
+  const Node& a = nodes_[n.in[0]];
+  const Node* b = op_info(n.op).arity > 1 ? &nodes_[n.in[1]] : nullptr;
+  ops::Forward<T> f{{value_ptr(a), a.rows, a.cols},
+                    {b ? value_ptr(*b) : nullptr, b ? b->rows : 0, b ? b->cols : 0},
+                    {values_.data() + n.offset, n.rows, n.cols},
+                    attr};
+  switch (n.op) {
+#define GRADSCOPE_FORWARD(Name, str) \
+  case Op::Name:                     \
+    ops::Name::forward(f);           \
+    break;
+    GRADSCOPE_OPS(GRADSCOPE_FORWARD)
+#undef GRADSCOPE_FORWARD
+    default:
+      break;
+  }
+}
+
+// --- backward --------------------------------------------------------------------------------------
+
+template <class T>
+void Graph<T>::backward(Var<T> root) {
+  const auto r = check(root, "backward");
+  if (!nodes_[r].shape().scalar())
+    fail("backward: root '{}' is {}, not 1x1; pass a seed gradient of that shape", node_name(r),
+         nodes_[r].shape());
+  const T one(1);
+  backward_from(r, &one);
+}
+
+template <class T>
+void Graph<T>::backward(Var<T> root, const Matrix<T>& seed) {
+  const auto r = check(root, "backward");
+  const Shape s{std::uint32_t(seed.rows()), std::uint32_t(seed.cols())};
+  if (s != nodes_[r].shape())
+    fail("backward: seed gradient is {} but root '{}' is {}", s, node_name(r), nodes_[r].shape());
+  backward_from(r, seed.data());
+}
+
+template <class T>
+void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
+  Node& rn = nodes_[root];
+  if (!(rn.flags & kRequiresGrad))
+    fail("backward: root '{}' does not depend on any variable or parameter", node_name(root));
+  // Gradients of this pass start at zero for every node up to the root.
+  grads_.assign(values_.size(), T(0));
+  for (std::uint32_t i = 0; i <= root; ++i) nodes_[i].flags &= ~kReached;
+  std::copy(seed, seed + rn.size(), grads_.begin() + rn.offset);
+  rn.flags |= kReached;
+  grads_valid_ = std::uint32_t(nodes_.size());
+  ++backward_count_;
+
+  // Hooks in reverse creation order, so visit() walks them with a cursor as i falls.
+  std::stable_sort(hooks_.begin(), hooks_.end(), [](auto& x, auto& y) { return x.node > y.node; });
+  hook_cursor_ = 0;
+  for (auto& o : observers_) o.observer->on_backward_begin(*this);
+  const bool instrumented = !hooks_.empty() || !observers_.empty() || anomaly_;
+  for (std::uint32_t i = root + 1; i-- > 0;) {
+    const Node& n = nodes_[i];
+    if ((n.flags & (kReached | kRequiresGrad)) != (kReached | kRequiresGrad)) continue;
+    if (instrumented) visit(i);
+    if (n.op == Op::Param) {
+      auto& g = params_[n.in[0]]->grad;
+      g += ConstMatrixMap<T>(grads_.data() + n.offset, n.rows, n.cols);
+    } else if (!is_leaf(n.op)) {
+      run_backward(i);
+    }
+  }
+  for (auto& o : observers_) o.observer->on_backward_end(*this);
+}
+
+template <class T>
+void Graph<T>::visit(std::uint32_t i) {
+  const Node& n = nodes_[i];
+  while (hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node > i) ++hook_cursor_;
+  for (; hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node == i; ++hook_cursor_)
+    hooks_[hook_cursor_].fn(MatrixMap<T>(grads_.data() + n.offset, n.rows, n.cols));
+  if (anomaly_) check_finite(i, true);
+  for (auto& o : observers_) o.observer->on_node(NodeView<T>(*this, i));
+}
+
+template <class T>
+void Graph<T>::run_backward(std::uint32_t i) {
+  const Node& n = nodes_[i];
+  const bool binary = op_info(n.op).arity > 1;
+  Node& a = nodes_[n.in[0]];
+  Node* b = binary ? &nodes_[n.in[1]] : nullptr;
+  const bool need_a = a.flags & kRequiresGrad;
+  const bool need_b = b && (b->flags & kRequiresGrad);
+  if (need_a) a.flags |= kReached;
+  if (need_b) b->flags |= kReached;
+  T* g = grads_.data();
+  ops::Backward<T> bw{{value_ptr(a), a.rows, a.cols},
+                      {b ? value_ptr(*b) : nullptr, b ? b->rows : 0, b ? b->cols : 0},
+                      {values_.data() + n.offset, n.rows, n.cols},
+                      {g + n.offset, n.rows, n.cols},
+                      {need_a ? g + a.offset : nullptr, a.rows, a.cols},
+                      {need_b ? g + b->offset : nullptr, b ? b->rows : 0, b ? b->cols : 0},
+                      op_info(n.op).has_attr ? values_[n.offset + n.size()] : T(0)};
+  switch (n.op) {
+#define GRADSCOPE_BACKWARD(Name, str) \
+  case Op::Name:                      \
+    ops::Name::backward(bw);          \
+    break;
+    GRADSCOPE_OPS(GRADSCOPE_BACKWARD)
+#undef GRADSCOPE_BACKWARD
+    default:
+      break;
+  }
+}
+
+template <class T>
+void Graph<T>::check_finite(std::uint32_t i, bool gradient) const {
+  const NodeView<T> v(*this, i);
+  const auto m = gradient ? v.grad() : v.value();
+  if (m.allFinite()) return;
+  std::string inputs;
+  for (int k = 0; k < v.arity(); ++k) {
+    const NodeView<T> in(*this, v.input(k));
+    inputs += fmt::format("; input '{}' {} in {}", in.name(), in.shape(), range_of<T>(in.value()));
+  }
+  const SourceLoc loc = v.location();
+  fail("anomaly: {} of '{}' ({} {}) is not finite{}; created at {}:{}",
+       gradient ? "gradient" : "value", v.name(), v.op_name(), v.shape(), inputs,
+       loc.file ? loc.file : "?", loc.line);
+}
+
+// --- bookkeeping -----------------------------------------------------------------------------------
+
+template <class T>
+void Graph<T>::clear() {
+  nodes_.clear();
+  values_.clear();
+  grads_.clear();
+  params_.clear();
+  locations_.clear();
+  hooks_.clear();
+  grads_valid_ = 0;
+  ++epoch_;
+}
+
+template <class T>
+typename Graph<T>::ScopeGuard Graph<T>::scope(std::string_view name) {
+  if (name.empty() || name.find('/') != std::string_view::npos)
+    fail("scope: name '{}' must be non-empty and contain no '/'", name);
+  const std::uint32_t name_id = intern(name);
+  const std::uint64_t key = (std::uint64_t{current_scope_} << 32) | name_id;
+  auto it = scope_ids_.find(key);
+  if (it == scope_ids_.end()) {
+    const std::string_view parent = scope_path(current_scope_);
+    const std::string path = parent.empty() ? std::string(name) : fmt::format("{}/{}", parent, name);
+    scopes_.push_back({intern(path)});
+    it = scope_ids_.emplace(key, std::uint32_t(scopes_.size() - 1)).first;
+  }
+  const std::uint32_t previous = current_scope_;
+  current_scope_ = it->second;
+  return ScopeGuard(*this, previous);
+}
+
+template <class T>
+typename Graph<T>::NoGradGuard Graph<T>::no_grad() {
+  const bool previous = grad_enabled_;
+  grad_enabled_ = false;
+  return NoGradGuard(*this, previous);
+}
+
+template <class T>
+HookHandle Graph<T>::register_hook(Var<T> v, Hook hook) {
+  const auto i = check(v, "register_hook");
+  if (!hook) fail("register_hook: empty hook for '{}'", node_name(i));
+  hooks_.push_back({next_hook_id_, i, std::move(hook)});
+  return {next_hook_id_++};
+}
+
+template <class T>
+HookHandle Graph<T>::add_observer(Observer<T>& observer) {
+  observers_.push_back({next_hook_id_, &observer});
+  return {next_hook_id_++};
+}
+
+template <class T>
+void Graph<T>::remove(HookHandle handle) {
+  auto hit = std::find_if(hooks_.begin(), hooks_.end(), [&](auto& h) { return h.id == handle.id; });
+  if (hit != hooks_.end()) {
+    hooks_.erase(hit);
+    return;
+  }
+  auto oit = std::find_if(observers_.begin(), observers_.end(),
+                          [&](auto& o) { return o.id == handle.id; });
+  if (oit != observers_.end()) observers_.erase(oit);
+}
+
+template class Graph<double>;
+template class Graph<float>;
+template class NodeView<double>;
+template class NodeView<float>;
+
+}  // namespace gradscope

@@ -1,0 +1,369 @@
+#pragma once
+// The recorded computation graph.
+//
+// A Graph<T> owns its nodes in a vector, in creation order. Creation order is a topological order,
+// so backward() is a single reverse loop over that vector: no recursion, no per-node heap object.
+// A node is small (op code, input indices, shape, arena offset, scope, name); values and gradients
+// live in two graph-owned arenas (std::vector<T>) at the same offset. clear() keeps capacity, so a
+// training loop that records the same graph every iteration stops allocating after the first.
+//
+// Var<T> is the user's handle to a node: graph pointer, index and the graph's epoch at creation,
+// so a handle kept past clear() or used with another graph is caught, not undefined behaviour.
+// Parameter<T> holds a value and an accumulated gradient outside any graph.
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "gradscope/autodiff/error.hpp"
+#include "gradscope/autodiff/shape.hpp"
+#include "gradscope/ops/op_table.hpp"
+
+namespace gradscope {
+
+// Where in the user's code a node was created. Every recording function takes one as its last,
+// defaulted argument, so the caller's file and line arrive without macros; the graph keeps them
+// only while anomaly detection is on.
+struct SourceLoc {
+  const char* file = nullptr;
+  unsigned line = 0;
+  static constexpr SourceLoc current(const char* file = __builtin_FILE(),
+                                     unsigned line = __builtin_LINE()) {
+    return {file, line};
+  }
+};
+
+template <class T>
+class Graph;
+
+// A trainable tensor that outlives graphs. Its storage sits behind a pointer, so a Parameter can
+// be moved (into a vector, say) while graphs refer to it; it must outlive every graph that uses it.
+// Backward adds into grad(); zero_grad() resets it.
+template <class T>
+class Parameter {
+ public:
+  Parameter(Matrix<T> value, std::string name)
+      : s_(std::make_unique<Storage>(Storage{std::move(value), {}, std::move(name)})) {
+    if (s_->value.size() == 0) fail("parameter '{}': empty value (0 elements)", s_->name);
+    s_->grad.setZero(s_->value.rows(), s_->value.cols());
+  }
+  const std::string& name() const { return s_->name; }
+  Shape shape() const { return {std::uint32_t(s_->value.rows()), std::uint32_t(s_->value.cols())}; }
+  Matrix<T>& value() { return s_->value; }
+  const Matrix<T>& value() const { return s_->value; }
+  Matrix<T>& grad() { return s_->grad; }
+  const Matrix<T>& grad() const { return s_->grad; }
+  void zero_grad() { s_->grad.setZero(); }
+
+ private:
+  struct Storage {
+    Matrix<T> value, grad;
+    std::string name;
+  };
+  friend class Graph<T>;
+  std::unique_ptr<Storage> s_;
+};
+
+template <class T>
+class Var {
+ public:
+  Var() = default;
+  Graph<T>& graph() const {
+    if (!graph_) fail("empty node handle (default-constructed Var)");
+    return *graph_;
+  }
+  std::uint32_t index() const { return index_; }
+  Shape shape() const;
+  ConstMatrixMap<T> value() const;
+  ConstMatrixMap<T> grad() const;
+  T item() const;            // the value of a 1x1 node
+  std::string name() const;  // scope/name
+  Var named(std::string_view name) const;
+
+ private:
+  friend class Graph<T>;
+  Var(Graph<T>* g, std::uint32_t index, std::uint32_t epoch) : graph_(g), index_(index), epoch_(epoch) {}
+  Graph<T>* graph_ = nullptr;
+  std::uint32_t index_ = 0;
+  std::uint32_t epoch_ = 0;
+};
+
+// Read-only view of one node, for observers, exporters and tests. Valid until the graph records
+// another node or is cleared.
+template <class T>
+class NodeView {
+ public:
+  NodeView(const Graph<T>& g, std::uint32_t index) : g_(&g), i_(index) {}
+  std::uint32_t index() const { return i_; }
+  Op op() const;
+  std::string_view op_name() const { return op_info(op()).name; }
+  Shape shape() const;
+  std::string name() const;          // "scope/name", or "scope/op#index" for unnamed nodes
+  std::string_view scope() const;    // "" at top level, "block1/layer3" when nested
+  std::uint32_t scope_id() const;
+  bool requires_grad() const;
+  int arity() const { return op_info(op()).arity; }
+  std::uint32_t input(int k) const;  // index of input k < arity()
+  ConstMatrixMap<T> value() const;
+  // This backward's gradient (zeros where the root does not depend on the node); for a Param node
+  // it is this pass's contribution, while Parameter::grad() accumulates across passes.
+  ConstMatrixMap<T> grad() const;
+  T attr() const;                    // the op's constant (axis, exponent, slope, factor)
+  SourceLoc location() const;        // recorded only while anomaly detection is on
+
+ private:
+  const Graph<T>* g_;
+  std::uint32_t i_;
+};
+
+// Sees every node of a backward pass once its gradient is final (all consumers have added to it),
+// in reverse creation order, after the node's own hooks ran.
+template <class T>
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  virtual void on_backward_begin(const Graph<T>&) {}
+  virtual void on_node(const NodeView<T>& node) = 0;
+  virtual void on_backward_end(const Graph<T>&) {}
+};
+
+struct HookHandle {
+  std::uint32_t id = 0;
+};
+
+template <class T>
+class Graph {
+ public:
+  // Sees a node's gradient when backward reaches it and may overwrite it in place; what it leaves
+  // is what flows on to the node's inputs (PyTorch's Tensor.register_hook, returning a replacement).
+  using Hook = std::function<void(MatrixMap<T> grad)>;
+
+  Graph();
+  Graph(const Graph&) = delete;
+  Graph& operator=(const Graph&) = delete;
+
+  // --- leaves -----------------------------------------------------------------------------------
+  Var<T> constant(const Matrix<T>& value, std::string_view name = {},
+                  SourceLoc loc = SourceLoc::current());
+  Var<T> constant(T value, std::string_view name = {}, SourceLoc loc = SourceLoc::current());
+  Var<T> variable(const Matrix<T>& value, std::string_view name = {},
+                  SourceLoc loc = SourceLoc::current());
+  Var<T> variable(T value, std::string_view name = {}, SourceLoc loc = SourceLoc::current());
+  Var<T> param(Parameter<T>& p, SourceLoc loc = SourceLoc::current());
+
+  // Records op applied to inputs (attr: the op's constant). The functions in functions.hpp and the
+  // operators call this; it checks handles and shapes and throws Error naming op, nodes and shapes.
+  Var<T> apply(Op op, std::initializer_list<Var<T>> inputs, T attr = T(0),
+               SourceLoc loc = SourceLoc::current());
+
+  // --- backward ---------------------------------------------------------------------------------
+  // Gradient of root (1x1) with respect to every node it depends on, in one reverse sweep.
+  void backward(Var<T> root);
+  // The same from a root of any shape, seeded with d(objective)/d(root).
+  void backward(Var<T> root, const Matrix<T>& seed);
+
+  // Forgets all nodes (handles to them become invalid), keeping arena capacity, scopes, names,
+  // observers and settings.
+  void clear();
+
+  // --- reading ----------------------------------------------------------------------------------
+  std::size_t size() const { return nodes_.size(); }
+  NodeView<T> node(std::uint32_t index) const;
+  NodeView<T> node(Var<T> v) const { return NodeView<T>(*this, check(v, "node")); }
+  bool has_gradients() const { return backward_count_ > 0; }
+  std::uint64_t backward_count() const { return backward_count_; }
+  std::string_view scope_path(std::uint32_t scope_id) const { return strings_[scopes_[scope_id].path]; }
+  std::size_t scope_count() const { return scopes_.size(); }
+
+  // --- scopes and recording mode ----------------------------------------------------------------
+  class ScopeGuard {
+   public:
+    ScopeGuard(const ScopeGuard&) = delete;
+    ScopeGuard& operator=(const ScopeGuard&) = delete;
+    ~ScopeGuard() { g_.current_scope_ = previous_; }
+
+   private:
+    friend class Graph;
+    ScopeGuard(Graph& g, std::uint32_t previous) : g_(g), previous_(previous) {}
+    Graph& g_;
+    std::uint32_t previous_;
+  };
+  // Names every node created while the guard lives "name/…"; scopes nest ("block1/layer3").
+  [[nodiscard]] ScopeGuard scope(std::string_view name);
+
+  class NoGradGuard {
+   public:
+    NoGradGuard(const NoGradGuard&) = delete;
+    NoGradGuard& operator=(const NoGradGuard&) = delete;
+    ~NoGradGuard() { g_.grad_enabled_ = previous_; }
+
+   private:
+    friend class Graph;
+    NoGradGuard(Graph& g, bool previous) : g_(g), previous_(previous) {}
+    Graph& g_;
+    bool previous_;
+  };
+  // While the guard lives, new nodes record no gradient path (inference, metrics).
+  [[nodiscard]] NoGradGuard no_grad();
+
+  // --- hooks and observers ----------------------------------------------------------------------
+  HookHandle register_hook(Var<T> v, Hook hook);  // dropped by clear() with the node
+  HookHandle add_observer(Observer<T>& observer);  // kept across clear(); must outlive the graph or be removed
+  void remove(HookHandle handle);
+
+  // Anomaly detection: the first non-finite value (forward) or gradient (backward) throws an Error
+  // naming the node, its op, shape, input ranges and the file and line that created it.
+  void set_anomaly_detection(bool on) { anomaly_ = on; }
+  bool anomaly_detection() const { return anomaly_; }
+
+ private:
+  friend class Var<T>;
+  friend class NodeView<T>;
+
+  enum Flags : std::uint8_t { kRequiresGrad = 1, kReached = 2 };
+  struct Node {
+    std::uint32_t in[2];  // input node indices; for Param leaves in[0] indexes params_
+    std::uint32_t rows, cols;
+    std::uint32_t offset;  // of value and gradient in their arenas; the attribute follows the value
+    std::uint32_t scope;
+    std::uint32_t name;    // into strings_; 0 = unnamed
+    Op op;
+    std::uint8_t flags;
+    Shape shape() const { return {rows, cols}; }
+    std::size_t size() const { return std::size_t{rows} * cols; }
+  };
+  struct ScopeInfo {
+    std::uint32_t path;  // into strings_
+  };
+  struct NodeHook {
+    std::uint32_t id, node;
+    Hook fn;
+  };
+  struct ObserverEntry {
+    std::uint32_t id;
+    Observer<T>* observer;
+  };
+
+  std::uint32_t check(const Var<T>& v, std::string_view what) const;
+  std::uint32_t intern(std::string_view s);
+  std::string node_name(std::uint32_t i) const;
+  Var<T> leaf(Op op, Shape shape, const T* data, std::uint32_t extra, std::string_view name,
+              bool requires_grad, SourceLoc loc);
+  std::uint32_t push_node(Op op, Shape shape, std::uint32_t in0, std::uint32_t in1,
+                          std::uint32_t name, bool requires_grad, bool with_attr, SourceLoc loc);
+  const T* value_ptr(const Node& n) const;
+  void run_forward(const Node& n, T attr);
+  void run_backward(std::uint32_t i);
+  void visit(std::uint32_t i);  // hooks, anomaly check and observers for one node
+  void check_finite(std::uint32_t i, bool gradient) const;
+  void backward_from(std::uint32_t root, const T* seed);
+
+  std::vector<Node> nodes_;
+  std::vector<T> values_, grads_;
+  std::vector<typename Parameter<T>::Storage*> params_;
+  std::vector<SourceLoc> locations_;
+  std::uint32_t epoch_ = 1;
+  std::uint64_t backward_count_ = 0;
+  std::uint32_t grads_valid_ = 0;  // nodes below this index have gradients from the last backward
+
+  // Interned strings (node names, scope paths); kept across clear() so steady state allocates none.
+  std::deque<std::string> strings_;
+  std::unordered_map<std::string_view, std::uint32_t> string_ids_;
+  std::vector<ScopeInfo> scopes_;
+  std::unordered_map<std::uint64_t, std::uint32_t> scope_ids_;  // (parent, name) -> scope
+  std::uint32_t current_scope_ = 0;
+  bool grad_enabled_ = true;
+
+  std::vector<NodeHook> hooks_;
+  std::size_t hook_cursor_ = 0;
+  std::vector<ObserverEntry> observers_;
+  std::uint32_t next_hook_id_ = 1;
+  bool anomaly_ = false;
+};
+
+
+// --- Var and NodeView, inline -----------------------------------------------------------------
+
+template <class T>
+Shape Var<T>::shape() const {
+  return graph().node(*this).shape();
+}
+template <class T>
+ConstMatrixMap<T> Var<T>::value() const {
+  return graph().node(*this).value();
+}
+template <class T>
+ConstMatrixMap<T> Var<T>::grad() const {
+  return graph().node(*this).grad();
+}
+template <class T>
+std::string Var<T>::name() const {
+  return graph().node(*this).name();
+}
+template <class T>
+T Var<T>::item() const {
+  auto n = graph().node(*this);
+  if (!n.shape().scalar()) fail("item(): node '{}' is {}, not 1x1", n.name(), n.shape());
+  return n.value()(0, 0);
+}
+template <class T>
+Var<T> Var<T>::named(std::string_view name) const {
+  auto& g = graph();
+  g.nodes_[g.check(*this, "named")].name = g.intern(name);
+  return *this;
+}
+
+template <class T>
+Op NodeView<T>::op() const {
+  return g_->nodes_[i_].op;
+}
+template <class T>
+Shape NodeView<T>::shape() const {
+  return g_->nodes_[i_].shape();
+}
+template <class T>
+std::string NodeView<T>::name() const {
+  return g_->node_name(i_);
+}
+template <class T>
+std::string_view NodeView<T>::scope() const {
+  return g_->scope_path(g_->nodes_[i_].scope);
+}
+template <class T>
+std::uint32_t NodeView<T>::scope_id() const {
+  return g_->nodes_[i_].scope;
+}
+template <class T>
+bool NodeView<T>::requires_grad() const {
+  return g_->nodes_[i_].flags & Graph<T>::kRequiresGrad;
+}
+template <class T>
+std::uint32_t NodeView<T>::input(int k) const {
+  return g_->nodes_[i_].in[k];
+}
+template <class T>
+ConstMatrixMap<T> NodeView<T>::value() const {
+  const auto& n = g_->nodes_[i_];
+  return {g_->value_ptr(n), n.rows, n.cols};
+}
+template <class T>
+T NodeView<T>::attr() const {
+  const auto& n = g_->nodes_[i_];
+  return op_info(n.op).has_attr ? g_->values_[n.offset + n.size()] : T(0);
+}
+template <class T>
+SourceLoc NodeView<T>::location() const {
+  return i_ < g_->locations_.size() ? g_->locations_[i_] : SourceLoc{};
+}
+
+extern template class Graph<double>;
+extern template class Graph<float>;
+extern template class NodeView<double>;
+extern template class NodeView<float>;
+
+}  // namespace gradscope

@@ -1,0 +1,23 @@
+#pragma once
+#include "gradscope/ops/kernel.hpp"
+
+namespace gradscope::ops {
+
+// out = a / b elementwise (broadcasting); b = 0 gives ±inf or NaN, as IEEE says
+struct Div : Elementwise {
+  template <class T>
+  static void forward(Forward<T>& f) {
+    broadcast_forward(f, [](const auto& x, const auto& y) { return x / y; });
+  }
+  // d/da = 1/b, d/db = -a/b² = -out/b
+  template <class T>
+  static void backward(Backward<T>& b) {
+    const auto r = b.gout.rows(), c = b.gout.cols();
+    const auto bb = expand(b.b, r, c).array();
+    if (wants(b.ga)) add_reduced(b.ga, b.gout.array() / bb);
+    if (wants(b.gb)) add_reduced(b.gb, -b.gout.array() * b.out.array() / bb);
+  }
+  static constexpr std::array<Domain, 2> domain{{{-2, 2, 0}, {-2, 2, 0.5}}};
+};
+
+}  // namespace gradscope::ops

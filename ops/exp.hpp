@@ -1,0 +1,19 @@
+#pragma once
+#include "gradscope/ops/kernel.hpp"
+
+namespace gradscope::ops {
+
+// out = eᵃ; overflows to +inf above ~709 (double) or ~88 (float)
+struct Exp : Unary {
+  template <class T>
+  static void forward(Forward<T>& f) {
+    f.out.array() = f.a.array().exp();
+  }
+  // d/da eᵃ = eᵃ = out
+  template <class T>
+  static void backward(Backward<T>& b) {
+    b.ga.array() += b.gout.array() * b.out.array();
+  }
+};
+
+}  // namespace gradscope::ops

@@ -1,0 +1,171 @@
+#pragma once
+// What every op kernel sees: read-only views of its inputs, a view of its output (forward) or of the
+// output's gradient and its inputs' gradients (backward), and a constant attribute (axis, exponent,
+// slope, factor). Kernels are plain structs; the engine dispatches to them on the op code.
+//
+// An op struct provides
+//   arity, has_attr            how many inputs, whether it takes a constant
+//   shape(a, b, attr)          output shape, or an empty Shape when the operands do not fit
+//   rule                       what shape() accepts, in words, for error messages
+//   forward(f), backward(b)    backward *adds* each input's gradient into ga/gb (inputs may be shared)
+//   test_shapes, test_attrs,   what the generic finite-difference checker feeds it
+//   domain                     per input: sample range, and a gap around 0 to keep away from kinks
+// and inherits most of that from one of the categories below.
+#include <Eigen/Core>
+
+#include <array>
+#include <cmath>
+#include <cstdint>
+
+#include "gradscope/autodiff/shape.hpp"
+
+namespace gradscope {
+
+template <class T>
+using Matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+template <class T>
+using MatrixMap = Eigen::Map<Matrix<T>>;
+template <class T>
+using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
+
+namespace ops {
+
+template <class T>
+struct Forward {
+  ConstMatrixMap<T> a, b;
+  MatrixMap<T> out;
+  T attr;
+};
+
+// ga/gb have a null data pointer when that input needs no gradient; kernels test wants().
+template <class T>
+struct Backward {
+  ConstMatrixMap<T> a, b, out, gout;
+  MatrixMap<T> ga, gb;
+  T attr;
+};
+
+template <class M>
+bool wants(const M& grad) {
+  return grad.data() != nullptr;
+}
+
+// Sampling range of one input in the gradient checker; |x| < gap is resampled (kinks, poles).
+struct Domain {
+  double lo = -2, hi = 2, gap = 0;
+};
+
+struct ShapePair {
+  Shape a, b;
+};
+
+// --- broadcasting -------------------------------------------------------------------------------
+// Two operands broadcast when, per dimension, they are equal or one of them is 1 (NumPy's rule for
+// rank 2). The gradient of a broadcast operand is the output gradient summed back to its shape.
+
+inline Shape broadcast_shape(Shape a, Shape b) {
+  auto dim = [](std::uint32_t x, std::uint32_t y) -> std::uint32_t {
+    return x == y || y == 1 ? x : (x == 1 ? y : 0);
+  };
+  std::uint32_t r = dim(a.rows, b.rows), c = dim(a.cols, b.cols);
+  return r && c ? Shape{r, c} : Shape{};
+}
+
+// x repeated to rows x cols (x's dimensions are 1 or equal to the target's).
+template <class M>
+auto expand(const M& x, Eigen::Index rows, Eigen::Index cols) {
+  return x.replicate(rows / x.rows(), cols / x.cols());
+}
+
+// g += e summed down to g's shape (e has the broadcast shape).
+template <class G, class E>
+void add_reduced(G& g, const E& e) {
+  if (g.rows() == e.rows() && g.cols() == e.cols())
+    g.array() += e;
+  else if (g.rows() == 1 && g.cols() == 1)
+    g(0, 0) += e.sum();
+  else if (g.rows() == 1)
+    g.array() += e.colwise().sum();
+  else
+    g.array() += e.rowwise().sum();
+}
+
+// out = f(a, b) elementwise with broadcasting; the equal-shape case avoids replicate's index math.
+template <class T, class F>
+void broadcast_forward(Forward<T>& f, F op) {
+  const auto r = f.out.rows(), c = f.out.cols();
+  if (f.a.rows() == r && f.a.cols() == c && f.b.rows() == r && f.b.cols() == c)
+    f.out.array() = op(f.a.array(), f.b.array());
+  else
+    f.out.array() = op(expand(f.a, r, c).array(), expand(f.b, r, c).array());
+}
+
+// --- categories -----------------------------------------------------------------------------------
+
+struct Unary {
+  static constexpr int arity = 1;
+  static constexpr bool has_attr = false;
+  static constexpr const char* rule = "any non-empty shape";
+  static Shape shape(Shape a, Shape, double) { return a; }
+  static constexpr std::array<ShapePair, 4> test_shapes{
+      {{{1, 1}, {}}, {{3, 4}, {}}, {{1, 5}, {}}, {{4, 1}, {}}}};
+  static constexpr std::array<double, 1> test_attrs{0.0};
+  static constexpr std::array<Domain, 1> domain{{{-2, 2, 0}}};
+};
+
+struct Elementwise {
+  static constexpr int arity = 2;
+  static constexpr bool has_attr = false;
+  static constexpr const char* rule =
+      "shapes must be equal or broadcast (each dimension equal, or 1 in one operand)";
+  static Shape shape(Shape a, Shape b, double) { return broadcast_shape(a, b); }
+  static constexpr std::array<ShapePair, 9> test_shapes{{{{3, 4}, {3, 4}},
+                                                          {{3, 4}, {1, 4}},
+                                                          {{3, 4}, {3, 1}},
+                                                          {{1, 4}, {3, 4}},
+                                                          {{3, 1}, {3, 4}},
+                                                          {{1, 1}, {3, 4}},
+                                                          {{3, 4}, {1, 1}},
+                                                          {{3, 1}, {1, 4}},
+                                                          {{1, 1}, {1, 1}}}};
+  static constexpr std::array<double, 1> test_attrs{0.0};
+  static constexpr std::array<Domain, 2> domain{{{-2, 2, 0}, {-2, 2, 0}}};
+};
+
+// Losses compare a prediction with a target of the same shape and return the mean, a 1x1 value.
+struct Loss {
+  static constexpr int arity = 2;
+  static constexpr bool has_attr = false;
+  static constexpr const char* rule = "prediction and target must have the same shape";
+  static Shape shape(Shape a, Shape b, double) { return a == b ? Shape{1, 1} : Shape{}; }
+  static constexpr std::array<ShapePair, 3> test_shapes{
+      {{{1, 1}, {1, 1}}, {{3, 4}, {3, 4}}, {{1, 5}, {1, 5}}}};
+  static constexpr std::array<double, 1> test_attrs{0.0};
+};
+
+// Reductions over all elements (axis -1, result 1x1), down the rows (axis 0, result 1 x cols) or
+// across the columns (axis 1, result rows x 1).
+struct Reduction : Unary {
+  static constexpr bool has_attr = true;
+  static constexpr const char* rule = "axis must be -1 (all), 0 (down rows) or 1 (across columns)";
+  static Shape shape(Shape a, Shape, double axis) {
+    if (axis == -1) return {1, 1};
+    if (axis == 0) return {1, a.cols};
+    if (axis == 1) return {a.rows, 1};
+    return {};
+  }
+  static constexpr std::array<double, 3> test_attrs{-1.0, 0.0, 1.0};
+};
+
+template <class T, class M>
+void reduce_forward(MatrixMap<T>& out, const M& a, double axis) {
+  if (axis == -1)
+    out(0, 0) = a.sum();
+  else if (axis == 0)
+    out = a.colwise().sum();
+  else
+    out = a.rowwise().sum();
+}
+
+}  // namespace ops
+}  // namespace gradscope

@@ -1,0 +1,22 @@
+#pragma once
+#include "gradscope/ops/kernel.hpp"
+
+namespace gradscope::ops {
+
+// out = a where a > 0, else s·a, for a constant slope s (the attribute)
+struct LeakyRelu : Unary {
+  static constexpr bool has_attr = true;
+  template <class T>
+  static void forward(Forward<T>& f) {
+    f.out.array() = (f.a.array() > T(0)).select(f.a.array(), f.attr * f.a.array());
+  }
+  // d/da = 1 where a > 0, else s
+  template <class T>
+  static void backward(Backward<T>& b) {
+    b.ga.array() += (b.a.array() > T(0)).select(b.gout.array(), b.attr * b.gout.array());
+  }
+  static constexpr std::array<double, 2> test_attrs{0.01, 0.2};
+  static constexpr std::array<Domain, 1> domain{{{-2, 2, 0.1}}};
+};
+
+}  // namespace gradscope::ops

@@ -1,0 +1,24 @@
+#pragma once
+#include "gradscope/ops/kernel.hpp"
+
+namespace gradscope::ops {
+
+// out = mean of a over all elements (axis -1), down the rows (axis 0) or across the columns (axis 1)
+struct Mean : Reduction {
+  static double count(Shape in, double axis) {
+    return axis == -1 ? double(in.size()) : axis == 0 ? double(in.rows) : double(in.cols);
+  }
+  template <class T>
+  static void forward(Forward<T>& f) {
+    reduce_forward(f.out, f.a, f.attr);
+    f.out /= T(count(Shape{std::uint32_t(f.a.rows()), std::uint32_t(f.a.cols())}, f.attr));
+  }
+  // d/da_ij = 1/n, n the number of elements averaged
+  template <class T>
+  static void backward(Backward<T>& b) {
+    const T n = T(count(Shape{std::uint32_t(b.a.rows()), std::uint32_t(b.a.cols())}, b.attr));
+    b.ga += expand(b.gout, b.ga.rows(), b.ga.cols()) / n;
+  }
+};
+
+}  // namespace gradscope::ops

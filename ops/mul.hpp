@@ -1,0 +1,21 @@
+#pragma once
+#include "gradscope/ops/kernel.hpp"
+
+namespace gradscope::ops {
+
+// out = a * b elementwise (broadcasting)
+struct Mul : Elementwise {
+  template <class T>
+  static void forward(Forward<T>& f) {
+    broadcast_forward(f, [](const auto& x, const auto& y) { return x * y; });
+  }
+  // d/da = b, d/db = a
+  template <class T>
+  static void backward(Backward<T>& b) {
+    const auto r = b.gout.rows(), c = b.gout.cols();
+    if (wants(b.ga)) add_reduced(b.ga, b.gout.array() * expand(b.b, r, c).array());
+    if (wants(b.gb)) add_reduced(b.gb, b.gout.array() * expand(b.a, r, c).array());
+  }
+};
+
+}  // namespace gradscope::ops

@@ -1,0 +1,90 @@
+#pragma once
+// The op table: every op gradscope records, declared once. The engine's forward and backward
+// dispatch, the DOT exporter and the generic finite-difference test all iterate this list.
+// To add an op: write ops/<name>.hpp (forward, backward, shape rule, test domain), add a line here
+// and a user-facing function in autodiff/functions.hpp.
+#include <cstdint>
+#include <string_view>
+
+#include "gradscope/ops/abs.hpp"
+#include "gradscope/ops/add.hpp"
+#include "gradscope/ops/bce.hpp"
+#include "gradscope/ops/bce_with_logits.hpp"
+#include "gradscope/ops/div.hpp"
+#include "gradscope/ops/exp.hpp"
+#include "gradscope/ops/leaky_relu.hpp"
+#include "gradscope/ops/log.hpp"
+#include "gradscope/ops/matmul.hpp"
+#include "gradscope/ops/mean.hpp"
+#include "gradscope/ops/mse.hpp"
+#include "gradscope/ops/mul.hpp"
+#include "gradscope/ops/neg.hpp"
+#include "gradscope/ops/pow.hpp"
+#include "gradscope/ops/relu.hpp"
+#include "gradscope/ops/scale.hpp"
+#include "gradscope/ops/sigmoid.hpp"
+#include "gradscope/ops/softplus.hpp"
+#include "gradscope/ops/sqrt.hpp"
+#include "gradscope/ops/sub.hpp"
+#include "gradscope/ops/sum.hpp"
+#include "gradscope/ops/tanh.hpp"
+#include "gradscope/ops/transpose.hpp"
+
+// X(enum name = kernel struct in gradscope::ops, name shown to users)
+#define GRADSCOPE_OPS(X)                \
+  X(Add, "add")                         \
+  X(Sub, "sub")                         \
+  X(Mul, "mul")                         \
+  X(Div, "div")                         \
+  X(Neg, "neg")                         \
+  X(Scale, "scale")                     \
+  X(Matmul, "matmul")                   \
+  X(Transpose, "transpose")             \
+  X(Sum, "sum")                         \
+  X(Mean, "mean")                       \
+  X(Exp, "exp")                         \
+  X(Log, "log")                         \
+  X(Pow, "pow")                         \
+  X(Sqrt, "sqrt")                       \
+  X(Abs, "abs")                         \
+  X(Relu, "relu")                       \
+  X(LeakyRelu, "leaky_relu")            \
+  X(Sigmoid, "sigmoid")                 \
+  X(Tanh, "tanh")                       \
+  X(Softplus, "softplus")               \
+  X(Bce, "bce")                         \
+  X(BceWithLogits, "bce_with_logits")   \
+  X(Mse, "mse")
+
+namespace gradscope {
+
+// Leaves first (no kernel), then one code per table entry.
+enum class Op : std::uint8_t {
+  Constant,  // data: no gradient
+  Variable,  // a leaf of this graph that requires a gradient
+  Param,     // a Parameter<T>: value and accumulated gradient live outside the graph
+#define GRADSCOPE_OP_ENUM(Name, str) Name,
+  GRADSCOPE_OPS(GRADSCOPE_OP_ENUM)
+#undef GRADSCOPE_OP_ENUM
+};
+
+struct OpInfo {
+  std::string_view name;
+  int arity;
+  bool has_attr;
+  const char* rule;
+};
+
+inline constexpr OpInfo kOpInfo[] = {
+    {"constant", 0, false, ""},
+    {"variable", 0, false, ""},
+    {"param", 0, false, ""},
+#define GRADSCOPE_OP_INFO(Name, str) {str, ops::Name::arity, ops::Name::has_attr, ops::Name::rule},
+    GRADSCOPE_OPS(GRADSCOPE_OP_INFO)
+#undef GRADSCOPE_OP_INFO
+};
+
+inline constexpr const OpInfo& op_info(Op op) { return kOpInfo[static_cast<int>(op)]; }
+inline constexpr bool is_leaf(Op op) { return op <= Op::Param; }
+
+}  // namespace gradscope

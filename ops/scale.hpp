@@ -1,0 +1,21 @@
+#pragma once
+#include "gradscope/ops/kernel.hpp"
+
+namespace gradscope::ops {
+
+// out = k * a for a constant k (the attribute)
+struct Scale : Unary {
+  static constexpr bool has_attr = true;
+  template <class T>
+  static void forward(Forward<T>& f) {
+    f.out = f.attr * f.a;
+  }
+  // d/da = k
+  template <class T>
+  static void backward(Backward<T>& b) {
+    b.ga += b.attr * b.gout;
+  }
+  static constexpr std::array<double, 2> test_attrs{-1.7, 3.0};
+};
+
+}  // namespace gradscope::ops

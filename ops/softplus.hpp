@@ -1,0 +1,20 @@
+#pragma once
+#include "gradscope/ops/kernel.hpp"
+
+namespace gradscope::ops {
+
+// out = ln(1 + eᵃ), computed as max(a, 0) + ln(1 + e⁻|ᵃ|) so that large |a| neither overflows
+// nor loses the small term
+struct Softplus : Unary {
+  template <class T>
+  static void forward(Forward<T>& f) {
+    f.out.array() = f.a.array().max(T(0)) + (-f.a.array().abs()).exp().log1p();
+  }
+  // d/da softplus(a) = σ(a)
+  template <class T>
+  static void backward(Backward<T>& b) {
+    b.ga.array() += b.gout.array() / (T(1) + (-b.a.array()).exp());
+  }
+};
+
+}  // namespace gradscope::ops

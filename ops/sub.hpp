@@ -1,0 +1,20 @@
+#pragma once
+#include "gradscope/ops/kernel.hpp"
+
+namespace gradscope::ops {
+
+// out = a - b (broadcasting)
+struct Sub : Elementwise {
+  template <class T>
+  static void forward(Forward<T>& f) {
+    broadcast_forward(f, [](const auto& x, const auto& y) { return x - y; });
+  }
+  // d/da = 1, d/db = -1
+  template <class T>
+  static void backward(Backward<T>& b) {
+    if (wants(b.ga)) add_reduced(b.ga, b.gout.array());
+    if (wants(b.gb)) add_reduced(b.gb, -b.gout.array());
+  }
+};
+
+}  // namespace gradscope::ops

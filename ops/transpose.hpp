@@ -1,0 +1,21 @@
+#pragma once
+#include "gradscope/ops/kernel.hpp"
+
+namespace gradscope::ops {
+
+// out = aᵀ
+struct Transpose : Unary {
+  static constexpr const char* rule = "any non-empty shape; m x n becomes n x m";
+  static Shape shape(Shape a, Shape, double) { return {a.cols, a.rows}; }
+  template <class T>
+  static void forward(Forward<T>& f) {
+    f.out = f.a.transpose();
+  }
+  // dL/da = (dL/dout)ᵀ
+  template <class T>
+  static void backward(Backward<T>& b) {
+    b.ga += b.gout.transpose();
+  }
+};
+
+}  // namespace gradscope::ops
