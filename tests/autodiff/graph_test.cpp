@@ -1,8 +1,10 @@
+// Exact-value tests of the engine: gradients known in closed form, and the errors users hit.
 #include <gradscope/autodiff/autodiff.hpp>
 
 #include <catch2/catch.hpp>
 
 using namespace gradscope;
+using Catch::Matchers::Contains;
 
 TEST_CASE("x*x has gradient 2x", "[autodiff]") {
   Graph<double> g;
@@ -11,4 +13,223 @@ TEST_CASE("x*x has gradient 2x", "[autodiff]") {
   g.backward(y);
   CHECK(y.item() == 9.0);
   CHECK(x.grad()(0, 0) == 6.0);
+}
+
+TEST_CASE("micrograd-style scalar expression", "[autodiff]") {
+  // a = -4, b = 2; c = a + b; d = a*b + b^3; e = c - d; f = e^2; L = f / 2 + 1/f
+  Graph<double> g;
+  auto a = g.variable(-4.0, "a"), b = g.variable(2.0, "b");
+  auto c = a + b;
+  auto d = a * b + pow(b, 3.0);
+  auto e = c - d;
+  auto f = e * e;
+  auto L = f / 2.0 + 1.0 / f;
+  g.backward(L);
+  // e = -2 - 0 = -2, f = 4, L = 2.25; dL/df = 1/2 - 1/f² = 0.4375; dL/de = 2e dL/df = -1.75
+  CHECK(L.item() == Approx(2.25));
+  // de/da = 1 - b = -1, de/db = 1 - (a + 3b²) = 1 - 8 = -7
+  CHECK(a.grad()(0, 0) == Approx(1.75));
+  CHECK(b.grad()(0, 0) == Approx(12.25));
+}
+
+TEST_CASE("diamond: gradients add where a node feeds two consumers", "[autodiff]") {
+  Graph<double> g;
+  auto x = g.variable(1.5, "x");
+  auto u = exp(x), v = x * 3.0;  // both read x
+  auto y = u * v;                // y = 3x eˣ, dy/dx = 3eˣ(1 + x)
+  g.backward(y);
+  CHECK(x.grad()(0, 0) == Approx(3 * std::exp(1.5) * 2.5).epsilon(1e-14));
+}
+
+TEST_CASE("an input the root does not depend on gets a zero gradient", "[autodiff]") {
+  Graph<double> g;
+  auto x = g.variable(2.0, "x"), unused = g.variable(5.0, "unused");
+  auto side = unused * unused;  // recorded, but not on the path to the root
+  auto y = x * 4.0;
+  g.backward(y);
+  CHECK(x.grad()(0, 0) == 4.0);
+  CHECK(unused.grad()(0, 0) == 0.0);
+  CHECK(side.grad()(0, 0) == 0.0);
+}
+
+TEST_CASE("a chain of 100,000 scalar ops runs backward without recursion", "[autodiff]") {
+  Graph<double> g;
+  auto x = g.variable(1.0, "x");
+  auto y = x;
+  for (int i = 0; i < 100000; ++i) y = y * 1.0001;  // d y/dx = 1.0001^100000
+  g.backward(y);
+  CHECK(g.size() == 100001);
+  CHECK(x.grad()(0, 0) == Approx(std::pow(1.0001, 100000)).epsilon(1e-9));
+}
+
+TEST_CASE("bias broadcast: gradient of a column bias sums over samples", "[autodiff]") {
+  Graph<double> g;
+  Matrix<double> zv(2, 3), bv(2, 1);
+  zv << 1, 2, 3, 4, 5, 6;
+  bv << 10, 20;
+  auto z = g.variable(zv, "z"), b = g.variable(bv, "b");
+  auto y = z + b;
+  Matrix<double> expected(2, 3);
+  expected << 11, 12, 13, 24, 25, 26;
+  CHECK(Matrix<double>(y.value()) == expected);
+  Matrix<double> seed(2, 3);
+  seed << 1, 2, 3, 4, 5, 6;
+  g.backward(y, seed);
+  CHECK(Matrix<double>(z.grad()) == seed);
+  CHECK(b.grad()(0, 0) == 6.0);
+  CHECK(b.grad()(1, 0) == 15.0);
+}
+
+TEST_CASE("row-vector broadcast and reductions along an axis", "[autodiff]") {
+  Graph<double> g;
+  Matrix<double> xv(2, 3), rv(1, 3);
+  xv << 1, 2, 3, 4, 5, 6;
+  rv << 1, 10, 100;
+  auto x = g.variable(xv, "x"), r = g.variable(rv, "r");
+  auto s0 = sum(x * r, 0);  // 1x3: column sums of x scaled by r
+  auto s1 = mean(x, 1);     // 2x1: row means
+  CHECK(Matrix<double>(s0.value()) == (Matrix<double>(1, 3) << 5, 70, 900).finished());
+  CHECK(Matrix<double>(s1.value()) == (Matrix<double>(2, 1) << 2, 5).finished());
+  g.backward(sum(s0) + sum(s1));
+  CHECK(Matrix<double>(r.grad()) == (Matrix<double>(1, 3) << 5, 7, 9).finished());
+  CHECK(x.grad()(0, 0) == Approx(1 + 1.0 / 3));
+  CHECK(x.grad()(1, 2) == Approx(100 + 1.0 / 3));
+}
+
+TEST_CASE("parameters accumulate gradients across backward passes until zeroed", "[autodiff]") {
+  Parameter<double> w(Matrix<double>::Constant(1, 1, 3.0), "w");
+  for (int pass = 1; pass <= 3; ++pass) {
+    Graph<double> g;  // a fresh graph each pass: the parameter outlives it
+    auto y = g.param(w) * 2.0;
+    g.backward(y);
+    CHECK(w.grad()(0, 0) == 2.0 * pass);
+    CHECK(g.node(0).grad()(0, 0) == 2.0);  // the node holds this pass's contribution only
+  }
+  w.zero_grad();
+  CHECK(w.grad()(0, 0) == 0.0);
+}
+
+TEST_CASE("clear() keeps capacity and the graph records again", "[autodiff]") {
+  Graph<double> g;
+  Parameter<double> w(Matrix<double>::Constant(2, 2, 0.5), "w");
+  for (int it = 0; it < 3; ++it) {
+    g.clear();
+    auto y = sum(matmul(g.param(w), g.constant(Matrix<double>::Ones(2, 4))));
+    g.backward(y);
+    CHECK(y.item() == 8.0);
+  }
+  CHECK(w.grad()(0, 0) == 12.0);
+}
+
+TEST_CASE("no_grad records no gradient path", "[autodiff]") {
+  Graph<double> g;
+  auto x = g.variable(2.0, "x");
+  Var<double> y;
+  {
+    auto guard = g.no_grad();
+    y = x * 3.0;
+  }
+  CHECK(!g.node(y).requires_grad());
+  CHECK_THROWS_WITH(g.backward(y), Contains("does not depend on any variable"));
+  auto z = x * 3.0;
+  CHECK(g.node(z).requires_grad());
+}
+
+TEST_CASE("float graphs work like double ones", "[autodiff]") {
+  Graph<float> g;
+  auto x = g.variable(Matrix<float>::Constant(2, 2, 0.5f), "x");
+  auto y = mean(sigmoid(x) * 2.0f);
+  g.backward(y);
+  const float s = 1.0f / (1.0f + std::exp(-0.5f));
+  CHECK(y.item() == Approx(2 * s));
+  CHECK(x.grad()(1, 1) == Approx(2 * s * (1 - s) / 4));
+}
+
+TEST_CASE("names and scopes", "[autodiff]") {
+  Graph<double> g;
+  auto x = g.variable(1.0, "x");
+  Var<double> z;
+  {
+    auto block = g.scope("block1");
+    auto layer = g.scope("layer3");
+    z = (x * 2.0).named("z");
+  }
+  auto y = x + 1.0;
+  CHECK(x.name() == "x");
+  CHECK(z.name() == "block1/layer3/z");
+  CHECK(g.node(z).scope() == "block1/layer3");
+  CHECK(y.name() == fmt::format("add#{}", y.index()));
+}
+
+// The seed's demo network: 10 layers of 2 units, ReLU hidden layers, sigmoid output, w = 0.8·I
+// (last layer [1,1]ᵀ), b = 0, z = wᵀa + b, binary cross-entropy averaged over the samples.
+TEST_CASE("seed ReLU network: db shrinks by exactly 0.8 per layer below layer 9", "[autodiff][seed]") {
+  Matrix<double> x(2, 20), y(1, 20);
+  for (int j = 0; j < 20; ++j) {  // positive points of two clusters, labels 0 then 1
+    x(0, j) = (j < 10 ? 2.0 : 7.0) + 0.1 * (j % 5);
+    x(1, j) = (j < 10 ? 3.0 : 6.0) + 0.05 * (j % 7);
+    y(0, j) = j < 10 ? 0 : 1;
+  }
+  std::vector<Parameter<double>> w, b;
+  for (int l = 1; l <= 10; ++l) {
+    w.emplace_back(l < 10 ? Matrix<double>(0.8 * Matrix<double>::Identity(2, 2))
+                          : Matrix<double>::Ones(2, 1), "w");
+    b.emplace_back(Matrix<double>::Zero(l < 10 ? 2 : 1, 1), "b");
+  }
+  Graph<double> g;
+  auto a = g.constant(x, "x");
+  for (int l = 1; l <= 10; ++l) {
+    auto s = g.scope(fmt::format("layer{}", l));
+    auto z = (matmul(transpose(g.param(w[l - 1])), a) + g.param(b[l - 1])).named("z");
+    a = (l < 10 ? relu(z) : sigmoid(z)).named("a");
+  }
+  g.backward(bce(a, g.constant(y, "y")));
+  for (int l = 1; l <= 8; ++l) {
+    INFO("layer " << l);
+    for (int k = 0; k < 2; ++k)
+      CHECK(b[l - 1].grad()(k, 0) == Approx(0.8 * b[l].grad()(k, 0)).epsilon(1e-13));
+    // dw is the same at every hidden layer (activations grow by 1/0.8 as dz shrinks by 0.8)
+    CHECK(w[l - 1].grad().isApprox(w[l].grad(), 1e-12));
+  }
+  CHECK(b[8].grad()(0, 0) == Approx(b[9].grad()(0, 0)).epsilon(1e-13));  // layer 9 vs 10: w10 = 1
+}
+
+// --- errors -----------------------------------------------------------------------------------
+
+TEST_CASE("shape mismatch names the op, both operands and their shapes", "[autodiff][errors]") {
+  Graph<double> g;
+  auto a = g.variable(Matrix<double>::Ones(2, 3), "a");
+  auto b = g.variable(Matrix<double>::Ones(4, 5), "b");
+  for (Op op : {Op::Add, Op::Sub, Op::Mul, Op::Div, Op::Matmul, Op::Bce, Op::BceWithLogits, Op::Mse}) {
+    const std::string name(op_info(op).name);
+    INFO(name);
+    CHECK_THROWS_AS(g.apply(op, {a, b}), Error);
+    CHECK_THROWS_WITH(g.apply(op, {a, b}),
+                      Contains(name + ":") && Contains("'a' is 2x3") && Contains("'b' is 4x5"));
+  }
+  CHECK_THROWS_WITH(sum(a, 2), Contains("sum:") && Contains("axis"));
+}
+
+TEST_CASE("backward errors: non-scalar root, wrong seed, nodes of other or cleared graphs",
+          "[autodiff][errors]") {
+  Graph<double> g, other;
+  auto x = g.variable(Matrix<double>::Ones(2, 2), "x");
+  auto y = x * 2.0;
+  CHECK_THROWS_WITH(g.backward(y), Contains("not 1x1") && Contains("seed"));
+  CHECK_THROWS_WITH(g.backward(y, Matrix<double>::Ones(3, 1)),
+                    Contains("seed gradient is 3x1") && Contains("2x2"));
+  auto u = other.variable(1.0, "u");
+  CHECK_THROWS_WITH(other.backward(x), Contains("another graph"));
+  CHECK_THROWS_WITH(x + u, Contains("add:") && Contains("another graph"));
+  CHECK_THROWS_WITH(x.grad(), Contains("backward() has not run"));
+  g.clear();
+  CHECK_THROWS_WITH(g.backward(y), Contains("cleared"));
+  CHECK_THROWS_WITH(x.value(), Contains("cleared"));
+  CHECK_THROWS_WITH(Var<double>().value(), Contains("empty node handle"));
+}
+
+TEST_CASE("empty tensors and parameters are refused", "[autodiff][errors]") {
+  Graph<double> g;
+  CHECK_THROWS_WITH(g.constant(Matrix<double>(0, 3), "data"), Contains("'data'") && Contains("0x3"));
+  CHECK_THROWS_WITH(Parameter<double>(Matrix<double>(2, 0), "w"), Contains("'w'"));
 }
