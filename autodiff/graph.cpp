@@ -226,7 +226,7 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
   std::stable_sort(hooks_.begin(), hooks_.end(), [](auto& x, auto& y) { return x.node > y.node; });
   hook_cursor_ = 0;
   for (auto& o : observers_) o.observer->on_backward_begin(*this);
-  const bool instrumented = !hooks_.empty() || !observers_.empty() || anomaly_;
+  const bool instrumented = kHooksCompiledIn && (!hooks_.empty() || !observers_.empty() || anomaly_);
   for (std::uint32_t i = root + 1; i-- > 0;) {
     const Node& n = nodes_[i];
     if ((n.flags & (kReached | kRequiresGrad)) != (kReached | kRequiresGrad)) continue;
@@ -339,13 +339,18 @@ typename Graph<T>::NoGradGuard Graph<T>::no_grad() {
 template <class T>
 HookHandle Graph<T>::register_hook(Var<T> v, Hook hook) {
   const auto i = check(v, "register_hook");
+  if (!kHooksCompiledIn) fail("register_hook: gradscope was built with GRADSCOPE_HOOKS=OFF");
   if (!hook) fail("register_hook: empty hook for '{}'", node_name(i));
+  if (!(nodes_[i].flags & kRequiresGrad))
+    fail("register_hook: '{}' needs no gradient (a constant, or recorded under no_grad), so the "
+         "hook would never run", node_name(i));
   hooks_.push_back({next_hook_id_, i, std::move(hook)});
   return {next_hook_id_++};
 }
 
 template <class T>
 HookHandle Graph<T>::add_observer(Observer<T>& observer) {
+  if (!kHooksCompiledIn) fail("add_observer: gradscope was built with GRADSCOPE_HOOKS=OFF");
   observers_.push_back({next_hook_id_, &observer});
   return {next_hook_id_++};
 }

@@ -24,7 +24,16 @@
 #include "gradscope/autodiff/shape.hpp"
 #include "gradscope/ops/op_table.hpp"
 
+// GRADSCOPE_HOOKS=0 (CMake option GRADSCOPE_HOOKS=OFF) compiles the per-node instrumentation out of
+// backward(): no hooks, no observers and no anomaly check of gradients (values are still checked
+// while recording). It exists to measure what the instrumentation costs when nothing is registered.
+#ifndef GRADSCOPE_HOOKS
+#define GRADSCOPE_HOOKS 1
+#endif
+
 namespace gradscope {
+
+inline constexpr bool kHooksCompiledIn = GRADSCOPE_HOOKS != 0;
 
 // Where in the user's code a node was created. Every recording function takes one as its last,
 // defaulted argument, so the caller's file and line arrive without macros; the graph keeps them
@@ -104,6 +113,7 @@ class NodeView {
   std::string_view op_name() const { return op_info(op()).name; }
   Shape shape() const;
   std::string name() const;          // "scope/name", or "scope/op#index" for unnamed nodes
+  std::string_view local_name() const;  // the name given at creation, without scope; "" if none
   std::string_view scope() const;    // "" at top level, "block1/layer3" when nested
   std::uint32_t scope_id() const;
   bool requires_grad() const;
@@ -212,9 +222,11 @@ class Graph {
   [[nodiscard]] NoGradGuard no_grad();
 
   // --- hooks and observers ----------------------------------------------------------------------
+  // Hooks on one node run in registration order, each seeing what the previous one left. A hook
+  // on a node that needs no gradient (constant, recorded under no_grad) is an Error: it would never run.
   HookHandle register_hook(Var<T> v, Hook hook);  // dropped by clear() with the node
   HookHandle add_observer(Observer<T>& observer);  // kept across clear(); must outlive the graph or be removed
-  void remove(HookHandle handle);
+  void remove(HookHandle handle);                  // unknown or already removed handles are ignored
 
   // Anomaly detection: the first non-finite value (forward) or gradient (backward) throws an Error
   // naming the node, its op, shape, input ranges and the file and line that created it.
@@ -329,6 +341,10 @@ Shape NodeView<T>::shape() const {
 template <class T>
 std::string NodeView<T>::name() const {
   return g_->node_name(i_);
+}
+template <class T>
+std::string_view NodeView<T>::local_name() const {
+  return g_->strings_[g_->nodes_[i_].name];
 }
 template <class T>
 std::string_view NodeView<T>::scope() const {

@@ -1,0 +1,254 @@
+// Per-node hooks, graph-wide observers and name scopes.
+#include <gradscope/autodiff/autodiff.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+using namespace gradscope;
+
+namespace {
+
+// Records what it sees, in order, so tests can check which nodes were visited and with what.
+struct Recorder : Observer<double> {
+  std::vector<std::string> events;
+  std::vector<double> first_grad;
+  void on_backward_begin(const Graph<double>&) override { events.push_back("begin"); }
+  void on_node(const NodeView<double>& n) override {
+    events.push_back(n.name());
+    first_grad.push_back(n.grad()(0, 0));
+  }
+  void on_backward_end(const Graph<double>&) override { events.push_back("end"); }
+};
+
+}  // namespace
+
+#if GRADSCOPE_HOOKS
+
+TEST_CASE("a hook's replacement gradient is what flows to the node's inputs", "[hooks]") {
+  Graph<double> g;
+  auto x = g.variable(2.0, "x");
+  auto h = (x * 3.0).named("h");  // dh/dx = 3
+  auto y = h * h;                 // dy/dh = 2h = 12
+  double seen = 0;
+  g.register_hook(h, [&](MatrixMap<double> grad) {
+    seen = grad(0, 0);
+    grad(0, 0) = 10.0;
+  });
+  g.backward(y);
+  CHECK(seen == 12.0);
+  CHECK(h.grad()(0, 0) == 10.0);  // the node keeps the replacement
+  CHECK(x.grad()(0, 0) == 30.0);  // 3 * 10, not 3 * 12
+}
+
+TEST_CASE("a hook sees the final gradient, summed over all consumers", "[hooks]") {
+  Graph<double> g;
+  auto x = g.variable(1.5, "x");
+  auto h = exp(x).named("h");
+  auto y = h * 2.0 + h * h;  // dy/dh = 2 + 2h, h used twice
+  double seen = 0;
+  g.register_hook(h, [&](MatrixMap<double> grad) { seen = grad(0, 0); });
+  g.backward(y);
+  CHECK(seen == Approx(2.0 + 2.0 * std::exp(1.5)).epsilon(1e-15));
+}
+
+TEST_CASE("a hook on a parameter node changes what Parameter::grad accumulates", "[hooks]") {
+  Graph<double> g;
+  Parameter<double> w(Matrix<double>::Constant(2, 1, 0.5), "w");
+  auto wn = g.param(w);
+  auto loss = sum(wn * wn);  // dloss/dw = 2w = 1
+  g.register_hook(wn, [](MatrixMap<double> grad) { grad *= 4.0; });
+  g.backward(loss);
+  CHECK(w.grad()(0, 0) == 4.0);
+  CHECK(w.grad()(1, 0) == 4.0);
+}
+
+TEST_CASE("removed hooks no longer run; removing twice or an unknown handle is harmless",
+          "[hooks]") {
+  Graph<double> g;
+  auto x = g.variable(1.0, "x");
+  auto y = x * x;
+  int calls = 0;
+  const auto handle = g.register_hook(x, [&](MatrixMap<double>) { ++calls; });
+  g.backward(y);
+  CHECK(calls == 1);
+  g.remove(handle);
+  g.backward(y);
+  CHECK(calls == 1);
+  g.remove(handle);
+  g.remove(HookHandle{9999});
+  g.backward(y);
+  CHECK(calls == 1);
+  CHECK(x.grad()(0, 0) == 2.0);
+}
+
+TEST_CASE("hooks on one node run in registration order; nodes in reverse creation order",
+          "[hooks]") {
+  Graph<double> g;
+  auto x = g.variable(1.0, "x");
+  auto a = (x * 2.0).named("a");
+  auto b = (a * 3.0).named("b");
+  std::vector<std::string> order;
+  // Registered out of creation order on purpose: backward still reaches b before a.
+  g.register_hook(a, [&](MatrixMap<double> grad) {
+    order.push_back(fmt::format("a1:{}", grad(0, 0)));
+    grad(0, 0) += 1.0;
+  });
+  g.register_hook(b, [&](MatrixMap<double>) { order.push_back("b"); });
+  g.register_hook(a, [&](MatrixMap<double> grad) {
+    order.push_back(fmt::format("a2:{}", grad(0, 0)));  // sees a1's change
+  });
+  g.backward(b);
+  CHECK(order == std::vector<std::string>{"b", "a1:3", "a2:4"});
+  CHECK(x.grad()(0, 0) == 8.0);  // 2 * (3 + 1)
+}
+
+TEST_CASE("observers see every node with a gradient after its hooks, in reverse creation order",
+          "[hooks]") {
+  Graph<double> g;
+  Recorder rec;
+  g.add_observer(rec);
+  auto x = g.variable(2.0, "x");
+  auto c = g.constant(5.0, "c");           // needs no gradient: not visited
+  auto unused = (x * 7.0).named("unused");  // the root does not depend on it: not visited
+  auto y = (x * c).named("y");
+  g.register_hook(y, [](MatrixMap<double> grad) { grad(0, 0) = 0.5; });
+  g.backward(y);
+  CHECK(rec.events == std::vector<std::string>{"begin", "y", "x", "end"});
+  CHECK(rec.first_grad == std::vector<double>{0.5, 2.5});  // y's replaced gradient, then 0.5 * c
+  CHECK(unused.grad()(0, 0) == 0.0);
+}
+
+TEST_CASE("observers run in the order they were added and can be removed", "[hooks]") {
+  Graph<double> g;
+  std::vector<int> order;
+  struct Tagged : Observer<double> {
+    std::vector<int>* order;
+    int tag;
+    Tagged(std::vector<int>* o, int t) : order(o), tag(t) {}
+    void on_node(const NodeView<double>&) override { order->push_back(tag); }
+  } first(&order, 1), second(&order, 2);
+  g.add_observer(first);
+  const auto h2 = g.add_observer(second);
+  auto x = g.variable(1.0, "x");
+  g.backward(x * x);
+  CHECK(order == std::vector<int>{1, 2, 1, 2});
+  order.clear();
+  g.remove(h2);
+  g.backward(x * x);
+  CHECK(order == std::vector<int>{1, 1});
+}
+
+TEST_CASE("clear() drops hooks with their nodes but keeps observers", "[hooks]") {
+  Graph<double> g;
+  Recorder rec;
+  g.add_observer(rec);
+  int hook_calls = 0;
+  for (int iteration = 0; iteration < 2; ++iteration) {
+    g.clear();
+    auto x = g.variable(3.0, "x");
+    if (iteration == 0)
+      g.register_hook(x, [&](MatrixMap<double> grad) {
+        ++hook_calls;
+        grad(0, 0) = -1.0;
+      });
+    g.backward(x * x);
+    CHECK(x.grad()(0, 0) == (iteration == 0 ? -1.0 : 6.0));
+  }
+  CHECK(hook_calls == 1);
+  CHECK(rec.events.size() == 2 * 4);  // begin, mul, x, end on both passes
+}
+
+TEST_CASE("register_hook rejects stale handles, empty hooks and nodes without gradient",
+          "[hooks][errors]") {
+  Graph<double> g;
+  auto x = g.variable(1.0, "x");
+  g.clear();
+  CHECK_THROWS_WITH(g.register_hook(x, [](MatrixMap<double>) {}),
+                    Catch::Contains("before the graph was cleared"));
+  auto y = g.variable(1.0, "y");
+  CHECK_THROWS_WITH(g.register_hook(y, Graph<double>::Hook{}),
+                    Catch::Contains("empty hook for 'y'"));
+  auto c = g.constant(2.0, "c");
+  CHECK_THROWS_WITH(g.register_hook(c, [](MatrixMap<double>) {}),
+                    Catch::Contains("'c' needs no gradient"));
+  Var<double> frozen;
+  {
+    auto guard = g.no_grad();
+    frozen = (y * 2.0).named("frozen");
+  }
+  CHECK_THROWS_AS(g.register_hook(frozen, [](MatrixMap<double>) {}), Error);
+}
+
+#else
+
+TEST_CASE("with hooks compiled out, registering one is an Error", "[hooks][errors]") {
+  Graph<double> g;
+  Recorder rec;
+  auto x = g.variable(1.0, "x");
+  CHECK_THROWS_WITH(g.register_hook(x, [](MatrixMap<double>) {}),
+                    Catch::Contains("GRADSCOPE_HOOKS=OFF"));
+  CHECK_THROWS_WITH(g.add_observer(rec), Catch::Contains("GRADSCOPE_HOOKS=OFF"));
+}
+
+#endif
+
+TEST_CASE("scopes name nodes, nest and are restored when the guard ends", "[scopes]") {
+  Graph<double> g;
+  auto x = g.variable(1.0, "x");
+  Var<double> z, w, bare;
+  std::uint32_t inner_id = 0;
+  {
+    auto block = g.scope("block1");
+    {
+      auto layer = g.scope("layer3");
+      z = (x * 2.0).named("z");
+      bare = x * 3.0;  // unnamed: op#index inside the scope
+      inner_id = g.node(z).scope_id();
+    }
+    w = (x * 4.0).named("w");
+  }
+  auto top = (x * 5.0).named("top");
+  CHECK(z.name() == "block1/layer3/z");
+  CHECK(g.node(z).scope() == "block1/layer3");
+  CHECK(g.node(z).local_name() == "z");
+  CHECK(bare.name() == fmt::format("block1/layer3/scale#{}", bare.index()));
+  CHECK(g.node(bare).local_name().empty());
+  CHECK(w.name() == "block1/w");
+  CHECK(top.name() == "top");
+  CHECK(g.node(top).scope().empty());
+  CHECK(g.scope_path(inner_id) == "block1/layer3");
+
+  // Re-entering the same path (every training iteration does) reuses the scope id.
+  {
+    auto block = g.scope("block1");
+    auto layer = g.scope("layer3");
+    auto again = x * 6.0;
+    CHECK(g.node(again).scope_id() == inner_id);
+  }
+  // A same-named scope under another parent is a different scope.
+  {
+    auto block = g.scope("block2");
+    auto layer = g.scope("layer3");
+    auto other = x * 7.0;
+    CHECK(g.node(other).scope() == "block2/layer3");
+    CHECK(g.node(other).scope_id() != inner_id);
+  }
+  // Scopes (and their ids) survive clear(), so a monitor keyed on scope ids stays valid.
+  const auto scopes = g.scope_count();
+  g.clear();
+  {
+    auto block = g.scope("block1");
+    auto layer = g.scope("layer3");
+    auto x2 = g.variable(1.0, "x");
+    CHECK(g.node(x2).scope_id() == inner_id);
+  }
+  CHECK(g.scope_count() == scopes);
+}
+
+TEST_CASE("scope names must be non-empty and contain no '/'", "[scopes][errors]") {
+  Graph<double> g;
+  CHECK_THROWS_WITH(g.scope(""), Catch::Contains("must be non-empty"));
+  CHECK_THROWS_WITH(g.scope("a/b"), Catch::Contains("'a/b'"));
+}
