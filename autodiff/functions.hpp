@@ -72,31 +72,65 @@ Var<T> mean(Var<T> x, int axis = -1, SourceLoc loc = SourceLoc::current()) {
 }
 
 // Operators. A plain number beside a node becomes a 1x1 constant (broadcast), or a Scale.
+// An operator cannot take a defaulted SourceLoc argument, but the implicit conversion of its second
+// operand (or its constant) to detail::Located can, and that runs in the caller's expression: so
+// anomaly mode names the user's line for `a * b` as it does for mul(a, b).
+namespace detail {
 template <class T>
-Var<T> operator+(Var<T> a, Var<T> b) { return add(a, b); }
+struct Located {
+  Located(Var<T> v, SourceLoc l = SourceLoc::current()) : var(v), loc(l) {}  // NOLINT: implicit
+  Var<T> var;
+  SourceLoc loc;
+};
 template <class T>
-Var<T> operator-(Var<T> a, Var<T> b) { return sub(a, b); }
+struct LocatedConst {
+  LocatedConst(T c, SourceLoc l = SourceLoc::current()) : value(c), loc(l) {}  // NOLINT: implicit
+  T value;
+  SourceLoc loc;
+};
+}  // namespace detail
 template <class T>
-Var<T> operator*(Var<T> a, Var<T> b) { return mul(a, b); }
+using Operand = typename detail::NoDeduce<detail::Located<T>>::type;
 template <class T>
-Var<T> operator/(Var<T> a, Var<T> b) { return div(a, b); }
+using ConstOperand = typename detail::NoDeduce<detail::LocatedConst<T>>::type;
+
+template <class T>
+Var<T> operator+(Var<T> a, Operand<T> b) { return add(a, b.var, b.loc); }
+template <class T>
+Var<T> operator-(Var<T> a, Operand<T> b) { return sub(a, b.var, b.loc); }
+template <class T>
+Var<T> operator*(Var<T> a, Operand<T> b) { return mul(a, b.var, b.loc); }
+template <class T>
+Var<T> operator/(Var<T> a, Operand<T> b) { return div(a, b.var, b.loc); }
+// Unary minus has no second operand to carry a location: use neg(x) where anomaly mode should
+// name the line.
 template <class T>
 Var<T> operator-(Var<T> a) { return neg(a); }
 template <class T>
-Var<T> operator+(Var<T> a, Const<T> c) { return add(a, a.graph().constant(c)); }
+Var<T> operator+(Var<T> a, ConstOperand<T> c) {
+  return add(a, a.graph().constant(c.value, {}, c.loc), c.loc);
+}
 template <class T>
-Var<T> operator+(Const<T> c, Var<T> a) { return add(a.graph().constant(c), a); }
+Var<T> operator+(ConstOperand<T> c, Var<T> a) {
+  return add(a.graph().constant(c.value, {}, c.loc), a, c.loc);
+}
 template <class T>
-Var<T> operator-(Var<T> a, Const<T> c) { return sub(a, a.graph().constant(c)); }
+Var<T> operator-(Var<T> a, ConstOperand<T> c) {
+  return sub(a, a.graph().constant(c.value, {}, c.loc), c.loc);
+}
 template <class T>
-Var<T> operator-(Const<T> c, Var<T> a) { return sub(a.graph().constant(c), a); }
+Var<T> operator-(ConstOperand<T> c, Var<T> a) {
+  return sub(a.graph().constant(c.value, {}, c.loc), a, c.loc);
+}
 template <class T>
-Var<T> operator*(Var<T> a, Const<T> c) { return scale(a, c); }
+Var<T> operator*(Var<T> a, ConstOperand<T> c) { return scale(a, c.value, c.loc); }
 template <class T>
-Var<T> operator*(Const<T> c, Var<T> a) { return scale(a, c); }
+Var<T> operator*(ConstOperand<T> c, Var<T> a) { return scale(a, c.value, c.loc); }
 template <class T>
-Var<T> operator/(Var<T> a, Const<T> c) { return scale(a, T(1) / c); }
+Var<T> operator/(Var<T> a, ConstOperand<T> c) { return scale(a, T(1) / c.value, c.loc); }
 template <class T>
-Var<T> operator/(Const<T> c, Var<T> a) { return div(a.graph().constant(c), a); }
+Var<T> operator/(ConstOperand<T> c, Var<T> a) {
+  return div(a.graph().constant(c.value, {}, c.loc), a, c.loc);
+}
 
 }  // namespace gradscope

@@ -1,6 +1,7 @@
 #include "gradscope/autodiff/graph.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 namespace gradscope {
@@ -10,6 +11,20 @@ namespace {
 template <class T>
 std::string range_of(ConstMatrixMap<T> m) {
   return fmt::format("[{:.6g}, {:.6g}]", double(m.minCoeff()), double(m.maxCoeff()));
+}
+
+// "2 NaN, 1 inf of 6 elements, first at (0,1)"; empty when every element is finite.
+template <class T>
+std::string non_finite(ConstMatrixMap<T> m) {
+  if (m.allFinite()) return {};
+  Eigen::Index nan = 0, inf = 0, first = -1;
+  for (Eigen::Index j = 0; j < m.size(); ++j) {
+    if (std::isfinite(m(j))) continue;
+    ++(std::isnan(m(j)) ? nan : inf);
+    if (first < 0) first = j;
+  }
+  return fmt::format("{} NaN, {} inf of {} elements, first at ({},{})", nan, inf, m.size(),
+                     first % m.rows(), first / m.rows());
 }
 
 }  // namespace
@@ -65,7 +80,14 @@ ConstMatrixMap<T> NodeView<T>::grad() const {
 
 template <class T>
 const T* Graph<T>::value_ptr(const Node& n) const {
-  return n.op == Op::Param ? params_[n.in[0]]->value.data() : values_.data() + n.offset;
+  if (n.op != Op::Param) return values_.data() + n.offset;
+  // A Parameter's value may be reassigned after it was recorded; reading a matrix of another
+  // shape with the recorded one would run off its end.
+  const Matrix<T>& v = params_[n.in[0]]->value;
+  if (v.rows() != n.rows || v.cols() != n.cols)
+    fail("parameter '{}' was {} when recorded but is now {}x{}; record the graph again",
+         node_name(std::uint32_t(&n - nodes_.data())), n.shape(), v.rows(), v.cols());
+  return v.data();
 }
 
 // --- recording -------------------------------------------------------------------------------------
@@ -99,7 +121,7 @@ Var<T> Graph<T>::leaf(Op op, Shape shape, const T* data, std::uint32_t extra, st
          shape);
   const auto i = push_node(op, shape, extra, 0, intern(name), requires_grad, false, loc);
   if (data) std::copy(data, data + shape.size(), values_.begin() + nodes_[i].offset);
-  if (anomaly_) check_finite(i, false);
+  if (anomaly_) check_value(i);
   return Var<T>(this, i, epoch_);
 }
 
@@ -123,6 +145,10 @@ Var<T> Graph<T>::variable(T v, std::string_view name, SourceLoc loc) {
 }
 template <class T>
 Var<T> Graph<T>::param(Parameter<T>& p, SourceLoc loc) {
+  if (!p.s_) fail("param: the Parameter was moved from; use the one it was moved to");
+  if (p.s_->grad.rows() != p.s_->value.rows() || p.s_->grad.cols() != p.s_->value.cols())
+    fail("param '{}': value is {}x{} but grad() is {}x{}; give both the same shape", p.name(),
+         p.s_->value.rows(), p.s_->value.cols(), p.s_->grad.rows(), p.s_->grad.cols());
   params_.push_back(p.s_.get());
   // The value stays in the Parameter; the arena slot holds this pass's gradient only.
   return leaf(Op::Param, p.shape(), nullptr, std::uint32_t(params_.size() - 1), p.name(), true, loc);
@@ -131,7 +157,9 @@ Var<T> Graph<T>::param(Parameter<T>& p, SourceLoc loc) {
 template <class T>
 Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
   const OpInfo& info = op_info(op);
-  if (is_leaf(op) || int(inputs.size()) != info.arity)
+  if (is_leaf(op))
+    fail("apply: {} is a leaf, not an op; use Graph::constant, variable or param", info.name);
+  if (int(inputs.size()) != info.arity)
     fail("{}: takes {} input(s), got {}", info.name, info.arity, inputs.size());
   std::uint32_t in[2] = {0, 0};
   Shape s[2] = {};
@@ -164,7 +192,7 @@ Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T attr, Sour
   const auto i = push_node(op, out, in[0], in[1], 0, requires_grad, info.has_attr, loc);
   if (info.has_attr) values_[nodes_[i].offset + out.size()] = attr;
   run_forward(nodes_[i], attr);
-  if (anomaly_) check_finite(i, false);
+  if (anomaly_) check_value(i);
   return Var<T>(this, i, epoch_);
 }
 
@@ -206,6 +234,8 @@ void Graph<T>::backward(Var<T> root, const Matrix<T>& seed) {
   const Shape s{std::uint32_t(seed.rows()), std::uint32_t(seed.cols())};
   if (s != nodes_[r].shape())
     fail("backward: seed gradient is {} but root '{}' is {}", s, node_name(r), nodes_[r].shape());
+  if (const auto bad = non_finite<T>({seed.data(), seed.rows(), seed.cols()}); !bad.empty())
+    fail("backward: seed gradient for root '{}' is not finite ({})", node_name(r), bad);
   backward_from(r, seed.data());
 }
 
@@ -233,9 +263,13 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
     if (instrumented) visit(i);
     if (n.op == Op::Param) {
       auto& g = params_[n.in[0]]->grad;
+      if (g.rows() != n.rows || g.cols() != n.cols)
+        fail("backward: grad() of parameter '{}' is {}x{} but the parameter was recorded as {}",
+             node_name(i), g.rows(), g.cols(), n.shape());
       g += ConstMatrixMap<T>(grads_.data() + n.offset, n.rows, n.cols);
     } else if (!is_leaf(n.op)) {
       run_backward(i);
+      if (anomaly_) check_backward(i);
     }
   }
   for (auto& o : observers_) o.observer->on_backward_end(*this);
@@ -245,9 +279,14 @@ template <class T>
 void Graph<T>::visit(std::uint32_t i) {
   const Node& n = nodes_[i];
   while (hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node > i) ++hook_cursor_;
-  for (; hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node == i; ++hook_cursor_)
+  bool hooked = false;
+  for (; hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node == i; ++hook_cursor_) {
     hooks_[hook_cursor_].fn(MatrixMap<T>(grads_.data() + n.offset, n.rows, n.cols));
-  if (anomaly_) check_finite(i, true);
+    hooked = true;
+  }
+  // The seed is checked on entry and every backward's output after it ran, so only a hook can
+  // have made this gradient non-finite.
+  if (anomaly_ && hooked) check_hooked_gradient(i);
   for (auto& o : observers_) o.observer->on_node(NodeView<T>(*this, i));
 }
 
@@ -281,20 +320,54 @@ void Graph<T>::run_backward(std::uint32_t i) {
   }
 }
 
+// --- anomaly detection ---------------------------------------------------------------------------
+
 template <class T>
-void Graph<T>::check_finite(std::uint32_t i, bool gradient) const {
+std::string Graph<T>::describe(std::uint32_t i) const {
   const NodeView<T> v(*this, i);
-  const auto m = gradient ? v.grad() : v.value();
-  if (m.allFinite()) return;
+  const SourceLoc loc = v.location();
+  const std::string where = loc.file ? fmt::format("{}:{}", loc.file, loc.line)
+                                     : "an unknown line: recorded before anomaly detection was on";
+  return fmt::format("'{}' ({} {}, created at {})", v.name(), v.op_name(), v.shape(), where);
+}
+
+template <class T>
+void Graph<T>::check_value(std::uint32_t i) const {
+  const NodeView<T> v(*this, i);
+  const std::string bad = non_finite(v.value());
+  if (bad.empty()) return;
   std::string inputs;
   for (int k = 0; k < v.arity(); ++k) {
     const NodeView<T> in(*this, v.input(k));
     inputs += fmt::format("; input '{}' {} in {}", in.name(), in.shape(), range_of<T>(in.value()));
   }
-  const SourceLoc loc = v.location();
-  fail("anomaly: {} of '{}' ({} {}) is not finite{}; created at {}:{}",
-       gradient ? "gradient" : "value", v.name(), v.op_name(), v.shape(), inputs,
-       loc.file ? loc.file : "?", loc.line);
+  fail("anomaly: value of {} is not finite ({}){}", describe(i), bad, inputs);
+}
+
+template <class T>
+void Graph<T>::check_backward(std::uint32_t i) const {
+  const NodeView<T> v(*this, i);
+  for (int k = 0; k < v.arity(); ++k) {
+    const std::uint32_t in = v.input(k);
+    if (!(nodes_[in].flags & kRequiresGrad)) continue;
+    const std::string bad = non_finite(NodeView<T>(*this, in).grad());
+    if (bad.empty()) continue;
+    std::string values;
+    for (int j = 0; j < v.arity(); ++j) {
+      const NodeView<T> x(*this, v.input(j));
+      values += fmt::format("; input '{}' {} in {}", x.name(), x.shape(), range_of<T>(x.value()));
+    }
+    fail("anomaly: backward of {} made the gradient of input {} {} not finite ({}); incoming "
+         "gradient in {}{}",
+         describe(i), k, describe(in), bad, range_of<T>(v.grad()), values);
+  }
+}
+
+template <class T>
+void Graph<T>::check_hooked_gradient(std::uint32_t i) const {
+  const std::string bad = non_finite(NodeView<T>(*this, i).grad());
+  if (!bad.empty())
+    fail("anomaly: a hook left the gradient of {} not finite ({})", describe(i), bad);
 }
 
 // --- bookkeeping -----------------------------------------------------------------------------------

@@ -228,8 +228,10 @@ class Graph {
   HookHandle add_observer(Observer<T>& observer);  // kept across clear(); must outlive the graph or be removed
   void remove(HookHandle handle);                  // unknown or already removed handles are ignored
 
-  // Anomaly detection: the first non-finite value (forward) or gradient (backward) throws an Error
-  // naming the node, its op, shape, input ranges and the file and line that created it.
+  // Anomaly detection: the first non-finite value (forward), or gradient (backward: the node whose
+  // backward produced it, or a hook), throws an Error naming the node, its op, shape, input ranges
+  // and the file and line that created it. Lines are recorded only for nodes created while it is
+  // on. After such an Error the pass's gradients are incomplete.
   void set_anomaly_detection(bool on) { anomaly_ = on; }
   bool anomaly_detection() const { return anomaly_; }
 
@@ -272,7 +274,12 @@ class Graph {
   void run_forward(const Node& n, T attr);
   void run_backward(std::uint32_t i);
   void visit(std::uint32_t i);  // hooks, anomaly check and observers for one node
-  void check_finite(std::uint32_t i, bool gradient) const;
+  // Anomaly checks: node i's value; the gradients node i's backward gave its inputs; node i's
+  // gradient as its hooks left it.
+  void check_value(std::uint32_t i) const;
+  void check_backward(std::uint32_t i) const;
+  void check_hooked_gradient(std::uint32_t i) const;
+  std::string describe(std::uint32_t i) const;  // "'name' (op RxC, created at file:line)"
   void backward_from(std::uint32_t root, const T* seed);
 
   std::vector<Node> nodes_;

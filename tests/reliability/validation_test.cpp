@@ -1,0 +1,183 @@
+// Bad input at every public entry point of the engine: each throws a gradscope::Error whose
+// message names what was wrong.
+#include <catch2/catch.hpp>
+#include <gradscope/autodiff/autodiff.hpp>
+
+#include "reliability/expect_error.hpp"
+
+using namespace gradscope;
+using gradscope::testing::expect_error;
+
+namespace {
+Matrix<double> ones(int r, int c) { return Matrix<double>::Ones(r, c); }
+}  // namespace
+
+TEST_CASE("validation: operands that do not broadcast", "[reliability][validation]") {
+  Graph<double> g;
+  auto a = g.variable(ones(2, 3), "a");
+  auto b = g.variable(ones(3, 2), "b");
+  expect_error([&] { a + b; }, {"add:", "'a' is 2x3", "'b' is 3x2", "broadcast"});
+  auto col = g.constant(ones(3, 1), "bias");
+  expect_error([&] { a* col; }, {"mul:", "'bias' is 3x1"});
+}
+
+TEST_CASE("validation: matmul inner dimensions", "[reliability][validation]") {
+  Graph<double> g;
+  auto w = g.variable(ones(2, 3), "w");
+  auto x = g.constant(ones(2, 20), "x");
+  expect_error([&] { matmul(w, x); }, {"matmul:", "'w' is 2x3", "'x' is 2x20", "(m x k)(k x n)"});
+}
+
+TEST_CASE("validation: loss of prediction and target of different shapes",
+          "[reliability][validation]") {
+  Graph<double> g;
+  auto p = g.variable(ones(1, 20), "p");
+  auto y = g.constant(ones(20, 1), "y");
+  expect_error([&] { bce(p, y); }, {"bce:", "'p' is 1x20", "'y' is 20x1", "same shape"});
+  expect_error([&] { mse(p, y); }, {"mse:"});
+  expect_error([&] { bce_with_logits(p, y); }, {"bce_with_logits:"});
+}
+
+TEST_CASE("validation: reduction axis out of range", "[reliability][validation]") {
+  Graph<double> g;
+  auto x = g.variable(ones(2, 3), "x");
+  expect_error([&] { sum(x, 2); }, {"sum:", "'x' is 2x3", "attribute 2", "axis must be -1"});
+  expect_error([&] { mean(x, -2); }, {"mean:", "attribute -2"});
+}
+
+TEST_CASE("validation: empty tensors", "[reliability][validation]") {
+  Graph<double> g;
+  expect_error([&] { g.constant(Matrix<double>(0, 3), "data"); }, {"constant 'data'", "0x3"});
+  expect_error([&] { g.variable(Matrix<double>(4, 0), "v"); }, {"variable 'v'", "4x0"});
+  expect_error([&] { Parameter<double>(Matrix<double>(), "w"); }, {"parameter 'w'", "empty"});
+}
+
+TEST_CASE("validation: nodes of another graph", "[reliability][validation]") {
+  Graph<double> g, other;
+  auto x = g.variable(1.0, "x");
+  auto u = other.variable(1.0, "u");
+  expect_error([&] { x* u; }, {"mul:", "belongs to another graph"});
+  expect_error([&] { other.backward(x); }, {"backward:", "another graph"});
+  expect_error([&] { other.register_hook(x, [](MatrixMap<double>) {}); },
+               {"register_hook:", "another graph"});
+  expect_error([&] { other.node(x); }, {"node:", "another graph"});
+}
+
+TEST_CASE("validation: nodes of a cleared graph", "[reliability][validation]") {
+  Graph<double> g;
+  auto x = g.variable(1.0, "x");
+  auto y = exp(x);
+  g.clear();
+  auto fresh = g.variable(1.0, "fresh");  // same index as x: the epoch tells them apart
+  CHECK(fresh.index() == x.index());
+  expect_error([&] { x.value(); }, {"node #0", "before the graph was cleared"});
+  expect_error([&] { fresh + x; }, {"add:", "cleared"});
+  expect_error([&] { g.backward(y); }, {"backward:", "cleared"});
+  expect_error([&] { x.named("again"); }, {"named:", "cleared"});
+  expect_error([&] { g.register_hook(y, [](MatrixMap<double>) {}); },
+               {"register_hook:", "cleared"});
+}
+
+TEST_CASE("validation: empty handles and indices out of range", "[reliability][validation]") {
+  Graph<double> g;
+  expect_error([&] { exp(Var<double>()); }, {"empty node handle"});
+  g.variable(1.0, "x");
+  expect_error([&] { g.node(5); }, {"node #5 does not exist", "graph has 1 nodes"});
+}
+
+TEST_CASE("validation: gradients read before backward or of nodes recorded after it",
+          "[reliability][validation]") {
+  Graph<double> g;
+  auto x = g.variable(2.0, "x");
+  auto y = (x * x).named("y");
+  expect_error([&] { y.grad(); }, {"gradient of 'y'", "backward() has not run"});
+  g.backward(y);
+  auto later = (y * 2.0).named("later");
+  expect_error([&] { later.grad(); },
+               {"gradient of 'later'", "recorded after the last backward()"});
+}
+
+TEST_CASE("validation: backward twice recomputes node gradients and accumulates parameters",
+          "[reliability][validation]") {
+  // The graph is not released by backward (PyTorch's retain_graph=True): a second backward is
+  // legal. Node gradients are this pass's; Parameter::grad() accumulates until zero_grad().
+  Graph<double> g;
+  Parameter<double> w(ones(1, 1) * 3.0, "w");
+  auto loss = (g.param(w) * g.param(w)).named("loss");
+  g.backward(loss);
+  g.backward(loss);
+  CHECK(g.node(0).grad()(0, 0) == 3.0);  // one of the two uses of w: d(w·w)/d(first w) = w
+  CHECK(w.grad()(0, 0) == 12.0);         // 2w per pass, two passes
+  // Once cleared, the graph is released: the old root is refused.
+  g.clear();
+  expect_error([&] { g.backward(loss); }, {"backward:", "cleared"});
+}
+
+TEST_CASE("validation: root and seed of backward", "[reliability][validation]") {
+  Graph<double> g;
+  auto x = g.variable(ones(2, 3), "x");
+  auto y = (x * 2.0).named("y");
+  expect_error([&] { g.backward(y); }, {"root 'y' is 2x3, not 1x1", "seed gradient"});
+  expect_error([&] { g.backward(y, ones(3, 2)); }, {"seed gradient is 3x2", "root 'y' is 2x3"});
+  auto c = g.constant(1.0, "c");
+  expect_error([&] { g.backward(exp(c).named("e")); },
+               {"root 'e' does not depend on any variable or parameter"});
+}
+
+TEST_CASE("validation: item() of a node that is not 1x1", "[reliability][validation]") {
+  Graph<double> g;
+  auto x = g.variable(ones(2, 3), "x");
+  expect_error([&] { x.item(); }, {"item(): node 'x' is 2x3, not 1x1"});
+}
+
+TEST_CASE("validation: scope names", "[reliability][validation]") {
+  Graph<double> g;
+  expect_error([&] { auto s = g.scope(""); }, {"scope: name ''", "non-empty"});
+  expect_error([&] { auto s = g.scope("block1/layer3"); }, {"'block1/layer3'", "no '/'"});
+}
+
+TEST_CASE("validation: empty hook", "[reliability][validation]") {
+  Graph<double> g;
+  auto x = g.variable(1.0, "x");
+  expect_error([&] { g.register_hook(x, {}); }, {"register_hook: empty hook for 'x'"});
+}
+
+TEST_CASE("validation: apply with the wrong number of inputs or a leaf op",
+          "[reliability][validation]") {
+  Graph<double> g;
+  auto x = g.variable(1.0, "x");
+  expect_error([&] { g.apply(Op::Matmul, {x}); }, {"matmul: takes 2 input(s), got 1"});
+  expect_error([&] { g.apply(Op::Exp, {x, x}); }, {"exp: takes 1 input(s), got 2"});
+  expect_error([&] { g.apply(Op::Constant, {}); }, {"constant is a leaf", "Graph::constant"});
+}
+
+TEST_CASE("validation: a parameter reassigned to another shape after it was recorded",
+          "[reliability][validation]") {
+  Graph<double> g;
+  Parameter<double> w(ones(2, 2), "w");
+  auto s = g.scope("layer1");
+  auto wn = g.param(w);
+  auto loss = sum(matmul(wn, g.constant(ones(2, 3), "x")));
+  w.value() = ones(3, 3);  // e.g. a resized layer; the graph still says 2x2
+  expect_error([&] { exp(wn); }, {"parameter 'layer1/w' was 2x2 when recorded but is now 3x3"});
+  expect_error([&] { g.backward(loss); },
+               {"parameter 'layer1/w' was 2x2", "record the graph again"});
+}
+
+TEST_CASE("validation: a parameter whose grad() was given another shape",
+          "[reliability][validation]") {
+  Graph<double> g;
+  Parameter<double> w(ones(2, 2), "w");
+  auto loss = sum(g.param(w));
+  w.grad() = ones(1, 1);
+  expect_error([&] { g.backward(loss); }, {"grad() of parameter 'w' is 1x1", "recorded as 2x2"});
+  expect_error([&] { g.param(w); }, {"param 'w': value is 2x2 but grad() is 1x1"});
+}
+
+TEST_CASE("validation: a moved-from parameter", "[reliability][validation]") {
+  Graph<double> g;
+  Parameter<double> w(ones(2, 2), "w");
+  Parameter<double> kept = std::move(w);
+  expect_error([&] { g.param(w); }, {"param: the Parameter was moved from"});
+  CHECK(g.param(kept).shape() == Shape{2, 2});
+}
