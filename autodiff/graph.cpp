@@ -63,6 +63,12 @@ std::uint32_t Graph<T>::check(const Var<T>& v, std::string_view what) const {
 }
 
 template <class T>
+std::size_t Graph<T>::bytes() const {
+  return nodes_.size() * sizeof(Node) + (values_.size() + grads_.size()) * sizeof(T) +
+         params_.size() * sizeof(params_[0]) + locations_.size() * sizeof(SourceLoc);
+}
+
+template <class T>
 NodeView<T> Graph<T>::node(std::uint32_t index) const {
   if (index >= nodes_.size()) fail("node #{} does not exist (graph has {} nodes)", index, nodes_.size());
   return NodeView<T>(*this, index);

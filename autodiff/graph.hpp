@@ -187,6 +187,9 @@ class Graph {
   NodeView<T> node(Var<T> v) const { return NodeView<T>(*this, check(v, "node")); }
   bool has_gradients() const { return backward_count_ > 0; }
   std::uint64_t backward_count() const { return backward_count_; }
+  // Bytes the recorded nodes occupy: node records, values, gradients and per-node side tables
+  // (the vectors' used part; their capacity, kept by clear(), may be larger).
+  std::size_t bytes() const;
   std::string_view scope_path(std::uint32_t scope_id) const { return strings_[scopes_[scope_id].path]; }
   std::size_t scope_count() const { return scopes_.size(); }
 

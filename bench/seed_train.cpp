@@ -1,0 +1,93 @@
+// seed_train, allocations_per_iteration and the long run's RSS: the seed's training workload
+// (seed_workload.hpp) through gradscope against the same backprop hand-written as plain loops.
+#include <cmath>
+
+#include "benchmarks.hpp"
+#include "seed_workload.hpp"
+
+namespace gradscope::bench {
+
+namespace {
+
+constexpr int kSteps = 100;  // training steps per timed repetition
+
+// Both implementations must have trained to the same weights, or the comparison is void.
+void check_same_weights(const GradscopeSeedNet& net, const LoopSeedNet& loop) {
+  for (int l = 0; l < kSeedLayers; ++l) {
+    const auto& w = net.params()[2 * l].value();
+    for (int i = 0; i < w.rows(); ++i)
+      for (int o = 0; o < w.cols(); ++o)
+        if (std::abs(w(i, o) - loop.w(l, i, o)) > 1e-9 * (1 + std::abs(w(i, o))))
+          fail("seed_train: gradscope and the hand-written loop disagree on layer{}/w({},{}): {} vs {}",
+               l + 1, i, o, w(i, o), loop.w(l, i, o));
+  }
+}
+
+template <class Net>
+double micros_per_step(Net& net) {
+  return seconds([&] {
+           for (int k = 0; k < kSteps; ++k) net.step();
+         }) /
+         kSteps * 1e6;
+}
+
+}  // namespace
+
+std::vector<Figure> seed_train(const Options& opt) {
+  const SeedData data;
+  GradscopeSeedNet fused(data), unfused(data, false);
+  LoopSeedNet loop(data);
+  Figure f{"seed_train", "us/iter", "hand-written loops", {}, {},
+           Target{Target::Of::Ratio, Target::Is::AtMost, 1.3}};
+  Figure u{"seed_train_sigmoid_bce", "us/iter", "hand-written loops", {}, {}, {}};
+  for (int r = 0; r < opt.repeat; ++r) {
+    const double base = micros_per_step(loop);
+    f.baselines.push_back(base);
+    u.baselines.push_back(base);
+    f.values.push_back(micros_per_step(fused));
+    u.values.push_back(micros_per_step(unfused));
+  }
+  check_same_weights(fused, loop);
+  check_same_weights(unfused, loop);
+  return {f, u};
+}
+
+std::vector<Figure> allocations_per_iteration(const Options& opt) {
+  const SeedData data;
+  GradscopeSeedNet net(data);
+  LoopSeedNet loop(data);
+  Figure f{"allocations_per_iteration", "allocs/iter", "hand-written loops", {}, {},
+           Target{Target::Of::Value, Target::Is::AtMost, 0}};
+  for (int k = 0; k < 3; ++k) net.step();  // warm-up: arenas and interned names reach full size
+  for (int r = 0; r < opt.repeat; ++r) {
+    auto per_step = [](auto& n) {
+      const auto before = allocation_count();
+      for (int k = 0; k < kSteps; ++k) n.step();
+      return double(allocation_count() - before) / kSteps;
+    };
+    f.baselines.push_back(per_step(loop));
+    f.values.push_back(per_step(net));
+  }
+  return {f};
+}
+
+std::vector<Figure> long_run(const Options& opt) {
+  if (opt.long_iterations <= 0) return {};
+  const SeedData data;
+  GradscopeSeedNet net(data);
+  net.step();
+  const double start = double(resident_kib());
+  const double us = seconds([&] {
+                      for (long long k = 1; k < opt.long_iterations; ++k) net.step();
+                    }) /
+                    double(opt.long_iterations - 1) * 1e6;
+  const double end = double(resident_kib());
+  const std::string n = std::to_string(opt.long_iterations);
+  return {{"long_run_" + n + "_time", "us/iter", "", {us}, {}, {}},
+          {"long_run_" + n + "_rss_start", "KiB", "", {start}, {}, {}},
+          {"long_run_" + n + "_rss_end", "KiB", "", {end}, {}, {}},
+          {"long_run_" + n + "_rss_growth", "KiB", "", {end - start}, {},
+           Target{Target::Of::Value, Target::Is::AtMost, 0}}};
+}
+
+}  // namespace gradscope::bench

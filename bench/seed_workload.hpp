@@ -1,0 +1,62 @@
+#pragma once
+// The seed's training workload (DESIGN.md, demo 3): two Gaussian clusters of 1000 points
+// (means (2,3) and (17,10), covariance through the Cholesky factor of [[1,0.5],[1.5,3]]),
+// a 10-layer net of 2 units (w = 1.1·I, b = 0, last layer w = [1,1]ᵀ), ReLU hidden layers,
+// sigmoid output with binary cross-entropy, full-batch gradient descent with α = 0.01, double.
+//
+// Two implementations of one training step: through a gradscope graph, and hand-written as
+// plain loops (the seed's NumPy backprop, written out) — the floor the engine is measured against.
+#include <gradscope/autodiff/functions.hpp>
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace gradscope::bench {
+
+struct SeedData {
+  static constexpr int kPerClass = 1000;
+  Matrix<double> x;  // 2 x m, features x samples
+  Matrix<double> y;  // 1 x m, labels 0/1
+  SeedData();        // fixed random seed: every run trains on the same points
+};
+
+inline constexpr int kSeedLayers = 10;
+inline constexpr double kSeedRate = 0.01;
+
+// gradscope: layer l records matmul(transpose(w), a) + b in scope "layer<l>" with nodes "w", "b",
+// "z", "a" (the project's naming convention). The output's sigmoid and the cross-entropy are
+// either the fused bce_with_logits op, whose gradient is the seed's dz = a - y, or (fused = false)
+// a sigmoid node "a" followed by bce, as written in the seed.
+class GradscopeSeedNet {
+ public:
+  GradscopeSeedNet(const SeedData& data, bool fused = true);
+  double step();  // forward, backward, update; returns the loss
+  Graph<double>& graph() { return g_; }
+  const std::vector<Parameter<double>>& params() const { return params_; }
+
+ private:
+  const SeedData& data_;
+  bool fused_;
+  Graph<double> g_;
+  std::vector<Parameter<double>> params_;  // w1, b1, w2, b2, ...
+  std::array<std::string, kSeedLayers> scopes_;
+};
+
+// The same network and update as plain loops over arrays, units-major (unit o of layer l holds
+// its m samples contiguously).
+class LoopSeedNet {
+ public:
+  explicit LoopSeedNet(const SeedData& data);
+  void step();
+  double w(int layer, int i, int o) const { return w_[layer][i * out_[layer] + o]; }
+
+ private:
+  int m_;
+  std::vector<double> x_, y_;  // the data, units-major
+  std::array<int, kSeedLayers> in_, out_;
+  std::array<std::vector<double>, kSeedLayers> w_, b_, z_, a_, dz_;
+  std::vector<double> dw_, db_;
+};
+
+}  // namespace gradscope::bench
