@@ -123,6 +123,7 @@ class NodeView {
   // This backward's gradient (zeros where the root does not depend on the node); for a Param node
   // it is this pass's contribution, while Parameter::grad() accumulates across passes.
   ConstMatrixMap<T> grad() const;
+  bool has_grad() const;             // grad() is available: backward ran after the node was recorded
   T attr() const;                    // the op's constant (axis, exponent, slope, factor)
   SourceLoc location() const;        // recorded only while anomaly detection is on
 
@@ -376,6 +377,10 @@ template <class T>
 ConstMatrixMap<T> NodeView<T>::value() const {
   const auto& n = g_->nodes_[i_];
   return {g_->value_ptr(n), n.rows, n.cols};
+}
+template <class T>
+bool NodeView<T>::has_grad() const {
+  return i_ < g_->grads_valid_;
 }
 template <class T>
 T NodeView<T>::attr() const {

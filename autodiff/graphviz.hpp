@@ -1,0 +1,77 @@
+#pragma once
+// Graphviz DOT export of a recorded graph, annotated and coloured by gradient magnitude.
+//
+// Each node shows its name (scope/name), op, shape, a value summary and — after backward — its
+// gradient magnitude; the fill colour encodes log10 of that magnitude on ColorBrewer's RdBu
+// diverging scale: one colour step per decade outside a healthy band, blue for vanishing, red for
+// exploding, neutral inside the band. NaN/Inf get a yellow fill and a double border. Shape tells
+// the kind: parameter (box3d), input leaf (invhouse), op (rounded box), output (doubleoctagon),
+// collapsed scope (folder). Edges run in data-flow direction (input -> consumer). Scopes become
+// clusters; in collapse mode each scope becomes one node carrying its aggregate gradient.
+// Node ids are n<index> (s<scope id> for collapsed scopes), so output is stable run to run.
+//
+// The DOT is written by Boost.Graph's write_graphviz with dynamic properties; every node also
+// carries machine-readable attributes name, op, dims, value and (after backward) grad, which
+// Graphviz ignores and boost::read_graphviz reads back. See docs/graphviz.md.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gradscope/autodiff/graph.hpp"
+
+namespace gradscope {
+
+// How a tensor gradient becomes one magnitude (a 1x1 gradient is its absolute value under all).
+enum class GradNorm { L2, Max, Mean };
+enum class RankDir { TB, LR, BT, RL };
+
+struct DotOptions {
+  GradNorm norm = GradNorm::L2;
+  bool values = true;           // show the value summary (the scalar, or mean/min/max)
+  bool gradients = true;        // show and colour by gradient magnitude, when backward has run
+  bool edge_gradients = false;  // label each edge with the gradient flowing back along it;
+                                // pen width grows with its log magnitude
+  bool collapse = false;        // one node per scope with the scope's aggregate gradient
+  bool legend = true;
+  RankDir rankdir = RankDir::TB;
+  std::optional<std::uint32_t> reaching;  // keep only nodes on a data-flow path to this node
+  // Gradient magnitudes in [healthy_low, healthy_high) are drawn neutral; each decade below is one
+  // step bluer, each decade above one step redder, saturating four decades out.
+  double healthy_low = 1e-2;
+  double healthy_high = 1e2;
+  std::string title;  // drawn above the graph when non-empty
+};
+
+// The magnitude a DotOptions::norm gives to a gradient tensor.
+template <class T>
+double grad_magnitude(ConstMatrixMap<T> grad, GradNorm norm);
+
+template <class T>
+std::string to_dot(const Graph<T>& g, const DotOptions& options = {});
+
+// Writes to_dot(g, options) to path through a temporary file renamed into place, so no half
+// written file is left behind; throws Error naming the file on failure.
+template <class T>
+void write_dot(const Graph<T>& g, const std::string& path, const DotOptions& options = {});
+
+// Graphviz's dot program on PATH, if any.
+std::optional<std::string> find_graphviz();
+
+// Renders a DOT file with Graphviz's dot into out_path; the format comes from out_path's extension
+// (svg, png or pdf). Temporary file, then rename. Throws Error naming the files when dot is missing
+// or fails.
+void render_dot(const std::string& dot_path, const std::string& out_path);
+
+struct DotExport {
+  std::vector<std::string> files;  // the DOT file, then any renderings
+  std::string note;                // how to render by hand, when dot was not found
+};
+
+// write_dot, then — when dot is on PATH — SVG and PNG beside it (same stem); otherwise the note
+// says which command renders it.
+template <class T>
+DotExport export_dot(const Graph<T>& g, const std::string& dot_path,
+                     const DotOptions& options = {});
+
+}  // namespace gradscope
