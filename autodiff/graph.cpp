@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 #include <limits>
 
 namespace gradscope {
@@ -46,11 +47,20 @@ std::uint32_t Graph<T>::intern(std::string_view s) {
 
 template <class T>
 std::string Graph<T>::node_name(std::uint32_t i) const {
+  std::string s;
+  node_name_into(i, s);
+  return s;
+}
+
+template <class T>
+void Graph<T>::node_name_into(std::uint32_t i, std::string& out) const {
   const auto& n = nodes_[i];
-  const std::string_view scope = scope_path(n.scope);
-  const std::string local =
-      n.name ? strings_[n.name] : fmt::format("{}#{}", op_info(n.op).name, i);
-  return scope.empty() ? local : fmt::format("{}/{}", scope, local);
+  out.assign(scope_path(n.scope));
+  if (!out.empty()) out += '/';
+  if (n.name)
+    out += strings_[n.name];
+  else
+    fmt::format_to(std::back_inserter(out), "{}#{}", op_info(n.op).name, i);
 }
 
 template <class T>

@@ -113,6 +113,7 @@ class NodeView {
   std::string_view op_name() const { return op_info(op()).name; }
   Shape shape() const;
   std::string name() const;          // "scope/name", or "scope/op#index" for unnamed nodes
+  void name_into(std::string& out) const;  // name() into out's storage: no allocation once it fits
   std::string_view local_name() const;  // the name given at creation, without scope; "" if none
   std::string_view scope() const;    // "" at top level, "block1/layer3" when nested
   std::uint32_t scope_id() const;
@@ -270,6 +271,7 @@ class Graph {
   std::uint32_t check(const Var<T>& v, std::string_view what) const;
   std::uint32_t intern(std::string_view s);
   std::string node_name(std::uint32_t i) const;
+  void node_name_into(std::uint32_t i, std::string& out) const;
   Var<T> leaf(Op op, Shape shape, const T* data, std::uint32_t extra, std::string_view name,
               bool requires_grad, SourceLoc loc);
   std::uint32_t push_node(Op op, Shape shape, std::uint32_t in0, std::uint32_t in1,
@@ -352,6 +354,10 @@ Shape NodeView<T>::shape() const {
 template <class T>
 std::string NodeView<T>::name() const {
   return g_->node_name(i_);
+}
+template <class T>
+void NodeView<T>::name_into(std::string& out) const {
+  g_->node_name_into(i_, out);
 }
 template <class T>
 std::string_view NodeView<T>::local_name() const {

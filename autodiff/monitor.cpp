@@ -1,0 +1,327 @@
+#include "gradscope/autodiff/monitor.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <iterator>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "gradscope/autodiff/atomic_file.hpp"
+#include "gradscope/autodiff/diagnosis_json.hpp"
+
+namespace gradscope {
+
+// --- statistics ------------------------------------------------------------------------------------
+
+template <class T>
+void GradSums::add(const T* d, std::size_t n) {
+  // Four independent accumulators, branch-free: the loop is bound by the add latency otherwise.
+  // |v| <= max() is false for NaN and ±Inf, which are counted and replaced by 0.
+  constexpr double kMax = std::numeric_limits<double>::max();
+  double sq[4] = {}, ab[4] = {}, mx[4] = {};
+  std::uint64_t zero[4] = {}, bad[4] = {};
+  auto step = [&](int k, T v) {
+    const double a = std::abs(double(v));
+    const bool ok = a <= kMax;
+    const double f = ok ? a : 0.0;
+    sq[k] += f * f;
+    ab[k] += f;
+    mx[k] = std::max(mx[k], f);
+    zero[k] += a == 0.0;
+    bad[k] += !ok;
+  };
+  std::size_t i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int k = 0; k < 4; ++k) step(k, d[i + std::size_t(k)]);
+  for (; i < n; ++i) step(0, d[i]);
+  for (int k = 0; k < 4; ++k) {
+    sum_sq += sq[k];
+    sum_abs += ab[k];
+    max_abs = std::max(max_abs, mx[k]);
+    zeros += zero[k];
+    nonfinite += bad[k];
+  }
+  elements += n;
+}
+
+void GradSums::merge(const GradSums& o) {
+  sum_sq += o.sum_sq;
+  sum_abs += o.sum_abs;
+  max_abs = std::max(max_abs, o.max_abs);
+  elements += o.elements;
+  zeros += o.zeros;
+  nonfinite += o.nonfinite;
+}
+
+GradStats GradSums::stats() const {
+  GradStats s;
+  s.elements = elements;
+  s.nonfinite = nonfinite;
+  const auto finite = double(elements - nonfinite);
+  s.l2 = std::sqrt(sum_sq);
+  s.max_abs = max_abs;
+  if (finite > 0) {
+    s.rms = std::sqrt(sum_sq / finite);
+    s.mean_abs = sum_abs / finite;
+  }
+  if (elements > 0) s.zero_share = double(zeros) / double(elements);
+  return s;
+}
+
+template void GradSums::add<double>(const double*, std::size_t);
+template void GradSums::add<float>(const float*, std::size_t);
+
+// --- loggers ---------------------------------------------------------------------------------------
+
+std::shared_ptr<spdlog::logger> console_logger(const std::string& name) {
+  return std::make_shared<spdlog::logger>(name,
+                                          std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+}
+
+std::shared_ptr<spdlog::logger> file_logger(const std::string& path, const std::string& name) {
+  try {
+    return std::make_shared<spdlog::logger>(
+        name, std::make_shared<spdlog::sinks::basic_file_sink_mt>(path, true));
+  } catch (const spdlog::spdlog_ex& e) {
+    fail("cannot open log file '{}': {}", path, e.what());
+  }
+}
+
+// --- the monitor -----------------------------------------------------------------------------------
+
+namespace {
+
+bool is_alarm(Verdict v) {
+  return v == Verdict::Vanishing || v == Verdict::Exploding || v == Verdict::NonFinite;
+}
+
+}  // namespace
+
+template <class T>
+GradientMonitor<T>::GradientMonitor(MonitorOptions options)
+    : options_(std::move(options)),
+      log_(options_.logger ? options_.logger : spdlog::default_logger()),
+      every_(options_.history_every) {
+  if (every_ == 0) fail("GradientMonitor: history_every must be at least 1");
+  if (options_.history_capacity < 2 || options_.history_capacity % 2)
+    fail("GradientMonitor: history_capacity must be even and at least 2, got {}",
+         options_.history_capacity);
+  const auto& th = options_.thresholds;
+  if (!(th.vanishing_gain > 0 && th.vanishing_gain <= th.exploding_gain &&
+        th.vanishing_total > 0 && th.vanishing_total <= th.exploding_total))
+    fail("GradientMonitor: thresholds need 0 < vanishing <= exploding (gain {} / {}, total {} / {})",
+         th.vanishing_gain, th.exploding_gain, th.vanishing_total, th.exploding_total);
+}
+
+template <class T>
+void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
+  // Map the graph's scope ids to the monitor's own, by path: steady state only compares strings.
+  const auto n = std::uint32_t(g.scope_count());
+  scope_of_graph_scope_.resize(n);
+  for (std::uint32_t id = 0; id < n; ++id) {
+    const std::string_view path = g.scope_path(id);
+    auto& mine = scope_of_graph_scope_[id];
+    if (mine < scope_names_.size() && scope_names_[mine] == path) continue;
+    const auto it = std::find(scope_names_.begin(), scope_names_.end(), path);
+    mine = std::uint32_t(it - scope_names_.begin());
+    if (it == scope_names_.end()) scope_names_.emplace_back(path);
+  }
+  scope_sums_.assign(scope_names_.size(), GradSums{});
+  scope_first_use_.clear();
+  nodes_used_ = 0;
+}
+
+template <class T>
+void GradientMonitor<T>::on_node(const NodeView<T>& node) {
+  const auto grad = node.grad();
+  GradSums sums;
+  sums.add(grad.data(), std::size_t(grad.size()));
+
+  if (nodes_used_ == nodes_.size()) nodes_.emplace_back();
+  NodeRecord& r = nodes_[nodes_used_++];
+  node.name_into(r.name);
+  r.op = node.op_name();
+  r.shape = node.shape();
+  r.scope = scope_of_graph_scope_[node.scope_id()];
+  r.stats = sums.stats();
+
+  auto& scope = scope_sums_[r.scope];
+  if (scope.elements == 0) scope_first_use_.push_back(r.scope);
+  scope.merge(sums);
+
+  log_->debug("{:<20} {:<8} {:>4}x{:<5} l2 {:.4e}  rms {:.4e}  max {:.4e}  mean {:.4e}  zeros {:5.1f}%"
+              "  nonfinite {}",
+              r.name, r.op, r.shape.rows, r.shape.cols, r.stats.l2, r.stats.rms, r.stats.max_abs,
+              r.stats.mean_abs, 100 * r.stats.zero_share, r.stats.nonfinite);
+}
+
+template <class T>
+void GradientMonitor<T>::on_backward_end(const Graph<T>& g) {
+  nodes_.resize(nodes_used_);
+  scopes_.resize(scope_first_use_.size());
+  for (std::size_t k = 0; k < scopes_.size(); ++k)
+    scopes_[k] = {scope_first_use_[k], scope_sums_[scope_first_use_[k]].stats()};
+  ++passes_;
+  diagnose(g, options_.thresholds, diagnosis_);
+  if (passes_ % every_ == 0) record_history();
+  log_pass();
+}
+
+template <class T>
+void GradientMonitor<T>::record_history() {
+  if (history_.size() == options_.history_capacity) {
+    // Keep the entries on multiples of 2k (every other one) and double k; the dropped entries'
+    // storage is recycled, so a full history allocates nothing.
+    every_ *= 2;
+    auto keep = std::stable_partition(history_.begin(), history_.end(),
+                                      [&](const HistoryEntry& e) { return e.pass % every_ == 0; });
+    std::move(keep, history_.end(), std::back_inserter(spare_));
+    history_.erase(keep, history_.end());
+    if (passes_ % every_ != 0) return;
+  }
+  if (spare_.empty()) {
+    history_.emplace_back();
+  } else {
+    history_.push_back(std::move(spare_.back()));
+    spare_.pop_back();
+  }
+  HistoryEntry& e = history_.back();
+  e.pass = passes_;
+  e.measured_gain = diagnosis_.measured_gain;
+  e.verdict = diagnosis_.verdict;
+  e.scopes.assign(scopes_.begin(), scopes_.end());
+}
+
+template <class T>
+void GradientMonitor<T>::log_pass() {
+  if (log_->should_log(spdlog::level::info)) {
+    const NodeRecord* largest = nullptr;
+    std::uint64_t nonfinite = 0;
+    for (const auto& r : nodes_) {
+      nonfinite += r.stats.nonfinite;
+      if (!largest || r.stats.rms > largest->stats.rms) largest = &r;
+    }
+    log_->info("backward {}: {} nodes in {} scopes, largest rms {:.4e} at '{}', {} non-finite; {}",
+               passes_, nodes_.size(), scopes_.size(), largest ? largest->stats.rms : 0.0,
+               largest ? std::string_view(largest->name) : std::string_view("-"), nonfinite,
+               format_summary(diagnosis_));
+  }
+  // Warnings on changes only: a layer that stays vanishing for 50,000 iterations warns once.
+  const auto& layers = diagnosis_.layers;
+  layer_verdicts_.resize(layers.size(), Verdict::Unknown);
+  for (std::size_t k = 0; k + 1 < layers.size(); ++k) {
+    const auto& ld = layers[k];
+    const Verdict before = layer_verdicts_[k];
+    if (ld.verdict == before) continue;
+    layer_verdicts_[k] = ld.verdict;
+    if (is_alarm(ld.verdict))
+      log_->warn("{}: gradient {} (gain {:.4g} from layer{}, rms(dz) {:.3e})", ld.scope,
+                 to_string(ld.verdict), ld.gain, ld.layer + 1, ld.grad_rms);
+    else if (is_alarm(before))
+      log_->info("{}: gradient {} again (gain {:.4g})", ld.scope, to_string(ld.verdict), ld.gain);
+  }
+  if (diagnosis_.verdict != network_verdict_) {
+    const Verdict before = network_verdict_;
+    network_verdict_ = diagnosis_.verdict;
+    if (is_alarm(network_verdict_))
+      log_->warn("network: {}", format_summary(diagnosis_));
+    else if (is_alarm(before))
+      log_->info("network: {}", format_summary(diagnosis_));
+  }
+}
+
+template <class T>
+std::size_t GradientMonitor<T>::memory_bytes() const {
+  auto string_bytes = [](const std::string& s) {
+    return s.capacity() > std::string().capacity() ? s.capacity() + 1 : 0;  // beyond SSO
+  };
+  auto entries_bytes = [](const std::vector<HistoryEntry>& v) {
+    std::size_t b = v.capacity() * sizeof(HistoryEntry);
+    for (const auto& e : v) b += e.scopes.capacity() * sizeof(ScopeRecord);
+    return b;
+  };
+  std::size_t b = entries_bytes(history_) + entries_bytes(spare_);
+  b += nodes_.capacity() * sizeof(NodeRecord);
+  for (const auto& r : nodes_) b += string_bytes(r.name);
+  b += scope_names_.capacity() * sizeof(std::string);
+  for (const auto& s : scope_names_) b += string_bytes(s);
+  b += scope_of_graph_scope_.capacity() * sizeof(std::uint32_t) +
+       scope_first_use_.capacity() * sizeof(std::uint32_t) +
+       scope_sums_.capacity() * sizeof(GradSums) + scopes_.capacity() * sizeof(ScopeRecord) +
+       layer_verdicts_.capacity() * sizeof(Verdict);
+  b += diagnosis_.layers.capacity() * sizeof(LayerDiagnosis) +
+       diagnosis_.parameters.capacity() * sizeof(ParameterRatio);
+  for (const auto& l : diagnosis_.layers) b += string_bytes(l.scope);
+  for (const auto& p : diagnosis_.parameters) b += string_bytes(p.name);
+  return b;
+}
+
+// --- writers ---------------------------------------------------------------------------------------
+
+namespace {
+
+nlohmann::json stats_json(const GradStats& s) {
+  return {{"elements", s.elements}, {"l2", s.l2},         {"rms", s.rms},
+          {"max_abs", s.max_abs},   {"mean_abs", s.mean_abs}, {"zero_share", s.zero_share},
+          {"nonfinite", s.nonfinite}};
+}
+
+}  // namespace
+
+template <class T>
+void GradientMonitor<T>::write_csv(const std::string& path) const {
+  std::string out =
+      "pass,scope,elements,l2,rms,max_abs,mean_abs,zero_share,nonfinite,measured_gain,verdict\n";
+  for (const auto& e : history_)
+    for (const auto& s : e.scopes)
+      fmt::format_to(std::back_inserter(out), "{},{},{},{:.17g},{:.17g},{:.17g},{:.17g},{:.17g},{},{:.17g},{}\n",
+                     e.pass, scope_names_[s.scope], s.stats.elements, s.stats.l2, s.stats.rms,
+                     s.stats.max_abs, s.stats.mean_abs, s.stats.zero_share, s.stats.nonfinite,
+                     e.measured_gain, to_string(e.verdict));
+  write_file_atomically(path, out);
+}
+
+template <class T>
+void GradientMonitor<T>::write_json(const std::string& path) const {
+  nlohmann::json nodes = nlohmann::json::array(), scopes = nlohmann::json::array(),
+                 history = nlohmann::json::array();
+  for (const auto& r : nodes_) {
+    auto j = stats_json(r.stats);
+    j["name"] = r.name;
+    j["op"] = r.op;
+    j["shape"] = {r.shape.rows, r.shape.cols};
+    j["scope"] = scope_names_[r.scope];
+    nodes.push_back(std::move(j));
+  }
+  auto scope_list = [&](const std::vector<ScopeRecord>& v) {
+    nlohmann::json a = nlohmann::json::array();
+    for (const auto& s : v) {
+      auto j = stats_json(s.stats);
+      j["scope"] = scope_names_[s.scope];
+      a.push_back(std::move(j));
+    }
+    return a;
+  };
+  for (const auto& e : history_)
+    history.push_back({{"pass", e.pass},
+                       {"measured_gain", e.measured_gain},
+                       {"verdict", to_string(e.verdict)},
+                       {"scopes", scope_list(e.scopes)}});
+  const nlohmann::json doc = {
+      {"passes", passes_},
+      {"history_every", every_},
+      {"history_capacity", options_.history_capacity},
+      {"last", {{"nodes", nodes}, {"scopes", scope_list(scopes_)}, {"diagnosis", diagnosis_}}},
+      {"history", history}};
+  write_file_atomically(path, doc.dump(1) + "\n");
+}
+
+template class GradientMonitor<double>;
+template class GradientMonitor<float>;
+
+}  // namespace gradscope

@@ -1,0 +1,146 @@
+#pragma once
+// GradientMonitor: an Observer that measures every node's gradient on every backward pass,
+// aggregates per scope (= per layer), diagnoses the layer stack, keeps a bounded history and logs
+// through spdlog.
+//
+//   Graph<double> g;
+//   GradientMonitor<double> monitor;          // logs to spdlog's default logger
+//   g.add_observer(monitor);
+//   ... record, g.backward(loss) ...          // the monitor sees every node
+//   fmt::print("{}", format_table(monitor.diagnosis()));
+//   monitor.write_json("gradients.json");
+//
+// Logging: debug, one line per node; info, one summary per backward; warn when the network's or a
+// layer's verdict becomes vanishing, exploding or non_finite (once per change, not every pass), and
+// info when it recovers. Nothing is logged inside element loops.
+//
+// History: every k-th backward pass (MonitorOptions::history_every) appends one entry holding each
+// scope's statistics and the network's gain. When history_capacity entries are held, every other
+// entry is dropped and k doubles, so the history always spans the whole run, at a resolution that
+// halves each time it fills: memory stays bounded however long training runs.
+//
+// Steady state: once a training loop records the same graph every iteration, a backward pass
+// allocates nothing in the monitor (names and vectors reuse their storage). A monitor watches one
+// graph at a time; it can be moved to another graph between passes.
+#include <spdlog/logger.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gradscope/autodiff/diagnosis.hpp"
+#include "gradscope/autodiff/graph.hpp"
+
+namespace gradscope {
+
+// Magnitude of one gradient, or of all gradients in a scope. NaN and ±Inf entries are counted in
+// nonfinite and left out of every other figure, so one bad entry does not hide the rest.
+struct GradStats {
+  double l2 = 0, rms = 0, max_abs = 0, mean_abs = 0;
+  double zero_share = 0;  // share of entries exactly 0 (dead ReLUs, unused inputs)
+  std::uint64_t elements = 0, nonfinite = 0;
+};
+
+// Running sums from which GradStats follow exactly, so scopes aggregate without a second pass.
+struct GradSums {
+  double sum_sq = 0, sum_abs = 0, max_abs = 0;
+  std::uint64_t elements = 0, zeros = 0, nonfinite = 0;
+
+  template <class T>
+  void add(const T* data, std::size_t n);
+  void merge(const GradSums& o);
+  GradStats stats() const;
+};
+
+struct MonitorOptions {
+  std::shared_ptr<spdlog::logger> logger;  // null: spdlog::default_logger()
+  std::uint64_t history_every = 1;         // k: record every k-th backward pass
+  std::size_t history_capacity = 1024;     // entries; even, >= 2
+  DiagnosisThresholds thresholds;
+};
+
+// Loggers for MonitorOptions::logger that are not registered with spdlog (no name clashes).
+std::shared_ptr<spdlog::logger> console_logger(const std::string& name = "gradscope");  // stderr
+std::shared_ptr<spdlog::logger> file_logger(const std::string& path,
+                                            const std::string& name = "gradscope");  // truncates
+
+struct NodeRecord {
+  std::string name;     // "layer3/z"
+  std::string_view op;  // the op's name, static storage
+  Shape shape;
+  std::uint32_t scope;  // index into GradientMonitor::scope_names()
+  GradStats stats;
+};
+
+struct ScopeRecord {
+  std::uint32_t scope;  // index into GradientMonitor::scope_names()
+  GradStats stats;
+};
+
+struct HistoryEntry {
+  std::uint64_t pass = 0;  // 1-based count of backward passes seen by the monitor
+  double measured_gain = kNoValue;
+  Verdict verdict = Verdict::Unknown;
+  std::vector<ScopeRecord> scopes;
+};
+
+template <class T>
+class GradientMonitor : public Observer<T> {
+ public:
+  explicit GradientMonitor(MonitorOptions options = {});
+
+  void on_backward_begin(const Graph<T>& g) override;
+  void on_node(const NodeView<T>& node) override;
+  void on_backward_end(const Graph<T>& g) override;
+
+  // --- the last backward pass -------------------------------------------------------------------
+  std::uint64_t passes() const { return passes_; }
+  const std::vector<NodeRecord>& nodes() const { return nodes_; }  // in backward order
+  const std::vector<ScopeRecord>& scopes() const { return scopes_; }  // reached scopes, by first use
+  const Diagnosis& diagnosis() const { return diagnosis_; }
+  // Scope paths by index ("" is the top level); indices are stable for the monitor's lifetime.
+  const std::vector<std::string>& scope_names() const { return scope_names_; }
+
+  // --- across passes ----------------------------------------------------------------------------
+  const std::vector<HistoryEntry>& history() const { return history_; }  // oldest first
+  std::uint64_t history_every() const { return every_; }  // current k (doubles as history fills)
+  // Heap bytes held by the monitor (history, last pass, names): the figure that must stay flat.
+  std::size_t memory_bytes() const;
+
+  // One row per (history entry, scope): pass,scope,elements,l2,rms,max_abs,mean_abs,zero_share,
+  // nonfinite,measured_gain,verdict.
+  void write_csv(const std::string& path) const;
+  // The last pass (nodes, scopes, diagnosis) and the history. Both writers write a temporary
+  // file beside path and rename it, so a reader never sees half a file; failures throw Error.
+  void write_json(const std::string& path) const;
+
+ private:
+  void record_history();
+  void log_pass();
+
+  MonitorOptions options_;
+  std::shared_ptr<spdlog::logger> log_;
+  std::uint64_t passes_ = 0;
+  std::uint64_t every_;
+
+  std::vector<std::string> scope_names_;
+  std::vector<std::uint32_t> scope_of_graph_scope_;  // graph scope id -> index in scope_names_
+  std::vector<GradSums> scope_sums_;                 // this pass, by index in scope_names_
+  std::vector<std::uint32_t> scope_first_use_;       // scopes reached this pass, in order
+  std::vector<NodeRecord> nodes_;
+  std::size_t nodes_used_ = 0;
+  std::vector<ScopeRecord> scopes_;
+  Diagnosis diagnosis_;
+  std::vector<Verdict> layer_verdicts_;  // as last logged, to warn on changes only
+  Verdict network_verdict_ = Verdict::Unknown;
+
+  std::vector<HistoryEntry> history_;
+  std::vector<HistoryEntry> spare_;  // entries dropped by decimation, reused by the next ones
+};
+
+extern template class GradientMonitor<double>;
+extern template class GradientMonitor<float>;
+
+}  // namespace gradscope

@@ -1,0 +1,283 @@
+// GradientMonitor: statistics, scopes, history, writers, logging, steady-state allocations.
+#include <gradscope/autodiff/monitor.hpp>
+
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <new>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "layer_stack.hpp"
+
+using namespace gradscope;
+using namespace gradscope::testing;
+
+#if GRADSCOPE_HOOKS  // the monitor is an observer
+
+// Counts heap allocations in this test executable, to check the monitor's steady state.
+namespace {
+std::atomic<std::uint64_t> allocations{0};
+}
+void* operator new(std::size_t n) {
+  ++allocations;
+  if (void* p = std::malloc(n ? n : 1)) return p;
+  throw std::bad_alloc();
+}
+void operator delete(void* p) noexcept { std::free(p); }
+void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+
+namespace {
+
+struct CapturedLog {
+  std::ostringstream text;
+  std::shared_ptr<spdlog::logger> logger;
+  explicit CapturedLog(spdlog::level::level_enum level) {
+    auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(text);
+    sink->set_pattern("[%l] %v");
+    logger = std::make_shared<spdlog::logger>("test", sink);
+    logger->set_level(level);
+  }
+  int count(const std::string& needle) const {
+    const std::string s = text.str();
+    int n = 0;
+    for (auto at = s.find(needle); at != std::string::npos; at = s.find(needle, at + 1)) ++n;
+    return n;
+  }
+};
+
+MonitorOptions quiet() {
+  MonitorOptions o;
+  o.logger = CapturedLog(spdlog::level::off).logger;
+  return o;
+}
+
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("gradscope_monitor_test_" + name)).string();
+}
+
+}  // namespace
+
+TEST_CASE("per-node statistics: L2, RMS, max, mean, zero share, non-finite", "[monitor]") {
+  Graph<double> g;
+  GradientMonitor<double> monitor(quiet());
+  g.add_observer(monitor);
+  Matrix<double> seed(1, 4);
+  seed << 3, 0, -4, 0;
+  auto x = g.variable(Matrix<double>::Ones(1, 4), "x");
+  auto y = (x * 2.0).named("y");
+  g.backward(y, seed);
+  REQUIRE(monitor.nodes().size() == 2);
+  const auto& ys = monitor.nodes()[0];
+  CHECK(ys.name == "y");
+  CHECK(ys.op == "scale");
+  CHECK(ys.shape == Shape{1, 4});
+  CHECK(ys.stats.l2 == 5.0);
+  CHECK(ys.stats.rms == 2.5);
+  CHECK(ys.stats.max_abs == 4.0);
+  CHECK(ys.stats.mean_abs == 1.75);
+  CHECK(ys.stats.zero_share == 0.5);
+  CHECK(ys.stats.elements == 4);
+  CHECK(ys.stats.nonfinite == 0);
+  CHECK(monitor.nodes()[1].stats.l2 == 10.0);  // x: 2·y's gradient
+
+  // NaN and Inf are counted and left out of the other figures.
+  g.register_hook(y, [](MatrixMap<double> grad) {
+    grad << 3, std::numeric_limits<double>::quiet_NaN(), -4, std::numeric_limits<double>::infinity();
+  });
+  g.backward(y, seed);
+  CHECK(monitor.nodes()[0].stats.nonfinite == 2);
+  CHECK(monitor.nodes()[0].stats.l2 == 5.0);
+  CHECK(monitor.nodes()[0].stats.rms == Approx(std::sqrt(25.0 / 2)));
+  CHECK(monitor.nodes()[0].stats.zero_share == 0.0);
+  CHECK(monitor.passes() == 2);
+}
+
+TEST_CASE("statistics aggregate exactly per scope, and scopes keep their names", "[monitor]") {
+  Graph<double> g;
+  GradientMonitor<double> monitor(quiet());
+  g.add_observer(monitor);
+  auto x = g.variable(Matrix<double>::Constant(2, 3, 1.0), "x");
+  Var<double> y;
+  {
+    auto s = g.scope("block1");
+    auto inner = g.scope("layer1");
+    auto h = (x * 3.0).named("h");  // gradient 4 everywhere: 6 elements
+    y = (h * 4.0).named("y");       // gradient 1 everywhere: 6 elements
+  }
+  g.backward(sum(y));
+  // Scopes in first-use order: top (sum), block1/layer1 (y, h), top again is not repeated.
+  REQUIRE(monitor.scopes().size() == 2);
+  const auto& names = monitor.scope_names();
+  CHECK(names[monitor.scopes()[0].scope] == "");
+  const auto& layer = monitor.scopes()[1];
+  CHECK(names[layer.scope] == "block1/layer1");
+  CHECK(layer.stats.elements == 12);
+  CHECK(layer.stats.l2 == Approx(std::sqrt(6 * 16.0 + 6 * 1.0)));
+  CHECK(layer.stats.max_abs == 4.0);
+  CHECK(layer.stats.mean_abs == Approx(2.5));
+  CHECK(monitor.nodes()[1].name == "block1/layer1/y");
+}
+
+TEST_CASE("history: every k-th pass, decimated when full, bounded over 50,000 iterations",
+          "[monitor][history]") {
+  const auto p = seed_points(10, 7, 6, 7);
+  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  auto opt = quiet();
+  opt.history_every = 5;
+  opt.history_capacity = 64;
+  GradientMonitor<double> monitor(opt);
+  Graph<double> g;
+  g.add_observer(monitor);
+  std::size_t bytes_at_5000 = 0;
+  for (int it = 1; it <= 50000; ++it) {
+    g.clear();
+    g.backward(bce(net.forward(g, p.x), g.constant(p.y, "y")));
+    if (it == 20) {  // 4 entries: passes 5, 10, 15, 20
+      REQUIRE(monitor.history().size() == 4);
+      CHECK(monitor.history()[0].pass == 5);
+      CHECK(monitor.history()[3].pass == 20);
+      CHECK(monitor.history()[3].measured_gain == Approx(0.8));
+      CHECK(monitor.history()[3].scopes.size() == 11);  // layer1..10 and the top level
+    }
+    if (it == 5000) bytes_at_5000 = monitor.memory_bytes();
+  }
+  const auto& h = monitor.history();
+  CHECK(h.size() <= 64);
+  CHECK(h.size() >= 32);
+  // k doubled each time the history filled; entries stay evenly spaced from the start.
+  const auto k = monitor.history_every();
+  CHECK(k > 5);
+  CHECK(k % 5 == 0);
+  for (std::size_t i = 0; i < h.size(); ++i) CHECK(h[i].pass == (i + 1) * k);
+  CHECK(monitor.memory_bytes() == bytes_at_5000);
+}
+
+TEST_CASE("a backward pass allocates nothing more with the monitor once in steady state",
+          "[monitor][alloc]") {
+  const auto p = seed_points(10, 7, 6, 7);
+  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  Graph<double> g;
+  auto count_backward = [&](int iterations) {
+    std::uint64_t during_backward = 0;
+    for (int it = 0; it < iterations; ++it) {
+      g.clear();
+      auto loss = bce(net.forward(g, p.x), g.constant(p.y, "y"));
+      const auto before = allocations.load();
+      g.backward(loss);
+      during_backward += allocations.load() - before;
+    }
+    return during_backward;
+  };
+  count_backward(3);
+  const auto plain = count_backward(10);
+  auto opt = quiet();
+  opt.history_capacity = 4;  // fills and decimates during the warm-up below
+  GradientMonitor<double> monitor(opt);
+  g.add_observer(monitor);
+  count_backward(20);
+  CHECK(count_backward(10) == plain);
+}
+
+TEST_CASE("CSV and JSON writers", "[monitor][io]") {
+  const auto p = seed_points(10, 7, 6, 7);
+  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  GradientMonitor<double> monitor(quiet());
+  Graph<double> g;
+  g.add_observer(monitor);
+  for (int it = 0; it < 3; ++it) {
+    g.clear();
+    g.backward(bce(net.forward(g, p.x), g.constant(p.y, "y")));
+  }
+  const auto csv = temp_path("history.csv"), json = temp_path("gradients.json");
+  monitor.write_csv(csv);
+  monitor.write_json(json);
+  CHECK_FALSE(std::filesystem::exists(csv + ".tmp"));
+
+  std::ifstream c(csv);
+  std::string line;
+  std::getline(c, line);
+  CHECK(line == "pass,scope,elements,l2,rms,max_abs,mean_abs,zero_share,nonfinite,measured_gain,verdict");
+  int rows = 0;
+  while (std::getline(c, line)) ++rows;
+  CHECK(rows == 3 * 11);
+
+  std::ifstream j(json);
+  const auto doc = nlohmann::json::parse(j);
+  CHECK(doc.at("passes") == 3);
+  CHECK(doc.at("history").size() == 3);
+  CHECK(doc.at("last").at("nodes").size() == monitor.nodes().size());
+  CHECK(doc.at("last").at("nodes")[0].at("name") == monitor.nodes()[0].name);
+  CHECK(doc.at("last").at("diagnosis").at("verdict") == "vanishing");
+  CHECK(doc.at("last").at("diagnosis").at("measured_gain").get<double>() == Approx(0.8));
+  std::remove(csv.c_str());
+  std::remove(json.c_str());
+
+  // A path that cannot be written: a clear Error, and nothing left behind.
+  const std::string bad = temp_path("no_such_dir/x.json");
+  CHECK_THROWS_WITH(monitor.write_json(bad), Catch::Contains("cannot write '" + bad + "'"));
+  CHECK_FALSE(std::filesystem::exists(bad + ".tmp"));
+}
+
+TEST_CASE("logging: debug per node, info per backward, warn once per change", "[monitor][log]") {
+  const auto p = seed_points(10, 7, 6, 7);
+  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  CapturedLog log(spdlog::level::debug);
+  MonitorOptions opt;
+  opt.logger = log.logger;
+  GradientMonitor<double> monitor(opt);
+  Graph<double> g;
+  g.add_observer(monitor);
+  for (int it = 0; it < 3; ++it) {
+    g.clear();
+    g.backward(bce(net.forward(g, p.x), g.constant(p.y, "y")));
+  }
+  CHECK(log.count("[debug] ") == int(3 * monitor.nodes().size()));
+  CHECK(log.count("[debug] layer3/z ") == 3);
+  CHECK(log.count("[info] backward ") == 3);
+  CHECK(log.count("[info] backward 3: ") == 1);
+  // Layers 1..8 shrink by 0.8 (< 0.85): one warning each and one for the network, on pass 1 only.
+  CHECK(log.count("[warning] ") == 9);
+  CHECK(log.count("[warning] layer1: gradient vanishing (gain 0.8 from layer2") == 1);
+  CHECK(log.count("[warning] network: gain 0.8 per layer") == 1);
+
+  // A file sink: the same lines land in the file.
+  const auto path = temp_path("monitor.log");
+  {
+    MonitorOptions to_file;
+    to_file.logger = file_logger(path);
+    GradientMonitor<double> m2(to_file);
+    Graph<double> g2;
+    g2.add_observer(m2);
+    g2.backward(bce(net.forward(g2, p.x), g2.constant(p.y, "y")));
+    to_file.logger->flush();
+  }
+  std::ifstream f(path);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  CHECK_THAT(text, Catch::Contains("backward 1: "));
+  CHECK_THAT(text, Catch::Contains("network: gain 0.8 per layer"));
+  std::remove(path.c_str());
+}
+
+TEST_CASE("bad monitor options are rejected", "[monitor][errors]") {
+  MonitorOptions o;
+  o.history_every = 0;
+  CHECK_THROWS_WITH(GradientMonitor<double>(o), Catch::Contains("history_every"));
+  o = {};
+  o.history_capacity = 7;
+  CHECK_THROWS_WITH(GradientMonitor<double>(o), Catch::Contains("history_capacity must be even"));
+  o = {};
+  o.thresholds.vanishing_gain = 2;
+  CHECK_THROWS_WITH(GradientMonitor<double>(o), Catch::Contains("thresholds"));
+  const auto not_a_dir = temp_path("plain_file");
+  std::ofstream(not_a_dir) << "x";
+  CHECK_THROWS_WITH(file_logger(not_a_dir + "/x.log"), Catch::Contains("cannot open log file"));
+  std::remove(not_a_dir.c_str());
+}
+
+#endif
