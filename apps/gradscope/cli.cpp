@@ -1,0 +1,207 @@
+#include "cli.hpp"
+
+#include <fmt/format.h>
+
+#include <cmath>
+
+namespace gradscope::cli {
+
+void add_network_options(CLI::App& cmd, NetworkOptions& o) {
+  cmd.add_option("--act", o.act, "hidden activation: relu, leaky_relu, sigmoid, tanh, identity")
+      ->capture_default_str();
+  cmd.add_option("--depth", o.depth, "layers, the output layer included")->capture_default_str();
+  cmd.add_option("--width", o.width, "units per hidden layer")->capture_default_str();
+  auto* scale = cmd.add_option("--weight-scale", o.weight_scale,
+                               "hidden weights s*I, output weights all ones (the seed's init)")
+                    ->capture_default_str();
+  cmd.add_option("--init", o.init,
+                 "named initialiser for all layers instead of the scaled identity: zeros, identity, "
+                 "uniform, normal, xavier, xavier_normal, he, he_uniform, orthogonal")
+      ->excludes(scale);
+  cmd.add_option("--samples", o.samples, "generated points per class")->capture_default_str();
+  cmd.add_option("--mean0", o.mean0, "mean of class 0 (two numbers)")->expected(2)->capture_default_str();
+  cmd.add_option("--mean1", o.mean1, "mean of class 1 (two numbers)")->expected(2)->capture_default_str();
+  cmd.add_option("--seed", o.seed, "seed of the data generator and random initialisers")
+      ->capture_default_str();
+  cmd.add_option("--data", o.data,
+                 "CSV file of points to use instead of generated ones: header row, feature "
+                 "columns, last column the 0/1 label");
+}
+
+void add_output_options(CLI::App& cmd, OutputOptions& o) {
+  cmd.add_option("--json", o.json, "write the configuration and per-layer results as JSON");
+  // DOT export (issue 4): --dot FILE, --svg FILE, --collapse go here.
+}
+
+void require_positive(const char* option, double x) {
+  if (!std::isfinite(x) || x <= 0) fail("{} must be a finite number > 0, got {}", option, x);
+}
+
+models::Dataset make_data(const NetworkOptions& o) {
+  if (!o.data.empty()) return models::load_csv(o.data);
+  if (o.samples < 1) fail("--samples must be at least 1, got {}", o.samples);
+  models::TwoGaussians spec;
+  spec.mean0 = Eigen::Vector2d(o.mean0[0], o.mean0[1]);
+  spec.mean1 = Eigen::Vector2d(o.mean1[0], o.mean1[1]);
+  spec.per_class = o.samples;
+  spec.seed = o.seed;
+  return models::two_gaussians(spec);
+}
+
+models::SeedNetworkSpec network_spec(const NetworkOptions& o, Eigen::Index inputs) {
+  if (o.depth < 1) fail("--depth must be at least 1, got {}", o.depth);
+  if (o.width < 1) fail("--width must be at least 1, got {}", o.width);
+  if (!std::isfinite(o.weight_scale)) fail("--weight-scale must be finite, got {}", o.weight_scale);
+  models::SeedNetworkSpec s;
+  s.inputs = inputs;
+  s.depth = std::size_t(o.depth);
+  s.width = o.width;
+  s.hidden = models::parse_activation(o.act);
+  s.output = models::Activation::Sigmoid;
+  if (o.init.empty()) {
+    s.hidden_init = models::Init::scaled_identity(o.weight_scale);
+    s.output_init = models::Init::constant(1);
+  } else {
+    s.hidden_init = s.output_init = models::parse_init(o.init);
+  }
+  s.seed = o.seed;
+  return s;
+}
+
+json config_json(const NetworkOptions& o, const models::Dataset& data) {
+  const auto s = network_spec(o, data.features());
+  json c = {{"activation", o.act},
+            {"output_activation", "sigmoid"},
+            {"depth", o.depth},
+            {"width", o.width},
+            {"hidden_init", models::describe(s.hidden_init)},
+            {"output_init", models::describe(s.output_init)},
+            {"seed", o.seed},
+            {"samples", data.samples()},
+            {"features", data.features()}};
+  if (o.data.empty()) {
+    c["data"] = "generated";
+    c["samples_per_class"] = o.samples;
+    c["mean0"] = o.mean0;
+    c["mean1"] = o.mean1;
+  } else {
+    c["data"] = o.data;
+  }
+  return c;
+}
+
+void run_pass(models::Mlp<double>& net, const models::Dataset& data, Pass& p) {
+  p.graph.clear();
+  p.forward = net.forward(p.graph.constant(data.x, "x"));
+  p.loss = models::binary_cross_entropy(p.forward.output(), p.graph.constant(data.y, "y"));
+  for (auto* param : net.parameters()) param->zero_grad();
+  p.graph.backward(p.loss);
+}
+
+std::vector<LayerReport> layer_reports(const Pass& p, Eigen::Index samples) {
+  std::vector<LayerReport> r;
+  for (std::size_t l = 0; l < p.forward.layers.size(); ++l) {
+    const auto& o = p.forward.layers[l];
+    r.push_back({l + 1, std::string(models::activation_name(o.activation)),
+                 Eigen::VectorXd(o.z.grad().col(0)) * double(samples), o.w.grad(),
+                 Eigen::VectorXd(o.b.grad().col(0))});
+  }
+  return r;
+}
+
+json matrix_json(const Eigen::MatrixXd& m) {
+  json rows = json::array();
+  for (Eigen::Index i = 0; i < m.rows(); ++i) {
+    json row = json::array();
+    for (Eigen::Index j = 0; j < m.cols(); ++j) row.push_back(m(i, j));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+namespace {
+// Norm ratio of layer l to layer l+1 (the one nearer the output); null for the output layer.
+template <class F>
+json ratio(const std::vector<LayerReport>& layers, std::size_t i, F norm) {
+  if (i + 1 >= layers.size()) return nullptr;
+  return norm(layers[i]) / norm(layers[i + 1]);
+}
+std::string ratio_text(const json& r) { return r.is_null() ? "" : fmt::format("{:.6f}", r.get<double>()); }
+std::string vector_text(const Eigen::VectorXd& v) { return format_matrix(v.transpose()); }
+}  // namespace
+
+json layers_json(const std::vector<LayerReport>& layers) {
+  json out = json::array();
+  for (std::size_t i = 0; i < layers.size(); ++i) {
+    const auto& L = layers[i];
+    std::vector<double> dz(L.dz.data(), L.dz.data() + L.dz.size());
+    std::vector<double> db(L.db.data(), L.db.data() + L.db.size());
+    out.push_back({{"layer", L.layer},
+                   {"activation", L.activation},
+                   {"dz", dz},
+                   {"dw", matrix_json(L.dw)},
+                   {"db", db},
+                   {"dz_norm", L.dz.norm()},
+                   {"dw_norm", L.dw.norm()},
+                   {"db_norm", L.db.norm()},
+                   {"dz_ratio", ratio(layers, i, [](auto& x) { return x.dz.norm(); })},
+                   {"dw_ratio", ratio(layers, i, [](auto& x) { return x.dw.norm(); })},
+                   {"db_ratio", ratio(layers, i, [](auto& x) { return x.db.norm(); })}});
+  }
+  return out;
+}
+
+void print_layer_table(const std::vector<LayerReport>& layers) {
+  Table t({"layer", "act", "dz (sample 0)", "dw", "db", "|dz| ratio", "|dw| ratio", "|db| ratio"});
+  for (std::size_t i = layers.size(); i-- > 0;) {
+    const auto& L = layers[i];
+    t.add_row({std::to_string(L.layer), L.activation, vector_text(L.dz), format_matrix(L.dw),
+               vector_text(L.db), ratio_text(ratio(layers, i, [](auto& x) { return x.dz.norm(); })),
+               ratio_text(ratio(layers, i, [](auto& x) { return x.dw.norm(); })),
+               ratio_text(ratio(layers, i, [](auto& x) { return x.db.norm(); }))});
+  }
+  t.print();
+}
+
+std::string format_matrix(const Eigen::MatrixXd& m) {
+  if (m.size() > 8) return fmt::format("|.| = {:.8g}", m.norm());
+  std::string s = "[";
+  for (Eigen::Index i = 0; i < m.rows(); ++i) {
+    if (i) s += "; ";
+    for (Eigen::Index j = 0; j < m.cols(); ++j) s += fmt::format("{}{:.8g}", j ? " " : "", m(i, j));
+  }
+  return s + "]";
+}
+
+void Table::add_row(std::vector<std::string> cells) {
+  cells.resize(headers_.size());
+  rows_.push_back(std::move(cells));
+}
+
+void Table::print() const {
+  std::vector<std::size_t> w(headers_.size());
+  for (std::size_t c = 0; c < w.size(); ++c) {
+    w[c] = headers_[c].size();
+    for (const auto& r : rows_) w[c] = std::max(w[c], r[c].size());
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string s;
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      // Text columns (first cell starts with a letter or '[') left, plain numbers right.
+      const bool number = !cells[c].empty() && (std::isdigit((unsigned char)cells[c][0]) || cells[c][0] == '-');
+      s += c ? "  " : "";
+      s += number ? fmt::format("{:>{}}", cells[c], w[c]) : fmt::format("{:<{}}", cells[c], w[c]);
+    }
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    fmt::print("{}\n", s);
+  };
+  line(headers_);
+  for (const auto& r : rows_) line(r);
+}
+
+void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc) {
+  (void)graph;  // the DOT export (issue 4) renders it here
+  if (!out.json.empty()) models::write_file_atomically(out.json, doc.dump(2) + "\n");
+}
+
+}  // namespace gradscope::cli

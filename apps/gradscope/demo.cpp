@@ -1,0 +1,48 @@
+// `gradscope demo`: the seed's first two experiments. One forward and backward pass of the deep
+// narrow net on two small Gaussian clusters, and the seed's per-layer table of dz, dw and db.
+#include <memory>
+
+#include "cli.hpp"
+
+namespace gradscope::cli {
+
+namespace {
+struct DemoOptions {
+  NetworkOptions net;
+  OutputOptions out;
+};
+
+void run_demo(const DemoOptions& o) {
+  const models::Dataset data = make_data(o.net);
+  auto net = models::seed_network<double>(network_spec(o.net, data.features()));
+  Pass pass;
+  run_pass(net, data, pass);
+  const auto layers = layer_reports(pass, data.samples());
+
+  fmt::print("demo: {} layers x {} units, {} hidden, sigmoid output, {} samples, loss {:.10g}\n",
+             o.net.depth, o.net.width, o.net.act, data.samples(), pass.loss.item());
+  fmt::print("dz is d(sum of per-sample losses)/dz for sample 0 (the seed's a - y convention, "
+             "m x autodiff's mean-loss gradient); dw, db are gradients of the mean loss (the "
+             "seed's /m). Ratios: each layer's norm over the next layer's.\n");
+  print_layer_table(layers);
+  // Monitor (issue 3): print its per-layer table and verdict here and add measured_gain,
+  // predicted_gain and verdict to `doc`.
+  json doc = {{"command", "demo"},
+              {"config", config_json(o.net, data)},
+              {"loss", pass.loss.item()},
+              {"dz_convention", "sample 0, multiplied by the number of samples m (seed's a - y)"},
+              {"layers", layers_json(layers)}};
+  finish(o.out, pass.graph, doc);
+}
+}  // namespace
+
+void add_demo(CLI::App& app) {
+  auto o = std::make_shared<DemoOptions>();
+  auto* cmd = app.add_subcommand(
+      "demo", "One forward/backward pass of the seed's deep narrow net; per-layer dz, dw, db");
+  add_network_options(*cmd, o->net);
+  add_output_options(*cmd, o->out);
+  cmd->callback([o] { run_demo(*o); });
+}
+
+}  // namespace gradscope::cli

@@ -1,0 +1,26 @@
+// The gradscope command line. Every failure — bad options, malformed input files, errors from
+// the library — ends as one line on stderr and exit code 2, with no output file left behind.
+#include <cstdio>
+
+#include "cli.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"gradscope: make vanishing and exploding gradients visible"};
+  app.require_subcommand(1);
+  gradscope::cli::add_demo(app);
+  gradscope::cli::add_train(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    std::fprintf(stderr, "gradscope: error: %s\n", e.what());
+    return 2;
+  } catch (const gradscope::Error& e) {
+    std::fprintf(stderr, "gradscope: error: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {  // a bug, not bad input
+    std::fprintf(stderr, "gradscope: internal error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

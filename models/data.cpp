@@ -1,0 +1,160 @@
+#include "gradscope/models/data.hpp"
+
+#include <Eigen/Cholesky>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "gradscope/autodiff/error.hpp"
+#include "gradscope/models/random.hpp"
+
+namespace gradscope::models {
+
+Dataset two_gaussians(const TwoGaussians& s) {
+  const Eigen::Index d = s.mean0.size();
+  if (d < 1 || s.mean1.size() != d)
+    fail("two_gaussians: means have {} and {} components; need the same number, at least 1",
+         s.mean0.size(), s.mean1.size());
+  if (s.sigma.rows() != d || s.sigma.cols() != d)
+    fail("two_gaussians: covariance is {}x{}, expected {}x{}", s.sigma.rows(), s.sigma.cols(), d, d);
+  if (s.per_class < 1) fail("two_gaussians: {} points per class; need at least 1", s.per_class);
+  if (!s.mean0.allFinite() || !s.mean1.allFinite() || !s.sigma.allFinite())
+    fail("two_gaussians: means and covariance must be finite");
+  const Eigen::LLT<Eigen::MatrixXd, Eigen::Lower> llt(s.sigma);
+  if (llt.info() != Eigen::Success)
+    fail("two_gaussians: the covariance's lower triangle is not positive definite");
+  const Eigen::MatrixXd r = llt.matrixL();
+
+  Dataset data;
+  data.x.resize(d, 2 * s.per_class);
+  data.y.resize(1, 2 * s.per_class);
+  Rng rng(s.seed);
+  Eigen::RowVectorXd z(d);
+  for (int cls = 0; cls < 2; ++cls) {
+    const Eigen::VectorXd& mean = cls ? s.mean1 : s.mean0;
+    for (Eigen::Index i = 0; i < s.per_class; ++i) {
+      for (Eigen::Index k = 0; k < d; ++k) z(k) = rng.normal();
+      const Eigen::Index col = cls * s.per_class + i;
+      data.x.col(col) = (z * r).transpose() + mean;
+      data.y(0, col) = cls;
+    }
+  }
+  for (Eigen::Index k = 0; k < d; ++k) data.feature_names.push_back(fmt::format("x{}", k + 1));
+  return data;
+}
+
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+std::vector<std::string_view> split(std::string_view line) {
+  std::vector<std::string_view> fields;
+  for (;;) {
+    const auto comma = line.find(',');
+    fields.push_back(trim(line.substr(0, comma)));
+    if (comma == std::string_view::npos) return fields;
+    line.remove_prefix(comma + 1);
+  }
+}
+
+}  // namespace
+
+Dataset load_csv(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open for reading", path);
+  std::string line;
+  std::size_t line_no = 0;
+  std::vector<std::string> header;
+  while (header.empty() && std::getline(in, line)) {
+    ++line_no;
+    if (trim(line).empty()) continue;
+    for (auto f : split(line)) header.emplace_back(f);
+  }
+  if (header.empty()) fail("{}: empty file; expected a header row, then rows of features and a 0/1 label", path);
+  if (header.size() < 2)
+    fail("{}:{}: header has {} column; need at least one feature column and a label column", path,
+         line_no, header.size());
+  for (std::size_t c = 0; c < header.size(); ++c)
+    if (header[c].empty()) fail("{}:{}: column {} of the header has no name", path, line_no, c + 1);
+
+  const std::size_t cols = header.size();
+  std::vector<double> values;  // row-major, cols per row
+  std::size_t rows = 0;
+  while (std::getline(in, line)) {
+    ++line_no;
+    if (trim(line).empty()) continue;
+    const auto fields = split(line);
+    if (fields.size() != cols)
+      fail("{}:{}: {} fields, expected {} (as in the header)", path, line_no, fields.size(), cols);
+    for (std::size_t c = 0; c < cols; ++c) {
+      const std::string field(fields[c]);
+      char* end = nullptr;
+      errno = 0;
+      const double v = std::strtod(field.c_str(), &end);
+      if (field.empty() || end != field.c_str() + field.size())
+        fail("{}:{}: column {} ('{}'): '{}' is not a number", path, line_no, c + 1, header[c], field);
+      if (!std::isfinite(v) || errno == ERANGE)
+        fail("{}:{}: column {} ('{}'): '{}' is not a finite number", path, line_no, c + 1, header[c],
+             field);
+      if (c + 1 == cols && v != 0 && v != 1)
+        fail("{}:{}: column {} ('{}'): label '{}' must be 0 or 1", path, line_no, c + 1, header[c],
+             field);
+      values.push_back(v);
+    }
+    ++rows;
+  }
+  if (in.bad()) fail("{}: read error after line {}", path, line_no);
+  if (rows == 0) fail("{}: header but no data rows", path);
+
+  Dataset data;
+  data.x.resize(Eigen::Index(cols - 1), Eigen::Index(rows));
+  data.y.resize(1, Eigen::Index(rows));
+  for (std::size_t r = 0; r < rows; ++r) {
+    for (std::size_t c = 0; c + 1 < cols; ++c) data.x(Eigen::Index(c), Eigen::Index(r)) = values[r * cols + c];
+    data.y(0, Eigen::Index(r)) = values[r * cols + cols - 1];
+  }
+  data.feature_names.assign(header.begin(), header.end() - 1);
+  return data;
+}
+
+void save_csv(const Dataset& data, const std::string& path) {
+  if (data.y.rows() != 1 || data.y.cols() != data.x.cols())
+    fail("save_csv: x is {}x{} but y is {}x{}; need 1 x samples", data.x.rows(), data.x.cols(),
+         data.y.rows(), data.y.cols());
+  std::ostringstream out;
+  for (Eigen::Index k = 0; k < data.x.rows(); ++k)
+    out << (k < Eigen::Index(data.feature_names.size()) ? data.feature_names[k] : fmt::format("x{}", k + 1)) << ',';
+  out << "label\n";
+  for (Eigen::Index i = 0; i < data.x.cols(); ++i) {
+    for (Eigen::Index k = 0; k < data.x.rows(); ++k) out << fmt::format("{:.17g},", data.x(k, i));
+    out << (data.y(0, i) != 0 ? 1 : 0) << '\n';
+  }
+  write_file_atomically(path, out.str());
+}
+
+void write_file_atomically(const std::string& path, std::string_view content) {
+  const std::string tmp = path + ".partial";
+  {
+    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+    if (!f) fail("{}: cannot open for writing", tmp);
+    f.write(content.data(), std::streamsize(content.size()));
+    if (!f.flush()) {
+      f.close();
+      std::remove(tmp.c_str());
+      fail("{}: write failed", tmp);
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    fail("{}: cannot rename {} to it", path, tmp);
+  }
+}
+
+}  // namespace gradscope::models

@@ -1,0 +1,53 @@
+#pragma once
+// Data sets for binary classification in the seed's layout: x is features x samples, y is 1 x
+// samples with labels 0 or 1.
+#include <Eigen/Core>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace gradscope::models {
+
+struct Dataset {
+  Eigen::MatrixXd x;                       // features x samples
+  Eigen::MatrixXd y;                       // 1 x samples, 0 or 1
+  std::vector<std::string> feature_names;  // one per row of x
+  Eigen::Index samples() const { return x.cols(); }
+  Eigen::Index features() const { return x.rows(); }
+};
+
+// The seed's generator: per class, per_class points mean + r·R with r a row of independent
+// standard normals and R = cholesky(sigma), the lower-triangular factor NumPy's
+// numpy.linalg.cholesky returns. Like NumPy it reads only sigma's lower triangle, so the seed's
+// non-symmetric [[1, 0.5], [1.5, 3]] is taken as [[1, 1.5], [1.5, 3]]; and because the seed
+// multiplies the row r by R on the right, the points' covariance is RᵀR, not sigma.
+// Class 0 comes first (samples 0 .. per_class-1), then class 1, as in the seed.
+struct TwoGaussians {
+  Eigen::VectorXd mean0 = Eigen::Vector2d(2, 3);
+  Eigen::VectorXd mean1 = Eigen::Vector2d(7, 6);
+  Eigen::MatrixXd sigma = (Eigen::Matrix2d() << 1, 0.5, 1.5, 3).finished();
+  Eigen::Index per_class = 10;
+  std::uint64_t seed = 0;
+};
+// Throws Error for mismatched sizes, per_class < 1, or a lower triangle that is not positive
+// definite.
+Dataset two_gaussians(const TwoGaussians& spec);
+
+// CSV: a header row naming the columns, then one sample per row: feature columns, then the label
+// (0 or 1) in the last column. Blank lines are skipped; fields may be surrounded by spaces; line
+// ends may be \n or \r\n. Every malformed input throws Error naming the file, the line and the
+// column (number and header name).
+Dataset load_csv(const std::string& path);
+
+// Writes the format load_csv reads (labels as 0/1, values with 17 significant digits, so a round
+// trip is exact). Writes to a temporary file beside path and renames it, so path is never half
+// written.
+void save_csv(const Dataset& data, const std::string& path);
+
+// Writes content to path + ".partial", then renames it to path: readers never see half a file,
+// and a failed write leaves nothing behind. Throws Error naming the path on failure.
+void write_file_atomically(const std::string& path, std::string_view content);
+
+}  // namespace gradscope::models

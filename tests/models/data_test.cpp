@@ -1,0 +1,108 @@
+// The two-Gaussian generator and the CSV reader.
+#include <catch2/catch.hpp>
+#include <gradscope/models/models.hpp>
+
+#include <cstdio>
+#include <fstream>
+
+using namespace gradscope;
+using namespace gradscope::models;
+
+TEST_CASE("two_gaussians: seeded, class 0 first, seed's Cholesky factor of the lower triangle") {
+  TwoGaussians s;
+  s.per_class = 4000;
+  s.seed = 11;
+  const auto d = two_gaussians(s);
+  REQUIRE(d.x.rows() == 2);
+  REQUIRE(d.x.cols() == 8000);
+  CHECK(d.y.leftCols(4000).isZero());
+  CHECK(d.y.rightCols(4000).isOnes());
+  CHECK(d.x == two_gaussians(s).x);
+  s.seed = 12;
+  CHECK(d.x != two_gaussians(s).x);
+  // Points are mean + r·R with R = chol of [[1, 1.5], [1.5, 3]] (lower triangle), so their
+  // covariance is RᵀR = [[3.25, 1.5·√0.75], [1.5·√0.75, 0.75]].
+  const Eigen::MatrixXd c0 = d.x.leftCols(4000);
+  const Eigen::Vector2d mean = c0.rowwise().mean();
+  CHECK(mean(0) == Approx(2).margin(0.08));
+  CHECK(mean(1) == Approx(3).margin(0.05));
+  const Eigen::MatrixXd centred = c0.colwise() - mean;
+  const Eigen::Matrix2d cov = centred * centred.transpose() / 3999;
+  CHECK(cov(0, 0) == Approx(3.25).epsilon(0.06));
+  CHECK(cov(1, 1) == Approx(0.75).epsilon(0.06));
+  CHECK(cov(0, 1) == Approx(1.5 * std::sqrt(0.75)).epsilon(0.06));
+}
+
+TEST_CASE("two_gaussians rejects bad specifications") {
+  TwoGaussians s;
+  s.per_class = 0;
+  CHECK_THROWS_WITH(two_gaussians(s), Catch::Contains("0 points per class"));
+  s.per_class = 3;
+  s.sigma = (Eigen::Matrix2d() << 1, 0, 2, 1).finished();
+  CHECK_THROWS_WITH(two_gaussians(s), Catch::Contains("not positive definite"));
+  s.sigma = Eigen::Matrix3d::Identity();
+  CHECK_THROWS_WITH(two_gaussians(s), Catch::Contains("covariance is 3x3, expected 2x2"));
+}
+
+namespace {
+std::string write_temp(const std::string& name, const std::string& content) {
+  const std::string path = "gradscope_data_test_" + name + ".csv";
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+}  // namespace
+
+TEST_CASE("load_csv reads features and labels; save_csv round-trips exactly") {
+  const auto path = write_temp("ok", "x,y,label\r\n1.5, 2,0\n\n-3e2,4.25,1\n");
+  const auto d = load_csv(path);
+  CHECK(d.feature_names == std::vector<std::string>{"x", "y"});
+  REQUIRE(d.x.cols() == 2);
+  CHECK(d.x(0, 0) == 1.5);
+  CHECK(d.x(0, 1) == -300);
+  CHECK(d.x(1, 1) == 4.25);
+  CHECK(d.y(0, 0) == 0);
+  CHECK(d.y(0, 1) == 1);
+
+  TwoGaussians s;
+  s.seed = 3;
+  const auto g = two_gaussians(s);
+  save_csv(g, path);
+  const auto back = load_csv(path);
+  CHECK(back.x == g.x);
+  CHECK(back.y == g.y);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("load_csv names file, line and column for every malformed input") {
+  struct Case {
+    const char* name;
+    const char* content;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"empty", "", "empty file"},
+      {"onecol", "label\n1\n", ":1: header has 1 column"},
+      {"noname", "x,,label\n1,2,0\n", ":1: column 2 of the header has no name"},
+      {"norows", "x,y,label\n\n", "header but no data rows"},
+      {"fields", "x,y,label\n1,2,0\n1,2\n", ":3: 2 fields, expected 3"},
+      {"nan_text", "x,y,label\n1,abc,0\n", ":2: column 2 ('y'): 'abc' is not a number"},
+      {"emptycell", "x,y,label\n1,,0\n", ":2: column 2 ('y'): '' is not a number"},
+      {"trailing", "x,y,label\n1,2x,0\n", "column 2 ('y'): '2x' is not a number"},
+      {"nan", "x,y,label\nnan,2,0\n", ":2: column 1 ('x'): 'nan' is not a finite number"},
+      {"inf", "x,y,label\n1,1e999,0\n", "column 2 ('y'): '1e999' is not a finite number"},
+      {"label", "x,y,label\n1,2,0\n1,2,2\n", ":3: column 3 ('label'): label '2' must be 0 or 1"},
+  };
+  for (const auto& c : cases) {
+    INFO(c.name);
+    const auto path = write_temp(c.name, c.content);
+    CHECK_THROWS_WITH(load_csv(path), Catch::Contains(path) && Catch::Contains(c.message));
+    std::remove(path.c_str());
+  }
+  CHECK_THROWS_WITH(load_csv("no/such/file.csv"), Catch::Contains("no/such/file.csv: cannot open"));
+}
+
+TEST_CASE("write_file_atomically leaves no file behind when it cannot write") {
+  CHECK_THROWS_AS(write_file_atomically("no/such/dir/out.json", "{}"), Error);
+  std::ifstream f("no/such/dir/out.json.partial");
+  CHECK(!f);
+}
