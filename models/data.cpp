@@ -3,11 +3,11 @@
 #include <Eigen/Cholesky>
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 
+#include "gradscope/autodiff/atomic_file.hpp"
 #include "gradscope/autodiff/error.hpp"
 #include "gradscope/models/random.hpp"
 
@@ -137,24 +137,6 @@ void save_csv(const Dataset& data, const std::string& path) {
     out << (data.y(0, i) != 0 ? 1 : 0) << '\n';
   }
   write_file_atomically(path, out.str());
-}
-
-void write_file_atomically(const std::string& path, std::string_view content) {
-  const std::string tmp = path + ".partial";
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) fail("{}: cannot open for writing", tmp);
-    f.write(content.data(), std::streamsize(content.size()));
-    if (!f.flush()) {
-      f.close();
-      std::remove(tmp.c_str());
-      fail("{}: write failed", tmp);
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    fail("{}: cannot rename {} to it", path, tmp);
-  }
 }
 
 }  // namespace gradscope::models

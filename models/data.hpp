@@ -42,12 +42,7 @@ Dataset two_gaussians(const TwoGaussians& spec);
 Dataset load_csv(const std::string& path);
 
 // Writes the format load_csv reads (labels as 0/1, values with 17 significant digits, so a round
-// trip is exact). Writes to a temporary file beside path and renames it, so path is never half
-// written.
+// trip is exact), through write_file_atomically: path is never half written.
 void save_csv(const Dataset& data, const std::string& path);
-
-// Writes content to path + ".partial", then renames it to path: readers never see half a file,
-// and a failed write leaves nothing behind. Throws Error naming the path on failure.
-void write_file_atomically(const std::string& path, std::string_view content);
 
 }  // namespace gradscope::models

@@ -1,6 +1,7 @@
 #include "cli.hpp"
 
 #include <fmt/format.h>
+#include <gradscope/autodiff/atomic_file.hpp>
 
 #include <cmath>
 
@@ -126,7 +127,11 @@ json ratio(const std::vector<LayerReport>& layers, std::size_t i, F norm) {
   if (i + 1 >= layers.size()) return nullptr;
   return norm(layers[i]) / norm(layers[i + 1]);
 }
-std::string ratio_text(const json& r) { return r.is_null() ? "" : fmt::format("{:.6f}", r.get<double>()); }
+std::string ratio_text(const json& r) {
+  if (r.is_null()) return "";
+  const double x = r.get<double>();
+  return std::isfinite(x) ? fmt::format("{:.6f}", x) : "n/a";  // 0/0 where a gradient is zero
+}
 std::string vector_text(const Eigen::VectorXd& v) { return format_matrix(v.transpose()); }
 }  // namespace
 
@@ -201,7 +206,7 @@ void Table::print() const {
 
 void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc) {
   (void)graph;  // the DOT export (issue 4) renders it here
-  if (!out.json.empty()) models::write_file_atomically(out.json, doc.dump(2) + "\n");
+  if (!out.json.empty()) write_file_atomically(out.json, doc.dump(2) + "\n");
 }
 
 }  // namespace gradscope::cli

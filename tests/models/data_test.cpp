@@ -100,9 +100,3 @@ TEST_CASE("load_csv names file, line and column for every malformed input") {
   }
   CHECK_THROWS_WITH(load_csv("no/such/file.csv"), Catch::Contains("no/such/file.csv: cannot open"));
 }
-
-TEST_CASE("write_file_atomically leaves no file behind when it cannot write") {
-  CHECK_THROWS_AS(write_file_atomically("no/such/dir/out.json", "{}"), Error);
-  std::ifstream f("no/such/dir/out.json.partial");
-  CHECK(!f);
-}

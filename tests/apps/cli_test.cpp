@@ -1,0 +1,169 @@
+// The gradscope command line, run as a user runs it: output files, exit codes, error lines.
+#include <sys/wait.h>
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <fmt/format.h>
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+
+#include "../models/seed_reference.hpp"
+
+namespace {
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+bool exists(const std::string& path) { return bool(std::ifstream(path)); }
+
+Result run(const std::string& args) {
+  const std::string out = "cli_test_stdout.txt", err = "cli_test_stderr.txt";
+  const std::string cmd = std::string(GRADSCOPE_CLI) + " " + args + " >" + out + " 2>" + err;
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+std::string write_file(const std::string& path, const std::string& content) {
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+std::string fixed_points_csv() {
+  const auto p = gradscope::testing::fixed_points();
+  std::string csv = "x1,x2,label\n";
+  for (std::size_t s = 0; s < p.y.size(); ++s)
+    csv += fmt::format("{},{},{}\n", p.x[0][s], p.x[1][s], int(p.y[s]));
+  return write_file("cli_test_points.csv", csv);
+}
+
+// Every entry of the JSON matrix within 1e-10 of the reference, relative to its largest entry.
+void check_close(const nlohmann::json& got, const gradscope::testing::Mat& want, const char* what,
+                 int layer) {
+  double scale = 0;
+  for (auto& row : want)
+    for (double v : row) scale = std::max(scale, std::abs(v));
+  REQUIRE(got.size() == want.size());
+  for (std::size_t i = 0; i < want.size(); ++i)
+    for (std::size_t j = 0; j < want[i].size(); ++j) {
+      INFO(what << " layer " << layer << " [" << i << "," << j << "]");
+      CHECK(std::abs(got[i][j].get<double>() - want[i][j]) <= 1e-10 * scale);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("demo --data --json: dz, dw, db equal the seed's algorithm on the same points") {
+  const auto csv = fixed_points_csv();
+  for (bool sigmoid : {false, true}) {
+    INFO((sigmoid ? "sigmoid" : "relu"));
+    std::remove("cli_test_demo.json");
+    const auto r = run("demo --data " + csv + " --json cli_test_demo.json" +
+                       (sigmoid ? " --act sigmoid" : ""));
+    REQUIRE(r.code == 0);
+    CHECK(r.err.empty());
+    CHECK(r.out.find("layer") != std::string::npos);
+    const auto doc = nlohmann::json::parse(slurp("cli_test_demo.json"));
+    CHECK(doc["config"]["data"] == csv);
+    const auto ref = gradscope::testing::seed_backprop(
+        gradscope::testing::fixed_points(), 10, 2, 0.8, sigmoid,
+        sigmoid ? gradscope::testing::Derivative::Logistic : gradscope::testing::Derivative::Relu);
+    REQUIRE(doc["layers"].size() == 10);
+    for (const auto& layer : doc["layers"]) {
+      const int l = layer["layer"];
+      check_close(layer["dw"], ref.dw[l], "dw", l);
+      gradscope::testing::Mat db{ref.db[l]}, dz(1);
+      check_close(nlohmann::json::array({layer["db"]}), db, "db", l);
+      for (auto& row : ref.dz[l]) dz[0].push_back(row[0]);  // sample 0, no 1/m: the seed's a - y
+      check_close(nlohmann::json::array({layer["dz"]}), dz, "dz", l);
+      CHECK(layer["activation"] == (l == 10 || sigmoid ? "sigmoid" : "relu"));
+      CHECK(layer["dw_norm"].get<double>() > 0);
+    }
+  }
+}
+
+TEST_CASE("demo's ReLU table: ratio 0.8 of dz and db below layer 9, dw ratio 1") {
+  const auto csv = fixed_points_csv();
+  const auto r = run("demo --data " + csv + " --json cli_test_ratio.json");
+  REQUIRE(r.code == 0);
+  const auto doc = nlohmann::json::parse(slurp("cli_test_ratio.json"));
+  for (const auto& layer : doc["layers"]) {
+    if (layer["layer"].get<int>() > 8) continue;
+    CHECK(layer["dz_ratio"].get<double>() == Approx(0.8).epsilon(1e-14));
+    CHECK(layer["db_ratio"].get<double>() == Approx(0.8).epsilon(1e-14));
+    CHECK(layer["dw_ratio"].get<double>() == Approx(1.0).epsilon(1e-12));
+  }
+  CHECK(doc["layers"][9]["dz_ratio"].is_null());
+}
+
+TEST_CASE("train: loss history, accuracy of network and baseline, per-layer gradients") {
+  std::remove("cli_test_train.json");
+  const auto r = run("train --iters 300 --samples 40 --history-every 100 --json cli_test_train.json");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("logistic regression") != std::string::npos);
+  const auto doc = nlohmann::json::parse(slurp("cli_test_train.json"));
+  CHECK(doc["config"]["iterations"] == 300);
+  CHECK(doc["config"]["samples"] == 80);
+  const auto& h = doc["network"]["loss_history"];
+  REQUIRE(h.size() == 4);
+  CHECK(h[3]["iteration"] == 300);
+  CHECK(h[3]["loss"].get<double>() < h[0]["loss"].get<double>());
+  CHECK(doc["network"]["accuracy"].get<double>() >= 0.5);
+  CHECK(doc["baseline"].contains("accuracy"));
+  CHECK(doc["layers"].size() == 10);
+}
+
+TEST_CASE("bad input: one line on stderr, exit code 2, no output file") {
+  write_file("cli_test_bad.csv", "x1,x2,label\n1,2,0\n3,oops,1\n");
+  const char* cases[][2] = {
+      {"demo --data cli_test_bad.csv", "cli_test_bad.csv:3: column 2 ('x2'): 'oops' is not a number"},
+      {"demo --data cli_test_missing.csv", "cli_test_missing.csv: cannot open"},
+      {"demo --depth -1", "--depth must be at least 1, got -1"},
+      {"demo --width 0", "--width must be at least 1, got 0"},
+      {"demo --act swish", "unknown activation 'swish'"},
+      {"demo --init nonsense", "unknown initialiser 'nonsense'"},
+      {"demo --samples 0", "--samples must be at least 1"},
+      {"demo --depth ten", "--depth"},
+      {"demo --weight-scale 0.5 --init he", "excludes"},
+      {"train --lr nan --iters 1", "--lr must be a finite number > 0, got nan"},
+      {"train --lr -0.1 --iters 1", "--lr must be a finite number > 0"},
+      {"train --optimizer rmsprop --iters 1", "unknown optimizer 'rmsprop'"},
+      {"train --iters -5", "--iters must be at least 0"},
+      {"frobnicate", ""},
+  };
+  for (const auto& c : cases) {
+    INFO(c[0]);
+    std::remove("cli_test_bad.json");
+    const auto r = run(std::string(c[0]) + " --json cli_test_bad.json");
+    CHECK(r.code == 2);
+    CHECK(r.err.find(c[1]) != std::string::npos);
+    CHECK(r.err.rfind("gradscope: error: ", 0) == 0);
+    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+    CHECK(!exists("cli_test_bad.json"));
+    CHECK(!exists("cli_test_bad.json.tmp"));
+  }
+}
+
+TEST_CASE("an output file that cannot be written is an error, not a crash") {
+  const auto r = run("demo --json no/such/dir/out.json");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("no/such/dir/out.json") != std::string::npos);
+}
+
+TEST_CASE("--help exits 0 and lists the subcommands") {
+  const auto r = run("--help");
+  CHECK(r.code == 0);
+  CHECK(r.out.find("demo") != std::string::npos);
+  CHECK(r.out.find("train") != std::string::npos);
+}
