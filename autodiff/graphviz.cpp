@@ -19,12 +19,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <sstream>
 #include <tuple>
 
+#include "gradscope/autodiff/atomic_file.hpp"
 #include "gradscope/autodiff/boost_graph.hpp"
 #include "gradscope/autodiff/graph_queries.hpp"
 
@@ -563,39 +563,9 @@ std::string to_dot(const Graph<T>& g, const DotOptions& o) {
   return out.str();
 }
 
-namespace {
-
-// Writes through path.tmp renamed into place; removes the temporary on any failure.
-template <class Fill>
-void write_atomically(const std::string& path, Fill fill) {
-  const std::string tmp = path + ".tmp";
-  try {
-    fill(tmp);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw;
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    fail("cannot write '{}': {}", path, ec.message());
-  }
-}
-
-}  // namespace
-
 template <class T>
 void write_dot(const Graph<T>& g, const std::string& path, const DotOptions& options) {
-  const std::string dot = to_dot(g, options);
-  write_atomically(path, [&](const std::string& tmp) {
-    std::ofstream f(tmp, std::ios::binary);
-    if (!f) fail("cannot write DOT file '{}': {}", path, std::strerror(errno));
-    f << dot;
-    f.close();
-    if (!f) fail("cannot write DOT file '{}': write failed", path);
-  });
+  write_file_atomically(path, to_dot(g, options));
 }
 
 std::optional<std::string> find_graphviz() {
@@ -624,22 +594,31 @@ void render_dot(const std::string& dot_path, const std::string& out_path) {
         "cannot render '{}': Graphviz 'dot' is not on PATH; install graphviz, then run: "
         "dot -T{} {} -o {}",
         out_path, ext.substr(1), dot_path, out_path);
-  write_atomically(out_path, [&](const std::string& tmp) {
-    std::string format = "-T" + ext.substr(1);
-    std::vector<std::string> args = {*dot, format, dot_path, "-o", tmp};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    pid_t pid = 0;
-    if (const int err = ::posix_spawn(&pid, dot->c_str(), nullptr, nullptr, argv.data(), environ))
-      fail("cannot render '{}': starting {} failed: {}", out_path, *dot, std::strerror(err));
-    int status = 0;
-    while (::waitpid(pid, &status, 0) < 0)
-      if (errno != EINTR) fail("cannot render '{}': waiting for dot failed", out_path);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-      fail("cannot render '{}' from '{}': dot failed (exit status {})", out_path, dot_path,
-           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  });
+  // dot writes "<out_path>.tmp", renamed into place once dot succeeded.
+  const std::string tmp = out_path + ".tmp";
+  std::vector<std::string> args = {*dot, "-T" + ext.substr(1), dot_path, "-o", tmp};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  pid_t pid = 0;
+  if (const int err = ::posix_spawn(&pid, dot->c_str(), nullptr, nullptr, argv.data(), environ))
+    fail("cannot render '{}': starting {} failed: {}", out_path, *dot, std::strerror(err));
+  int status = 0;
+  pid_t waited = 0;
+  do {
+    waited = ::waitpid(pid, &status, 0);
+  } while (waited < 0 && errno == EINTR);
+  std::error_code ec;
+  if (waited != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    std::filesystem::remove(tmp, ec);
+    fail("cannot render '{}' from '{}': dot failed (exit status {})", out_path, dot_path,
+         waited == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
+  std::filesystem::rename(tmp, out_path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    fail("cannot write '{}': {}", out_path, ec.message());
+  }
 }
 
 template <class T>

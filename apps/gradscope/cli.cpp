@@ -31,7 +31,16 @@ void add_network_options(CLI::App& cmd, NetworkOptions& o) {
 
 void add_output_options(CLI::App& cmd, OutputOptions& o) {
   cmd.add_option("--json", o.json, "write the configuration and per-layer results as JSON");
-  // DOT export (issue 4): --dot FILE, --svg FILE, --collapse go here.
+  auto* dot = cmd.add_option("--dot", o.dot,
+                             "write the graph of the pass as Graphviz DOT, annotated and coloured "
+                             "by gradient magnitude; with Graphviz installed also FILE's .svg, .png");
+  cmd.add_option("--svg", o.svg, "render the graph to this SVG file instead (needs Graphviz's dot)")
+      ->needs(dot);
+  cmd.add_flag("--collapse", o.collapse, "DOT: one node per layer")->needs(dot);
+  cmd.add_option("--grad-norm", o.grad_norm, "DOT: magnitude of a tensor gradient: l2, max or mean")
+      ->check(CLI::IsMember({"l2", "max", "mean"}))
+      ->capture_default_str()
+      ->needs(dot);
 }
 
 void require_positive(const char* option, double x) {
@@ -205,8 +214,27 @@ void Table::print() const {
 }
 
 void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc) {
-  (void)graph;  // the DOT export (issue 4) renders it here
+  if (!out.svg.empty() && !find_graphviz())
+    fail("--svg {}: Graphviz's dot is not on PATH (install graphviz, or drop --svg and render "
+         "the DOT file later)",
+         out.svg);
   if (!out.json.empty()) write_file_atomically(out.json, doc.dump(2) + "\n");
+  if (out.dot.empty()) return;
+  DotOptions dot;
+  dot.collapse = out.collapse;
+  dot.norm = out.grad_norm == "max"    ? GradNorm::Max
+             : out.grad_norm == "mean" ? GradNorm::Mean
+                                       : GradNorm::L2;
+  dot.edge_gradients = true;  // the CLI's pictures always show the flow along each edge
+  if (!out.svg.empty()) {
+    write_dot(graph, out.dot, dot);
+    render_dot(out.dot, out.svg);
+    fmt::print("wrote {} and {}\n", out.dot, out.svg);
+    return;
+  }
+  const DotExport e = export_dot(graph, out.dot, dot);
+  fmt::print("wrote {}\n", fmt::join(e.files, ", "));
+  if (!e.note.empty()) fmt::print("{}\n", e.note);
 }
 
 }  // namespace gradscope::cli

@@ -3,6 +3,7 @@
 // and its data from them, the per-layer gradient report, the one table printer and the one JSON
 // writer. Each subcommand (demo.cpp, train.cpp, compare.cpp) only adds its own options and flow.
 #include <CLI/CLI.hpp>
+#include <gradscope/autodiff/graphviz.hpp>
 #include <gradscope/models/models.hpp>
 
 #include <nlohmann/json.hpp>
@@ -29,10 +30,13 @@ struct NetworkOptions {
 };
 void add_network_options(CLI::App& cmd, NetworkOptions& o);
 
-// Output files. Exporters plug in here: the DOT export (issue 4) adds --dot FILE, --svg FILE and
-// --collapse to this struct and to add_output_options(), and writes them in finish().
+// Output files, written by finish() once the command's work succeeded.
 struct OutputOptions {
   std::string json;
+  std::string dot;               // the annotated graph of the pass, as Graphviz DOT
+  std::string svg;               // ... rendered to SVG by Graphviz (needs dot)
+  bool collapse = false;         // DOT: one node per layer
+  std::string grad_norm = "l2";  // DOT: how a tensor gradient becomes one magnitude
 };
 void add_output_options(CLI::App& cmd, OutputOptions& o);
 
@@ -85,8 +89,9 @@ class Table {
 };
 
 // Writes every requested output file after the command's work succeeded; nothing is written
-// before, so a failed run leaves no file behind. Monitor results (issue 3: measured_gain,
-// predicted_gain, verdict) go into `doc` before this call; the DOT export writes here from graph.
+// before, so a failed run leaves no file behind (--svg without Graphviz fails before anything is
+// written). Monitor results (issue 3: measured_gain, predicted_gain, verdict) go into `doc`
+// before this call; the DOT export draws `graph`.
 void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc);
 
 // Subcommands.

@@ -167,3 +167,42 @@ TEST_CASE("--help exits 0 and lists the subcommands") {
   CHECK(r.out.find("demo") != std::string::npos);
   CHECK(r.out.find("train") != std::string::npos);
 }
+
+TEST_CASE("demo --dot: the annotated graph of the pass, rendered when Graphviz is installed") {
+  for (const char* f : {"cli_test_graph.dot", "cli_test_graph.svg", "cli_test_graph.png"})
+    std::remove(f);
+  const auto r = run("demo --act sigmoid --collapse --grad-norm max --dot cli_test_graph.dot");
+  REQUIRE(r.code == 0);
+  CHECK(r.err.empty());
+  const std::string dot = slurp("cli_test_graph.dot");
+  CHECK(dot.rfind("digraph G {", 0) == 0);
+  CHECK(dot.find("name=layer1, op=scope") != std::string::npos);  // collapsed: one node per layer
+  CHECK(dot.find("grad max ") != std::string::npos);
+  CHECK(dot.find("fillcolor=\"#053061\"") != std::string::npos);  // sigmoid: layer 1 deep blue
+  const bool graphviz = std::system("command -v dot >/dev/null 2>&1") == 0;
+  CHECK(exists("cli_test_graph.svg") == graphviz);
+  CHECK(exists("cli_test_graph.png") == graphviz);
+  CHECK(r.out.find(graphviz ? "wrote cli_test_graph.dot, cli_test_graph.svg, cli_test_graph.png"
+                            : "render with: dot -Tsvg cli_test_graph.dot") != std::string::npos);
+}
+
+TEST_CASE("DOT options: --svg needs --dot, and Graphviz; nothing is written when they are missing") {
+  for (const char* f : {"cli_test_alone.svg", "cli_test_nodot.dot", "cli_test_nodot.svg"})
+    std::remove(f);
+  auto r = run("demo --svg cli_test_alone.svg");
+  CHECK(r.code == 2);
+  CHECK(r.err == "gradscope: error: --svg requires --dot\n");
+  CHECK(!exists("cli_test_alone.svg"));
+  r = run("demo --dot cli_test_nodot.dot --grad-norm median");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("--grad-norm") != std::string::npos);
+  const std::string path = std::getenv("PATH");
+  ::setenv("PATH", "/nonexistent", 1);  // no dot: --svg is an error before any file is written
+  r = run("demo --dot cli_test_nodot.dot --svg cli_test_nodot.svg --json cli_test_nodot.json");
+  ::setenv("PATH", path.c_str(), 1);
+  CHECK(r.code == 2);
+  CHECK(r.err.find("Graphviz's dot is not on PATH") != std::string::npos);
+  CHECK(!exists("cli_test_nodot.dot"));
+  CHECK(!exists("cli_test_nodot.svg"));
+  CHECK(!exists("cli_test_nodot.json"));
+}

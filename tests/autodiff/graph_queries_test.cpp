@@ -2,7 +2,7 @@
 #include <gradscope/autodiff/autodiff.hpp>
 #include <gradscope/autodiff/graph_queries.hpp>
 
-#include "seed_network.hpp"
+#include "seed_pass.hpp"
 
 using namespace gradscope;
 
@@ -28,28 +28,30 @@ TEST_CASE("reaching: the nodes a loss depends on, not a side branch", "[autodiff
 
 TEST_CASE("depth from the inputs: 3l + 1 for layer l's activation in the seed network",
           "[autodiff][queries]") {
-  Graph<double> g;
-  std::vector<Parameter<double>> params;
-  const auto data = test::seed_data(10);
-  auto loss = test::seed_network(g, params, data, 10, test::Hidden::Sigmoid);
+  test::SeedPass s(10, models::Activation::Sigmoid);
+  const Graph<double>& g = s.g;
   const auto depth = depth_from_inputs(g);
   REQUIRE(depth.size() == g.size());
+  int layers_seen = 0;
   for (std::uint32_t i = 0; i < g.size(); ++i) {
     const auto v = g.node(i);
     INFO(v.name());
     if (is_leaf(v.op())) CHECK(depth[i] == 0);
     for (int l = 1; l <= 10; ++l)
-      if (v.name() == fmt::format("layer{}/a", l)) CHECK(depth[i] == std::uint32_t(3 * l + 1));
+      if (v.name() == fmt::format("layer{}/a", l)) {
+        CHECK(depth[i] == std::uint32_t(3 * l + 1));
+        ++layers_seen;
+      }
   }
-  CHECK(depth[loss.index()] == 3 * 10 + 2);
+  CHECK(layers_seen == 10);
+  // The loss is computed from the output's logits z (depth 30), not from its activation.
+  CHECK(depth[s.loss.index()] == 3 * 10 + 1);
 }
 
 TEST_CASE("creation order is a topological order, also after clear() and re-recording",
           "[autodiff][queries]") {
-  Graph<double> g;
-  std::vector<Parameter<double>> params;
-  const auto data = test::seed_data(5);
-  test::seed_network(g, params, data, 4, test::Hidden::Relu);
+  test::SeedPass s(4, models::Activation::Relu);
+  Graph<double>& g = s.g;
   CHECK(is_topologically_ordered(g));
   g.clear();
   auto x = g.variable(1.5, "x");

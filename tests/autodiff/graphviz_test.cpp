@@ -13,7 +13,7 @@
 #include <set>
 #include <sstream>
 
-#include "seed_network.hpp"
+#include "seed_pass.hpp"
 
 using namespace gradscope;
 namespace fs = std::filesystem;
@@ -175,11 +175,8 @@ TEST_CASE("before backward: values only, no gradient annotation or colour", "[gr
 
 TEST_CASE("round trip: read_graphviz recovers nodes, edges and annotations of the seed network",
           "[graphviz]") {
-  Graph<double> g;
-  std::vector<Parameter<double>> params;
-  const auto data = test::seed_data(10);
-  auto loss = test::seed_network(g, params, data, 10, test::Hidden::Sigmoid);
-  g.backward(loss);
+  test::SeedPass s(10, models::Activation::Sigmoid);
+  const Graph<double>& g = s.g;
   DotOptions o;
   o.edge_gradients = true;
   const ReadGraph r = read_dot(to_dot(g, o));
@@ -252,11 +249,8 @@ TEST_CASE("edge gradients: the flows into a node add up to its gradient", "[grap
 
 TEST_CASE("the seed's sigmoid network: neutral at the output, deep blue at layer 1",
           "[graphviz][seed]") {
-  Graph<double> g;
-  std::vector<Parameter<double>> params;
-  const auto data = test::seed_data(10);
-  auto loss = test::seed_network(g, params, data, 10, test::Hidden::Sigmoid);
-  g.backward(loss);
+  test::SeedPass s(10, models::Activation::Sigmoid);
+  const Graph<double>& g = s.g;
   const std::string dot = to_dot(g);
   const auto nodes = by_id(read_dot(dot));
   std::size_t drawn = 0;
@@ -271,8 +265,11 @@ TEST_CASE("the seed's sigmoid network: neutral at the output, deep blue at layer
     }
   CHECK(drawn >= 30);
   CHECK(drawn == g.size());
-  CHECK(named(nodes, "layer10/a").fillcolor == "#f7f7f7");  // neutral
-  CHECK(named(nodes, "layer10/z").fillcolor == "#f7f7f7");
+  CHECK(named(nodes, "layer10/z").fillcolor == "#f7f7f7");  // neutral
+  CHECK(named(nodes, "loss").fillcolor == "#f7f7f7");
+  // The loss reads the output's logits z (bce_with_logits), so its activation a gets exactly 0.
+  CHECK(named(nodes, "layer10/a").fillcolor == "#ffffff");
+  CHECK(named(nodes, "layer10/a").style == "filled,dashed");
   CHECK(named(nodes, "layer1/z").fillcolor == "#053061");  // deepest blue
   CHECK(named(nodes, "layer1/a").fillcolor == "#053061");
   // The gradient of z shrinks from layer to layer toward the input (σ' ≤ 1/4, w = 0.8).
@@ -316,11 +313,8 @@ TEST_CASE("scopes become clusters, nested as the scopes nest", "[graphviz]") {
 
 TEST_CASE("collapse: one node per layer of a 100-layer network, with the layer's aggregate norm",
           "[graphviz]") {
-  Graph<double> g;
-  std::vector<Parameter<double>> params;
-  const auto data = test::seed_data(10);
-  auto loss = test::seed_network(g, params, data, 100, test::Hidden::Relu);
-  g.backward(loss);
+  test::SeedPass s(100, models::Activation::Relu);
+  const Graph<double>& g = s.g;
   DotOptions o;
   o.collapse = true;
   o.edge_gradients = true;
