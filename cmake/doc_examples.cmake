@@ -1,0 +1,53 @@
+# gradscope_doc_examples(<markdown file> <prefix>)
+#
+# Makes the code in a document part of the test suite, so the document cannot drift from the
+# library: every ```cpp block of the file is a whole program, built as <prefix>_<n> and run by
+# ctest. When a plain ``` block follows it directly, that block is the program's expected standard
+# output, and the test compares the two exactly.
+function(gradscope_doc_examples md prefix)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${md})
+  file(READ ${md} text)
+  set(n 0)
+  while(TRUE)
+    string(FIND "${text}" "```cpp\n" start)
+    if(start EQUAL -1)
+      break()
+    endif()
+    math(EXPR start "${start} + 7")
+    string(SUBSTRING "${text}" ${start} -1 text)
+    string(FIND "${text}" "```" end)
+    string(SUBSTRING "${text}" 0 ${end} code)
+    math(EXPR end "${end} + 3")
+    string(SUBSTRING "${text}" ${end} -1 text)
+    math(EXPR n "${n} + 1")
+    set(name ${prefix}_${n})
+    set(src ${CMAKE_CURRENT_BINARY_DIR}/${name}.cpp)
+    # Rewrite only on change, so reconfiguring does not rebuild every example.
+    set(old "")
+    if(EXISTS ${src})
+      file(READ ${src} old)
+    endif()
+    if(NOT old STREQUAL code)
+      file(WRITE ${src} "${code}")
+    endif()
+    add_executable(${name} ${src})
+    target_link_libraries(${name} PRIVATE gradscope::gradscope)
+    string(REGEX MATCH "^\n*```\n" lead "${text}")
+    if(lead)
+      string(LENGTH "${lead}" skip)
+      string(SUBSTRING "${text}" ${skip} -1 rest)
+      string(FIND "${rest}" "```" stop)
+      string(SUBSTRING "${rest}" 0 ${stop} expected)
+      file(WRITE ${CMAKE_CURRENT_BINARY_DIR}/${name}.expected "${expected}")
+      add_test(NAME ${name}
+        COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:${name}>
+                -DEXPECTED=${CMAKE_CURRENT_BINARY_DIR}/${name}.expected
+                -P ${PROJECT_SOURCE_DIR}/cmake/compare_output.cmake)
+    else()
+      add_test(NAME ${name} COMMAND ${name})
+    endif()
+  endwhile()
+  if(n EQUAL 0)
+    message(FATAL_ERROR "${md} has no ```cpp example")
+  endif()
+endfunction()
