@@ -186,7 +186,7 @@ TEST_CASE("demo --dot: the annotated graph of the pass, rendered when Graphviz i
                             : "render with: dot -Tsvg cli_test_graph.dot") != std::string::npos);
 }
 
-TEST_CASE("DOT options: --svg needs --dot, and Graphviz; nothing is written when they are missing") {
+TEST_CASE("DOT options: --svg needs --dot and Graphviz, and nothing is written without them") {
   for (const char* f : {"cli_test_alone.svg", "cli_test_nodot.dot", "cli_test_nodot.svg"})
     std::remove(f);
   auto r = run("demo --svg cli_test_alone.svg");
