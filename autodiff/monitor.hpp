@@ -58,6 +58,9 @@ struct MonitorOptions {
   std::shared_ptr<spdlog::logger> logger;  // null: spdlog::default_logger()
   std::uint64_t history_every = 1;         // k: record every k-th backward pass
   std::size_t history_capacity = 1024;     // entries; even, >= 2
+  // Predicted gains every k-th pass (0: never). They cost about as much as the statistics of every
+  // node together (one product w·dz per layer); the measured gain and verdicts come every pass.
+  std::uint64_t predict_every = 1;
   DiagnosisThresholds thresholds;
 };
 

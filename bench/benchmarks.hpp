@@ -12,6 +12,11 @@ std::vector<Figure> allocations_per_iteration(const Options&);
 std::vector<Figure> scalar_tape(const Options&);
 std::vector<Figure> wide_mlp(const Options&);
 std::vector<Figure> long_run(const Options&);
+std::vector<Figure> monitor_overhead(const Options&);
+#if GRADSCOPE_BENCH_HOOK_COST
+std::vector<Figure> hook_cost(const Options&);
+#endif
+std::vector<Figure> monitor_memory(const Options&);
 
 struct Entry {
   std::string_view name;
@@ -23,6 +28,11 @@ inline constexpr Entry kBenchmarks[] = {
     {"scalar_tape", scalar_tape},
     {"wide_mlp", wide_mlp},
     {"long_run", long_run},
+    {"monitor_overhead", monitor_overhead},
+#if GRADSCOPE_BENCH_HOOK_COST
+    {"hook_cost", hook_cost},
+#endif
+    {"monitor_memory", monitor_memory},
 };
 
 }  // namespace gradscope::bench

@@ -38,6 +38,13 @@ GradscopeSeedNet::GradscopeSeedNet(const SeedData& data, bool fused) : data_(dat
 }
 
 double GradscopeSeedNet::step() {
+  const Var<double> loss = record();
+  g_.backward(loss);
+  update();
+  return loss.item();
+}
+
+Var<double> GradscopeSeedNet::record() {
   g_.clear();
   Var<double> a = g_.constant(data_.x, "x");
   const Var<double> y = g_.constant(data_.y, "y");
@@ -52,12 +59,14 @@ double GradscopeSeedNet::step() {
     else
       loss = fused_ ? bce_with_logits(z, y) : bce(sigmoid(z).named("a"), y);
   }
-  g_.backward(loss);
+  return loss;
+}
+
+void GradscopeSeedNet::update() {
   for (auto& p : params_) {
     p.value() -= kSeedRate * p.grad();
     p.zero_grad();
   }
-  return loss.item();
 }
 
 LoopSeedNet::LoopSeedNet(const SeedData& data)

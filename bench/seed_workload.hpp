@@ -31,7 +31,9 @@ inline constexpr double kSeedRate = 0.01;
 class GradscopeSeedNet {
  public:
   GradscopeSeedNet(const SeedData& data, bool fused = true);
-  double step();  // forward, backward, update; returns the loss
+  double step();         // record(), backward, update(); returns the loss
+  Var<double> record();  // clears the graph and records the forward pass; returns the loss node
+  void update();         // one gradient-descent step on the accumulated gradients, then zero them
   Graph<double>& graph() { return g_; }
   const std::vector<Parameter<double>>& params() const { return params_; }
 

@@ -1,0 +1,102 @@
+// What watching gradients costs on the seed's training workload: the GradientMonitor attached at
+// every node against backward without it; hooks compiled in but none registered against hooks
+// compiled out; the monitor's memory over a long run, and its steady-state allocations.
+#include <gradscope/autodiff/monitor.hpp>
+#include <spdlog/sinks/null_sink.h>
+
+#include "backward_workload.hpp"
+#include "benchmarks.hpp"
+#include "seed_workload.hpp"
+
+namespace gradscope::bench {
+
+namespace {
+
+constexpr int kSteps = 100;  // training steps per timed repetition
+
+std::shared_ptr<spdlog::logger> null_logger() {
+  auto log = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_st>());
+  log->set_level(spdlog::level::warn);
+  return log;
+}
+
+}  // namespace
+
+std::vector<Figure> monitor_overhead(const Options& opt) {
+  Figure backward{"monitor_overhead_backward", "us/backward", "backward without monitor", {}, {},
+                  Target{Target::Of::Ratio, Target::Is::AtMost, 1.25}};
+  Figure stats_only{"monitor_overhead_backward_no_prediction", "us/backward",
+                    "backward without monitor", {}, {},
+                    Target{Target::Of::Ratio, Target::Is::AtMost, 1.25}};
+  Figure step{"monitor_overhead_step", "us/iter", "training step without monitor", {}, {}, {}};
+  const SeedData data;
+  GradscopeSeedNet plain(data), watched(data);
+  MonitorOptions options;
+  options.logger = null_logger();
+  GradientMonitor<double> monitor(options);
+  watched.graph().add_observer(monitor);
+  for (int r = 0; r < opt.repeat; ++r) {
+    const double base = seed_backward_micros(kSteps, cpu_now);
+    backward.baselines.push_back(base);
+    backward.values.push_back(seed_backward_micros_monitored(kSteps, cpu_now, 1));
+    stats_only.baselines.push_back(base);
+    stats_only.values.push_back(seed_backward_micros_monitored(kSteps, cpu_now, 0));
+    auto micros_per_step = [](GradscopeSeedNet& net) {
+      return seconds([&] {
+               for (int k = 0; k < kSteps; ++k) net.step();
+             }) / kSteps * 1e6;
+    };
+    step.baselines.push_back(micros_per_step(plain));
+    step.values.push_back(micros_per_step(watched));
+  }
+  return {backward, stats_only, step};
+}
+
+#if GRADSCOPE_BENCH_HOOK_COST
+std::vector<Figure> hook_cost(const Options& opt) {
+  Figure f{"hook_cost_backward", "us/backward", "hooks compiled out", {}, {},
+           Target{Target::Of::Ratio, Target::Is::AtMost, 1.02}};
+  for (int r = 0; r < opt.repeat; ++r) {
+    f.baselines.push_back(gradscope_nohooks::bench::seed_backward_micros(kSteps, cpu_now));
+    f.values.push_back(seed_backward_micros(kSteps, cpu_now));
+  }
+  return {f};
+}
+#endif
+
+std::vector<Figure> monitor_memory(const Options& opt) {
+  if (opt.long_iterations <= 0) return {};
+  const SeedData data;
+  GradscopeSeedNet net(data);
+  MonitorOptions options;  // defaults: history every backward, 1024 entries
+  options.logger = null_logger();
+  GradientMonitor<double> monitor(options);
+  net.graph().add_observer(monitor);
+  for (int k = 0; k < 3; ++k) net.step();
+  Figure allocs{"monitor_allocations_per_iteration", "allocs/iter", "without monitor", {}, {},
+                Target{Target::Of::Value, Target::Is::AtMost, 0}};
+  {
+    GradscopeSeedNet plain(data);
+    for (int k = 0; k < 3; ++k) plain.step();
+    auto per_step = [](GradscopeSeedNet& n) {
+      const auto before = allocation_count();
+      for (int k = 0; k < kSteps; ++k) n.step();
+      return double(allocation_count() - before) / kSteps;
+    };
+    // Measured once the history has filled and decimated (3 + 1100 passes > 1024 entries).
+    for (int k = 0; k < 1100; ++k) net.step();
+    allocs.baselines.push_back(per_step(plain));
+    allocs.values.push_back(per_step(net));
+  }
+  const std::string n0 = std::to_string(monitor.passes());
+  const double at_start = double(monitor.memory_bytes());
+  for (long long k = std::int64_t(monitor.passes()); k < opt.long_iterations; ++k) net.step();
+  const std::string n = std::to_string(monitor.passes());
+  return {allocs,
+          {"monitor_bytes_after_" + n0 + "_passes", "bytes", "", {at_start}, {}, {}},
+          {"monitor_bytes_after_" + n + "_passes", "bytes", "", {double(monitor.memory_bytes())}, {}, {}},
+          {"monitor_history_entries_after_" + n, "entries", "", {double(monitor.history().size())}, {}, {}},
+          {"monitor_history_every_after_" + n, "passes", "", {double(monitor.history_every())}, {}, {}}};
+}
+
+}  // namespace gradscope::bench
