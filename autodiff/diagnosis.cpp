@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <optional>
 #include <vector>
 
 namespace gradscope {
@@ -62,17 +63,19 @@ Verdict layer_verdict(double rms, double gain, const DiagnosisThresholds& th) {
   return Verdict::Stable;
 }
 
-// Σ (dz ⊙ σ'(z))² with σ' from the op of the activation node a = σ(z); NaN for other ops.
+// Σ (dz ⊙ σ'(z))² with σ' from the op of the activation node a = σ(z), or 1 when the layer has
+// no node "a" (models/ records an identity activation as a = z); NaN for other ops.
 template <class T>
-double sum_sq_times_slope(const MatrixMap<T>& dz, const NodeView<T>& z, const NodeView<T>& a) {
+double sum_sq_times_slope(const MatrixMap<T>& dz, const NodeView<T>& z, const NodeView<T>* a) {
   const auto d = dz.array().template cast<double>();
+  if (!a) return d.square().sum();
   const auto zv = z.value().array();
-  const auto av = a.value().array().template cast<double>();
-  switch (a.op()) {
+  const auto av = a->value().array().template cast<double>();
+  switch (a->op()) {
     case Op::Relu:  // σ' = 1 where z > 0, else 0
       return (zv > T(0)).select(d, 0.0).square().sum();
     case Op::LeakyRelu:  // σ' = 1 where z > 0, else the slope
-      return (zv > T(0)).select(d, d * double(a.attr())).square().sum();
+      return (zv > T(0)).select(d, d * double(a->attr())).square().sum();
     case Op::Sigmoid:  // σ' = σ(1-σ)
       return (d * av * (1.0 - av)).square().sum();
     case Op::Tanh:  // σ' = 1 - tanh²
@@ -86,14 +89,15 @@ double sum_sq_times_slope(const MatrixMap<T>& dz, const NodeView<T>& z, const No
 // pass's w and z and on the gradient arriving from the layer above; returns rms(dz_l)/rms(dz_{l+1}).
 // w enters as w (seed orientation, z = wᵀa) or wᵀ (z = W a); NaN when the shapes do not fit.
 template <class T>
-double predicted_layer_gain(const NodeView<T>& z, const NodeView<T>& a, const NodeView<T>& w,
+double predicted_layer_gain(const NodeView<T>& z, const NodeView<T>* a, const NodeView<T>& w,
                             bool w_transposed, const NodeView<T>& z_up) {
   const auto wv = w.value();
   const auto up = z_up.grad();
   const Eigen::Index n = z.shape().rows, m = z.shape().cols;
   const bool fits = w_transposed ? wv.rows() == n && wv.cols() == up.rows()
                                  : wv.cols() == n && wv.rows() == up.rows();
-  if (!fits || up.cols() != m || a.arity() != 1 || a.input(0) != z.index()) return kNoValue;
+  if (!fits || up.cols() != m || (a && (a->arity() != 1 || a->input(0) != z.index())))
+    return kNoValue;
   // Scratch kept per thread, so that diagnosing every iteration does not allocate.
   thread_local std::vector<T> scratch;
   if (scratch.size() < std::size_t(n * m)) scratch.resize(std::size_t(n * m));
@@ -205,9 +209,11 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
     const auto& up = out.layers[std::size_t(l)];
     ld.gain = ld.grad_rms / up.grad_rms;
     ld.verdict = layer_verdict(ld.grad_rms, ld.gain, th);
-    if (predict && ld.a_node != kNoNode && up.w_node != kNoNode)
-      ld.predicted_gain = predicted_layer_gain(g.node(ld.z_node), g.node(ld.a_node),
+    if (predict && up.w_node != kNoNode) {
+      const auto a = ld.a_node == kNoNode ? std::optional<NodeView<T>>() : g.node(ld.a_node);
+      ld.predicted_gain = predicted_layer_gain(g.node(ld.z_node), a ? &*a : nullptr,
                                                g.node(up.w_node), up.w_transposed, g.node(up.z_node));
+    }
   }
   out.total_gain = out.layers.front().grad_rms / out.layers.back().grad_rms;
   if (!finite) {

@@ -19,8 +19,8 @@
 // seed, weighted by where the gradient actually flows (a ReLU unit dead in every layer carries none),
 // so for ReLU with w = 0.8·I it is exactly 0.8, and for sigmoid it uses the true σ' = σ(1-σ) of
 // each z. Where it differs from the measured gain, the seed's derivation and the engine disagree.
-// σ' comes from the op of "a": relu, leaky_relu, sigmoid, tanh; a layer with another activation
-// (or none) has no prediction (NaN). The network's predicted gain is the same least-squares fit
+// σ' comes from the op of "a": relu, leaky_relu, sigmoid, tanh, or 1 for a layer without "a"
+// (models/ records an identity activation as a = z); another activation op gives no prediction (NaN). The network's predicted gain is the same least-squares fit
 // through the curve the p_l predict from rms(dz_{L-1}) down. Cost: one product w·dz per layer.
 //
 // Verdicts, from DiagnosisThresholds (all configurable):

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <gradscope/autodiff/atomic_file.hpp>
+#include <gradscope/autodiff/diagnosis_json.hpp>
 
 #include <cmath>
 
@@ -211,6 +212,18 @@ void Table::print() const {
   };
   line(headers_);
   for (const auto& r : rows_) line(r);
+}
+
+void report_diagnosis(const Graph<double>& graph, json& doc) {
+  const Diagnosis d = diagnose(graph);
+  fmt::print("\ngradient diagnosis (gain: rms(dL/dz) of a layer over the next one's; predicted: the "
+             "seed's dz_l = w_(l+1) dz_(l+1) * sigma'(z_l) from the forward pass)\n{}",
+             format_table(d));
+  const json diagnosis = json::parse(nlohmann::json(d).dump());
+  doc["measured_gain"] = diagnosis["measured_gain"];
+  doc["predicted_gain"] = diagnosis["predicted_gain"];
+  doc["verdict"] = diagnosis["verdict"];
+  doc["diagnosis"] = diagnosis;
 }
 
 void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc) {

@@ -88,6 +88,12 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
+// The gradient diagnosis of the pass in graph (autodiff/diagnosis.hpp): prints the per-layer table
+// (|dL/dz|, rms, gain to the next layer, the seed's predicted gain, |dw|/|w|, verdict) and the
+// network's verdict, and adds measured_gain, predicted_gain, verdict and the full "diagnosis"
+// object to doc.
+void report_diagnosis(const Graph<double>& graph, json& doc);
+
 // Writes every requested output file after the command's work succeeded; nothing is written
 // before, so a failed run leaves no file behind (--svg without Graphviz fails before anything is
 // written). Monitor results (issue 3: measured_gain, predicted_gain, verdict) go into `doc`

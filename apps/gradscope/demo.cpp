@@ -25,13 +25,12 @@ void run_demo(const DemoOptions& o) {
              "m x autodiff's mean-loss gradient); dw, db are gradients of the mean loss (the "
              "seed's /m). Ratios: each layer's norm over the next layer's.\n");
   print_layer_table(layers);
-  // Monitor (issue 3): print its per-layer table and verdict here and add measured_gain,
-  // predicted_gain and verdict to `doc`.
   json doc = {{"command", "demo"},
               {"config", config_json(o.net, data)},
               {"loss", pass.loss.item()},
               {"dz_convention", "sample 0, multiplied by the number of samples m (seed's a - y)"},
               {"layers", layers_json(layers)}};
+  report_diagnosis(pass.graph, doc);
   finish(o.out, pass.graph, doc);
 }
 }  // namespace

@@ -30,7 +30,8 @@ struct LayerStack {
       auto s = g.scope("layer" + std::to_string(l));
       auto z = (matmul(transpose(g.param(w[l - 1])), a) + g.param(b[l - 1])).named("z");
       const std::string& f = act[l - 1];
-      a = (f == "relu" ? relu(z) : f == "sigmoid" ? sigmoid(z) : z * 1.0).named("a");
+      // identity records no node "a", as models/ does
+      a = f == "identity" ? z : (f == "relu" ? relu(z) : sigmoid(z)).named("a");
     }
     return a;
   }
