@@ -214,16 +214,20 @@ void Table::print() const {
   for (const auto& r : rows_) line(r);
 }
 
-void report_diagnosis(const Graph<double>& graph, json& doc) {
-  const Diagnosis d = diagnose(graph);
-  fmt::print("\ngradient diagnosis (gain: rms(dL/dz) of a layer over the next one's; predicted: the "
-             "seed's dz_l = w_(l+1) dz_(l+1) * sigma'(z_l) from the forward pass)\n{}",
-             format_table(d));
-  const json diagnosis = json::parse(nlohmann::json(d).dump());
-  doc["measured_gain"] = diagnosis["measured_gain"];
-  doc["predicted_gain"] = diagnosis["predicted_gain"];
-  doc["verdict"] = diagnosis["verdict"];
-  doc["diagnosis"] = diagnosis;
+void print_diagnosis(const Diagnosis& d, const std::string& title) {
+  fmt::print("\n{} (gain: rms(dL/dz) of a layer over the next one's; predicted: the seed's "
+             "dz_l = w_(l+1) dz_(l+1) * sigma'(z_l) on the forward pass)\n{}",
+             title, format_table(d));
+}
+
+json diagnosis_json(const Diagnosis& d) { return json::parse(nlohmann::json(d).dump()); }
+
+void add_diagnosis(json& doc, const Diagnosis& d) {
+  const json j = diagnosis_json(d);
+  doc["measured_gain"] = j["measured_gain"];
+  doc["predicted_gain"] = j["predicted_gain"];
+  doc["verdict"] = j["verdict"];
+  doc["diagnosis"] = j;
 }
 
 void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc) {

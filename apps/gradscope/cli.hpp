@@ -4,6 +4,7 @@
 // writer. Each subcommand (demo.cpp, train.cpp, compare.cpp) only adds its own options and flow.
 #include <CLI/CLI.hpp>
 #include <gradscope/autodiff/graphviz.hpp>
+#include <gradscope/autodiff/diagnosis.hpp>
 #include <gradscope/models/models.hpp>
 
 #include <nlohmann/json.hpp>
@@ -88,11 +89,13 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// The gradient diagnosis of the pass in graph (autodiff/diagnosis.hpp): prints the per-layer table
-// (|dL/dz|, rms, gain to the next layer, the seed's predicted gain, |dw|/|w|, verdict) and the
-// network's verdict, and adds measured_gain, predicted_gain, verdict and the full "diagnosis"
-// object to doc.
-void report_diagnosis(const Graph<double>& graph, json& doc);
+// The gradient diagnosis of a pass (autodiff/diagnosis.hpp): print_diagnosis prints the per-layer
+// table (|dL/dz|, rms, gain to the next layer, the seed's predicted gain, |dw|/|w|, verdict) and
+// the network's verdict under title; diagnosis_json is its JSON, and add_diagnosis puts
+// measured_gain, predicted_gain, verdict and the whole "diagnosis" into doc.
+void print_diagnosis(const Diagnosis& d, const std::string& title);
+json diagnosis_json(const Diagnosis& d);
+void add_diagnosis(json& doc, const Diagnosis& d);
 
 // Writes every requested output file after the command's work succeeded; nothing is written
 // before, so a failed run leaves no file behind (--svg without Graphviz fails before anything is

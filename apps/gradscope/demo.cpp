@@ -30,7 +30,9 @@ void run_demo(const DemoOptions& o) {
               {"loss", pass.loss.item()},
               {"dz_convention", "sample 0, multiplied by the number of samples m (seed's a - y)"},
               {"layers", layers_json(layers)}};
-  report_diagnosis(pass.graph, doc);
+  const Diagnosis diagnosis = diagnose(pass.graph);
+  print_diagnosis(diagnosis, "gradient diagnosis");
+  add_diagnosis(doc, diagnosis);
   finish(o.out, pass.graph, doc);
 }
 }  // namespace

@@ -60,6 +60,10 @@ void run_train(const TrainCmdOptions& o) {
   auto baseline = models::logistic_regression<double>(data.features());
   models::make_optimizer<double>(o.optimizer, baseline.parameters(), o.lr);  // reject bad names now
 
+  Pass initial;  // the untrained network's gradients, for the diagnosis before training
+  run_pass(net, data, initial);
+  const Diagnosis before = diagnose(initial.graph);
+
   using clock = std::chrono::steady_clock;
   auto timed = [&](models::Mlp<double>& m, const char* label, double& seconds) {
     const auto t0 = clock::now();
@@ -87,8 +91,9 @@ void run_train(const TrainCmdOptions& o) {
   const auto layers = layer_reports(pass, data.samples());
   fmt::print("\ngradients after training (dz of sample 0 times m; dw, db of the mean loss):\n");
   print_layer_table(layers);
-  // Monitor (issue 3): print its per-layer table and verdict here and add measured_gain,
-  // predicted_gain and verdict to `doc`.
+  const Diagnosis after = diagnose(pass.graph);
+  print_diagnosis(before, "gradient diagnosis before training");
+  print_diagnosis(after, "gradient diagnosis after training");
   json config = config_json(o.net, data);
   config["iterations"] = o.iters;
   config["lr"] = o.lr;
@@ -99,6 +104,8 @@ void run_train(const TrainCmdOptions& o) {
               {"baseline", result_json(base_r, base_s)},
               {"dz_convention", "sample 0, multiplied by the number of samples m (seed's a - y)"},
               {"layers", layers_json(layers)}};
+  add_diagnosis(doc, after);
+  doc["diagnosis_before_training"] = diagnosis_json(before);
   finish(o.out, pass.graph, doc);
 }
 }  // namespace
