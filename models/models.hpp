@@ -3,6 +3,7 @@
 #include "gradscope/models/activation.hpp"
 #include "gradscope/models/data.hpp"
 #include "gradscope/models/dense.hpp"
+#include "gradscope/models/derivation_check.hpp"
 #include "gradscope/models/init.hpp"
 #include "gradscope/models/loss.hpp"
 #include "gradscope/models/mlp.hpp"

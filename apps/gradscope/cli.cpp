@@ -202,8 +202,8 @@ void Table::print() const {
   auto line = [&](const std::vector<std::string>& cells) {
     std::string s;
     for (std::size_t c = 0; c < cells.size(); ++c) {
-      // Text columns (first cell starts with a letter or '[') left, plain numbers right.
-      const bool number = !cells[c].empty() && (std::isdigit((unsigned char)cells[c][0]) || cells[c][0] == '-');
+      // Numbers (and n/a in a number column) right-aligned, text and matrices left.
+      const bool number = cells[c] == "n/a" || (!cells[c].empty() && (std::isdigit((unsigned char)cells[c][0]) || cells[c][0] == '-'));
       s += c ? "  " : "";
       s += number ? fmt::format("{:>{}}", cells[c], w[c]) : fmt::format("{:<{}}", cells[c], w[c]);
     }

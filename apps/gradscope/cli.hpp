@@ -106,5 +106,6 @@ void finish(const OutputOptions& out, const Graph<double>& graph, const json& do
 // Subcommands.
 void add_demo(CLI::App& app);
 void add_train(CLI::App& app);
+void add_compare(CLI::App& app);
 
 }  // namespace gradscope::cli

@@ -234,3 +234,28 @@ TEST_CASE("DOT options: --svg needs --dot and Graphviz, and nothing is written w
   CHECK(!exists("cli_test_nodot.svg"));
   CHECK(!exists("cli_test_nodot.json"));
 }
+
+TEST_CASE("compare: the seed's ReLU and corrected sigmoid derivations agree, the published "
+          "sigmoid one is wrong from layer9/z") {
+  const auto csv = fixed_points_csv();
+  std::remove("cli_test_compare.json");
+  const auto r = run("compare --data " + csv + " --json cli_test_compare.json");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("seed-sigmoid: DISAGREES with autodiff. First wrong node in backward order: "
+                   "layer9/z") != std::string::npos);
+  const auto doc = nlohmann::json::parse(slurp("cli_test_compare.json"));
+  const auto& d = doc["derivations"];
+  REQUIRE(d.size() == 3);
+  CHECK(d[0]["derivation"] == "seed-relu");
+  CHECK(d[0]["agrees"] == true);
+  CHECK(d[0]["first_wrong"].is_null());
+  CHECK(d[1]["derivation"] == "seed-sigmoid");
+  CHECK(d[1]["agrees"] == false);
+  CHECK(d[1]["first_wrong"]["node"] == "layer9/z");
+  CHECK(d[1]["first_wrong"]["factor"].get<double>() > 4);
+  CHECK(d[2]["derivation"] == "corrected-sigmoid");
+  CHECK(d[2]["agrees"] == true);
+  CHECK(d[1]["nodes"].size() == 30);
+  CHECK(d[1]["layers"].size() == 10);
+  CHECK(run("compare --derivation seed-tanh").code == 2);
+}

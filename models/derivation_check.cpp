@@ -1,0 +1,190 @@
+#include "gradscope/models/derivation_check.hpp"
+
+#include <gradscope/autodiff/functions.hpp>
+
+#include <cmath>
+#include <limits>
+
+namespace gradscope::models {
+
+namespace {
+constexpr std::uint32_t kAmbiguous = std::numeric_limits<std::uint32_t>::max();
+}
+
+template <class T>
+ForwardPass<T>::ForwardPass(const Graph<T>& g) : graph_(g) {
+  for (std::uint32_t i = 0; i < g.size(); ++i) {
+    auto [it, fresh] = index_.emplace(g.node(i).name(), i);
+    if (!fresh) it->second = kAmbiguous;
+  }
+}
+
+template <class T>
+std::uint32_t ForwardPass<T>::index(const std::string& name) const {
+  const auto it = index_.find(name);
+  if (it == index_.end()) fail("derivation: the graph has no node named '{}'", name);
+  if (it->second == kAmbiguous) fail("derivation: several nodes are named '{}'", name);
+  return it->second;
+}
+
+namespace {
+
+// The loss recomputed with node `target`'s value replaced: nodes up to target become constants
+// holding their recorded values, later ones are re-recorded op by op from the originals.
+template <class T>
+T replay_loss(const Graph<T>& g, std::uint32_t root, std::uint32_t target, const Matrix<T>& value) {
+  Graph<T> r;
+  auto guard = r.no_grad();
+  std::vector<Var<T>> map(root + 1);
+  for (std::uint32_t i = 0; i <= root; ++i) {
+    const NodeView<T> n = g.node(i);
+    if (i == target)
+      map[i] = r.constant(value);
+    else if (i < target || is_leaf(n.op()))
+      map[i] = r.constant(Matrix<T>(n.value()));
+    else if (n.arity() == 1)
+      map[i] = r.apply(n.op(), {map[n.input(0)]}, n.attr());
+    else
+      map[i] = r.apply(n.op(), {map[n.input(0)], map[n.input(1)]}, n.attr());
+  }
+  return map[root].item();
+}
+
+template <class T>
+Matrix<T> finite_differences(const Graph<T>& g, std::uint32_t root, std::uint32_t target, double step) {
+  Matrix<T> v = g.node(target).value();
+  Matrix<T> d(v.rows(), v.cols());
+  for (Eigen::Index k = 0; k < v.size(); ++k) {
+    const T x = v(k);
+    const T h = T(step * std::max(1.0, std::abs(double(x))));
+    v(k) = x + h;
+    const T up = replay_loss(g, root, target, v);
+    v(k) = x - h;
+    const T down = replay_loss(g, root, target, v);
+    v(k) = x;
+    d(k) = (up - down) / (T(2) * h);
+  }
+  return d;
+}
+
+double max_abs(const Eigen::MatrixXd& m) { return m.size() ? m.cwiseAbs().maxCoeff() : 0.0; }
+double ratio(double num, double den) {
+  if (den > 0) return num / den;
+  return num > 0 ? std::numeric_limits<double>::infinity() : 0.0;
+}
+
+}  // namespace
+
+template <class T>
+DerivationReport check_derivation(Graph<T>& g, Var<T> loss, const Derivation<T>& derivation,
+                                  const CheckOptions& o) {
+  const ForwardPass<T> pass(g);
+  const auto hand = derivation(pass);  // from the forward values only, before backward
+  g.backward(loss);
+  const std::uint32_t root = loss.index();
+  DerivationReport report;
+  for (const auto& h : hand) {
+    NodeCheck c;
+    c.node = h.node;
+    c.index = pass.index(h.node);
+    const NodeView<T> n = g.node(c.index);
+    if (Shape{std::uint32_t(h.grad.rows()), std::uint32_t(h.grad.cols())} != n.shape())
+      fail("derivation: hand gradient of '{}' is {}x{}, the node is {}", h.node, h.grad.rows(),
+           h.grad.cols(), n.shape());
+    const Eigen::MatrixXd hd = h.grad.template cast<double>();
+    const Eigen::MatrixXd ad = Matrix<T>(n.grad()).template cast<double>();
+    c.hand_norm = hd.norm();
+    c.autodiff_norm = ad.norm();
+    c.factor = c.hand_norm == c.autodiff_norm ? 1.0 : ratio(c.hand_norm, c.autodiff_norm);
+    c.max_abs_error = max_abs(hd - ad);
+    c.max_rel_error = ratio(c.max_abs_error, max_abs(ad));
+    c.agrees = c.max_abs_error <= o.atol + o.rtol * max_abs(ad);
+    c.fd_max_abs_error = c.fd_max_rel_error = c.autodiff_fd_rel_error =
+        std::numeric_limits<double>::quiet_NaN();
+    if (o.finite_differences) {
+      const Eigen::MatrixXd fd = finite_differences(g, root, c.index, o.fd_step).template cast<double>();
+      c.fd_norm = fd.norm();
+      c.fd_max_abs_error = max_abs(hd - fd);
+      c.fd_max_rel_error = ratio(c.fd_max_abs_error, max_abs(fd));
+      c.autodiff_fd_rel_error = ratio(max_abs(ad - fd), max_abs(fd));
+    }
+    report.nodes.push_back(std::move(c));
+  }
+  std::sort(report.nodes.begin(), report.nodes.end(),
+            [](const NodeCheck& a, const NodeCheck& b) { return a.index > b.index; });
+  for (std::size_t i = 0; i < report.nodes.size() && !report.first_wrong; ++i)
+    if (!report.nodes[i].agrees) report.first_wrong = i;
+  return report;
+}
+
+template <class T>
+DerivationReport check_derivation(Graph<T>& g, Var<T> loss, std::vector<HandGradient<T>> values,
+                                  const CheckOptions& o) {
+  return check_derivation<T>(
+      g, loss, Derivation<T>([v = std::move(values)](const ForwardPass<T>&) { return v; }), o);
+}
+
+// --- the seed's derivations ------------------------------------------------------------------------
+
+namespace {
+constexpr std::pair<SeedDerivation, std::string_view> kSeedNames[] = {
+    {SeedDerivation::Relu, "seed-relu"},
+    {SeedDerivation::SigmoidAsPublished, "seed-sigmoid"},
+    {SeedDerivation::SigmoidCorrected, "corrected-sigmoid"}};
+}
+
+std::string_view seed_derivation_name(SeedDerivation d) {
+  for (const auto& [k, n] : kSeedNames)
+    if (k == d) return n;
+  fail("seed derivation code {} out of range", int(d));
+}
+
+SeedDerivation parse_seed_derivation(std::string_view name) {
+  for (const auto& [k, n] : kSeedNames)
+    if (n == name) return k;
+  fail("unknown derivation '{}' (expected seed-relu, seed-sigmoid or corrected-sigmoid)", name);
+}
+
+Derivation<double> seed_derivation(SeedDerivation d) {
+  return [d](const ForwardPass<double>& p) {
+    std::size_t depth = 0;
+    while (p.has(fmt::format("layer{}/z", depth + 1))) ++depth;
+    if (depth == 0) fail("seed derivation: the graph has no layer1/z");
+    auto v = [&](std::size_t l, const char* node) {
+      return p.value(l == 0 ? std::string("x") : fmt::format("layer{}/{}", l, node));
+    };
+    const Eigen::MatrixXd y = p.value("y");
+    const double m = double(y.cols());
+    std::vector<HandGradient<double>> out;
+    Eigen::MatrixXd dz;
+    for (std::size_t l = depth; l >= 1; --l) {
+      if (l == depth) {
+        dz = v(l, "a") - y;  // the seed's dz[L] = a[L] - y (sigmoid output, cross-entropy)
+      } else {
+        const Eigen::MatrixXd z = v(l, "z");
+        Eigen::MatrixXd deriv;
+        if (d == SeedDerivation::SigmoidCorrected) {
+          const Eigen::ArrayXXd s = 1 / (1 + (-z.array()).exp());
+          deriv = (s * (1 - s)).matrix();  // logistic_gradient
+        } else {
+          deriv = (z.array() > 0).cast<double>().matrix();  // relu_gradient
+        }
+        dz = ((v(l + 1, "w") * dz).array() * deriv.array()).matrix();  // np.dot(w[l+1], dz[l+1]) * g'
+      }
+      const std::string s = fmt::format("layer{}/", l);
+      out.push_back({s + "z", dz / m});
+      out.push_back({s + "w", v(l - 1, "a") * dz.transpose() / m});  // np.dot(a[l-1], dz[l].T) / m
+      out.push_back({s + "b", dz.rowwise().sum() / m});                // np.sum(dz[l].T, axis=0) / m
+    }
+    return out;
+  };
+}
+
+template class ForwardPass<double>;
+template class ForwardPass<float>;
+template DerivationReport check_derivation(Graph<double>&, Var<double>, const Derivation<double>&, const CheckOptions&);
+template DerivationReport check_derivation(Graph<float>&, Var<float>, const Derivation<float>&, const CheckOptions&);
+template DerivationReport check_derivation(Graph<double>&, Var<double>, std::vector<HandGradient<double>>, const CheckOptions&);
+template DerivationReport check_derivation(Graph<float>&, Var<float>, std::vector<HandGradient<float>>, const CheckOptions&);
+
+}  // namespace gradscope::models
