@@ -89,14 +89,21 @@ std::string read_file(const fs::path& p) {
   return s.str();
 }
 
-fs::path scratch_dir(const std::string& name) {
-  // The pid keeps concurrent runs (several build trees on one machine) apart.
-  const fs::path dir =
-      fs::temp_directory_path() / fmt::format("gradscope_graphviz_test_{}_{}", name, ::getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
+// A fresh temporary directory, removed again when the test ends; the pid keeps concurrent runs
+// (several build trees on one machine) apart.
+struct ScratchDir {
+  fs::path path;
+  explicit ScratchDir(const std::string& name)
+      : path(fs::temp_directory_path() /
+             fmt::format("gradscope_graphviz_test_{}_{}", name, ::getpid())) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
 
 // Restores PATH when it goes out of scope.
 struct PathGuard {
@@ -281,7 +288,8 @@ TEST_CASE("the seed's sigmoid network: neutral at the output, deep blue at layer
     WARN("Graphviz 'dot' not on PATH: skipped rendering the seed network");
     return;
   }
-  const fs::path dir = scratch_dir("seed");
+  const ScratchDir scratch("seed");
+  const fs::path& dir = scratch.path;
   write_dot(g, (dir / "seed.dot").string());
   render_dot((dir / "seed.dot").string(), (dir / "seed.svg").string());
   const std::string svg = read_file(dir / "seed.svg");
@@ -395,7 +403,8 @@ TEST_CASE("float graphs export like double ones", "[graphviz]") {
 
 TEST_CASE("files: written whole or not at all, rendered when dot is found", "[graphviz][files]") {
   SmallGraph s;
-  const fs::path dir = scratch_dir("files");
+  const ScratchDir scratch("files");
+  const fs::path& dir = scratch.path;
   const std::string dot = (dir / "small.dot").string();
   write_dot(s.g, dot);
   CHECK(read_file(dot) == to_dot(s.g));
@@ -424,7 +433,8 @@ TEST_CASE("files: written whole or not at all, rendered when dot is found", "[gr
 
 TEST_CASE("bad input: clear errors naming the file or the option", "[graphviz][errors]") {
   SmallGraph s;
-  const fs::path dir = scratch_dir("errors");
+  const ScratchDir scratch("errors");
+  const fs::path& dir = scratch.path;
   const std::string missing_dir = (dir / "no" / "such" / "dir" / "g.dot").string();
   CHECK_THROWS_WITH(write_dot(s.g, missing_dir), Catch::Contains(missing_dir));
   CHECK_FALSE(fs::exists(missing_dir + ".tmp"));
