@@ -201,7 +201,7 @@ TEST_CASE("layer_of_scope reads the last path component", "[diagnosis]") {
   CHECK(layer_of_scope("") == 0);
 }
 
-TEST_CASE("diagnosis JSON has the keys the CLI and readers rely on; NaN is null", "[diagnosis]") {
+TEST_CASE("diagnosis JSON has the keys the CLI and readers rely on, NaN is null", "[diagnosis]") {
   const auto p = seed_points(10, 7, 6, 7);
   auto net = seed_net(10, 0.8, "relu", "sigmoid");
   Graph<double> g;

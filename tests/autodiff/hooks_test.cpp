@@ -64,7 +64,7 @@ TEST_CASE("a hook on a parameter node changes what Parameter::grad accumulates",
   CHECK(w.grad()(1, 0) == 4.0);
 }
 
-TEST_CASE("removed hooks no longer run; removing twice or an unknown handle is harmless",
+TEST_CASE("removed hooks no longer run, removing twice or an unknown handle is harmless",
           "[hooks]") {
   Graph<double> g;
   auto x = g.variable(1.0, "x");
@@ -83,7 +83,7 @@ TEST_CASE("removed hooks no longer run; removing twice or an unknown handle is h
   CHECK(x.grad()(0, 0) == 2.0);
 }
 
-TEST_CASE("hooks on one node run in registration order; nodes in reverse creation order",
+TEST_CASE("hooks on one node run in registration order, nodes in reverse creation order",
           "[hooks]") {
   Graph<double> g;
   auto x = g.variable(1.0, "x");

@@ -52,7 +52,7 @@ std::string write_temp(const std::string& name, const std::string& content) {
 }
 }  // namespace
 
-TEST_CASE("load_csv reads features and labels; save_csv round-trips exactly") {
+TEST_CASE("load_csv reads features and labels, save_csv round-trips exactly") {
   const auto path = write_temp("ok", "x,y,label\r\n1.5, 2,0\n\n-3e2,4.25,1\n");
   const auto d = load_csv(path);
   CHECK(d.feature_names == std::vector<std::string>{"x", "y"});

@@ -19,7 +19,7 @@ TEST_CASE("binary cross-entropy on a sigmoid output: d loss/dz = (σ(z) - y)/m, 
   CHECK(std::isfinite(loss.item()));  // z = 100 for the last sample: σ(z) rounds to 1
 }
 
-TEST_CASE("SGD, momentum and Adam take their documented steps; zero_grad clears") {
+TEST_CASE("SGD, momentum and Adam take their documented steps, zero_grad clears") {
   Parameter<double> p(Matrix<double>::Constant(1, 1, 1.0), "p");
   auto set_grad = [&](double g) { p.grad()(0, 0) = g; };
   SECTION("sgd") {
@@ -51,7 +51,7 @@ TEST_CASE("SGD, momentum and Adam take their documented steps; zero_grad clears"
   }
 }
 
-TEST_CASE("training a logistic regression separates two distant clusters; the loss falls") {
+TEST_CASE("training a logistic regression separates two distant clusters, the loss falls") {
   TwoGaussians spec;
   spec.per_class = 50;
   spec.mean1 = Eigen::Vector2d(20, 20);

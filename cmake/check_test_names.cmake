@@ -1,0 +1,18 @@
+# Fails when a Catch2 test binary (BINARIES, separated by '|') has a case ctest cannot address.
+string(REPLACE "|" ";" binaries "${BINARIES}")
+set(bad "")
+foreach(bin IN LISTS binaries)
+  # Catch2 2.x exits with the number of cases listed, so only a crash (a non-number) is an error.
+  execute_process(COMMAND ${bin} --list-test-names-only OUTPUT_VARIABLE names RESULT_VARIABLE rc)
+  if(NOT rc MATCHES "^[0-9]+$")
+    message(FATAL_ERROR "${bin} --list-test-names-only failed: ${rc}")
+  endif()
+  string(REGEX MATCHALL "[^\n]*;[^\n]*" found "${names}")
+  if(found)
+    string(APPEND bad "${bin}: ${found}\n")
+  endif()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "test names with ';' never run under ctest; rename them:\n${bad}")
+endif()
+message("checked: ${binaries}")
