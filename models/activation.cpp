@@ -4,10 +4,10 @@ namespace gradscope::models {
 
 namespace {
 constexpr std::pair<Activation, std::string_view> kNames[] = {{Activation::Identity, "identity"},
-                                                               {Activation::Relu, "relu"},
-                                                               {Activation::LeakyRelu, "leaky_relu"},
-                                                               {Activation::Sigmoid, "sigmoid"},
-                                                               {Activation::Tanh, "tanh"}};
+                                                              {Activation::Relu, "relu"},
+                                                              {Activation::LeakyRelu, "leaky_relu"},
+                                                              {Activation::Sigmoid, "sigmoid"},
+                                                              {Activation::Tanh, "tanh"}};
 }  // namespace
 
 Activation parse_activation(std::string_view name) {
@@ -48,7 +48,9 @@ Matrix<T> derivative(Activation act, const Matrix<T>& z) {
     case Activation::Relu:  // 1 where z > 0
       return (x > T(0)).template cast<T>().matrix();
     case Activation::LeakyRelu:  // 1 where z > 0, the slope elsewhere
-      return (x > T(0)).select(Matrix<T>::Ones(z.rows(), z.cols()).array(), T(kLeakyReluSlope)).matrix();
+      return (x > T(0))
+          .select(Matrix<T>::Ones(z.rows(), z.cols()).array(), T(kLeakyReluSlope))
+          .matrix();
     case Activation::Sigmoid: {  // σ(z)(1 - σ(z))
       const auto s = (T(1) / (T(1) + (-x).exp())).eval();
       return (s * (T(1) - s)).matrix();

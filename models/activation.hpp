@@ -2,7 +2,6 @@
 // Activations by name. A layer records its activation with the engine's ops, so autodiff
 // differentiates it; derivative() is the same σ'(z) written out, for hand-derived backward passes.
 #include <gradscope/autodiff/functions.hpp>
-
 #include <string_view>
 
 namespace gradscope::models {

@@ -19,7 +19,8 @@ Dataset two_gaussians(const TwoGaussians& s) {
     fail("two_gaussians: means have {} and {} components; need the same number, at least 1",
          s.mean0.size(), s.mean1.size());
   if (s.sigma.rows() != d || s.sigma.cols() != d)
-    fail("two_gaussians: covariance is {}x{}, expected {}x{}", s.sigma.rows(), s.sigma.cols(), d, d);
+    fail("two_gaussians: covariance is {}x{}, expected {}x{}", s.sigma.rows(), s.sigma.cols(), d,
+         d);
   if (s.per_class < 1) fail("two_gaussians: {} points per class; need at least 1", s.per_class);
   if (!s.mean0.allFinite() || !s.mean1.allFinite() || !s.sigma.allFinite())
     fail("two_gaussians: means and covariance must be finite");
@@ -50,7 +51,8 @@ namespace {
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r'))
+    s.remove_suffix(1);
   return s;
 }
 
@@ -77,7 +79,8 @@ Dataset load_csv(const std::string& path) {
     if (trim(line).empty()) continue;
     for (auto f : split(line)) header.emplace_back(f);
   }
-  if (header.empty()) fail("{}: empty file; expected a header row, then rows of features and a 0/1 label", path);
+  if (header.empty())
+    fail("{}: empty file; expected a header row, then rows of features and a 0/1 label", path);
   if (header.size() < 2)
     fail("{}:{}: header has {} column; need at least one feature column and a label column", path,
          line_no, header.size());
@@ -99,10 +102,11 @@ Dataset load_csv(const std::string& path) {
       errno = 0;
       const double v = std::strtod(field.c_str(), &end);
       if (field.empty() || end != field.c_str() + field.size())
-        fail("{}:{}: column {} ('{}'): '{}' is not a number", path, line_no, c + 1, header[c], field);
-      if (!std::isfinite(v) || errno == ERANGE)
-        fail("{}:{}: column {} ('{}'): '{}' is not a finite number", path, line_no, c + 1, header[c],
+        fail("{}:{}: column {} ('{}'): '{}' is not a number", path, line_no, c + 1, header[c],
              field);
+      if (!std::isfinite(v) || errno == ERANGE)
+        fail("{}:{}: column {} ('{}'): '{}' is not a finite number", path, line_no, c + 1,
+             header[c], field);
       if (c + 1 == cols && v != 0 && v != 1)
         fail("{}:{}: column {} ('{}'): label '{}' must be 0 or 1", path, line_no, c + 1, header[c],
              field);
@@ -117,7 +121,8 @@ Dataset load_csv(const std::string& path) {
   data.x.resize(Eigen::Index(cols - 1), Eigen::Index(rows));
   data.y.resize(1, Eigen::Index(rows));
   for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t c = 0; c + 1 < cols; ++c) data.x(Eigen::Index(c), Eigen::Index(r)) = values[r * cols + c];
+    for (std::size_t c = 0; c + 1 < cols; ++c)
+      data.x(Eigen::Index(c), Eigen::Index(r)) = values[r * cols + c];
     data.y(0, Eigen::Index(r)) = values[r * cols + cols - 1];
   }
   data.feature_names.assign(header.begin(), header.end() - 1);
@@ -130,7 +135,9 @@ void save_csv(const Dataset& data, const std::string& path) {
          data.y.rows(), data.y.cols());
   std::ostringstream out;
   for (Eigen::Index k = 0; k < data.x.rows(); ++k)
-    out << (k < Eigen::Index(data.feature_names.size()) ? data.feature_names[k] : fmt::format("x{}", k + 1)) << ',';
+    out << (k < Eigen::Index(data.feature_names.size()) ? data.feature_names[k]
+                                                        : fmt::format("x{}", k + 1))
+        << ',';
   out << "label\n";
   for (Eigen::Index i = 0; i < data.x.cols(); ++i) {
     for (Eigen::Index k = 0; k < data.x.rows(); ++k) out << fmt::format("{:.17g},", data.x(k, i));

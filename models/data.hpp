@@ -2,7 +2,6 @@
 // Data sets for binary classification in the seed's layout: x is features x samples, y is 1 x
 // samples with labels 0 or 1.
 #include <Eigen/Core>
-
 #include <cstdint>
 #include <string>
 #include <string_view>

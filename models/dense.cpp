@@ -3,8 +3,8 @@
 namespace gradscope::models {
 
 template <class T>
-Dense<T>::Dense(std::string name, Eigen::Index in, Eigen::Index out, Activation act,
-                Orientation o, const Init& w_init, const Init& b_init, Rng& rng)
+Dense<T>::Dense(std::string name, Eigen::Index in, Eigen::Index out, Activation act, Orientation o,
+                const Init& w_init, const Init& b_init, Rng& rng)
     : name_(std::move(name)),
       in_(in),
       out_(out),
@@ -26,8 +26,8 @@ LayerOutput<T> Dense<T>::forward(Var<T> a_prev) {
   o.activation = act_;
   o.w = g.param(w_);
   o.b = g.param(b_);
-  const Var<T> wa = orientation_ == Orientation::InOut ? matmul(transpose(o.w), a_prev)
-                                                       : matmul(o.w, a_prev);
+  const Var<T> wa =
+      orientation_ == Orientation::InOut ? matmul(transpose(o.w), a_prev) : matmul(o.w, a_prev);
   o.z = (wa + o.b).named("z");
   o.a = act_ == Activation::Identity ? o.z : activate(act_, o.z).named("a");
   return o;

@@ -7,7 +7,6 @@
 // "w" and "b", the pre-activation "z" and the activation output "a" (for the identity activation
 // a is z itself). The monitor, the DOT export and the reports find layers by these names.
 #include <gradscope/autodiff/functions.hpp>
-
 #include <string>
 
 #include "gradscope/models/activation.hpp"

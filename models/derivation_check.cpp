@@ -1,8 +1,8 @@
 #include "gradscope/models/derivation_check.hpp"
 
-#include <gradscope/autodiff/functions.hpp>
-
+#include <algorithm>
 #include <cmath>
+#include <gradscope/autodiff/functions.hpp>
 #include <limits>
 
 namespace gradscope::models {
@@ -51,7 +51,8 @@ T replay_loss(const Graph<T>& g, std::uint32_t root, std::uint32_t target, const
 }
 
 template <class T>
-Matrix<T> finite_differences(const Graph<T>& g, std::uint32_t root, std::uint32_t target, double step) {
+Matrix<T> finite_differences(const Graph<T>& g, std::uint32_t root, std::uint32_t target,
+                             double step) {
   Matrix<T> v = g.node(target).value();
   Matrix<T> d(v.rows(), v.cols());
   for (Eigen::Index k = 0; k < v.size(); ++k) {
@@ -102,7 +103,8 @@ DerivationReport check_derivation(Graph<T>& g, Var<T> loss, const Derivation<T>&
     c.fd_max_abs_error = c.fd_max_rel_error = c.autodiff_fd_rel_error =
         std::numeric_limits<double>::quiet_NaN();
     if (o.finite_differences) {
-      const Eigen::MatrixXd fd = finite_differences(g, root, c.index, o.fd_step).template cast<double>();
+      const Eigen::MatrixXd fd =
+          finite_differences(g, root, c.index, o.fd_step).template cast<double>();
       c.fd_norm = fd.norm();
       c.fd_max_abs_error = max_abs(hd - fd);
       c.fd_max_rel_error = ratio(c.fd_max_abs_error, max_abs(fd));
@@ -124,7 +126,8 @@ DerivationReport check_derivation(Graph<T>& g, Var<T> loss, std::vector<HandGrad
       g, loss, Derivation<T>([v = std::move(values)](const ForwardPass<T>&) { return v; }), o);
 }
 
-// --- the seed's derivations ------------------------------------------------------------------------
+// --- the seed's derivations
+// ------------------------------------------------------------------------
 
 namespace {
 constexpr std::pair<SeedDerivation, std::string_view> kSeedNames[] = {
@@ -169,12 +172,13 @@ Derivation<double> seed_derivation(SeedDerivation d) {
         } else {
           deriv = (z.array() > 0).cast<double>().matrix();  // relu_gradient
         }
-        dz = ((v(l + 1, "w") * dz).array() * deriv.array()).matrix();  // np.dot(w[l+1], dz[l+1]) * g'
+        dz = ((v(l + 1, "w") * dz).array() * deriv.array())
+                 .matrix();  // np.dot(w[l+1], dz[l+1]) * g'
       }
       const std::string s = fmt::format("layer{}/", l);
       out.push_back({s + "z", dz / m});
       out.push_back({s + "w", v(l - 1, "a") * dz.transpose() / m});  // np.dot(a[l-1], dz[l].T) / m
-      out.push_back({s + "b", dz.rowwise().sum() / m});                // np.sum(dz[l].T, axis=0) / m
+      out.push_back({s + "b", dz.rowwise().sum() / m});              // np.sum(dz[l].T, axis=0) / m
     }
     return out;
   };
@@ -182,9 +186,13 @@ Derivation<double> seed_derivation(SeedDerivation d) {
 
 template class ForwardPass<double>;
 template class ForwardPass<float>;
-template DerivationReport check_derivation(Graph<double>&, Var<double>, const Derivation<double>&, const CheckOptions&);
-template DerivationReport check_derivation(Graph<float>&, Var<float>, const Derivation<float>&, const CheckOptions&);
-template DerivationReport check_derivation(Graph<double>&, Var<double>, std::vector<HandGradient<double>>, const CheckOptions&);
-template DerivationReport check_derivation(Graph<float>&, Var<float>, std::vector<HandGradient<float>>, const CheckOptions&);
+template DerivationReport check_derivation(Graph<double>&, Var<double>, const Derivation<double>&,
+                                           const CheckOptions&);
+template DerivationReport check_derivation(Graph<float>&, Var<float>, const Derivation<float>&,
+                                           const CheckOptions&);
+template DerivationReport check_derivation(Graph<double>&, Var<double>,
+                                           std::vector<HandGradient<double>>, const CheckOptions&);
+template DerivationReport check_derivation(Graph<float>&, Var<float>,
+                                           std::vector<HandGradient<float>>, const CheckOptions&);
 
 }  // namespace gradscope::models

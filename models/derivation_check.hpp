@@ -10,9 +10,8 @@
 //
 // Finite differences need no help from the user: the recorded graph is replayed, op by op, with
 // one element of the node perturbed by ±h, and the loss re-evaluated.
-#include <gradscope/autodiff/graph.hpp>
-
 #include <functional>
+#include <gradscope/autodiff/graph.hpp>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -55,9 +54,9 @@ struct NodeCheck {
   std::string node;
   std::uint32_t index = 0;
   double hand_norm = 0, autodiff_norm = 0, fd_norm = 0;
-  double factor = 0;         // ‖hand‖ / ‖autodiff‖ (1 when both are 0)
-  double max_abs_error = 0;  // max |hand - autodiff|
-  double max_rel_error = 0;  // max_abs_error / max |autodiff| (inf when autodiff is 0, hand not)
+  double factor = 0;            // ‖hand‖ / ‖autodiff‖ (1 when both are 0)
+  double max_abs_error = 0;     // max |hand - autodiff|
+  double max_rel_error = 0;     // max_abs_error / max |autodiff| (inf when autodiff is 0, hand not)
   double fd_max_abs_error = 0;  // max |hand - finite differences|  (NaN when not computed)
   double fd_max_rel_error = 0;  // that over max |finite differences|
   double autodiff_fd_rel_error = 0;  // max |autodiff - fd| / max |fd|: how far FD confirms autodiff
@@ -65,7 +64,7 @@ struct NodeCheck {
 };
 
 struct DerivationReport {
-  std::vector<NodeCheck> nodes;       // backward order: descending node index
+  std::vector<NodeCheck> nodes;            // backward order: descending node index
   std::optional<std::size_t> first_wrong;  // into nodes
   bool agrees() const { return !first_wrong; }
 };
@@ -80,15 +79,17 @@ DerivationReport check_derivation(Graph<T>& g, Var<T> loss, std::vector<HandGrad
                                   const CheckOptions& options = {});
 
 // The seed's hand derivations for its networks (layers "layer1".."layerL", output sigmoid, mean
-// binary cross-entropy, data "x" and labels "y"): dz_L = a_L - y, dz_l = (w_{l+1} dz_{l+1}) ⊙ g'(z_l),
-// dw_l = a_{l-1} dz_lᵀ / m, db_l = Σ dz_l / m. The seed's dz carries no 1/m; the hand gradient of
-// z handed in is dz/m, the gradient of the mean loss the dw and db formulas already use.
+// binary cross-entropy, data "x" and labels "y"): dz_L = a_L - y, dz_l = (w_{l+1} dz_{l+1}) ⊙
+// g'(z_l), dw_l = a_{l-1} dz_lᵀ / m, db_l = Σ dz_l / m. The seed's dz carries no 1/m; the hand
+// gradient of z handed in is dz/m, the gradient of the mean loss the dw and db formulas already
+// use.
 enum class SeedDerivation {
   Relu,                // g' = relu_gradient, for the ReLU net (the seed's first demo)
   SigmoidAsPublished,  // the seed's sigmoid demo: g' = relu_gradient still (its bug)
   SigmoidCorrected,    // g' = σ(z)(1 - σ(z))
 };
-std::string_view seed_derivation_name(SeedDerivation d);  // seed-relu, seed-sigmoid, corrected-sigmoid
+std::string_view seed_derivation_name(
+    SeedDerivation d);  // seed-relu, seed-sigmoid, corrected-sigmoid
 SeedDerivation parse_seed_derivation(std::string_view name);
 Derivation<double> seed_derivation(SeedDerivation d);
 

@@ -25,21 +25,32 @@ const Named kNamed[] = {{"zeros", Init::constant(0)},
 Init parse_init(std::string_view name) {
   for (const auto& n : kNamed)
     if (n.name == name) return n.init;
-  fail("unknown initialiser '{}' (expected zeros, identity, uniform, normal, xavier, xavier_normal, "
-       "he, he_uniform or orthogonal)", name);
+  fail(
+      "unknown initialiser '{}' (expected zeros, identity, uniform, normal, xavier, xavier_normal, "
+      "he, he_uniform or orthogonal)",
+      name);
 }
 
 std::string describe(const Init& i) {
   switch (i.kind) {
-    case Init::Kind::Constant: return fmt::format("constant({})", i.a);
-    case Init::Kind::ScaledIdentity: return fmt::format("{}*I", i.a);
-    case Init::Kind::Uniform: return fmt::format("uniform({}, {})", i.a, i.b);
-    case Init::Kind::Normal: return fmt::format("normal(mean {}, std {})", i.a, i.b);
-    case Init::Kind::XavierUniform: return fmt::format("xavier_uniform(gain {})", i.a);
-    case Init::Kind::XavierNormal: return fmt::format("xavier_normal(gain {})", i.a);
-    case Init::Kind::HeUniform: return fmt::format("he_uniform(gain {})", i.a);
-    case Init::Kind::HeNormal: return fmt::format("he_normal(gain {})", i.a);
-    case Init::Kind::Orthogonal: return fmt::format("orthogonal(gain {})", i.a);
+    case Init::Kind::Constant:
+      return fmt::format("constant({})", i.a);
+    case Init::Kind::ScaledIdentity:
+      return fmt::format("{}*I", i.a);
+    case Init::Kind::Uniform:
+      return fmt::format("uniform({}, {})", i.a, i.b);
+    case Init::Kind::Normal:
+      return fmt::format("normal(mean {}, std {})", i.a, i.b);
+    case Init::Kind::XavierUniform:
+      return fmt::format("xavier_uniform(gain {})", i.a);
+    case Init::Kind::XavierNormal:
+      return fmt::format("xavier_normal(gain {})", i.a);
+    case Init::Kind::HeUniform:
+      return fmt::format("he_uniform(gain {})", i.a);
+    case Init::Kind::HeNormal:
+      return fmt::format("he_normal(gain {})", i.a);
+    case Init::Kind::Orthogonal:
+      return fmt::format("orthogonal(gain {})", i.a);
   }
   return "?";
 }

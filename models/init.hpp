@@ -2,7 +2,6 @@
 // Weight initialisers. Each fills a rows x cols matrix given the layer's fan-in and fan-out (which
 // of rows/cols is which depends on the layer's orientation) from a seeded Rng, so runs repeat.
 #include <gradscope/autodiff/graph.hpp>
-
 #include <string>
 #include <string_view>
 
@@ -37,8 +36,8 @@ struct Init {
 };
 
 // Names for the command line: "zeros", "identity" (scale 1), "uniform" (U(-0.1, 0.1)),
-// "normal" (N(0, 0.1)), "xavier" (= xavier_uniform), "xavier_normal", "he" (= he_normal), "he_uniform",
-// "orthogonal". Throws Error listing them for anything else.
+// "normal" (N(0, 0.1)), "xavier" (= xavier_uniform), "xavier_normal", "he" (= he_normal),
+// "he_uniform", "orthogonal". Throws Error listing them for anything else.
 Init parse_init(std::string_view name);
 std::string describe(const Init& init);
 

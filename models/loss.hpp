@@ -11,7 +11,8 @@ namespace gradscope::models {
 // then (σ(z) - y)/m — the seed's dz = a - y, divided by m.
 template <class T>
 Var<T> binary_cross_entropy(const LayerOutput<T>& out, Var<T> y) {
-  const Var<T> l = out.activation == Activation::Sigmoid ? bce_with_logits(out.z, y) : bce(out.a, y);
+  const Var<T> l =
+      out.activation == Activation::Sigmoid ? bce_with_logits(out.z, y) : bce(out.a, y);
   return l.named("loss");
 }
 

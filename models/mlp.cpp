@@ -34,7 +34,8 @@ MlpForward<T> Mlp<T>::forward(Var<T> x) {
 
 template <class T>
 std::size_t Mlp<T>::checked(std::size_t l) const {
-  if (l < 1 || l > layers_.size()) fail("mlp: layer {} does not exist (layers 1..{})", l, layers_.size());
+  if (l < 1 || l > layers_.size())
+    fail("mlp: layer {} does not exist (layers 1..{})", l, layers_.size());
   return l - 1;
 }
 

@@ -76,7 +76,8 @@ class MlpBuilder {
 
 // The seed's deep narrow network: depth - 1 hidden layers of `width` units with `hidden`
 // activation and weights hidden_init, then one output unit with `output` activation and weights
-// output_init. The seed's: width 2, w = 0.8·I (or 1.1·I) hidden, w = [1,1]ᵀ (constant 1) out, b = 0.
+// output_init. The seed's: width 2, w = 0.8·I (or 1.1·I) hidden, w = [1,1]ᵀ (constant 1) out, b =
+// 0.
 struct SeedNetworkSpec {
   Eigen::Index inputs = 2;
   std::size_t depth = 10;

@@ -23,7 +23,8 @@ Sgd<T>::Sgd(std::vector<Parameter<T>*> params, double lr, double momentum)
   if (!std::isfinite(momentum) || momentum < 0 || momentum >= 1)
     fail("sgd: momentum {} must be in [0, 1)", momentum);
   if (momentum_ > 0)
-    for (auto* p : this->params_) velocity_.push_back(Matrix<T>::Zero(p->value().rows(), p->value().cols()));
+    for (auto* p : this->params_)
+      velocity_.push_back(Matrix<T>::Zero(p->value().rows(), p->value().cols()));
 }
 
 template <class T>
@@ -61,13 +62,14 @@ void Adam<T>::step() {
     Parameter<T>& p = *this->params_[i];
     m_[i] = b1 * m_[i] + (T(1) - b1) * p.grad();
     v_[i] = b2 * v_[i] + (T(1) - b2) * p.grad().cwiseAbs2();
-    p.value().array() -= T(this->lr_) * (m_[i].array() / c1) / ((v_[i].array() / c2).sqrt() + T(eps_));
+    p.value().array() -=
+        T(this->lr_) * (m_[i].array() / c1) / ((v_[i].array() / c2).sqrt() + T(eps_));
   }
 }
 
 template <class T>
-std::unique_ptr<Optimizer<T>> make_optimizer(std::string_view name, std::vector<Parameter<T>*> params,
-                                             double lr) {
+std::unique_ptr<Optimizer<T>> make_optimizer(std::string_view name,
+                                             std::vector<Parameter<T>*> params, double lr) {
   if (name == "sgd") return std::make_unique<Sgd<T>>(std::move(params), lr);
   if (name == "momentum") return std::make_unique<Sgd<T>>(std::move(params), lr, 0.9);
   if (name == "adam") return std::make_unique<Adam<T>>(std::move(params), lr);
@@ -80,7 +82,9 @@ template class Sgd<double>;
 template class Sgd<float>;
 template class Adam<double>;
 template class Adam<float>;
-template std::unique_ptr<Optimizer<double>> make_optimizer(std::string_view, std::vector<Parameter<double>*>, double);
-template std::unique_ptr<Optimizer<float>> make_optimizer(std::string_view, std::vector<Parameter<float>*>, double);
+template std::unique_ptr<Optimizer<double>> make_optimizer(std::string_view,
+                                                           std::vector<Parameter<double>*>, double);
+template std::unique_ptr<Optimizer<float>> make_optimizer(std::string_view,
+                                                          std::vector<Parameter<float>*>, double);
 
 }  // namespace gradscope::models

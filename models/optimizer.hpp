@@ -2,7 +2,6 @@
 // Optimisers update Parameters from their accumulated gradients. zero_grad() clears those
 // gradients; call it before each backward (backward adds into Parameter::grad()).
 #include <gradscope/autodiff/graph.hpp>
-
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -54,8 +53,8 @@ class Adam : public Optimizer<T> {
 
 // "sgd", "momentum" (μ = 0.9) or "adam" with default settings; anything else throws Error.
 template <class T>
-std::unique_ptr<Optimizer<T>> make_optimizer(std::string_view name, std::vector<Parameter<T>*> params,
-                                             double lr);
+std::unique_ptr<Optimizer<T>> make_optimizer(std::string_view name,
+                                             std::vector<Parameter<T>*> params, double lr);
 
 extern template class Optimizer<double>;
 extern template class Optimizer<float>;

@@ -1,10 +1,10 @@
 #include "cli.hpp"
 
 #include <fmt/format.h>
-#include <gradscope/autodiff/atomic_file.hpp>
-#include <gradscope/autodiff/diagnosis_json.hpp>
 
 #include <cmath>
+#include <gradscope/autodiff/atomic_file.hpp>
+#include <gradscope/autodiff/diagnosis_json.hpp>
 
 namespace gradscope::cli {
 
@@ -16,13 +16,18 @@ void add_network_options(CLI::App& cmd, NetworkOptions& o) {
   auto* scale = cmd.add_option("--weight-scale", o.weight_scale,
                                "hidden weights s*I, output weights all ones (the seed's init)")
                     ->capture_default_str();
-  cmd.add_option("--init", o.init,
-                 "named initialiser for all layers instead of the scaled identity: zeros, identity, "
-                 "uniform, normal, xavier, xavier_normal, he, he_uniform, orthogonal")
+  cmd.add_option(
+         "--init", o.init,
+         "named initialiser for all layers instead of the scaled identity: zeros, identity, "
+         "uniform, normal, xavier, xavier_normal, he, he_uniform, orthogonal")
       ->excludes(scale);
   cmd.add_option("--samples", o.samples, "generated points per class")->capture_default_str();
-  cmd.add_option("--mean0", o.mean0, "mean of class 0 (two numbers)")->expected(2)->capture_default_str();
-  cmd.add_option("--mean1", o.mean1, "mean of class 1 (two numbers)")->expected(2)->capture_default_str();
+  cmd.add_option("--mean0", o.mean0, "mean of class 0 (two numbers)")
+      ->expected(2)
+      ->capture_default_str();
+  cmd.add_option("--mean1", o.mean1, "mean of class 1 (two numbers)")
+      ->expected(2)
+      ->capture_default_str();
   cmd.add_option("--seed", o.seed, "seed of the data generator and random initialisers")
       ->capture_default_str();
   cmd.add_option("--data", o.data,
@@ -32,9 +37,10 @@ void add_network_options(CLI::App& cmd, NetworkOptions& o) {
 
 void add_output_options(CLI::App& cmd, OutputOptions& o) {
   cmd.add_option("--json", o.json, "write the configuration and per-layer results as JSON");
-  auto* dot = cmd.add_option("--dot", o.dot,
-                             "write the graph of the pass as Graphviz DOT, annotated and coloured "
-                             "by gradient magnitude; with Graphviz installed also FILE's .svg, .png");
+  auto* dot =
+      cmd.add_option("--dot", o.dot,
+                     "write the graph of the pass as Graphviz DOT, annotated and coloured "
+                     "by gradient magnitude; with Graphviz installed also FILE's .svg, .png");
   cmd.add_option("--svg", o.svg, "render the graph to this SVG file instead (needs Graphviz's dot)")
       ->needs(dot);
   cmd.add_flag("--collapse", o.collapse, "DOT: one node per layer")->needs(dot);
@@ -203,7 +209,9 @@ void Table::print() const {
     std::string s;
     for (std::size_t c = 0; c < cells.size(); ++c) {
       // Numbers (and n/a in a number column) right-aligned, text and matrices left.
-      const bool number = cells[c] == "n/a" || (!cells[c].empty() && (std::isdigit((unsigned char)cells[c][0]) || cells[c][0] == '-'));
+      const bool number =
+          cells[c] == "n/a" ||
+          (!cells[c].empty() && (std::isdigit((unsigned char)cells[c][0]) || cells[c][0] == '-'));
       s += c ? "  " : "";
       s += number ? fmt::format("{:>{}}", cells[c], w[c]) : fmt::format("{:<{}}", cells[c], w[c]);
     }
@@ -215,9 +223,10 @@ void Table::print() const {
 }
 
 void print_diagnosis(const Diagnosis& d, const std::string& title) {
-  fmt::print("\n{} (gain: rms(dL/dz) of a layer over the next one's; predicted: the seed's "
-             "dz_l = w_(l+1) dz_(l+1) * sigma'(z_l) on the forward pass)\n{}",
-             title, format_table(d));
+  fmt::print(
+      "\n{} (gain: rms(dL/dz) of a layer over the next one's; predicted: the seed's "
+      "dz_l = w_(l+1) dz_(l+1) * sigma'(z_l) on the forward pass)\n{}",
+      title, format_table(d));
 }
 
 json diagnosis_json(const Diagnosis& d) { return json::parse(nlohmann::json(d).dump()); }
@@ -232,9 +241,10 @@ void add_diagnosis(json& doc, const Diagnosis& d) {
 
 void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc) {
   if (!out.svg.empty() && !find_graphviz())
-    fail("--svg {}: Graphviz's dot is not on PATH (install graphviz, or drop --svg and render "
-         "the DOT file later)",
-         out.svg);
+    fail(
+        "--svg {}: Graphviz's dot is not on PATH (install graphviz, or drop --svg and render "
+        "the DOT file later)",
+        out.svg);
   if (!out.json.empty()) write_file_atomically(out.json, doc.dump(2) + "\n");
   if (out.dot.empty()) return;
   DotOptions dot;

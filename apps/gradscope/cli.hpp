@@ -3,10 +3,9 @@
 // and its data from them, the per-layer gradient report, the one table printer and the one JSON
 // writer. Each subcommand (demo.cpp, train.cpp, compare.cpp) only adds its own options and flow.
 #include <CLI/CLI.hpp>
-#include <gradscope/autodiff/graphviz.hpp>
 #include <gradscope/autodiff/diagnosis.hpp>
+#include <gradscope/autodiff/graphviz.hpp>
 #include <gradscope/models/models.hpp>
-
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -19,15 +18,15 @@ using json = nlohmann::ordered_json;
 
 // Network and data options, with each subcommand's defaults (the seed's experiment it runs).
 struct NetworkOptions {
-  std::string act = "relu";       // hidden activation; the output is always sigmoid
+  std::string act = "relu";  // hidden activation; the output is always sigmoid
   long depth = 10;
   long width = 2;
-  double weight_scale = 0.8;      // the seed's scaled identity w = s·I, output w = [1,...,1]ᵀ
-  std::string init;               // instead of the scaled identity: a named initialiser, all layers
-  long samples = 10;              // per class
+  double weight_scale = 0.8;  // the seed's scaled identity w = s·I, output w = [1,...,1]ᵀ
+  std::string init;           // instead of the scaled identity: a named initialiser, all layers
+  long samples = 10;          // per class
   std::vector<double> mean0{2, 3}, mean1{7, 6};
-  std::uint64_t seed = 0;         // data and random initialisers
-  std::string data;               // CSV with given points instead of generated ones
+  std::uint64_t seed = 0;  // data and random initialisers
+  std::string data;        // CSV with given points instead of generated ones
 };
 void add_network_options(CLI::App& cmd, NetworkOptions& o);
 

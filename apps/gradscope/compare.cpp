@@ -50,35 +50,40 @@ json run_one(const CompareOptions& o, models::SeedDerivation d, const models::Da
       models::check_derivation(pass.graph, pass.loss, models::seed_derivation(d), co);
 
   const std::string_view name = models::seed_derivation_name(d);
-  fmt::print("\n{} on the {} net ({} layers x {} units): hand-derived vs autodiff vs central "
-             "finite differences\n", name, net_o.act, net_o.depth, net_o.width);
+  fmt::print(
+      "\n{} on the {} net ({} layers x {} units): hand-derived vs autodiff vs central "
+      "finite differences\n",
+      name, net_o.act, net_o.depth, net_o.width);
   Table t({"node", "|hand|", "|autodiff|", "hand/autodiff", "max abs err", "max rel err",
            "rel err vs FD", "autodiff vs FD", "verdict"});
   for (const auto& n : report.nodes)
-    t.add_row({n.node, number(n.hand_norm), number(n.autodiff_norm), fmt::format("{:.6g}", n.factor),
-               number(n.max_abs_error), number(n.max_rel_error), number(n.fd_max_rel_error),
-               number(n.autodiff_fd_rel_error), n.agrees ? "agrees" : "WRONG"});
+    t.add_row({n.node, number(n.hand_norm), number(n.autodiff_norm),
+               fmt::format("{:.6g}", n.factor), number(n.max_abs_error), number(n.max_rel_error),
+               number(n.fd_max_rel_error), number(n.autodiff_fd_rel_error),
+               n.agrees ? "agrees" : "WRONG"});
   t.print();
   std::size_t fd_off = 0;
   for (const auto& n : report.nodes) fd_off += n.autodiff_fd_rel_error > 1e-3;
   if (fd_off) {
     const bool kinked = net_o.act == "relu" || net_o.act == "leaky_relu";
-    fmt::print("note: at {} node(s) central differences differ from autodiff by more than 1e-3 "
-               "(relative): {}\n",
-               fd_off,
-               kinked ? "where a ReLU input is exactly 0 (a unit cut off in a lower layer passes 0 "
-                        "upward) differences see the kink's average slope 1/2, autodiff relu'(0) = 0 "
-                        "as the seed's relu_gradient"
-                      : "these gradients are so small (< 1e-6) that the differences' rounding noise "
-                        "(~1e-16 x loss / step) is a visible share of them");
+    fmt::print(
+        "note: at {} node(s) central differences differ from autodiff by more than 1e-3 "
+        "(relative): {}\n",
+        fd_off,
+        kinked ? "where a ReLU input is exactly 0 (a unit cut off in a lower layer passes 0 "
+                 "upward) differences see the kink's average slope 1/2, autodiff relu'(0) = 0 "
+                 "as the seed's relu_gradient"
+               : "these gradients are so small (< 1e-6) that the differences' rounding noise "
+                 "(~1e-16 x loss / step) is a visible share of them");
   }
   json doc = {{"derivation", name}, {"activation", net_o.act}, {"agrees", report.agrees()}};
   if (report.first_wrong) {
     const auto& f = report.nodes[*report.first_wrong];
     const auto& last = report.nodes.back();
-    fmt::print("{}: DISAGREES with autodiff. First wrong node in backward order: {} — the hand "
-               "gradient is {:.6g}x autodiff's (max relative error {:.3g}); at {} it is {:.6g}x.\n",
-               name, f.node, f.factor, f.max_rel_error, last.node, last.factor);
+    fmt::print(
+        "{}: DISAGREES with autodiff. First wrong node in backward order: {} — the hand "
+        "gradient is {:.6g}x autodiff's (max relative error {:.3g}); at {} it is {:.6g}x.\n",
+        name, f.node, f.factor, f.max_rel_error, last.node, last.factor);
     doc["first_wrong"] = node_json(f);
   } else {
     fmt::print("{}: agrees with autodiff at all {} nodes (rtol {}).\n", name, report.nodes.size(),
@@ -112,7 +117,8 @@ void run_compare(const CompareOptions& o) {
   config["activation"] = o.net.act.empty() ? json("per derivation") : json(o.net.act);
   config["rtol"] = o.rtol;
   config["fd_step"] = o.fd_step;
-  finish(o.out, pass.graph, {{"command", "compare"}, {"config", config}, {"derivations", derivations}});
+  finish(o.out, pass.graph,
+         {{"command", "compare"}, {"config", config}, {"derivations", derivations}});
 }
 }  // namespace
 

@@ -21,9 +21,10 @@ void run_demo(const DemoOptions& o) {
 
   fmt::print("demo: {} layers x {} units, {} hidden, sigmoid output, {} samples, loss {:.10g}\n",
              o.net.depth, o.net.width, o.net.act, data.samples(), pass.loss.item());
-  fmt::print("dz is d(sum of per-sample losses)/dz for sample 0 (the seed's a - y convention, "
-             "m x autodiff's mean-loss gradient); dw, db are gradients of the mean loss (the "
-             "seed's /m). Ratios: each layer's norm over the next layer's.\n");
+  fmt::print(
+      "dz is d(sum of per-sample losses)/dz for sample 0 (the seed's a - y convention, "
+      "m x autodiff's mean-loss gradient); dw, db are gradients of the mean loss (the "
+      "seed's /m). Ratios: each layer's norm over the next layer's.\n");
   print_layer_table(layers);
   json doc = {{"command", "demo"},
               {"config", config_json(o.net, data)},

@@ -75,9 +75,10 @@ void run_train(const TrainCmdOptions& o) {
   const auto net_r = timed(net, "network", net_s);
   const auto base_r = timed(baseline, "logistic regression", base_s);
 
-  fmt::print("train: {} layers x {} units, {} hidden, sigmoid output; {} samples; {} x {} steps, "
-             "lr {}\n", o.net.depth, o.net.width, o.net.act, data.samples(), o.iters, o.optimizer,
-             o.lr);
+  fmt::print(
+      "train: {} layers x {} units, {} hidden, sigmoid output; {} samples; {} x {} steps, "
+      "lr {}\n",
+      o.net.depth, o.net.width, o.net.act, data.samples(), o.iters, o.optimizer, o.lr);
   Table t({"model", "final loss", "accuracy", "seconds"});
   t.add_row({"network", fmt::format("{:.6g}", net_r.final_loss),
              fmt::format("{:.2f}%", 100 * net_r.accuracy), fmt::format("{:.1f}", net_s)});

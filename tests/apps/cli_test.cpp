@@ -1,9 +1,10 @@
 // The gradscope command line, run as a user runs it: output files, exit codes, error lines.
+#include <fmt/format.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <cstdio>
-#include <fmt/format.h>
 #include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -29,10 +30,15 @@ std::string slurp(const std::string& path) {
 bool exists(const std::string& path) { return bool(std::ifstream(path)); }
 
 Result run(const std::string& args) {
-  const std::string out = "cli_test_stdout.txt", err = "cli_test_stderr.txt";
+  // Per process: ctest -j runs several of these cases at once in the same directory.
+  const std::string tag = std::to_string(::getpid());
+  const std::string out = "cli_test_stdout." + tag, err = "cli_test_stderr." + tag;
   const std::string cmd = std::string(GRADSCOPE_CLI) + " " + args + " >" + out + " 2>" + err;
   const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  Result r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+  return r;
 }
 
 std::string write_file(const std::string& path, const std::string& content) {
@@ -45,7 +51,7 @@ std::string fixed_points_csv() {
   std::string csv = "x1,x2,label\n";
   for (std::size_t s = 0; s < p.y.size(); ++s)
     csv += fmt::format("{},{},{}\n", p.x[0][s], p.x[1][s], int(p.y[s]));
-  return write_file("cli_test_points.csv", csv);
+  return write_file("cli_test_points." + std::to_string(::getpid()) + ".csv", csv);
 }
 
 // Every entry of the JSON matrix within 1e-10 of the reference, relative to its largest entry.
@@ -109,7 +115,8 @@ TEST_CASE("demo's ReLU table: ratio 0.8 of dz and db below layer 9, dw ratio 1")
 
 TEST_CASE("train: loss history, accuracy of network and baseline, per-layer gradients") {
   std::remove("cli_test_train.json");
-  const auto r = run("train --iters 300 --samples 40 --history-every 100 --json cli_test_train.json");
+  const auto r =
+      run("train --iters 300 --samples 40 --history-every 100 --json cli_test_train.json");
   REQUIRE(r.code == 0);
   CHECK(r.out.find("logistic regression") != std::string::npos);
   const auto doc = nlohmann::json::parse(slurp("cli_test_train.json"));
@@ -138,7 +145,8 @@ TEST_CASE("demo and train: gradient diagnosis table, measured_gain, predicted_ga
   REQUIRE(sigmoid.code == 0);
   doc = nlohmann::json::parse(slurp("cli_test_diag_sigmoid.json"));
   CHECK(doc["measured_gain"].get<double>() == Approx(0.19).margin(0.015));
-  CHECK(doc["predicted_gain"].get<double>() == Approx(doc["measured_gain"].get<double>()).epsilon(1e-9));
+  CHECK(doc["predicted_gain"].get<double>() ==
+        Approx(doc["measured_gain"].get<double>()).epsilon(1e-9));
   CHECK(doc["verdict"] == "vanishing");
 
   const auto train = run("train --iters 20 --samples 40 --json cli_test_diag_train.json");
@@ -149,13 +157,15 @@ TEST_CASE("demo and train: gradient diagnosis table, measured_gain, predicted_ga
   CHECK(doc.contains("measured_gain"));
   CHECK(doc.contains("predicted_gain"));
   CHECK(doc["verdict"].is_string());
-  CHECK(doc["diagnosis_before_training"]["measured_gain"].get<double>() == Approx(1.1).margin(1e-9));
+  CHECK(doc["diagnosis_before_training"]["measured_gain"].get<double>() ==
+        Approx(1.1).margin(1e-9));
 }
 
 TEST_CASE("bad input: one line on stderr, exit code 2, no output file") {
   write_file("cli_test_bad.csv", "x1,x2,label\n1,2,0\n3,oops,1\n");
   const char* cases[][2] = {
-      {"demo --data cli_test_bad.csv", "cli_test_bad.csv:3: column 2 ('x2'): 'oops' is not a number"},
+      {"demo --data cli_test_bad.csv",
+       "cli_test_bad.csv:3: column 2 ('x2'): 'oops' is not a number"},
       {"demo --data cli_test_missing.csv", "cli_test_missing.csv: cannot open"},
       {"demo --depth -1", "--depth must be at least 1, got -1"},
       {"demo --width 0", "--width must be at least 1, got 0"},
@@ -235,8 +245,9 @@ TEST_CASE("DOT options: --svg needs --dot and Graphviz, and nothing is written w
   CHECK(!exists("cli_test_nodot.json"));
 }
 
-TEST_CASE("compare: the seed's ReLU and corrected sigmoid derivations agree, the published "
-          "sigmoid one is wrong from layer9/z") {
+TEST_CASE(
+    "compare: the seed's ReLU and corrected sigmoid derivations agree, the published "
+    "sigmoid one is wrong from layer9/z") {
   const auto csv = fixed_points_csv();
   std::remove("cli_test_compare.json");
   const auto r = run("compare --data " + csv + " --json cli_test_compare.json");

@@ -1,9 +1,8 @@
 // The two-Gaussian generator and the CSV reader.
 #include <catch2/catch.hpp>
-#include <gradscope/models/models.hpp>
-
 #include <cstdio>
 #include <fstream>
+#include <gradscope/models/models.hpp>
 
 using namespace gradscope;
 using namespace gradscope::models;

@@ -61,8 +61,9 @@ TEST_CASE("the seed's sigmoid derivation as published is wrong from layer9/z dow
   // relu_gradient is 1 where σ' ≤ 1/4: the hand dz is at least 4x the true one at layer 9, and the
   // factor compounds toward the input, where the reference (plain loops) gives the truth.
   CHECK(first.factor > 4);
-  const auto ref = gradscope::testing::seed_backprop(gradscope::testing::fixed_points(), 10, 2, 0.8,
-                                                     true, gradscope::testing::Derivative::Logistic);
+  const auto ref =
+      gradscope::testing::seed_backprop(gradscope::testing::fixed_points(), 10, 2, 0.8, true,
+                                        gradscope::testing::Derivative::Logistic);
   const auto bug = gradscope::testing::seed_backprop(gradscope::testing::fixed_points(), 10, 2, 0.8,
                                                      true, gradscope::testing::Derivative::Relu);
   auto norm = [](const gradscope::testing::Mat& m) {
@@ -96,14 +97,16 @@ TEST_CASE("hand gradients as values: a diamond, errors named") {
   auto x = g.variable(Matrix<double>::Constant(1, 1, 3.0), "x");
   auto y = (x * x).named("y");
   auto loss = sum(y * x).named("loss");  // x³: dL/dy = x, dL/dx = 3x²
-  const auto ok = check_derivation<double>(g, loss, {{"x", Matrix<double>::Constant(1, 1, 27.0)},
-                                                     {"y", Matrix<double>::Constant(1, 1, 3.0)}});
+  const auto ok = check_derivation<double>(
+      g, loss,
+      {{"x", Matrix<double>::Constant(1, 1, 27.0)}, {"y", Matrix<double>::Constant(1, 1, 3.0)}});
   CHECK(ok.agrees());
   CHECK(ok.nodes[0].node == "y");  // backward order: y before x
   Graph<double> g2;
   auto x2 = g2.variable(Matrix<double>::Constant(1, 1, 3.0), "x");
   auto loss2 = sum((x2 * x2).named("y") * x2);
-  const auto wrong = check_derivation<double>(g2, loss2, {{"x", Matrix<double>::Constant(1, 1, 18.0)}});
+  const auto wrong =
+      check_derivation<double>(g2, loss2, {{"x", Matrix<double>::Constant(1, 1, 18.0)}});
   REQUIRE(wrong.first_wrong);
   CHECK(wrong.nodes[0].factor == Approx(18.0 / 27.0));
   CHECK(wrong.nodes[0].fd_max_abs_error == Approx(9.0).epsilon(1e-6));

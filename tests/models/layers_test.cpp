@@ -25,11 +25,13 @@ TEST_CASE("derivative() equals autodiff of the recorded activation") {
 
 TEST_CASE("initialisers: constant and scaled identity are exact, random ones repeat by seed") {
   Rng rng(1);
-  CHECK(initialize<double>(Init::constant(0.5), 2, 3, 2, 3, rng) == Matrix<double>::Constant(2, 3, 0.5));
+  CHECK(initialize<double>(Init::constant(0.5), 2, 3, 2, 3, rng) ==
+        Matrix<double>::Constant(2, 3, 0.5));
   CHECK(initialize<double>(Init::scaled_identity(0.8), 2, 2, 2, 2, rng) ==
         0.8 * Matrix<double>::Identity(2, 2));
-  for (auto init : {Init::uniform(-1, 1), Init::normal(0, 1), Init::xavier_uniform(),
-                    Init::xavier_normal(), Init::he_uniform(), Init::he_normal(), Init::orthogonal()}) {
+  for (auto init :
+       {Init::uniform(-1, 1), Init::normal(0, 1), Init::xavier_uniform(), Init::xavier_normal(),
+        Init::he_uniform(), Init::he_normal(), Init::orthogonal()}) {
     Rng a(42), b(42), c(43);
     const auto x = initialize<double>(init, 5, 4, 5, 4, a);
     CHECK(x == initialize<double>(init, 5, 4, 5, 4, b));
@@ -117,8 +119,11 @@ TEST_CASE("layers and networks reject nonsense shapes with clear errors") {
 }
 
 TEST_CASE("float networks record and differentiate too") {
-  auto net = MlpBuilder(2).dense(4, Activation::Relu, Init::he_normal()).dense(1, Activation::Sigmoid)
-                 .seed(3).build<float>();
+  auto net = MlpBuilder(2)
+                 .dense(4, Activation::Relu, Init::he_normal())
+                 .dense(1, Activation::Sigmoid)
+                 .seed(3)
+                 .build<float>();
   Graph<float> g;
   const auto f = net.forward(g.constant(Matrix<float>::Ones(2, 5), "x"));
   const auto loss = binary_cross_entropy(f.output(), g.constant(Matrix<float>::Ones(1, 5), "y"));

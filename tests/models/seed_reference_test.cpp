@@ -1,9 +1,9 @@
 // The model library's gradients on the seed's network equal the seed's own algorithm, computed
 // independently with plain loops (seed_reference.hpp), and show the seed's ReLU structure.
+#include "seed_reference.hpp"
+
 #include <catch2/catch.hpp>
 #include <gradscope/models/models.hpp>
-
-#include "seed_reference.hpp"
 
 using namespace gradscope;
 using namespace gradscope::models;
@@ -51,8 +51,8 @@ void check_close(const Matrix<double>& got, const gradscope::testing::Mat& want,
 
 void check_against_reference(Activation hidden, bool sigmoid) {
   const auto p = gradscope::testing::fixed_points();
-  const auto ref = gradscope::testing::seed_backprop(p, 10, 2, 0.8, sigmoid,
-                                                     sigmoid ? Derivative::Logistic : Derivative::Relu);
+  const auto ref = gradscope::testing::seed_backprop(
+      p, 10, 2, 0.8, sigmoid, sigmoid ? Derivative::Logistic : Derivative::Relu);
   Run r(p, hidden);
   const double m = 20;
   for (int l = 1; l <= 10; ++l) {
@@ -82,7 +82,8 @@ TEST_CASE("ReLU net with w = 0.8·I: dz and db shrink by exactly 0.8 below layer
     INFO("layer " << l);
     const Matrix<double> dz = layer(l).z.grad(), dz_up = layer(l + 1).z.grad();
     CHECK(dz.isApprox(0.8 * dz_up, 1e-15));
-    CHECK(Matrix<double>(layer(l).b.grad()).isApprox(0.8 * Matrix<double>(layer(l + 1).b.grad()), 1e-15));
+    CHECK(Matrix<double>(layer(l).b.grad())
+              .isApprox(0.8 * Matrix<double>(layer(l + 1).b.grad()), 1e-15));
     CHECK(dz.norm() / dz_up.norm() == Approx(0.8).epsilon(1e-15));
   }
   for (int l = 1; l <= 8; ++l) {
