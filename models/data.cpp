@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -69,6 +70,8 @@ std::vector<std::string_view> split(std::string_view line) {
 }  // namespace
 
 Dataset load_csv(const std::string& path) {
+  // A directory opens as a stream that reads nothing: it would pass for an empty file.
+  if (std::filesystem::is_directory(path)) fail("{}: is a directory, not a CSV file", path);
   std::ifstream in(path);
   if (!in) fail("{}: cannot open for reading", path);
   std::string line;

@@ -8,8 +8,30 @@ template <class T>
 Optimizer<T>::Optimizer(std::vector<Parameter<T>*> params, double lr)
     : params_(std::move(params)), lr_(lr) {
   if (!std::isfinite(lr) || lr <= 0) fail("optimizer: learning rate {} must be finite and > 0", lr);
-  for (auto* p : params_)
-    if (!p) fail("optimizer: null parameter");
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    if (!params_[i]) fail("optimizer: parameter {} is null", i);
+    for (std::size_t j = 0; j < i; ++j)
+      if (params_[j] == params_[i])
+        fail("optimizer: parameter '{}' is given twice (positions {} and {}); it would be updated "
+             "twice per step", params_[i]->name(), j, i);
+  }
+}
+
+template <class T>
+void Optimizer<T>::check_shapes(std::string_view optimizer,
+                                std::initializer_list<const std::vector<Matrix<T>>*> state) const {
+  for (std::size_t i = 0; i < params_.size(); ++i) {
+    const Parameter<T>& p = *params_[i];
+    const auto rows = p.value().rows(), cols = p.value().cols();
+    if (p.grad().rows() != rows || p.grad().cols() != cols)
+      fail("{}: parameter '{}' is {}x{} but its gradient is {}x{}", optimizer, p.name(), rows, cols,
+           p.grad().rows(), p.grad().cols());
+    for (const auto* s : state)
+      if ((*s)[i].rows() != rows || (*s)[i].cols() != cols)
+        fail("{}: parameter '{}' is {}x{} but was {}x{} when the optimiser was made; make a new "
+             "optimiser after changing a parameter's shape",
+             optimizer, p.name(), rows, cols, (*s)[i].rows(), (*s)[i].cols());
+  }
 }
 
 template <class T>
@@ -29,6 +51,10 @@ Sgd<T>::Sgd(std::vector<Parameter<T>*> params, double lr, double momentum)
 
 template <class T>
 void Sgd<T>::step() {
+  if (momentum_ > 0)
+    this->check_shapes("sgd", {&velocity_});
+  else
+    this->check_shapes("sgd", {});
   const T lr(this->lr_);
   for (std::size_t i = 0; i < this->params_.size(); ++i) {
     Parameter<T>& p = *this->params_[i];
@@ -55,6 +81,7 @@ Adam<T>::Adam(std::vector<Parameter<T>*> params, double lr, double beta1, double
 
 template <class T>
 void Adam<T>::step() {
+  this->check_shapes("adam", {&m_, &v_});
   ++t_;
   const T b1(beta1_), b2(beta2_);
   const T c1 = T(1 - std::pow(beta1_, double(t_))), c2 = T(1 - std::pow(beta2_, double(t_)));

@@ -2,6 +2,8 @@
 // Optimisers update Parameters from their accumulated gradients. zero_grad() clears those
 // gradients; call it before each backward (backward adds into Parameter::grad()).
 #include <gradscope/autodiff/graph.hpp>
+
+#include <initializer_list>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -11,7 +13,9 @@ namespace gradscope::models {
 template <class T>
 class Optimizer {
  public:
-  // Throws Error for a learning rate that is not finite and > 0, or a null parameter.
+  // Throws Error for a learning rate that is not finite and > 0, a null parameter or one given
+  // twice. step() throws Error, before changing anything, for a parameter whose value, gradient
+  // or optimiser state no longer have the same shape (a value reassigned to another shape).
   Optimizer(std::vector<Parameter<T>*> params, double lr);
   virtual ~Optimizer() = default;
   void zero_grad();
@@ -19,6 +23,10 @@ class Optimizer {
   double learning_rate() const { return lr_; }
 
  protected:
+  // Throws Error naming the optimiser and the parameter unless value, grad() and every state
+  // matrix of each parameter have one shape; state[k][i] belongs to params_[i].
+  void check_shapes(std::string_view optimizer,
+                    std::initializer_list<const std::vector<Matrix<T>>*> state) const;
   std::vector<Parameter<T>*> params_;
   double lr_;
 };

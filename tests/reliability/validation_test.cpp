@@ -1,7 +1,10 @@
 // Bad input at every public entry point of the engine: each throws a gradscope::Error whose
 // message names what was wrong.
 #include <catch2/catch.hpp>
+#include <cmath>
 #include <gradscope/autodiff/autodiff.hpp>
+#include <gradscope/models/optimizer.hpp>
+#include <limits>
 
 #include "reliability/expect_error.hpp"
 
@@ -180,4 +183,46 @@ TEST_CASE("validation: a moved-from parameter", "[reliability][validation]") {
   Parameter<double> kept = std::move(w);
   expect_error([&] { g.param(w); }, {"param: the Parameter was moved from"});
   CHECK(g.param(kept).shape() == Shape{2, 2});
+}
+
+// --- optimisers
+// -----------------------------------------------------------------------------------
+
+TEST_CASE("validation: optimiser learning rates", "[reliability][validation]") {
+  Parameter<double> w(ones(2, 2), "w");
+  for (double lr : {0.0, -0.01, std::nan(""), std::numeric_limits<double>::infinity()})
+    expect_error([&] { models::make_optimizer<double>("sgd", {&w}, lr); },
+                 {"learning rate", "must be finite and > 0"});
+  expect_error([&] { models::make_optimizer<double>("rmsprop", {&w}, 0.1); },
+               {"unknown optimizer 'rmsprop'", "sgd, momentum or adam"});
+}
+
+TEST_CASE("validation: optimiser given a null or repeated parameter", "[reliability][validation]") {
+  Parameter<double> w(ones(2, 2), "layer1/w");
+  expect_error([&] { models::Sgd<double>({&w, nullptr}, 0.1); }, {"parameter 1 is null"});
+  expect_error(
+      [&] {
+        models::Sgd<double>({&w, &w}, 0.1);
+      },
+      {"parameter 'layer1/w' is given twice", "positions 0 and 1"});
+}
+
+TEST_CASE("validation: optimiser step on parameters of the wrong shape",
+          "[reliability][validation]") {
+  for (const char* name : {"sgd", "momentum", "adam"}) {
+    INFO(name);
+    Parameter<double> w(ones(2, 2), "layer1/w"), b(ones(2, 1), "layer1/b");
+    auto opt = models::make_optimizer<double>(name, {&w, &b}, 0.1);
+    b.grad() = ones(3, 1);  // a gradient of another shape
+    expect_error([&] { opt->step(); }, {"parameter 'layer1/b' is 2x1 but its gradient is 3x1"});
+    CHECK(w.value() == ones(2, 2));  // nothing was updated
+    b.grad() = Matrix<double>::Zero(2, 1);
+    if (std::string(name) != "sgd") {
+      // A value reassigned to another shape no longer fits the optimiser's state.
+      w.value() = ones(3, 3);
+      w.grad() = Matrix<double>::Zero(3, 3);
+      expect_error([&] { opt->step(); },
+                   {"parameter 'layer1/w' is 3x3 but was 2x2 when the optimiser was made"});
+    }
+  }
 }

@@ -1,0 +1,229 @@
+// The gradscope command line given bad input: malformed CSV files and nonsense options. Every case
+// must end with exactly one line on stderr ("gradscope: error: ..." naming what was wrong), exit
+// code 2, and no output file (nor a temporary one) left behind.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "reliability/expect_error.hpp"
+
+namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream s;
+  s << f.rdbuf();
+  return s.str();
+}
+
+// A fresh directory per case, removed afterwards; the CLI runs inside it.
+class Sandbox {
+ public:
+  Sandbox() {
+    static int n = 0;
+    dir_ = fs::temp_directory_path() /
+           ("gradscope_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  ~Sandbox() { fs::remove_all(dir_); }
+  const fs::path& dir() const { return dir_; }
+  void write(const std::string& name, const std::string& content) const {
+    std::ofstream(dir_ / name, std::ios::binary) << content;
+  }
+  std::vector<std::string> files() const {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(dir_))
+      names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+ private:
+  fs::path dir_;
+};
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+Result run(const Sandbox& box, const std::string& args) {
+  const std::string cmd =
+      "cd '" + box.dir().string() + "' && '" GRADSCOPE_CLI "' " + args + " >.stdout 2>.stderr";
+  const int status = std::system(cmd.c_str());
+  Result r;
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  r.out = slurp(box.dir() / ".stdout");
+  r.err = slurp(box.dir() / ".stderr");
+  fs::remove(box.dir() / ".stdout");
+  fs::remove(box.dir() / ".stderr");
+  return r;
+}
+
+// Runs `gradscope args --json out.json` in box; expects the one-line error containing `expected`
+// and no file besides the inputs the case wrote.
+void expect_usage_error(const Sandbox& box, const std::string& args, const std::string& expected) {
+  const auto before = box.files();
+  const Result r = run(box, args + " --json out.json");
+  gradscope::testing::log_error_message("gradscope " + args + " → " +
+                                        r.err.substr(0, r.err.find('\n')));
+  INFO("gradscope " << args << "\nstdout: " << r.out << "\nstderr: " << r.err);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, StartsWith("gradscope: error: ") && Contains(expected));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(r.err.back() == '\n');
+  CHECK(box.files() == before);  // neither out.json nor out.json.partial
+}
+
+void expect_bad_csv(const std::string& content, const std::string& expected) {
+  Sandbox box;
+  box.write("in.csv", content);
+  expect_usage_error(box, "demo --data in.csv", expected);
+}
+
+}  // namespace
+
+// --- the data file
+// ---------------------------------------------------------------------------------
+
+TEST_CASE("cli: a missing data file", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --data missing.csv", "missing.csv: cannot open");
+}
+
+TEST_CASE("cli: a directory given as data file", "[cli][reliability]") {
+  Sandbox box;
+  fs::create_directory(box.dir() / "dir.csv");
+  expect_usage_error(box, "demo --data dir.csv", "dir.csv: is a directory, not a CSV file");
+}
+
+TEST_CASE("cli: an empty data file", "[cli][reliability]") {
+  expect_bad_csv("", "in.csv: empty file");
+}
+
+TEST_CASE("cli: a data file with a header only", "[cli][reliability]") {
+  expect_bad_csv("x1,x2,label\n", "in.csv: header but no data rows");
+}
+
+TEST_CASE("cli: ragged rows", "[cli][reliability]") {
+  expect_bad_csv("x1,x2,label\n1,2,0\n3,1\n", "in.csv:3: 2 fields, expected 3");
+  expect_bad_csv("x1,x2,label\n1,2,0\n3,1,1,1\n", "in.csv:3: 4 fields, expected 3");
+}
+
+TEST_CASE("cli: a value that is not a number", "[cli][reliability]") {
+  expect_bad_csv("x1,x2,label\n1,two,0\n", "in.csv:2: column 2 ('x2'): 'two' is not a number");
+  expect_bad_csv("x1,x2,label\n1,\"2\",0\n", "'\"2\"' is not a number");
+  expect_bad_csv("x1,x2,label\n1,,0\n", "column 2 ('x2'): '' is not a number");
+}
+
+TEST_CASE("cli: a missing label column", "[cli][reliability]") {
+  expect_bad_csv("x1,x2\n0.5,2.5\n", "in.csv:2: column 2 ('x2'): label '2.5' must be 0 or 1");
+  expect_bad_csv("label\n1\n", "in.csv:1: header has 1 column");
+}
+
+TEST_CASE("cli: labels other than 0 and 1", "[cli][reliability]") {
+  expect_bad_csv("x1,x2,label\n1,2,2\n", "label '2' must be 0 or 1");
+  expect_bad_csv("x1,x2,label\n1,2,-1\n", "label '-1' must be 0 or 1");
+  expect_bad_csv("x1,x2,label\n1,2,0.5\n", "label '0.5' must be 0 or 1");
+  expect_bad_csv("x1,x2,label\n1,2,yes\n", "'yes' is not a number");
+}
+
+TEST_CASE("cli: NaN, infinite and overflowing values", "[cli][reliability]") {
+  expect_bad_csv("x1,x2,label\nnan,2,0\n", "column 1 ('x1'): 'nan' is not a finite number");
+  expect_bad_csv("x1,x2,label\n1,-inf,0\n", "'-inf' is not a finite number");
+  expect_bad_csv("x1,x2,label\n1,1e999,0\n", "'1e999' is not a finite number");
+  expect_bad_csv("x1,x2,label\n1,2,nan\n", "'nan' is not a finite number");
+}
+
+TEST_CASE("cli: binary noise", "[cli][reliability]") {
+  std::string noise = "x1,x2,label\n";
+  for (int i = 0; i < 256; ++i) noise += char((i * 73 + 41) & 0xff);
+  noise += '\n';
+  Sandbox box;
+  box.write("in.csv", noise);
+  expect_usage_error(box, "demo --data in.csv", "in.csv:");
+}
+
+// --- options
+// --------------------------------------------------------------------------------------
+
+TEST_CASE("cli: depth below 1", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --depth -3", "--depth must be at least 1, got -3");
+  expect_usage_error(box, "demo --depth 0", "--depth must be at least 1, got 0");
+}
+
+TEST_CASE("cli: zero width", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --width 0", "--width must be at least 1, got 0");
+}
+
+TEST_CASE("cli: a number option given text", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --depth ten", "--depth");
+  expect_usage_error(box, "demo --weight-scale abc", "--weight-scale");
+}
+
+TEST_CASE("cli: a non-finite weight scale", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --weight-scale nan", "--weight-scale must be finite");
+}
+
+TEST_CASE("cli: no samples", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --samples 0", "--samples must be at least 1, got 0");
+}
+
+TEST_CASE("cli: an unknown activation", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --act swish", "swish");
+}
+
+TEST_CASE("cli: an unknown initialiser", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --init glorious", "glorious");
+}
+
+TEST_CASE("cli: an unknown option and a missing subcommand", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --deepness 3", "--deepness");
+  expect_usage_error(box, "", "subcommand");
+}
+
+TEST_CASE("cli: an output file that cannot be written leaves nothing behind",
+          "[cli][reliability]") {
+  Sandbox box;
+  const Result r = run(box, "demo --json no/such/dir/out.json");
+  gradscope::testing::log_error_message("gradscope demo --json no/such/dir/out.json → " +
+                                        r.err.substr(0, r.err.find('\n')));
+  INFO(r.err);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, StartsWith("gradscope: error: ") && Contains("no/such/dir/out.json"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(box.files().empty());
+}
+
+TEST_CASE("cli: the same command with good input succeeds and writes its file",
+          "[cli][reliability]") {
+  // The counterpart of every case above: proves the harness can see success.
+  Sandbox box;
+  box.write("in.csv", "x1,x2,label\n2,3,0\n7,6,1\n1,2,0\n8,5,1\n");
+  const Result r = run(box, "demo --data in.csv --json out.json");
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(r.err.empty());
+  CHECK(box.files() == std::vector<std::string>{"in.csv", "out.json"});
+}

@@ -1,0 +1,187 @@
+// libFuzzer harness: random graphs of ops from the op table, with random shapes and values.
+//
+// The input bytes choose 1-3 variable leaves (shapes up to 4x4, values from ordinary numbers to
+// 1e300, inf and NaN), then up to 16 ops, each applied to earlier nodes with a random attribute,
+// and whether anomaly mode is on. Ops whose operands do not fit must throw gradscope::Error and
+// are dropped; anything else thrown, or any crash, is a finding. The last node is the root:
+// backward runs seeded with random weights R, i.e. on L = Σ R ∘ root.
+//
+// Where every value is finite, moderate and away from kinks and poles, each leaf's gradient must
+// agree with central finite differences of L; the difference quotient itself is trusted only where
+// two step sizes agree.
+#include <fuzzer/FuzzedDataProvider.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <gradscope/autodiff/autodiff.hpp>
+#include <vector>
+
+using namespace gradscope;
+
+namespace {
+
+struct Step {
+  Op op;
+  std::uint32_t a, b;  // indices into the node list (leaves first)
+  double attr;
+};
+
+struct Program {
+  std::vector<Matrix<double>> leaves;
+  std::vector<Step> steps;
+  bool anomaly = false;
+};
+
+constexpr double kSpecial[] = {0.0,  1.0,  -1.0,  0.5,   -0.5,   2.0,      -3.0,
+                               1e-3, 10.0, -10.0, 1e300, -1e300, INFINITY, NAN};
+constexpr double kAttrs[] = {-1, 0, 1, 2, -2, 0.5, 3, -1.5, 0.01, 0.2, 1e200};
+
+double value(FuzzedDataProvider& in) {
+  if (in.ConsumeIntegralInRange(0, 3) == 0) return in.PickValueInArray(kSpecial);
+  return in.ConsumeFloatingPointInRange(-4.0, 4.0);
+}
+
+// Records the program on g; returns the node handles. Operand indices are taken modulo the nodes
+// recorded so far; the first time, steps that throw are dropped and the kept ones get their
+// resolved indices, so that replaying the program records the same graph.
+std::vector<Var<double>> record(Graph<double>& g, Program& p, bool first_time) {
+  std::vector<Var<double>> nodes;
+  for (const auto& leaf : p.leaves) nodes.push_back(g.variable(leaf));
+  std::vector<Step> kept;
+  for (Step s : p.steps) {
+    s.a %= nodes.size();
+    s.b %= nodes.size();
+    try {
+      nodes.push_back(op_info(s.op).arity == 1 ? g.apply(s.op, {nodes[s.a]}, s.attr)
+                                               : g.apply(s.op, {nodes[s.a], nodes[s.b]}, s.attr));
+      kept.push_back(s);
+    } catch (const Error&) {
+      if (!first_time) std::abort();  // a program that recorded once must replay
+    }
+  }
+  p.steps = kept;
+  return nodes;
+}
+
+// Where a finite-difference probe means something: every value finite and below 1e4, and no
+// input within 1e-3 of a kink (relu, abs, leaky_relu at 0) or a pole (log, sqrt, pow, div at 0;
+// bce at p = 0 or 1).
+bool smooth(const Graph<double>& g) {
+  for (std::uint32_t i = 0; i < g.size(); ++i) {
+    const auto n = g.node(i);
+    const auto v = n.value();
+    if (!v.allFinite() || v.cwiseAbs().maxCoeff() > 1e4) return false;
+    if (n.arity() == 0) continue;
+    const auto a = g.node(n.input(0)).value().array();
+    switch (n.op()) {
+      case Op::Relu:
+      case Op::Abs:
+      case Op::LeakyRelu:
+      case Op::Log:
+      case Op::Sqrt:
+      case Op::Pow:
+        if (a.abs().minCoeff() < 1e-3) return false;
+        break;
+      case Op::Div:
+        if (g.node(n.input(1)).value().array().abs().minCoeff() < 1e-3) return false;
+        break;
+      case Op::Bce:
+        if (a.minCoeff() < 1e-3 || a.maxCoeff() > 1 - 1e-3) return false;
+        break;
+      default:
+        break;
+    }
+  }
+  return true;
+}
+
+// Printed at exit, so the log shows the checks really ran (libFuzzer prints the executions).
+struct Counts {
+  long graphs = 0, backward = 0, compared = 0, skipped = 0;
+  ~Counts() {
+    std::printf(
+        "fuzz_op_graph: %ld graphs recorded, %ld backward passes, %ld gradient elements "
+        "compared with finite differences (%ld skipped: quotient not converged)\n",
+        graphs, backward, compared, skipped);
+  }
+} counts;
+
+double objective(Program& p, const Matrix<double>& r) {
+  Graph<double> g;
+  auto nodes = record(g, p, false);
+  return (g.node(nodes.back()).value().array() * r.array()).sum();
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  FuzzedDataProvider in(data, size);
+  Program p;
+  p.anomaly = in.ConsumeBool();
+  const int leaves = in.ConsumeIntegralInRange(1, 3);
+  for (int k = 0; k < leaves; ++k) {
+    Matrix<double> m(in.ConsumeIntegralInRange(1, 4), in.ConsumeIntegralInRange(1, 4));
+    for (Eigen::Index j = 0; j < m.size(); ++j) m(j) = value(in);
+    p.leaves.push_back(m);
+  }
+  constexpr int kFirstOp = int(Op::Param) + 1, kLastOp = int(std::size(kOpInfo)) - 1;
+  const int steps = in.ConsumeIntegralInRange(1, 16);
+  for (int k = 0; k < steps; ++k)
+    p.steps.push_back({Op(in.ConsumeIntegralInRange(kFirstOp, kLastOp)),
+                       in.ConsumeIntegral<std::uint8_t>(), in.ConsumeIntegral<std::uint8_t>(),
+                       in.PickValueInArray(kAttrs)});
+  Graph<double> g;
+  g.set_anomaly_detection(p.anomaly);
+  std::vector<Var<double>> nodes;
+  try {
+    nodes = record(g, p, true);
+  } catch (const Error&) {
+    return 0;  // anomaly mode stopped at a non-finite leaf
+  }
+  ++counts.graphs;
+  const Var<double> root = nodes.back();
+  Matrix<double> r(root.shape().rows, root.shape().cols);
+  for (Eigen::Index j = 0; j < r.size(); ++j) r(j) = in.ConsumeFloatingPointInRange(-1.0, 1.0);
+  try {
+    g.backward(root, r);
+  } catch (const Error&) {
+    return 0;  // root depends on no variable, or anomaly mode found a non-finite gradient
+  }
+  ++counts.backward;
+  if (p.anomaly || !smooth(g)) return 0;
+
+  for (std::size_t k = 0; k < p.leaves.size(); ++k) {
+    const auto ad = g.node(std::uint32_t(k)).grad();
+    if (!ad.allFinite()) return 0;
+    for (Eigen::Index j = 0; j < ad.size(); ++j) {
+      double& x = p.leaves[k](j);
+      const double x0 = x;
+      auto difference = [&](double h) {
+        x = x0 + h;
+        const double up = objective(p, r);
+        x = x0 - h;
+        const double down = objective(p, r);
+        x = x0;
+        return (up - down) / (2 * h);
+      };
+      const double fd = difference(1e-5), fd2 = difference(1e-6);
+      const double scale = std::max({1.0, std::abs(fd), std::abs(ad(j))});
+      if (std::abs(fd - fd2) > 1e-5 * scale) {  // the quotient is not converged here
+        ++counts.skipped;
+        continue;
+      }
+      ++counts.compared;
+      if (std::abs(ad(j) - fd) > 1e-4 * scale) {
+        std::fprintf(stderr,
+                     "gradient mismatch: leaf %zu element %ld: autodiff %.17g, finite "
+                     "difference %.17g (h=1e-5), %.17g (h=1e-6)\n",
+                     k, long(j), ad(j), fd, fd2);
+        for (std::uint32_t i = 0; i < g.size(); ++i)
+          std::fprintf(stderr, "  node %u %s\n", i, g.node(i).name().c_str());
+        std::abort();
+      }
+    }
+  }
+  return 0;
+}
