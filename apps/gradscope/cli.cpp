@@ -1,8 +1,10 @@
 #include "cli.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <cmath>
+#include <filesystem>
 #include <gradscope/autodiff/atomic_file.hpp>
 #include <gradscope/autodiff/diagnosis_json.hpp>
 
@@ -237,6 +239,20 @@ void add_diagnosis(json& doc, const Diagnosis& d) {
   doc["predicted_gain"] = j["predicted_gain"];
   doc["verdict"] = j["verdict"];
   doc["diagnosis"] = j;
+}
+
+void check_output_paths(const OutputOptions& out) {
+  const std::pair<const char*, const std::string*> files[] = {
+      {"--json", &out.json}, {"--dot", &out.dot}, {"--svg", &out.svg}};
+  for (const auto& [option, path] : files) {
+    if (path->empty()) continue;
+    std::string dir = std::filesystem::path(*path).parent_path().string();
+    if (dir.empty()) dir = ".";
+    if (!std::filesystem::is_directory(dir))
+      fail("{} {}: directory '{}' does not exist", option, *path, dir);
+    if (::access(dir.c_str(), W_OK) != 0)
+      fail("{} {}: directory '{}' is not writable", option, *path, dir);
+  }
 }
 
 void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc) {

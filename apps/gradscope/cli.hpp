@@ -101,6 +101,9 @@ void add_diagnosis(json& doc, const Diagnosis& d);
 // written). Monitor results (issue 3: measured_gain, predicted_gain, verdict) go into `doc`
 // before this call; the DOT export draws `graph`.
 void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc);
+// Throws Error unless every requested output file's directory exists and is writable; commands
+// call it first, so a long run does not end in an error it could have reported at the start.
+void check_output_paths(const OutputOptions& out);
 
 // Subcommands.
 void add_demo(CLI::App& app);

@@ -107,6 +107,7 @@ void run_compare(const CompareOptions& o) {
   else
     which = {models::parse_seed_derivation(o.derivation)};
   if (!o.net.act.empty()) models::parse_activation(o.net.act);
+  check_output_paths(o.out);
   const models::Dataset data = make_data(o.net);
   json derivations = json::array();
   Pass pass;

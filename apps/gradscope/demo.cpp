@@ -13,6 +13,7 @@ struct DemoOptions {
 };
 
 void run_demo(const DemoOptions& o) {
+  check_output_paths(o.out);
   const models::Dataset data = make_data(o.net);
   auto net = models::seed_network<double>(network_spec(o.net, data.features()));
   Pass pass;

@@ -55,6 +55,7 @@ void run_train(const TrainCmdOptions& o) {
   if (o.iters < 0) fail("--iters must be at least 0, got {}", o.iters);
   if (o.history_every < 1) fail("--history-every must be at least 1, got {}", o.history_every);
   require_positive("--lr", o.lr);
+  check_output_paths(o.out);
   const models::Dataset data = make_data(o.net);
   auto net = models::seed_network<double>(network_spec(o.net, data.features()));
   auto baseline = models::logistic_regression<double>(data.features());

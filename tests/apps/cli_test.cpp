@@ -193,10 +193,15 @@ TEST_CASE("bad input: one line on stderr, exit code 2, no output file") {
   }
 }
 
-TEST_CASE("an output file that cannot be written is an error, not a crash") {
-  const auto r = run("demo --json no/such/dir/out.json");
+TEST_CASE("an output file that cannot be written is an error, reported before any work") {
+  auto r = run("demo --json no/such/dir/out.json");
   CHECK(r.code == 2);
-  CHECK(r.err.find("no/such/dir/out.json") != std::string::npos);
+  CHECK(r.err ==
+        "gradscope: error: --json no/such/dir/out.json: directory 'no/such/dir' does not "
+        "exist\n");
+  r = run("train --iters 50000 --json no/such/dir/out.json");  // fails at once, no progress lines
+  CHECK(r.code == 2);
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
 }
 
 TEST_CASE("--help exits 0 and lists the subcommands") {
