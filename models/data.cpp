@@ -57,6 +57,15 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+// Text from the file as an error message quotes it: control bytes escaped ("\x0d") so that the
+// message stays one readable line, and long text cut to 40 bytes.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s.substr(0, 40))
+    out += c < 0x20 || c == 0x7f ? fmt::format("\\x{:02x}", c) : std::string(1, char(c));
+  return s.size() > 40 ? out + "..." : out;
+}
+
 std::vector<std::string_view> split(std::string_view line) {
   std::vector<std::string_view> fields;
   for (;;) {
@@ -105,14 +114,14 @@ Dataset load_csv(const std::string& path) {
       errno = 0;
       const double v = std::strtod(field.c_str(), &end);
       if (field.empty() || end != field.c_str() + field.size())
-        fail("{}:{}: column {} ('{}'): '{}' is not a number", path, line_no, c + 1, header[c],
-             field);
+        fail("{}:{}: column {} ('{}'): '{}' is not a number", path, line_no, c + 1,
+             printable(header[c]), printable(field));
       if (!std::isfinite(v) || errno == ERANGE)
         fail("{}:{}: column {} ('{}'): '{}' is not a finite number", path, line_no, c + 1,
-             header[c], field);
+             printable(header[c]), printable(field));
       if (c + 1 == cols && v != 0 && v != 1)
-        fail("{}:{}: column {} ('{}'): label '{}' must be 0 or 1", path, line_no, c + 1, header[c],
-             field);
+        fail("{}:{}: column {} ('{}'): label '{}' must be 0 or 1", path, line_no, c + 1,
+             printable(header[c]), printable(field));
       values.push_back(v);
     }
     ++rows;

@@ -127,6 +127,8 @@ TEST_CASE("cli: a value that is not a number", "[cli][reliability]") {
   expect_bad_csv("x1,x2,label\n1,two,0\n", "in.csv:2: column 2 ('x2'): 'two' is not a number");
   expect_bad_csv("x1,x2,label\n1,\"2\",0\n", "'\"2\"' is not a number");
   expect_bad_csv("x1,x2,label\n1,,0\n", "column 2 ('x2'): '' is not a number");
+  // A control byte inside a field is quoted escaped, so the message stays one readable line.
+  expect_bad_csv("x1,x2,label\n1,2\r3,0\n", "column 2 ('x2'): '2\\x0d3' is not a number");
 }
 
 TEST_CASE("cli: a missing label column", "[cli][reliability]") {

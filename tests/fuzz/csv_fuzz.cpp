@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <gradscope/autodiff/error.hpp>
 #include <gradscope/models/data.hpp>
 #include <string>
 
