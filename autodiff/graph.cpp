@@ -4,6 +4,7 @@
 #include <cmath>
 #include <iterator>
 #include <limits>
+#include <type_traits>
 
 namespace gradscope {
 
@@ -26,6 +27,23 @@ std::string non_finite(ConstMatrixMap<T> m) {
   }
   return fmt::format("{} NaN, {} inf of {} elements, first at ({},{})", nan, inf, m.size(),
                      first % m.rows(), first / m.rows());
+}
+
+// A map over p of shape class N (see ops/kernel.hpp): rows x cols, or a fixed 1x1 for N = 1.
+template <int N, class P>
+auto map_of(P* p, std::uint32_t rows, std::uint32_t cols) {
+  using M = Eigen::Matrix<std::remove_const_t<P>, N, N>;
+  using Map = Eigen::Map<std::conditional_t<std::is_const_v<P>, const M, M>>;
+  if constexpr (N == 1)
+    return Map(p);
+  else
+    return Map(p, rows, cols);
+}
+
+// Whether node n and its inputs a (and b, for binary ops) are all 1x1: the scalar kernels apply.
+template <class Node>
+bool all_scalar(const Node& n, const Node& a, const Node* b) {
+  return n.size() == 1 && a.size() == 1 && (!b || b->size() == 1);
 }
 
 }  // namespace
@@ -216,20 +234,26 @@ template <class T>
 void Graph<T>::run_forward(const Node& n, T attr) {
   const Node& a = nodes_[n.in[0]];
   const Node* b = op_info(n.op).arity > 1 ? &nodes_[n.in[1]] : nullptr;
-  ops::Forward<T> f{{value_ptr(a), a.rows, a.cols},
-                    {b ? value_ptr(*b) : nullptr, b ? b->rows : 0, b ? b->cols : 0},
-                    {values_.data() + n.offset, n.rows, n.cols},
-                    attr};
-  switch (n.op) {
+  auto run = [&](auto shape_class) {
+    constexpr int N = decltype(shape_class)::value;
+    ops::Forward<T, N> f{map_of<N>(value_ptr(a), a.rows, a.cols),
+                         map_of<N>(b ? value_ptr(*b) : nullptr, b ? b->rows : 0, b ? b->cols : 0),
+                         map_of<N>(values_.data() + n.offset, n.rows, n.cols), attr};
+    switch (n.op) {
 #define GRADSCOPE_FORWARD(Name, str) \
   case Op::Name:                     \
     ops::Name::forward(f);           \
     break;
-    GRADSCOPE_OPS(GRADSCOPE_FORWARD)
+      GRADSCOPE_OPS(GRADSCOPE_FORWARD)
 #undef GRADSCOPE_FORWARD
-    default:
-      break;
-  }
+      default:
+        break;
+    }
+  };
+  if (all_scalar(n, a, b))
+    run(std::integral_constant<int, 1>{});
+  else
+    run(std::integral_constant<int, Eigen::Dynamic>{});
 }
 
 // --- backward --------------------------------------------------------------------------------------
@@ -317,23 +341,31 @@ void Graph<T>::run_backward(std::uint32_t i) {
   if (need_a) a.flags |= kReached;
   if (need_b) b->flags |= kReached;
   T* g = grads_.data();
-  ops::Backward<T> bw{{value_ptr(a), a.rows, a.cols},
-                      {b ? value_ptr(*b) : nullptr, b ? b->rows : 0, b ? b->cols : 0},
-                      {values_.data() + n.offset, n.rows, n.cols},
-                      {g + n.offset, n.rows, n.cols},
-                      {need_a ? g + a.offset : nullptr, a.rows, a.cols},
-                      {need_b ? g + b->offset : nullptr, b ? b->rows : 0, b ? b->cols : 0},
-                      op_info(n.op).has_attr ? values_[n.offset + n.size()] : T(0)};
-  switch (n.op) {
+  const T attr = op_info(n.op).has_attr ? values_[n.offset + n.size()] : T(0);
+  auto run = [&](auto shape_class) {
+    constexpr int N = decltype(shape_class)::value;
+    ops::Backward<T, N> bw{map_of<N>(value_ptr(a), a.rows, a.cols),
+                           map_of<N>(b ? value_ptr(*b) : nullptr, b ? b->rows : 0, b ? b->cols : 0),
+                           map_of<N>(static_cast<const T*>(values_.data() + n.offset), n.rows, n.cols),
+                           map_of<N>(static_cast<const T*>(g + n.offset), n.rows, n.cols),
+                           map_of<N>(need_a ? g + a.offset : nullptr, a.rows, a.cols),
+                           map_of<N>(need_b ? g + b->offset : nullptr, b ? b->rows : 0, b ? b->cols : 0),
+                           attr};
+    switch (n.op) {
 #define GRADSCOPE_BACKWARD(Name, str) \
   case Op::Name:                      \
     ops::Name::backward(bw);          \
     break;
-    GRADSCOPE_OPS(GRADSCOPE_BACKWARD)
+      GRADSCOPE_OPS(GRADSCOPE_BACKWARD)
 #undef GRADSCOPE_BACKWARD
-    default:
-      break;
-  }
+      default:
+        break;
+    }
+  };
+  if (all_scalar(n, a, b))
+    run(std::integral_constant<int, 1>{});
+  else
+    run(std::integral_constant<int, Eigen::Dynamic>{});
 }
 
 // --- anomaly detection ---------------------------------------------------------------------------

@@ -5,13 +5,13 @@ namespace gradscope::ops {
 
 // out = |a|
 struct Abs : Unary {
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     f.out = f.a.cwiseAbs();
   }
   // d/da |a| = sign(a), taken as 0 at a = 0
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     b.ga.array() += b.gout.array() * b.a.array().sign();
   }
   static constexpr std::array<Domain, 1> domain{{{-2, 2, 0.1}}};

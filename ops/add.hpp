@@ -5,13 +5,13 @@ namespace gradscope::ops {
 
 // out = a + b (broadcasting)
 struct Add : Elementwise {
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     broadcast_forward(f, [](const auto& x, const auto& y) { return x + y; });
   }
   // d/da = 1, d/db = 1, each summed back to its operand's shape
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     if (wants(b.ga)) add_reduced(b.ga, b.gout.array());
     if (wants(b.gb)) add_reduced(b.gb, b.gout.array());
   }

@@ -6,14 +6,14 @@ namespace gradscope::ops {
 // Binary cross-entropy on probabilities p against targets y, averaged over all n elements:
 // out = -mean(y ln p + (1 - y) ln(1 - p)); p of exactly 0 or 1 gives inf (use BceWithLogits)
 struct Bce : Loss {
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     const auto p = f.a.array(), y = f.b.array();
     f.out(0, 0) = -(y * p.log() + (T(1) - y) * (T(1) - p).log()).mean();
   }
   // d/dp = (p - y) / (p(1 - p)) / n,  d/dy = (ln(1 - p) - ln p) / n
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     const auto p = b.a.array(), y = b.b.array();
     const T g = b.gout(0, 0) / T(b.a.size());
     if (wants(b.ga)) b.ga.array() += g * (p - y) / (p * (T(1) - p));

@@ -30,18 +30,27 @@ using ConstMatrixMap = Eigen::Map<const Matrix<T>>;
 
 namespace ops {
 
-template <class T>
+// Kernels are written once, for operand maps of either shape class N: Eigen::Dynamic (any shape),
+// or 1 when every operand and the result are 1x1. The engine picks N = 1 for scalar nodes, so a
+// micrograd-style graph of scalars runs plain scalar code instead of Eigen's size-generic loops
+// (with 1x1 maps every size test folds away and expand() is the identity).
+template <class T, int N = Eigen::Dynamic>
+using Value = Eigen::Map<const Eigen::Matrix<T, N, N>>;
+template <class T, int N = Eigen::Dynamic>
+using MutableValue = Eigen::Map<Eigen::Matrix<T, N, N>>;
+
+template <class T, int N = Eigen::Dynamic>
 struct Forward {
-  ConstMatrixMap<T> a, b;
-  MatrixMap<T> out;
+  Value<T, N> a, b;
+  MutableValue<T, N> out;
   T attr;
 };
 
 // ga/gb have a null data pointer when that input needs no gradient; kernels test wants().
-template <class T>
+template <class T, int N = Eigen::Dynamic>
 struct Backward {
-  ConstMatrixMap<T> a, b, out, gout;
-  MatrixMap<T> ga, gb;
+  Value<T, N> a, b, out, gout;
+  MutableValue<T, N> ga, gb;
   T attr;
 };
 
@@ -71,10 +80,14 @@ inline Shape broadcast_shape(Shape a, Shape b) {
   return r && c ? Shape{r, c} : Shape{};
 }
 
-// x repeated to rows x cols (x's dimensions are 1 or equal to the target's).
+// x repeated to rows x cols (x's dimensions are 1 or equal to the target's); a fixed 1x1 x is
+// only ever expanded to 1x1 (scalar kernels), where repeating is the identity.
 template <class M>
 auto expand(const M& x, Eigen::Index rows, Eigen::Index cols) {
-  return x.replicate(rows / x.rows(), cols / x.cols());
+  if constexpr (M::SizeAtCompileTime == 1)
+    return x;
+  else
+    return x.replicate(rows / x.rows(), cols / x.cols());
 }
 
 // g += e summed down to g's shape (e has the broadcast shape).
@@ -90,12 +103,18 @@ void add_reduced(G& g, const E& e) {
     g.array() += e.rowwise().sum();
 }
 
-// out = f(a, b) elementwise with broadcasting; the equal-shape case avoids replicate's index math.
-template <class T, class F>
-void broadcast_forward(Forward<T>& f, F op) {
+// out = f(a, b) elementwise with broadcasting. Equal shapes and a column vector b across the
+// columns of a (a bias per row, as in z = wᵀa + b) get direct expressions; the general case goes
+// through replicate(), whose index arithmetic (a modulo per element and dimension) costs more
+// than the op itself.
+template <class T, int N, class F>
+void broadcast_forward(Forward<T, N>& f, F op) {
   const auto r = f.out.rows(), c = f.out.cols();
-  if (f.a.rows() == r && f.a.cols() == c && f.b.rows() == r && f.b.cols() == c)
+  const bool a_full = f.a.rows() == r && f.a.cols() == c;
+  if (a_full && f.b.rows() == r && f.b.cols() == c)
     f.out.array() = op(f.a.array(), f.b.array());
+  else if (a_full && f.b.rows() == r && f.b.cols() == 1)
+    f.out.array() = op(f.a.array(), f.b.col(0).array().rowwise().replicate(c));
   else
     f.out.array() = op(expand(f.a, r, c).array(), expand(f.b, r, c).array());
 }
@@ -157,8 +176,8 @@ struct Reduction : Unary {
   static constexpr std::array<double, 3> test_attrs{-1.0, 0.0, 1.0};
 };
 
-template <class T, class M>
-void reduce_forward(MatrixMap<T>& out, const M& a, double axis) {
+template <class Out, class M>
+void reduce_forward(Out& out, const M& a, double axis) {
   if (axis == -1)
     out(0, 0) = a.sum();
   else if (axis == 0)

@@ -6,13 +6,13 @@ namespace gradscope::ops {
 // out = a where a > 0, else s·a, for a constant slope s (the attribute)
 struct LeakyRelu : Unary {
   static constexpr bool has_attr = true;
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     f.out.array() = (f.a.array() > T(0)).select(f.a.array(), f.attr * f.a.array());
   }
   // d/da = 1 where a > 0, else s
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     b.ga.array() += (b.a.array() > T(0)).select(b.gout.array(), b.attr * b.gout.array());
   }
   static constexpr std::array<double, 2> test_attrs{0.01, 0.2};

@@ -5,13 +5,13 @@ namespace gradscope::ops {
 
 // out = ln a; a = 0 gives -inf, a < 0 gives NaN (anomaly mode reports the node)
 struct Log : Unary {
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     f.out.array() = f.a.array().log();
   }
   // d/da ln a = 1/a
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     b.ga.array() += b.gout.array() / b.a.array();
   }
   static constexpr std::array<Domain, 1> domain{{{0.2, 3, 0}}};

@@ -11,13 +11,13 @@ struct Matmul {
   static Shape shape(Shape a, Shape b, double) {
     return a.cols == b.rows ? Shape{a.rows, b.cols} : Shape{};
   }
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     f.out.noalias() = f.a * f.b;
   }
   // dL/da = dL/dout bᵀ, dL/db = aᵀ dL/dout
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     if (wants(b.ga)) b.ga.noalias() += b.gout * b.b.transpose();
     if (wants(b.gb)) b.gb.noalias() += b.a.transpose() * b.gout;
   }

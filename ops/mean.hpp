@@ -8,14 +8,14 @@ struct Mean : Reduction {
   static double count(Shape in, double axis) {
     return axis == -1 ? double(in.size()) : axis == 0 ? double(in.rows) : double(in.cols);
   }
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     reduce_forward(f.out, f.a, f.attr);
     f.out /= T(count(Shape{std::uint32_t(f.a.rows()), std::uint32_t(f.a.cols())}, f.attr));
   }
   // d/da_ij = 1/n, n the number of elements averaged
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     const T n = T(count(Shape{std::uint32_t(b.a.rows()), std::uint32_t(b.a.cols())}, b.attr));
     b.ga += expand(b.gout, b.ga.rows(), b.ga.cols()) / n;
   }

@@ -5,13 +5,13 @@ namespace gradscope::ops {
 
 // out = a * b elementwise (broadcasting)
 struct Mul : Elementwise {
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     broadcast_forward(f, [](const auto& x, const auto& y) { return x * y; });
   }
   // d/da = b, d/db = a
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     const auto r = b.gout.rows(), c = b.gout.cols();
     if (wants(b.ga)) add_reduced(b.ga, b.gout.array() * expand(b.b, r, c).array());
     if (wants(b.gb)) add_reduced(b.gb, b.gout.array() * expand(b.a, r, c).array());

@@ -5,13 +5,13 @@ namespace gradscope::ops {
 
 // out = -a
 struct Neg : Unary {
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     f.out = -f.a;
   }
   // d/da = -1
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     b.ga -= b.gout;
   }
 };

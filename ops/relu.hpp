@@ -5,13 +5,13 @@ namespace gradscope::ops {
 
 // out = max(a, 0)
 struct Relu : Unary {
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     f.out = f.a.cwiseMax(T(0));
   }
   // d/da = 1 where a > 0, else 0 (0 at the kink, as in the seed's relu_gradient)
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     b.ga.array() += (b.a.array() > T(0)).select(b.gout.array(), T(0));
   }
   static constexpr std::array<Domain, 1> domain{{{-2, 2, 0.1}}};

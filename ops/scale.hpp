@@ -6,13 +6,13 @@ namespace gradscope::ops {
 // out = k * a for a constant k (the attribute)
 struct Scale : Unary {
   static constexpr bool has_attr = true;
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     f.out = f.attr * f.a;
   }
   // d/da = k
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     b.ga += b.attr * b.gout;
   }
   static constexpr std::array<double, 2> test_attrs{-1.7, 3.0};

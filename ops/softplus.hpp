@@ -6,13 +6,13 @@ namespace gradscope::ops {
 // out = ln(1 + eᵃ), computed as max(a, 0) + ln(1 + e⁻|ᵃ|) so that large |a| neither overflows
 // nor loses the small term
 struct Softplus : Unary {
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     f.out.array() = f.a.array().max(T(0)) + (-f.a.array().abs()).exp().log1p();
   }
   // d/da softplus(a) = σ(a)
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     b.ga.array() += b.gout.array() / (T(1) + (-b.a.array()).exp());
   }
 };

@@ -5,13 +5,13 @@ namespace gradscope::ops {
 
 // out = √a; a < 0 gives NaN
 struct Sqrt : Unary {
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     f.out.array() = f.a.array().sqrt();
   }
   // d/da √a = 1 / (2√a) = 0.5 / out (infinite at a = 0)
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     b.ga.array() += b.gout.array() * T(0.5) / b.out.array();
   }
   static constexpr std::array<Domain, 1> domain{{{0.2, 3, 0}}};

@@ -5,13 +5,13 @@ namespace gradscope::ops {
 
 // out = Σ a over all elements (axis -1), down the rows (axis 0) or across the columns (axis 1)
 struct Sum : Reduction {
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     reduce_forward(f.out, f.a, f.attr);
   }
   // d/da_ij = 1: each element receives the gradient of the sum it went into
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     b.ga += expand(b.gout, b.ga.rows(), b.ga.cols());
   }
 };

@@ -7,13 +7,13 @@ namespace gradscope::ops {
 struct Transpose : Unary {
   static constexpr const char* rule = "any non-empty shape; m x n becomes n x m";
   static Shape shape(Shape a, Shape, double) { return {a.cols, a.rows}; }
-  template <class T>
-  static void forward(Forward<T>& f) {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
     f.out = f.a.transpose();
   }
   // dL/da = (dL/dout)ᵀ
-  template <class T>
-  static void backward(Backward<T>& b) {
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
     b.ga += b.gout.transpose();
   }
 };
