@@ -284,9 +284,13 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
   Node& rn = nodes_[root];
   if (!(rn.flags & kRequiresGrad))
     fail("backward: root '{}' does not depend on any variable or parameter", node_name(root));
-  // Gradients of this pass start at zero for every node up to the root.
-  grads_.assign(values_.size(), T(0));
+  // A gradient slot is zeroed when backward first reaches its node (run_backward) or passes it
+  // unreached (below), not in one pass over the arena beforehand: the slot is then still in cache
+  // when the first consumer adds into it, and the arena is swept once instead of twice.
+  grads_.resize(values_.size());
   for (std::uint32_t i = 0; i <= root; ++i) nodes_[i].flags &= ~kReached;
+  if (root + 1 < nodes_.size())
+    std::fill(grads_.begin() + nodes_[root + 1].offset, grads_.end(), T(0));
   std::copy(seed, seed + rn.size(), grads_.begin() + rn.offset);
   rn.flags |= kReached;
   grads_valid_ = std::uint32_t(nodes_.size());
@@ -299,7 +303,10 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
   const bool instrumented = kHooksCompiledIn && (!hooks_.empty() || !observers_.empty() || anomaly_);
   for (std::uint32_t i = root + 1; i-- > 0;) {
     const Node& n = nodes_[i];
-    if ((n.flags & (kReached | kRequiresGrad)) != (kReached | kRequiresGrad)) continue;
+    if ((n.flags & (kReached | kRequiresGrad)) != (kReached | kRequiresGrad)) {
+      zero_grad(n);  // the root does not depend on it, or it needs no gradient
+      continue;
+    }
     if (instrumented) visit(i);
     if (n.op == Op::Param) {
       auto& g = params_[n.in[0]]->grad;
@@ -331,6 +338,11 @@ void Graph<T>::visit(std::uint32_t i) {
 }
 
 template <class T>
+void Graph<T>::zero_grad(const Node& n) {
+  std::fill_n(grads_.begin() + n.offset, n.size(), T(0));
+}
+
+template <class T>
 void Graph<T>::run_backward(std::uint32_t i) {
   const Node& n = nodes_[i];
   const bool binary = op_info(n.op).arity > 1;
@@ -338,8 +350,15 @@ void Graph<T>::run_backward(std::uint32_t i) {
   Node* b = binary ? &nodes_[n.in[1]] : nullptr;
   const bool need_a = a.flags & kRequiresGrad;
   const bool need_b = b && (b->flags & kRequiresGrad);
-  if (need_a) a.flags |= kReached;
-  if (need_b) b->flags |= kReached;
+  // First contribution to an input's gradient: start it at zero (see backward_from).
+  if (need_a && !(a.flags & kReached)) {
+    a.flags |= kReached;
+    zero_grad(a);
+  }
+  if (need_b && !(b->flags & kReached)) {
+    b->flags |= kReached;
+    zero_grad(*b);
+  }
   T* g = grads_.data();
   const T attr = op_info(n.op).has_attr ? values_[n.offset + n.size()] : T(0);
   auto run = [&](auto shape_class) {

@@ -279,6 +279,7 @@ class Graph {
   const T* value_ptr(const Node& n) const;
   void run_forward(const Node& n, T attr);
   void run_backward(std::uint32_t i);
+  void zero_grad(const Node& n);
   void visit(std::uint32_t i);  // hooks, anomaly check and observers for one node
   // Anomaly checks: node i's value; the gradients node i's backward gave its inputs; node i's
   // gradient as its hooks left it.
@@ -289,7 +290,28 @@ class Graph {
   void backward_from(std::uint32_t root, const T* seed);
 
   std::vector<Node> nodes_;
-  std::vector<T> values_, grads_;
+  // An allocator whose value-less construct() leaves elements uninitialised, so that growing an
+  // arena does not zero-fill what the kernels overwrite anyway (values) or backward zeroes slot by
+  // slot as it reaches each node (gradients).
+  template <class U>
+  struct UninitializedAllocator : std::allocator<U> {
+    template <class V>
+    struct rebind {
+      using other = UninitializedAllocator<V>;
+    };
+    UninitializedAllocator() = default;
+    template <class V>
+    UninitializedAllocator(const UninitializedAllocator<V>&) {}
+    template <class V>
+    void construct(V* p) {
+      ::new (static_cast<void*>(p)) V;
+    }
+    template <class V, class... Args>
+    void construct(V* p, Args&&... args) {
+      ::new (static_cast<void*>(p)) V(std::forward<Args>(args)...);
+    }
+  };
+  std::vector<T, UninitializedAllocator<T>> values_, grads_;
   std::vector<typename Parameter<T>::Storage*> params_;
   std::vector<SourceLoc> locations_;
   std::uint32_t epoch_ = 1;
