@@ -26,6 +26,7 @@
 
 #include "gradscope/autodiff/atomic_file.hpp"
 #include "gradscope/autodiff/boost_graph.hpp"
+#include "gradscope/autodiff/grad_stats.hpp"
 #include "gradscope/autodiff/graph_queries.hpp"
 
 extern char** environ;
@@ -46,51 +47,20 @@ constexpr const char* kZeroFill = "#ffffff";       // a gradient exists but is e
 constexpr const char* kNonFiniteFill = "#ffff00";  // NaN or Inf: hazard yellow, off the scale
 constexpr const char* kBorder = "#404040";
 
-// Element statistics of one gradient (or, merged, of several), enough for every GradNorm.
-struct Stats {
-  double sumsq = 0, sumabs = 0, maxabs = 0;
-  std::size_t count = 0, nan = 0, inf = 0;
-
-  template <class M>
-  void add(const M& m) {
-    for (Eigen::Index j = 0; j < m.cols(); ++j)
-      for (Eigen::Index i = 0; i < m.rows(); ++i) {
-        const double x = double(m(i, j));
-        ++count;
-        if (std::isnan(x)) {
-          ++nan;
-        } else if (std::isinf(x)) {
-          ++inf;
-        } else {
-          sumsq += x * x;
-          sumabs += std::abs(x);
-          maxabs = std::max(maxabs, std::abs(x));
-        }
-      }
+// The magnitude a GradNorm gives to a gradient's statistics: NaN or Inf when any entry is.
+double magnitude(const GradSums& s, GradNorm norm) {
+  if (s.nan) return std::numeric_limits<double>::quiet_NaN();
+  if (s.inf) return std::numeric_limits<double>::infinity();
+  switch (norm) {
+    case GradNorm::L2:
+      return std::sqrt(s.sum_sq);
+    case GradNorm::Max:
+      return s.max_abs;
+    case GradNorm::Mean:
+      return s.elements ? s.sum_abs / double(s.elements) : 0.0;
   }
-  void merge(const Stats& o) {
-    sumsq += o.sumsq;
-    sumabs += o.sumabs;
-    maxabs = std::max(maxabs, o.maxabs);
-    count += o.count;
-    nan += o.nan;
-    inf += o.inf;
-  }
-  bool finite() const { return nan == 0 && inf == 0; }
-  double magnitude(GradNorm norm) const {
-    if (nan) return std::numeric_limits<double>::quiet_NaN();
-    if (inf) return std::numeric_limits<double>::infinity();
-    switch (norm) {
-      case GradNorm::L2:
-        return std::sqrt(sumsq);
-      case GradNorm::Max:
-        return maxabs;
-      case GradNorm::Mean:
-        return count ? sumabs / double(count) : 0.0;
-    }
-    return 0.0;
-  }
-};
+  return 0.0;
+}
 
 const char* norm_name(GradNorm norm) {
   switch (norm) {
@@ -163,7 +133,7 @@ std::string bound(double x) {
 template <class T>
 std::string value_summary(ConstMatrixMap<T> v) {
   if (!v.allFinite()) {
-    Stats s;
+    GradSums s;
     s.add(v);
     return fmt::format("value NaN x{}, Inf x{}", s.nan, s.inf);
   }
@@ -172,10 +142,10 @@ std::string value_summary(ConstMatrixMap<T> v) {
                      number(double(v.minCoeff())), number(double(v.maxCoeff())));
 }
 
-std::string grad_line(const Stats& s, GradNorm norm, std::optional<double> scalar) {
+std::string grad_line(const GradSums& s, GradNorm norm, std::optional<double> scalar) {
   if (!s.finite()) return fmt::format("grad NaN x{}, Inf x{}", s.nan, s.inf);
   if (scalar) return "grad " + number(*scalar);
-  const double m = s.magnitude(norm);
+  const double m = magnitude(s, norm);
   return m == 0 ? std::string("grad 0") : fmt::format("grad {} {}", norm_name(norm), number(m));
 }
 
@@ -200,19 +170,19 @@ struct Group {
   std::uint32_t first = 0;     // first member node
   bool collapsed = false;
   std::size_t members = 0, params = 0;
-  Stats grad;
+  GradSums grad;
   bool any_grad = false;  // some member has a gradient from the last backward
 };
 
 struct EdgeAcc {
-  Stats flow;
+  GradSums flow;
   bool carries_grad = false;
 };
 
 // The gradient that consumer's backward sends to its operand k: the op's kernel run with only
 // that operand's gradient buffer, on the consumer's final gradient.
 template <class T>
-Stats edge_flow(const Graph<T>& g, const NodeView<T>& c, int k) {
+GradSums edge_flow(const Graph<T>& g, const NodeView<T>& c, int k) {
   const NodeView<T> a = g.node(c.input(0));
   const bool binary = c.arity() > 1;
   const Shape sa = a.shape();
@@ -236,7 +206,7 @@ Stats edge_flow(const Graph<T>& g, const NodeView<T>& c, int k) {
     default:
       break;
   }
-  Stats s;
+  GradSums s;
   s.add(flow);
   return s;
 }
@@ -340,9 +310,9 @@ void check_options(const DotOptions& o) {
 
 template <class T>
 double grad_magnitude(ConstMatrixMap<T> grad, GradNorm norm) {
-  Stats s;
+  GradSums s;
   s.add(grad);
-  return s.magnitude(norm);
+  return magnitude(s, norm);
 }
 
 template <class T>
@@ -457,7 +427,7 @@ std::string to_dot(const Graph<T>& g, const DotOptions& o) {
         fill = kNoGradFill;
       } else {
         label += "\\n" + grad_line(grp.grad, o.norm, scalar_grad);
-        const double m = grp.grad.magnitude(o.norm);
+        const double m = magnitude(grp.grad, o.norm);
         d.grad = fmt::format("{:.17g}", m);
         if (!grp.grad.finite()) {
           fill = kNonFiniteFill;
@@ -485,14 +455,14 @@ std::string to_dot(const Graph<T>& g, const DotOptions& o) {
   double max_flow = 0;
   for (const auto& [key, acc] : edges)
     if (acc.carries_grad && acc.flow.finite())
-      max_flow = std::max(max_flow, acc.flow.magnitude(o.norm));
+      max_flow = std::max(max_flow, magnitude(acc.flow, o.norm));
   for (const auto& [key, acc] : edges) {
     auto [e, added] = boost::add_edge(std::get<0>(key), std::get<1>(key), dg);
     DotEdge& d = dg[e];
     d.style = gradients && !acc.carries_grad ? "dashed" : "solid";
     d.penwidth = "1";
     if (o.edge_gradients && acc.carries_grad) {
-      const double m = acc.flow.magnitude(o.norm);
+      const double m = magnitude(acc.flow, o.norm);
       d.grad = fmt::format("{:.17g}", m);
       d.label = acc.flow.finite() ? number(m)
                                   : fmt::format("NaN x{}, Inf x{}", acc.flow.nan, acc.flow.inf);

@@ -31,28 +31,10 @@
 #include <vector>
 
 #include "gradscope/autodiff/diagnosis.hpp"
+#include "gradscope/autodiff/grad_stats.hpp"
 #include "gradscope/autodiff/graph.hpp"
 
 namespace gradscope {
-
-// Magnitude of one gradient, or of all gradients in a scope. NaN and ±Inf entries are counted in
-// nonfinite and left out of every other figure, so one bad entry does not hide the rest.
-struct GradStats {
-  double l2 = 0, rms = 0, max_abs = 0, mean_abs = 0;
-  double zero_share = 0;  // share of entries exactly 0 (dead ReLUs, unused inputs)
-  std::uint64_t elements = 0, nonfinite = 0;
-};
-
-// Running sums from which GradStats follow exactly, so scopes aggregate without a second pass.
-struct GradSums {
-  double sum_sq = 0, sum_abs = 0, max_abs = 0;
-  std::uint64_t elements = 0, zeros = 0, nonfinite = 0;
-
-  template <class T>
-  void add(const T* data, std::size_t n);
-  void merge(const GradSums& o);
-  GradStats stats() const;
-};
 
 struct MonitorOptions {
   std::shared_ptr<spdlog::logger> logger;  // null: spdlog::default_logger()
