@@ -46,6 +46,16 @@ bool all_scalar(const Node& n, const Node& a, const Node* b) {
   return n.size() == 1 && a.size() == 1 && (!b || b->size() == 1);
 }
 
+// Calls run with the kernels' shape class: std::integral_constant<int, 1> for all-scalar nodes,
+// else <int, Eigen::Dynamic>.
+template <class Run>
+void with_shape_class(bool scalar, Run&& run) {
+  if (scalar)
+    run(std::integral_constant<int, 1>{});
+  else
+    run(std::integral_constant<int, Eigen::Dynamic>{});
+}
+
 }  // namespace
 
 template <class T>
@@ -239,21 +249,9 @@ void Graph<T>::run_forward(const Node& n, T attr) {
     ops::Forward<T, N> f{map_of<N>(value_ptr(a), a.rows, a.cols),
                          map_of<N>(b ? value_ptr(*b) : nullptr, b ? b->rows : 0, b ? b->cols : 0),
                          map_of<N>(values_.data() + n.offset, n.rows, n.cols), attr};
-    switch (n.op) {
-#define GRADSCOPE_FORWARD(Name, str) \
-  case Op::Name:                     \
-    ops::Name::forward(f);           \
-    break;
-      GRADSCOPE_OPS(GRADSCOPE_FORWARD)
-#undef GRADSCOPE_FORWARD
-      default:
-        break;
-    }
+    ops::forward(n.op, f);
   };
-  if (all_scalar(n, a, b))
-    run(std::integral_constant<int, 1>{});
-  else
-    run(std::integral_constant<int, Eigen::Dynamic>{});
+  with_shape_class(all_scalar(n, a, b), run);
 }
 
 // --- backward --------------------------------------------------------------------------------------
@@ -370,21 +368,9 @@ void Graph<T>::run_backward(std::uint32_t i) {
                            map_of<N>(need_a ? g + a.offset : nullptr, a.rows, a.cols),
                            map_of<N>(need_b ? g + b->offset : nullptr, b ? b->rows : 0, b ? b->cols : 0),
                            attr};
-    switch (n.op) {
-#define GRADSCOPE_BACKWARD(Name, str) \
-  case Op::Name:                      \
-    ops::Name::backward(bw);          \
-    break;
-      GRADSCOPE_OPS(GRADSCOPE_BACKWARD)
-#undef GRADSCOPE_BACKWARD
-      default:
-        break;
-    }
+    ops::backward(n.op, bw);
   };
-  if (all_scalar(n, a, b))
-    run(std::integral_constant<int, 1>{});
-  else
-    run(std::integral_constant<int, Eigen::Dynamic>{});
+  with_shape_class(all_scalar(n, a, b), run);
 }
 
 // --- anomaly detection ---------------------------------------------------------------------------

@@ -196,16 +196,7 @@ GradSums edge_flow(const Graph<T>& g, const NodeView<T>& c, int k) {
                       MatrixMap<T>(k == 0 ? flow.data() : nullptr, sa.rows, sa.cols),
                       MatrixMap<T>(k == 1 ? flow.data() : nullptr, sb.rows, sb.cols),
                       c.attr()};
-  switch (c.op()) {
-#define GRADSCOPE_EDGE_FLOW(Name, str) \
-  case Op::Name:                       \
-    ops::Name::backward(bw);           \
-    break;
-    GRADSCOPE_OPS(GRADSCOPE_EDGE_FLOW)
-#undef GRADSCOPE_EDGE_FLOW
-    default:
-      break;
-  }
+  ops::backward(c.op(), bw);
   GradSums s;
   s.add(flow);
   return s;

@@ -84,6 +84,40 @@ inline constexpr OpInfo kOpInfo[] = {
 #undef GRADSCOPE_OP_INFO
 };
 
+namespace ops {
+
+// Runs op's kernel: the one dispatch on the op code, shared by the engine and the DOT export's
+// per-edge gradient flows. Leaves have no kernel and do nothing.
+template <class T, int N>
+void forward(Op op, Forward<T, N>& f) {
+  switch (op) {
+#define GRADSCOPE_OP_FORWARD(Name, str) \
+  case Op::Name:                        \
+    Name::forward(f);                   \
+    break;
+    GRADSCOPE_OPS(GRADSCOPE_OP_FORWARD)
+#undef GRADSCOPE_OP_FORWARD
+    default:
+      break;
+  }
+}
+
+template <class T, int N>
+void backward(Op op, Backward<T, N>& b) {
+  switch (op) {
+#define GRADSCOPE_OP_BACKWARD(Name, str) \
+  case Op::Name:                         \
+    Name::backward(b);                   \
+    break;
+    GRADSCOPE_OPS(GRADSCOPE_OP_BACKWARD)
+#undef GRADSCOPE_OP_BACKWARD
+    default:
+      break;
+  }
+}
+
+}  // namespace ops
+
 inline constexpr const OpInfo& op_info(Op op) { return kOpInfo[static_cast<int>(op)]; }
 inline constexpr bool is_leaf(Op op) { return op <= Op::Param; }
 
