@@ -1,5 +1,7 @@
 #include "gradscope/models/train.hpp"
 
+#include <cmath>
+
 #include "gradscope/models/loss.hpp"
 
 namespace gradscope::models {
@@ -31,6 +33,16 @@ TrainResult train(Mlp<T>& net, const Dataset& data, const TrainOptions& o) {
     const auto f = net.forward(g.constant(x, "x"));
     const Var<T> loss = binary_cross_entropy(f.output(), g.constant(y, "y"));
     const double l = double(loss.item());
+    // Past this point every later step would compute NaN: say when and why instead of returning
+    // NaN weights and a NaN loss as if training had finished.
+    if (!std::isfinite(l))
+      fail(
+          "train: the loss became {} at iteration {}{}: the weights or the data overflow the "
+          "network; lower the learning rate or rescale the data",
+          std::fabs(l), it,  // NaN prints as "nan", not "-nan"
+          r.history.empty() ? std::string()
+                            : fmt::format(" (it was {:.6g} at iteration {})", r.history.back().loss,
+                                          r.history.back().iteration));
     if (it == o.iterations) {
       r.final_loss = l;
       if (r.history.empty() || r.history.back().iteration != it) record(it, l);

@@ -34,6 +34,8 @@ struct TrainResult {
   double accuracy = 0;  // on the training data, after the last step
 };
 
+// Throws gradscope::Error at the first non-finite loss, naming the iteration and the last recorded
+// loss (every later step would compute NaN).
 template <class T>
 TrainResult train(Mlp<T>& net, const Dataset& data, const TrainOptions& options);
 

@@ -68,9 +68,13 @@ void run_train(const TrainCmdOptions& o) {
   using clock = std::chrono::steady_clock;
   auto timed = [&](models::Mlp<double>& m, const char* label, double& seconds) {
     const auto t0 = clock::now();
-    auto r = models::train(m, data, train_options(o, label));
-    seconds = std::chrono::duration<double>(clock::now() - t0).count();
-    return r;
+    try {
+      auto r = models::train(m, data, train_options(o, label));
+      seconds = std::chrono::duration<double>(clock::now() - t0).count();
+      return r;
+    } catch (const Error& e) {
+      fail("{}: {}", label, e.what());  // which of the two models diverged
+    }
   };
   double net_s = 0, base_s = 0;
   const auto net_r = timed(net, "network", net_s);

@@ -199,6 +199,44 @@ TEST_CASE("cli: an unknown initialiser", "[cli][reliability]") {
   expect_usage_error(box, "demo --init glorious", "glorious");
 }
 
+TEST_CASE("cli: a learning rate that is not a finite positive number", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "train --lr nan", "--lr must be a finite number > 0, got nan");
+  expect_usage_error(box, "train --lr -0.1", "--lr must be a finite number > 0, got -0.1");
+  expect_usage_error(box, "train --lr 0", "--lr must be a finite number > 0, got 0");
+  expect_usage_error(box, "train --lr inf", "--lr must be a finite number > 0, got inf");
+}
+
+TEST_CASE("cli: negative iterations and history interval below 1", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "train --iters -5", "--iters must be at least 0, got -5");
+  expect_usage_error(box, "train --history-every 0", "--history-every must be at least 1, got 0");
+}
+
+TEST_CASE("cli: an unknown optimiser", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "train --optimizer rmsprop", "rmsprop");
+}
+
+TEST_CASE("cli: data so large that training overflows", "[cli][reliability]") {
+  // Every value is finite, but 1e300 times any weight overflows: the first non-finite loss stops
+  // training with the iteration, instead of a table of NaNs.
+  Sandbox box;
+  box.write("in.csv", "x1,x2,label\n1e300,2,0\n3,1e300,1\n1,2,0\n");
+  const Result r = run(box, "train --data in.csv --iters 10 --json out.json");
+  // Progress lines come first on stderr; the error is the last line, and the only error.
+  const auto last = r.err.rfind('\n', r.err.size() - 2);
+  const std::string error = r.err.substr(last == std::string::npos ? 0 : last + 1);
+  gradscope::testing::log_error_message("gradscope train --data in.csv (values 1e300) → " +
+                                        error.substr(0, error.size() - 1));
+  INFO(r.err);
+  CHECK(r.code == 2);
+  CHECK_THAT(error, StartsWith("gradscope: error: ") && Contains("train: the loss became") &&
+                        Contains("at iteration"));
+  CHECK(r.err.find("gradscope: error") == r.err.size() - error.size());
+  CHECK(box.files() == std::vector<std::string>{"in.csv"});
+}
+
 TEST_CASE("cli: an unknown option and a missing subcommand", "[cli][reliability]") {
   Sandbox box;
   expect_usage_error(box, "demo --deepness 3", "--deepness");

@@ -86,6 +86,27 @@ TEST_CASE("training rejects data that does not fit the network") {
                     Catch::Contains("data has 2 features, the network expects 3"));
 }
 
+TEST_CASE("training stops with an error naming the iteration where the loss stops being finite") {
+  // Inputs of 1e200 and a step of 1e200 send the weights to infinity after the first update.
+  auto net = logistic_regression<double>(2, Init::constant(0));
+  Dataset data;
+  data.x = Eigen::MatrixXd(2, 2);
+  data.x << 1e200, -1e200, 1e200, 1e200;
+  data.y = Eigen::MatrixXd(1, 2);
+  data.y << 1, 0;
+  TrainOptions o;
+  o.iterations = 10;
+  o.lr = 1e200;
+  CHECK_THROWS_WITH(train(net, data, o),
+                    Catch::Contains("train: the loss became") &&
+                        Catch::Contains("at iteration 1 (it was 0.693147 at iteration 0)") &&
+                        Catch::Contains("lower the learning rate or rescale the data"));
+  data.x /= 1e200;  // rescaled and with a sane step, the same data trains without error
+  o.lr = 0.1;
+  net = logistic_regression<double>(2, Init::constant(0));
+  CHECK(std::isfinite(train(net, data, o).final_loss));
+}
+
 TEST_CASE("the seed's classifier (10 x 2 ReLU, w = 1.1·I) passes 99% on the seed's data") {
   // The seed trains 50,000 full-batch steps; 2,000 already reach 99% on this draw, which keeps the
   // test short. docs/seed.md shows the full run.
