@@ -1,9 +1,5 @@
 #include "gradscope/autodiff/graphviz.hpp"
 
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 // GCC 12 reports a false -Wmaybe-uninitialized inside Boost 1.74's adjacency_list edge iterator
 // (a boost::optional it reads only when engaged) wherever write_graphviz is instantiated.
 #pragma GCC diagnostic push
@@ -14,10 +10,7 @@
 #pragma GCC diagnostic pop
 
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -529,57 +522,19 @@ void write_dot(const Graph<T>& g, const std::string& path, const DotOptions& opt
   write_file_atomically(path, to_dot(g, options));
 }
 
-std::optional<std::string> find_graphviz() {
-  const char* env = std::getenv("PATH");
-  std::string_view paths = env ? env : "";
-  while (!paths.empty()) {
-    const auto colon = paths.find(':');
-    const std::string_view dir = paths.substr(0, colon);
-    const std::string candidate = fmt::format("{}/dot", dir.empty() ? "." : dir);
-    if (::access(candidate.c_str(), X_OK) == 0 && std::filesystem::is_regular_file(candidate))
-      return candidate;
-    paths = colon == std::string_view::npos ? std::string_view{} : paths.substr(colon + 1);
-  }
-  return std::nullopt;
-}
-
 void render_dot(const std::string& dot_path, const std::string& out_path) {
   const std::string ext = std::filesystem::path(out_path).extension().string();
   if (ext != ".svg" && ext != ".png" && ext != ".pdf")
     fail("cannot render '{}': unknown format '{}' (use .svg, .png or .pdf)", out_path, ext);
   if (!std::filesystem::is_regular_file(dot_path))
     fail("cannot render '{}': DOT file '{}' does not exist", out_path, dot_path);
-  const auto dot = find_graphviz();
+  const auto dot = find_program("dot");
   if (!dot)
     fail(
         "cannot render '{}': Graphviz 'dot' is not on PATH; install graphviz, then run: "
         "dot -T{} {} -o {}",
         out_path, ext.substr(1), dot_path, out_path);
-  // dot writes "<out_path>.tmp", renamed into place once dot succeeded.
-  const std::string tmp = out_path + ".tmp";
-  std::vector<std::string> args = {*dot, "-T" + ext.substr(1), dot_path, "-o", tmp};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  if (const int err = ::posix_spawn(&pid, dot->c_str(), nullptr, nullptr, argv.data(), environ))
-    fail("cannot render '{}': starting {} failed: {}", out_path, *dot, std::strerror(err));
-  int status = 0;
-  pid_t waited = 0;
-  do {
-    waited = ::waitpid(pid, &status, 0);
-  } while (waited < 0 && errno == EINTR);
-  std::error_code ec;
-  if (waited != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    std::filesystem::remove(tmp, ec);
-    fail("cannot render '{}' from '{}': dot failed (exit status {})", out_path, dot_path,
-         waited == pid && WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  }
-  std::filesystem::rename(tmp, out_path, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    fail("cannot write '{}': {}", out_path, ec.message());
-  }
+  run_into_file({*dot, "-T" + ext.substr(1), dot_path, "-o", out_path + ".tmp"}, out_path);
 }
 
 template <class T>
@@ -587,7 +542,7 @@ DotExport export_dot(const Graph<T>& g, const std::string& dot_path, const DotOp
   write_dot(g, dot_path, options);
   DotExport result{{dot_path}, {}};
   const std::filesystem::path stem = std::filesystem::path(dot_path).replace_extension();
-  if (!find_graphviz()) {
+  if (!find_program("dot")) {
     result.note =
         fmt::format("Graphviz 'dot' not found on PATH; render with: dot -Tsvg {} -o {}.svg",
                     dot_path, stem.string());

@@ -55,9 +55,6 @@ std::string to_dot(const Graph<T>& g, const DotOptions& options = {});
 template <class T>
 void write_dot(const Graph<T>& g, const std::string& path, const DotOptions& options = {});
 
-// Graphviz's dot program on PATH, if any.
-std::optional<std::string> find_graphviz();
-
 // Renders a DOT file with Graphviz's dot into out_path; the format comes from out_path's extension
 // (svg, png or pdf). Temporary file, then rename. Throws Error naming the files when dot is missing
 // or fails.

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <gradscope/autodiff/atomic_file.hpp>
 #include <gradscope/autodiff/autodiff.hpp>
 #include <gradscope/autodiff/boost_graph.hpp>
 #include <gradscope/autodiff/graphviz.hpp>
@@ -284,7 +285,7 @@ TEST_CASE("the seed's sigmoid network: neutral at the output, deep blue at layer
     CHECK(std::stod(named(nodes, fmt::format("layer{}/z", l)).grad) <
           std::stod(named(nodes, fmt::format("layer{}/z", l + 1)).grad));
 
-  if (!find_graphviz()) {
+  if (!find_program("dot")) {
     WARN("Graphviz 'dot' not on PATH: skipped rendering the seed network");
     return;
   }
@@ -420,7 +421,7 @@ TEST_CASE("files: written whole or not at all, rendered when dot is found", "[gr
                       Catch::Contains("'dot' is not on PATH"));
     CHECK_FALSE(fs::exists(dir / "small.svg"));
   }
-  if (!find_graphviz()) {
+  if (!find_program("dot")) {
     WARN("Graphviz 'dot' not on PATH: skipped rendering");
     return;
   }
@@ -452,7 +453,7 @@ TEST_CASE("bad input: clear errors naming the file or the option", "[graphviz][e
   CHECK_THROWS_WITH(render_dot(dot, (dir / "g.jpg").string()), Catch::Contains("g.jpg"));
   CHECK_THROWS_WITH(render_dot((dir / "absent.dot").string(), (dir / "g.svg").string()),
                     Catch::Contains("absent.dot"));
-  if (find_graphviz()) {  // dot rejects a file that is not DOT; nothing is left behind
+  if (find_program("dot")) {  // dot rejects a file that is not DOT; nothing is left behind
     std::ofstream(dir / "broken.dot") << "digraph { this is not dot";
     CHECK_THROWS_WITH(render_dot((dir / "broken.dot").string(), (dir / "broken.svg").string()),
                       Catch::Contains("broken.svg"));
