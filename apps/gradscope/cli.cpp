@@ -241,22 +241,24 @@ void add_diagnosis(json& doc, const Diagnosis& d) {
   doc["diagnosis"] = j;
 }
 
+void check_output_path(const char* option, const std::string& path) {
+  if (path.empty()) return;
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  if (!std::filesystem::is_directory(dir))
+    fail("{} {}: directory '{}' does not exist", option, path, dir);
+  if (::access(dir.c_str(), W_OK) != 0)
+    fail("{} {}: directory '{}' is not writable", option, path, dir);
+}
+
 void check_output_paths(const OutputOptions& out) {
-  const std::pair<const char*, const std::string*> files[] = {
-      {"--json", &out.json}, {"--dot", &out.dot}, {"--svg", &out.svg}};
-  for (const auto& [option, path] : files) {
-    if (path->empty()) continue;
-    std::string dir = std::filesystem::path(*path).parent_path().string();
-    if (dir.empty()) dir = ".";
-    if (!std::filesystem::is_directory(dir))
-      fail("{} {}: directory '{}' does not exist", option, *path, dir);
-    if (::access(dir.c_str(), W_OK) != 0)
-      fail("{} {}: directory '{}' is not writable", option, *path, dir);
-  }
+  check_output_path("--json", out.json);
+  check_output_path("--dot", out.dot);
+  check_output_path("--svg", out.svg);
 }
 
 void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc) {
-  if (!out.svg.empty() && !find_graphviz())
+  if (!out.svg.empty() && !find_program("dot"))
     fail(
         "--svg {}: Graphviz's dot is not on PATH (install graphviz, or drop --svg and render "
         "the DOT file later)",

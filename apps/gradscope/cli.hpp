@@ -101,8 +101,10 @@ void add_diagnosis(json& doc, const Diagnosis& d);
 // written). Monitor results (issue 3: measured_gain, predicted_gain, verdict) go into `doc`
 // before this call; the DOT export draws `graph`.
 void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc);
-// Throws Error unless every requested output file's directory exists and is writable; commands
-// call it first, so a long run does not end in an error it could have reported at the start.
+// Throws Error unless the output file's directory exists and is writable (nothing to check for an
+// empty path); commands call it first, so a long run does not end in an error it could have
+// reported at the start. check_output_paths checks every file of OutputOptions.
+void check_output_path(const char* option, const std::string& path);
 void check_output_paths(const OutputOptions& out);
 
 // Subcommands.

@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <gradscope/autodiff/atomic_file.hpp>
 #include <memory>
 
 #include "cli.hpp"
@@ -17,6 +19,7 @@ struct TrainCmdOptions {
   double lr = 0.01;
   std::string optimizer = "sgd";
   long history_every = 100;
+  std::string plot;  // decision surfaces after training, rendered by gnuplot (.svg or .png)
 };
 
 // Progress on stderr: one rewritten line on a terminal, a line per 10% otherwise (logs, CI).
@@ -42,6 +45,69 @@ models::TrainOptions train_options(const TrainCmdOptions& o, const char* label) 
   return t;
 }
 
+// The seed's last figure: each model's P(class 1) as a surface over [-10, 30]², with the training
+// points at the height of their label. Writes the gnuplot script, data included, to
+// "<plot without extension>.gp" (`gnuplot FILE.gp` re-renders it; `out` names the image), then
+// renders it.
+void plot_surfaces(const TrainCmdOptions& o, models::Mlp<double>& net,
+                   models::Mlp<double>& baseline, const models::Dataset& data,
+                   const std::string& gnuplot) {
+  constexpr int kSteps = 40;
+  constexpr double kLo = -10, kHi = 30;
+  Eigen::MatrixXd grid(2, (kSteps + 1) * (kSteps + 1));
+  for (int i = 0, k = 0; i <= kSteps; ++i)
+    for (int j = 0; j <= kSteps; ++j, ++k)
+      grid.col(k) << kLo + (kHi - kLo) * i / kSteps, kLo + (kHi - kLo) * j / kSteps;
+  auto block = [&](const char* name, const Eigen::MatrixXd& p) {
+    std::string b = fmt::format("${} << EOD\n", name);
+    for (Eigen::Index k = 0; k < grid.cols(); ++k) {
+      b += fmt::format("{} {} {:.6g}\n", grid(0, k), grid(1, k), p(0, k));
+      if ((k + 1) % (kSteps + 1) == 0) b += "\n";  // one scan line per x₁
+    }
+    return b + "EOD\n";
+  };
+  std::string points[2];
+  for (Eigen::Index k = 0; k < data.samples(); ++k)
+    points[data.y(0, k) != 0] +=
+        fmt::format("{} {} {}\n", data.x(0, k), data.x(1, k), data.y(0, k));
+  const bool svg = std::filesystem::path(o.plot).extension() == ".svg";
+  auto quoted = [](std::string s) {  // a gnuplot single-quoted string: '' stands for '
+    for (std::size_t at = 0; (at = s.find('\'', at)) != std::string::npos; at += 2)
+      s.insert(at, 1, '\'');
+    return "'" + s + "'";
+  };
+  std::string script = fmt::format(
+      "# gradscope train: P(class 1) of each model after training, over [-10, 30]^2.\n"
+      "# Render with: gnuplot {0}   (or gnuplot -e \"out='other{1}'\" {0})\n",
+      quoted(std::filesystem::path(o.plot).replace_extension(".gp").string()),
+      svg ? ".svg" : ".png");
+  script += block("network", models::predict(net, grid));
+  script += block("logistic", models::predict(baseline, grid));
+  script += "$class0 << EOD\n" + points[0] + "EOD\n$class1 << EOD\n" + points[1] + "EOD\n";
+  script += fmt::format(
+      "if (!exists('out')) out = {}\n"
+      "set terminal {} size 1200,560 font 'Helvetica,11'\n"
+      "set output out\n"
+      "set multiplot layout 1,2 title 'decision surfaces after {} {} steps, lr {}'\n"
+      "set xrange [{}:{}]; set yrange [{}:{}]; set zrange [0:1]; set cbrange [0:1]\n"
+      "set xlabel 'x_1'; set ylabel 'x_2'; set zlabel 'P(y=1)' rotate parallel\n"
+      "set ticslevel 0; set view 60, 300; unset colorbox\n"
+      "set pm3d depthorder border lc rgb '#555555' lw 0.3\n"
+      "set palette defined (0 '#2166ac', 0.5 '#f7f7f7', 1 '#b2182b')\n"
+      "points = \"$class0 with points pt 7 ps 0.35 lc rgb '#08306b' title 'label 0', \" . "
+      "\"$class1 with points pt 7 ps 0.35 lc rgb '#67000d' title 'label 1'\"\n"
+      "set title '{} layers x {} units, {} hidden'\n"
+      "splot $network with pm3d notitle, @points\n"
+      "set title 'logistic regression'\n"
+      "splot $logistic with pm3d notitle, @points\n"
+      "unset multiplot\n",
+      quoted(o.plot), svg ? "svg dynamic background '#ffffff'" : "pngcairo", o.iters, o.optimizer,
+      o.lr, kLo, kHi, kLo, kHi, o.net.depth, o.net.width, o.net.act);
+  const std::string gp = std::filesystem::path(o.plot).replace_extension(".gp").string();
+  write_file_atomically(gp, script);
+  run_into_file({gnuplot, "-e", "out=" + quoted(o.plot + ".tmp"), gp}, o.plot);
+}
+
 json result_json(const models::TrainResult& r, double seconds) {
   json history = json::array();
   for (const auto& p : r.history) history.push_back({{"iteration", p.iteration}, {"loss", p.loss}});
@@ -56,7 +122,22 @@ void run_train(const TrainCmdOptions& o) {
   if (o.history_every < 1) fail("--history-every must be at least 1, got {}", o.history_every);
   require_positive("--lr", o.lr);
   check_output_paths(o.out);
+  if (!o.plot.empty()) {
+    check_output_path("--plot", o.plot);
+    const auto ext = std::filesystem::path(o.plot).extension();
+    if (ext != ".svg" && ext != ".png")
+      fail("--plot {}: unknown format '{}' (use .svg or .png)", o.plot, ext.string());
+  }
   const models::Dataset data = make_data(o.net);
+  std::string gnuplot;
+  if (!o.plot.empty()) {
+    if (data.features() != 2)
+      fail("--plot {}: the surface plot needs 2 features, the data has {}", o.plot,
+           data.features());
+    const auto found = find_program("gnuplot");
+    if (!found) fail("--plot {}: gnuplot is not on PATH (install gnuplot-nox)", o.plot);
+    gnuplot = *found;
+  }
   auto net = models::seed_network<double>(network_spec(o.net, data.features()));
   auto baseline = models::logistic_regression<double>(data.features());
   models::make_optimizer<double>(o.optimizer, baseline.parameters(), o.lr);  // reject bad names now
@@ -112,6 +193,11 @@ void run_train(const TrainCmdOptions& o) {
               {"layers", layers_json(layers)}};
   add_diagnosis(doc, after);
   doc["diagnosis_before_training"] = diagnosis_json(before);
+  if (!o.plot.empty()) {
+    plot_surfaces(o, net, baseline, data, gnuplot);
+    fmt::print("wrote {} (gnuplot script and data: {})\n", o.plot,
+               std::filesystem::path(o.plot).replace_extension(".gp").string());
+  }
   finish(o.out, pass.graph, doc);
 }
 }  // namespace
@@ -129,6 +215,9 @@ void add_train(CLI::App& app) {
   cmd->add_option("--optimizer", o->optimizer, "sgd, momentum or adam")->capture_default_str();
   cmd->add_option("--history-every", o->history_every, "record the loss every N iterations")
       ->capture_default_str();
+  cmd->add_option("--plot", o->plot,
+                  "after training, both models' P(class 1) over [-10, 30]^2 as 3-D surfaces "
+                  "(.svg or .png; needs gnuplot; also writes the script as .gp)");
   add_output_options(*cmd, o->out);
   cmd->callback([o] { run_train(*o); });
 }

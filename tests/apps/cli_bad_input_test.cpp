@@ -237,10 +237,26 @@ TEST_CASE("cli: data so large that training overflows", "[cli][reliability]") {
   CHECK(box.files() == std::vector<std::string>{"in.csv"});
 }
 
-TEST_CASE("cli: an unknown option and a missing subcommand", "[cli][reliability]") {
+TEST_CASE("cli: an unknown option, subcommand, or a missing subcommand", "[cli][reliability]") {
   Sandbox box;
   expect_usage_error(box, "demo --deepness 3", "--deepness");
+  expect_usage_error(box, "frobnicate",
+                     "unknown subcommand 'frobnicate' (expected demo, train, compare)");
   expect_usage_error(box, "", "subcommand");
+}
+
+TEST_CASE("cli: a weight scale together with an initialiser", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --weight-scale 0.5 --init he", "excludes");
+}
+
+TEST_CASE("cli: a plot in an unknown format or of data without 2 features", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "train --plot surface.jpg",
+                     "--plot surface.jpg: unknown format '.jpg' (use .svg or .png)");
+  box.write("in.csv", "x1,x2,x3,label\n1,2,3,0\n4,5,6,1\n");
+  expect_usage_error(box, "train --data in.csv --plot surface.svg",
+                     "--plot surface.svg: the surface plot needs 2 features, the data has 3");
 }
 
 TEST_CASE("cli: an output file that cannot be written leaves nothing behind",
@@ -254,6 +270,10 @@ TEST_CASE("cli: an output file that cannot be written leaves nothing behind",
   CHECK_THAT(r.err, StartsWith("gradscope: error: ") && Contains("no/such/dir/out.json"));
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK(box.files().empty());
+  // Checked before any work: a long training run fails at once, without a progress line.
+  const Result t = run(box, "train --iters 50000 --json no/such/dir/out.json");
+  CHECK(t.code == 2);
+  CHECK(t.err == r.err);
 }
 
 TEST_CASE("cli: the same command with good input succeeds and writes its file",

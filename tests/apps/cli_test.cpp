@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -161,49 +162,6 @@ TEST_CASE("demo and train: gradient diagnosis table, measured_gain, predicted_ga
         Approx(1.1).margin(1e-9));
 }
 
-TEST_CASE("bad input: one line on stderr, exit code 2, no output file") {
-  write_file("cli_test_bad.csv", "x1,x2,label\n1,2,0\n3,oops,1\n");
-  const char* cases[][2] = {
-      {"demo --data cli_test_bad.csv",
-       "cli_test_bad.csv:3: column 2 ('x2'): 'oops' is not a number"},
-      {"demo --data cli_test_missing.csv", "cli_test_missing.csv: cannot open"},
-      {"demo --depth -1", "--depth must be at least 1, got -1"},
-      {"demo --width 0", "--width must be at least 1, got 0"},
-      {"demo --act swish", "unknown activation 'swish'"},
-      {"demo --init nonsense", "unknown initialiser 'nonsense'"},
-      {"demo --samples 0", "--samples must be at least 1"},
-      {"demo --depth ten", "--depth"},
-      {"demo --weight-scale 0.5 --init he", "excludes"},
-      {"train --lr nan --iters 1", "--lr must be a finite number > 0, got nan"},
-      {"train --lr -0.1 --iters 1", "--lr must be a finite number > 0"},
-      {"train --optimizer rmsprop --iters 1", "unknown optimizer 'rmsprop'"},
-      {"train --iters -5", "--iters must be at least 0"},
-      {"frobnicate", ""},
-  };
-  for (const auto& c : cases) {
-    INFO(c[0]);
-    std::remove("cli_test_bad.json");
-    const auto r = run(std::string(c[0]) + " --json cli_test_bad.json");
-    CHECK(r.code == 2);
-    CHECK(r.err.find(c[1]) != std::string::npos);
-    CHECK(r.err.rfind("gradscope: error: ", 0) == 0);
-    CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-    CHECK(!exists("cli_test_bad.json"));
-    CHECK(!exists("cli_test_bad.json.tmp"));
-  }
-}
-
-TEST_CASE("an output file that cannot be written is an error, reported before any work") {
-  auto r = run("demo --json no/such/dir/out.json");
-  CHECK(r.code == 2);
-  CHECK(r.err ==
-        "gradscope: error: --json no/such/dir/out.json: directory 'no/such/dir' does not "
-        "exist\n");
-  r = run("train --iters 50000 --json no/such/dir/out.json");  // fails at once, no progress lines
-  CHECK(r.code == 2);
-  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
-}
-
 TEST_CASE("--help exits 0 and lists the subcommands") {
   const auto r = run("--help");
   CHECK(r.code == 0);
@@ -227,6 +185,30 @@ TEST_CASE("demo --dot: the annotated graph of the pass, rendered when Graphviz i
   CHECK(exists("cli_test_graph.png") == graphviz);
   CHECK(r.out.find(graphviz ? "wrote cli_test_graph.dot, cli_test_graph.svg, cli_test_graph.png"
                             : "render with: dot -Tsvg cli_test_graph.dot") != std::string::npos);
+}
+
+TEST_CASE("train --plot: both decision surfaces rendered by gnuplot, with the script beside them") {
+  for (const char* f : {"cli_test_surface.svg", "cli_test_surface.gp"}) std::remove(f);
+  const bool gnuplot = std::system("command -v gnuplot >/dev/null 2>&1") == 0;
+  const auto r = run("train --iters 100 --samples 40 --plot cli_test_surface.svg");
+  if (!gnuplot) {  // one line, nothing written
+    CHECK(r.code == 2);
+    CHECK(r.err.find("gnuplot is not on PATH") != std::string::npos);
+    CHECK(!exists("cli_test_surface.gp"));
+    return;
+  }
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("wrote cli_test_surface.svg (gnuplot script and data: cli_test_surface.gp)") !=
+        std::string::npos);
+  const std::string svg = slurp("cli_test_surface.svg");
+  CHECK(svg.find("<svg") != std::string::npos);
+  CHECK(svg.find("logistic regression") != std::string::npos);  // the second panel's title
+  CHECK(!exists("cli_test_surface.svg.tmp"));
+  // The script holds a 41 x 41 grid per model and the 80 training points.
+  const std::string gp = slurp("cli_test_surface.gp");
+  CHECK(gp.find("$network << EOD\n-10 -10 ") != std::string::npos);
+  CHECK(gp.find("\n30 30 ") != std::string::npos);
+  CHECK(std::count(gp.begin(), gp.end(), '\n') > 2 * 41 * 42 + 80);
 }
 
 TEST_CASE("DOT options: --svg needs --dot and Graphviz, and nothing is written without them") {
