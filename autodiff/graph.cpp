@@ -29,21 +29,22 @@ std::string non_finite(ConstMatrixMap<T> m) {
                      first % m.rows(), first / m.rows());
 }
 
-// A map over p of shape class N (see ops/kernel.hpp): rows x cols, or a fixed 1x1 for N = 1.
+// A map over p of shape class N (see ops/kernel.hpp): s.rows x s.cols, or a fixed 1x1 for N = 1.
 template <int N, class P>
-auto map_of(P* p, std::uint32_t rows, std::uint32_t cols) {
+auto map_of(P* p, Shape s) {
   using M = Eigen::Matrix<std::remove_const_t<P>, N, N>;
   using Map = Eigen::Map<std::conditional_t<std::is_const_v<P>, const M, M>>;
   if constexpr (N == 1)
     return Map(p);
   else
-    return Map(p, rows, cols);
+    return Map(p, s.rows, s.cols);
 }
 
-// Whether node n and its inputs a (and b, for binary ops) are all 1x1: the scalar kernels apply.
+// Whether node n and its inputs a (and b, for binary ops) are all 1x1 (shape index 0): the scalar
+// kernels apply.
 template <class Node>
 bool all_scalar(const Node& n, const Node& a, const Node* b) {
-  return n.size() == 1 && a.size() == 1 && (!b || b->size() == 1);
+  return (n.shape | a.shape | (b ? b->shape : 0)) == 0;
 }
 
 // Calls run with the kernels' shape class: std::integral_constant<int, 1> for all-scalar nodes,
@@ -62,6 +63,51 @@ template <class T>
 Graph<T>::Graph() {
   intern("");                    // string 0: the empty name
   scopes_.push_back({0});        // scope 0: top level
+  shapes_.push_back({1, 1});     // shape 0: a scalar
+}
+
+template <class T>
+std::uint16_t Graph<T>::intern_shape(Shape s, Op op) {
+  if (s.scalar()) return kScalarShape;
+  const std::uint64_t key = (std::uint64_t{s.rows} << 32) | s.cols;
+  if (auto it = shape_ids_.find(key); it != shape_ids_.end()) return it->second;
+  if (shapes_.size() > std::numeric_limits<std::uint16_t>::max())
+    fail("{}: {} would be this graph's 65537th distinct shape; a graph holds at most 65536 "
+         "(kept across clear()); record graphs of ever-new shapes in new Graph objects",
+         op_info(op).name, s);
+  const auto id = std::uint16_t(shapes_.size());
+  shapes_.push_back(s);
+  shape_ids_.emplace(key, id);
+  return id;
+}
+
+template <class T>
+std::uint32_t Graph<T>::scope_of(std::uint32_t i) const {
+  const auto it = std::upper_bound(scope_runs_.begin(), scope_runs_.end(), i,
+                                   [](std::uint32_t x, const ScopeRun& r) { return x < r.first; });
+  return it == scope_runs_.begin() ? 0 : std::prev(it)->scope;
+}
+
+template <class T>
+std::uint32_t Graph<T>::name_of(std::uint32_t i) const {
+  const auto it = std::lower_bound(names_.begin(), names_.end(), i,
+                                   [](const NodeName& n, std::uint32_t x) { return n.node < x; });
+  return it != names_.end() && it->node == i ? it->name : 0;
+}
+
+template <class T>
+void Graph<T>::set_name(std::uint32_t i, std::uint32_t name) {
+  // Leaves are named as they are recorded, so the common case appends.
+  const auto it = std::lower_bound(names_.begin(), names_.end(), i,
+                                   [](const NodeName& n, std::uint32_t x) { return n.node < x; });
+  if (it != names_.end() && it->node == i) {
+    if (name)
+      it->name = name;
+    else
+      names_.erase(it);
+  } else if (name) {
+    names_.insert(it, {i, name});
+  }
 }
 
 template <class T>
@@ -82,13 +128,12 @@ std::string Graph<T>::node_name(std::uint32_t i) const {
 
 template <class T>
 void Graph<T>::node_name_into(std::uint32_t i, std::string& out) const {
-  const auto& n = nodes_[i];
-  out.assign(scope_path(n.scope));
+  out.assign(scope_path(scope_of(i)));
   if (!out.empty()) out += '/';
-  if (n.name)
-    out += strings_[n.name];
+  if (const std::uint32_t name = name_of(i))
+    out += strings_[name];
   else
-    fmt::format_to(std::back_inserter(out), "{}#{}", op_info(n.op).name, i);
+    fmt::format_to(std::back_inserter(out), "{}#{}", op_info(nodes_[i].op).name, i);
 }
 
 template <class T>
@@ -103,7 +148,8 @@ std::uint32_t Graph<T>::check(const Var<T>& v, std::string_view what) const {
 template <class T>
 std::size_t Graph<T>::bytes() const {
   return nodes_.size() * sizeof(Node) + (values_.size() + grads_.size()) * sizeof(T) +
-         params_.size() * sizeof(params_[0]) + locations_.size() * sizeof(SourceLoc);
+         params_.size() * sizeof(params_[0]) + locations_.size() * sizeof(SourceLoc) +
+         scope_runs_.size() * sizeof(ScopeRun) + names_.size() * sizeof(NodeName);
 }
 
 template <class T>
@@ -119,7 +165,8 @@ ConstMatrixMap<T> NodeView<T>::grad() const {
     fail("gradient of '{}': {}", name(),
          g_->backward_count_ ? "node was recorded after the last backward()"
                              : "backward() has not run on this graph");
-  return {g_->grads_.data() + n.offset, n.rows, n.cols};
+  const Shape s = g_->shape_of(n);
+  return {g_->grads_.data() + n.offset, s.rows, s.cols};
 }
 
 template <class T>
@@ -128,28 +175,30 @@ const T* Graph<T>::value_ptr(const Node& n) const {
   // A Parameter's value may be reassigned after it was recorded; reading a matrix of another
   // shape with the recorded one would run off its end.
   const Matrix<T>& v = params_[n.in[0]]->value;
-  if (v.rows() != n.rows || v.cols() != n.cols)
+  const Shape s = shape_of(n);
+  if (v.rows() != s.rows || v.cols() != s.cols)
     fail("parameter '{}' was {} when recorded but is now {}x{}; record the graph again",
-         node_name(std::uint32_t(&n - nodes_.data())), n.shape(), v.rows(), v.cols());
+         node_name(std::uint32_t(&n - nodes_.data())), s, v.rows(), v.cols());
   return v.data();
 }
 
 // --- recording -------------------------------------------------------------------------------------
 
 template <class T>
-std::uint32_t Graph<T>::push_node(Op op, Shape shape, std::uint32_t in0, std::uint32_t in1,
-                                  std::uint32_t name, bool requires_grad, bool with_attr,
-                                  SourceLoc loc) {
+std::uint32_t Graph<T>::push_node(Op op, std::uint16_t shape, std::uint32_t in0, std::uint32_t in1,
+                                  bool requires_grad, bool with_attr, SourceLoc loc) {
   const std::size_t offset = values_.size();
-  const std::size_t end = offset + shape.size() + (with_attr ? 1 : 0);
+  const std::size_t end = offset + shapes_[shape].size() + (with_attr ? 1 : 0);
   if (nodes_.size() >= std::numeric_limits<std::uint32_t>::max() ||
       end > std::numeric_limits<std::uint32_t>::max())
     fail("{}: graph is full (2^32 nodes or elements); clear() it between iterations",
          op_info(op).name);
   values_.resize(end);
   const auto index = std::uint32_t(nodes_.size());
-  nodes_.push_back(Node{{in0, in1}, shape.rows, shape.cols, std::uint32_t(offset), current_scope_,
-                        name, op, std::uint8_t(requires_grad && grad_enabled_ ? kRequiresGrad : 0)});
+  nodes_.push_back(Node{{in0, in1}, std::uint32_t(offset), op,
+                        std::uint8_t(requires_grad && grad_enabled_ ? kRequiresGrad : 0), shape});
+  if (current_scope_ != (scope_runs_.empty() ? 0 : scope_runs_.back().scope))
+    scope_runs_.push_back({index, current_scope_});
   if (anomaly_) {
     locations_.resize(nodes_.size());
     locations_[index] = loc;
@@ -163,7 +212,8 @@ Var<T> Graph<T>::leaf(Op op, Shape shape, const T* data, std::uint32_t extra, st
   if (shape.size() == 0)
     fail("{} '{}': empty tensor ({}); values need at least one element", op_info(op).name, name,
          shape);
-  const auto i = push_node(op, shape, extra, 0, intern(name), requires_grad, false, loc);
+  const auto i = push_node(op, intern_shape(shape, op), extra, 0, requires_grad, false, loc);
+  if (!name.empty()) set_name(i, intern(name));
   if (data) std::copy(data, data + shape.size(), values_.begin() + nodes_[i].offset);
   if (anomaly_) check_value(i);
   return Var<T>(this, i, epoch_);
@@ -207,11 +257,13 @@ Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T attr, Sour
     fail("{}: takes {} input(s), got {}", info.name, info.arity, inputs.size());
   std::uint32_t in[2] = {0, 0};
   Shape s[2] = {};
+  std::uint16_t shape_id[2] = {kScalarShape, kScalarShape};
   bool requires_grad = false;
   int k = 0;
   for (const Var<T>& v : inputs) {
     in[k] = check(v, info.name);
-    s[k] = nodes_[in[k]].shape();
+    shape_id[k] = nodes_[in[k]].shape;
+    s[k] = shapes_[shape_id[k]];
     requires_grad |= bool(nodes_[in[k]].flags & kRequiresGrad);
     ++k;
   }
@@ -233,7 +285,11 @@ Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T attr, Sour
     if (info.has_attr) operands += fmt::format(", attribute {}", double(attr));
     fail("{}: {} ({})", info.name, operands, info.rule);
   }
-  const auto i = push_node(op, out, in[0], in[1], 0, requires_grad, info.has_attr, loc);
+  // Most ops keep an operand's shape: reuse its index instead of looking the shape up.
+  const std::uint16_t out_id = out == s[0]   ? shape_id[0]
+                               : out == s[1] ? shape_id[1]
+                                             : intern_shape(out, op);
+  const auto i = push_node(op, out_id, in[0], in[1], requires_grad, info.has_attr, loc);
   if (info.has_attr) values_[nodes_[i].offset + out.size()] = attr;
   run_forward(nodes_[i], attr);
   if (anomaly_) check_value(i);
@@ -246,9 +302,9 @@ void Graph<T>::run_forward(const Node& n, T attr) {
   const Node* b = op_info(n.op).arity > 1 ? &nodes_[n.in[1]] : nullptr;
   auto run = [&](auto shape_class) {
     constexpr int N = decltype(shape_class)::value;
-    ops::Forward<T, N> f{map_of<N>(value_ptr(a), a.rows, a.cols),
-                         map_of<N>(b ? value_ptr(*b) : nullptr, b ? b->rows : 0, b ? b->cols : 0),
-                         map_of<N>(values_.data() + n.offset, n.rows, n.cols), attr};
+    ops::Forward<T, N> f{map_of<N>(value_ptr(a), shape_of(a)),
+                         map_of<N>(b ? value_ptr(*b) : nullptr, b ? shape_of(*b) : Shape{}),
+                         map_of<N>(values_.data() + n.offset, shape_of(n)), attr};
     ops::forward(n.op, f);
   };
   with_shape_class(all_scalar(n, a, b), run);
@@ -259,9 +315,9 @@ void Graph<T>::run_forward(const Node& n, T attr) {
 template <class T>
 void Graph<T>::backward(Var<T> root) {
   const auto r = check(root, "backward");
-  if (!nodes_[r].shape().scalar())
+  if (nodes_[r].shape != kScalarShape)
     fail("backward: root '{}' is {}, not 1x1; pass a seed gradient of that shape", node_name(r),
-         nodes_[r].shape());
+         shape_of(nodes_[r]));
   const T one(1);
   backward_from(r, &one);
 }
@@ -270,8 +326,8 @@ template <class T>
 void Graph<T>::backward(Var<T> root, const Matrix<T>& seed) {
   const auto r = check(root, "backward");
   const Shape s{std::uint32_t(seed.rows()), std::uint32_t(seed.cols())};
-  if (s != nodes_[r].shape())
-    fail("backward: seed gradient is {} but root '{}' is {}", s, node_name(r), nodes_[r].shape());
+  if (s != shape_of(nodes_[r]))
+    fail("backward: seed gradient is {} but root '{}' is {}", s, node_name(r), shape_of(nodes_[r]));
   if (const auto bad = non_finite<T>({seed.data(), seed.rows(), seed.cols()}); !bad.empty())
     fail("backward: seed gradient for root '{}' is not finite ({})", node_name(r), bad);
   backward_from(r, seed.data());
@@ -289,7 +345,7 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
   for (std::uint32_t i = 0; i <= root; ++i) nodes_[i].flags &= ~kReached;
   if (root + 1 < nodes_.size())
     std::fill(grads_.begin() + nodes_[root + 1].offset, grads_.end(), T(0));
-  std::copy(seed, seed + rn.size(), grads_.begin() + rn.offset);
+  std::copy(seed, seed + size_of(rn), grads_.begin() + rn.offset);
   rn.flags |= kReached;
   grads_valid_ = std::uint32_t(nodes_.size());
   ++backward_count_;
@@ -308,10 +364,11 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
     if (instrumented) visit(i);
     if (n.op == Op::Param) {
       auto& g = params_[n.in[0]]->grad;
-      if (g.rows() != n.rows || g.cols() != n.cols)
+      const Shape s = shape_of(n);
+      if (g.rows() != s.rows || g.cols() != s.cols)
         fail("backward: grad() of parameter '{}' is {}x{} but the parameter was recorded as {}",
-             node_name(i), g.rows(), g.cols(), n.shape());
-      g += ConstMatrixMap<T>(grads_.data() + n.offset, n.rows, n.cols);
+             node_name(i), g.rows(), g.cols(), s);
+      g += ConstMatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols);
     } else if (!is_leaf(n.op)) {
       run_backward(i);
       if (anomaly_) check_backward(i);
@@ -323,10 +380,11 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
 template <class T>
 void Graph<T>::visit(std::uint32_t i) {
   const Node& n = nodes_[i];
+  const Shape s = shape_of(n);
   while (hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node > i) ++hook_cursor_;
   bool hooked = false;
   for (; hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node == i; ++hook_cursor_) {
-    hooks_[hook_cursor_].fn(MatrixMap<T>(grads_.data() + n.offset, n.rows, n.cols));
+    hooks_[hook_cursor_].fn(MatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols));
     hooked = true;
   }
   // The seed is checked on entry and every backward's output after it ran, so only a hook can
@@ -337,7 +395,7 @@ void Graph<T>::visit(std::uint32_t i) {
 
 template <class T>
 void Graph<T>::zero_grad(const Node& n) {
-  std::fill_n(grads_.begin() + n.offset, n.size(), T(0));
+  std::fill_n(grads_.begin() + n.offset, size_of(n), T(0));
 }
 
 template <class T>
@@ -358,15 +416,16 @@ void Graph<T>::run_backward(std::uint32_t i) {
     zero_grad(*b);
   }
   T* g = grads_.data();
-  const T attr = op_info(n.op).has_attr ? values_[n.offset + n.size()] : T(0);
+  const Shape sn = shape_of(n), sa = shape_of(a), sb = b ? shape_of(*b) : Shape{};
+  const T attr = op_info(n.op).has_attr ? values_[n.offset + sn.size()] : T(0);
   auto run = [&](auto shape_class) {
     constexpr int N = decltype(shape_class)::value;
-    ops::Backward<T, N> bw{map_of<N>(value_ptr(a), a.rows, a.cols),
-                           map_of<N>(b ? value_ptr(*b) : nullptr, b ? b->rows : 0, b ? b->cols : 0),
-                           map_of<N>(static_cast<const T*>(values_.data() + n.offset), n.rows, n.cols),
-                           map_of<N>(static_cast<const T*>(g + n.offset), n.rows, n.cols),
-                           map_of<N>(need_a ? g + a.offset : nullptr, a.rows, a.cols),
-                           map_of<N>(need_b ? g + b->offset : nullptr, b ? b->rows : 0, b ? b->cols : 0),
+    ops::Backward<T, N> bw{map_of<N>(value_ptr(a), sa),
+                           map_of<N>(b ? value_ptr(*b) : nullptr, sb),
+                           map_of<N>(static_cast<const T*>(values_.data() + n.offset), sn),
+                           map_of<N>(static_cast<const T*>(g + n.offset), sn),
+                           map_of<N>(need_a ? g + a.offset : nullptr, sa),
+                           map_of<N>(need_b ? g + b->offset : nullptr, sb),
                            attr};
     ops::backward(n.op, bw);
   };
@@ -432,6 +491,8 @@ void Graph<T>::clear() {
   grads_.clear();
   params_.clear();
   locations_.clear();
+  scope_runs_.clear();
+  names_.clear();
   hooks_.clear();
   grads_valid_ = 0;
   ++epoch_;

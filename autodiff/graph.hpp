@@ -3,8 +3,9 @@
 //
 // A Graph<T> owns its nodes in a vector, in creation order. Creation order is a topological order,
 // so backward() is a single reverse loop over that vector: no recursion, no per-node heap object.
-// A node is small (op code, input indices, shape, arena offset, scope, name); values and gradients
-// live in two graph-owned arenas (std::vector<T>) at the same offset. clear() keeps capacity, so a
+// A node is 16 bytes (op code, input indices, arena offset, flags and an index into the graph's
+// table of shapes); scopes and names sit in side tables. Values and gradients live in two
+// graph-owned arenas at the same offset. clear() keeps capacity, so a
 // training loop that records the same graph every iteration stops allocating after the first.
 //
 // Var<T> is the user's handle to a node: graph pointer, index and the graph's epoch at creation,
@@ -245,16 +246,24 @@ class Graph {
   friend class NodeView<T>;
 
   enum Flags : std::uint8_t { kRequiresGrad = 1, kReached = 2 };
+  // 16 bytes: with a scalar's value and gradient, 32 bytes per scalar op. The shape is an index
+  // into shapes_ (0 is 1x1), and scope and name live in side tables (scope_runs_, names_), since
+  // scopes change in runs and most nodes are unnamed.
   struct Node {
-    std::uint32_t in[2];  // input node indices; for Param leaves in[0] indexes params_
-    std::uint32_t rows, cols;
+    std::uint32_t in[2];   // input node indices; for Param leaves in[0] indexes params_
     std::uint32_t offset;  // of value and gradient in their arenas; the attribute follows the value
-    std::uint32_t scope;
-    std::uint32_t name;    // into strings_; 0 = unnamed
     Op op;
     std::uint8_t flags;
-    Shape shape() const { return {rows, cols}; }
-    std::size_t size() const { return std::size_t{rows} * cols; }
+    std::uint16_t shape;   // into shapes_
+  };
+  static_assert(sizeof(Node) == 16, "a node record is 16 bytes");
+  static constexpr std::uint16_t kScalarShape = 0;
+  // Nodes from first (inclusive) up to the next run's first are in scope.
+  struct ScopeRun {
+    std::uint32_t first, scope;
+  };
+  struct NodeName {
+    std::uint32_t node, name;  // name into strings_
   };
   struct ScopeInfo {
     std::uint32_t path;  // into strings_
@@ -270,12 +279,19 @@ class Graph {
 
   std::uint32_t check(const Var<T>& v, std::string_view what) const;
   std::uint32_t intern(std::string_view s);
+  std::uint16_t intern_shape(Shape s, Op op);
+  Shape shape_of(const Node& n) const { return shapes_[n.shape]; }
+  std::size_t size_of(const Node& n) const { return shapes_[n.shape].size(); }
+  // Side-table lookups, O(log n) binary searches: only observers, exporters and errors ask.
+  std::uint32_t scope_of(std::uint32_t i) const;
+  std::uint32_t name_of(std::uint32_t i) const;  // 0 = unnamed
+  void set_name(std::uint32_t i, std::uint32_t name);
   std::string node_name(std::uint32_t i) const;
   void node_name_into(std::uint32_t i, std::string& out) const;
   Var<T> leaf(Op op, Shape shape, const T* data, std::uint32_t extra, std::string_view name,
               bool requires_grad, SourceLoc loc);
-  std::uint32_t push_node(Op op, Shape shape, std::uint32_t in0, std::uint32_t in1,
-                          std::uint32_t name, bool requires_grad, bool with_attr, SourceLoc loc);
+  std::uint32_t push_node(Op op, std::uint16_t shape, std::uint32_t in0, std::uint32_t in1,
+                          bool requires_grad, bool with_attr, SourceLoc loc);
   const T* value_ptr(const Node& n) const;
   void run_forward(const Node& n, T attr);
   void run_backward(std::uint32_t i);
@@ -314,6 +330,8 @@ class Graph {
   std::vector<T, UninitializedAllocator<T>> values_, grads_;
   std::vector<typename Parameter<T>::Storage*> params_;
   std::vector<SourceLoc> locations_;
+  std::vector<ScopeRun> scope_runs_;  // one entry per change of scope, in node order
+  std::vector<NodeName> names_;       // named nodes only, sorted by node
   std::uint32_t epoch_ = 1;
   std::uint64_t backward_count_ = 0;
   std::uint32_t grads_valid_ = 0;  // nodes below this index have gradients from the last backward
@@ -323,6 +341,10 @@ class Graph {
   std::unordered_map<std::string_view, std::uint32_t> string_ids_;
   std::vector<ScopeInfo> scopes_;
   std::unordered_map<std::uint64_t, std::uint32_t> scope_ids_;  // (parent, name) -> scope
+  // Every shape the graph has recorded, kept across clear() like strings_: Node::shape is 16
+  // bits, so one graph holds at most 65536 distinct shapes (recording another is an Error).
+  std::vector<Shape> shapes_;
+  std::unordered_map<std::uint64_t, std::uint16_t> shape_ids_;  // (rows, cols) -> index
   std::uint32_t current_scope_ = 0;
   bool grad_enabled_ = true;
 
@@ -361,7 +383,7 @@ T Var<T>::item() const {
 template <class T>
 Var<T> Var<T>::named(std::string_view name) const {
   auto& g = graph();
-  g.nodes_[g.check(*this, "named")].name = g.intern(name);
+  g.set_name(g.check(*this, "named"), g.intern(name));
   return *this;
 }
 
@@ -371,7 +393,7 @@ Op NodeView<T>::op() const {
 }
 template <class T>
 Shape NodeView<T>::shape() const {
-  return g_->nodes_[i_].shape();
+  return g_->shape_of(g_->nodes_[i_]);
 }
 template <class T>
 std::string NodeView<T>::name() const {
@@ -383,15 +405,15 @@ void NodeView<T>::name_into(std::string& out) const {
 }
 template <class T>
 std::string_view NodeView<T>::local_name() const {
-  return g_->strings_[g_->nodes_[i_].name];
+  return g_->strings_[g_->name_of(i_)];
 }
 template <class T>
 std::string_view NodeView<T>::scope() const {
-  return g_->scope_path(g_->nodes_[i_].scope);
+  return g_->scope_path(g_->scope_of(i_));
 }
 template <class T>
 std::uint32_t NodeView<T>::scope_id() const {
-  return g_->nodes_[i_].scope;
+  return g_->scope_of(i_);
 }
 template <class T>
 bool NodeView<T>::requires_grad() const {
@@ -404,7 +426,8 @@ std::uint32_t NodeView<T>::input(int k) const {
 template <class T>
 ConstMatrixMap<T> NodeView<T>::value() const {
   const auto& n = g_->nodes_[i_];
-  return {g_->value_ptr(n), n.rows, n.cols};
+  const Shape s = g_->shape_of(n);
+  return {g_->value_ptr(n), s.rows, s.cols};
 }
 template <class T>
 bool NodeView<T>::has_grad() const {
@@ -413,7 +436,7 @@ bool NodeView<T>::has_grad() const {
 template <class T>
 T NodeView<T>::attr() const {
   const auto& n = g_->nodes_[i_];
-  return op_info(n.op).has_attr ? g_->values_[n.offset + n.size()] : T(0);
+  return op_info(n.op).has_attr ? g_->values_[n.offset + g_->size_of(n)] : T(0);
 }
 template <class T>
 SourceLoc NodeView<T>::location() const {

@@ -161,6 +161,66 @@ TEST_CASE("names and scopes", "[autodiff]") {
   CHECK(y.name() == fmt::format("add#{}", y.index()));
 }
 
+TEST_CASE("names, scopes and shapes live beside the nodes and survive renaming", "[autodiff]") {
+  Graph<double> g;
+  auto x = g.variable(Matrix<double>::Ones(2, 3), "x");
+  auto one = g.constant(1.0);
+  Var<double> a, c;
+  {
+    auto layer = g.scope("layer1");
+    a = x * 2.0;
+  }
+  auto b = a + one;
+  {
+    auto layer = g.scope("layer1");
+    c = sum(b, 0);
+  }
+  a.named("a");  // named after later nodes were recorded
+  CHECK(x.name() == "x");
+  CHECK(g.node(one).local_name().empty());
+  CHECK(a.name() == "layer1/a");
+  CHECK(b.name() == fmt::format("add#{}", b.index()));
+  CHECK(c.name() == fmt::format("layer1/sum#{}", c.index()));
+  CHECK(g.node(c).scope_id() == g.node(a).scope_id());
+  CHECK(g.node(b).scope().empty());
+  a.named("");
+  CHECK(a.name() == fmt::format("layer1/scale#{}", a.index()));
+  CHECK(x.shape() == Shape{2, 3});
+  CHECK(one.shape() == Shape{1, 1});
+  CHECK(c.shape() == Shape{1, 3});
+}
+
+TEST_CASE("a scalar op takes 32 bytes: a 16-byte node, its value and its gradient", "[autodiff]") {
+  Graph<double> g;
+  auto x = g.variable(0.5);
+  auto y = x;
+  for (int k = 0; k < 10; ++k) y = tanh(y * x);
+  CHECK(g.bytes() == g.size() * (16 + 8));
+  g.backward(y);
+  CHECK(g.bytes() == g.size() * 32);
+}
+
+TEST_CASE("a graph refuses its 65537th distinct shape, kept across clear()", "[autodiff][errors]") {
+  // Shapes in order of increasing size (r x c with r*c = 1, 2, ...), one per recording, so the
+  // test needs little memory at a time.
+  Graph<float> g;
+  std::size_t distinct = 1;  // 1x1 is always in the table
+  Matrix<float> m;
+  for (std::uint32_t area = 2; distinct < 65536; ++area)
+    for (std::uint32_t r = 1; r <= area && distinct < 65536; ++r) {
+      if (area % r) continue;
+      g.clear();
+      m.setZero(r, area / r);
+      g.constant(m);
+      ++distinct;
+    }
+  g.clear();
+  g.constant(Matrix<float>::Zero(1, 1));  // shapes already seen are still fine
+  g.constant(Matrix<float>::Zero(1, 2));
+  CHECK_THROWS_WITH(g.constant(Matrix<float>::Zero(1, 100000), "big"),
+                    Contains("constant") && Contains("1x100000") && Contains("65536"));
+}
+
 // The seed's demo network: 10 layers of 2 units, ReLU hidden layers, sigmoid output, w = 0.8·I
 // (last layer [1,1]ᵀ), b = 0, z = wᵀa + b, binary cross-entropy averaged over the samples.
 TEST_CASE("seed ReLU network: db shrinks by exactly 0.8 per layer below layer 9", "[autodiff][seed]") {
