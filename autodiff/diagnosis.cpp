@@ -2,10 +2,13 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <optional>
 #include <vector>
+
+#include "gradscope/autodiff/grad_stats.hpp"
 
 namespace gradscope {
 
@@ -63,34 +66,91 @@ Verdict layer_verdict(double rms, double gain, const DiagnosisThresholds& th) {
   return Verdict::Stable;
 }
 
-// Σ (dz ⊙ σ'(z))² with σ' from the op of the activation node a = σ(z), or 1 when the layer has
-// no node "a" (models/ records an identity activation as a = z); NaN for other ops.
+// ‖g‖ of node v's gradient: from the caller's measurements when it has them, else read.
 template <class T>
-double sum_sq_times_slope(const MatrixMap<T>& dz, const NodeView<T>& z, const NodeView<T>* a) {
-  const auto d = dz.array().template cast<double>();
-  if (!a) return d.square().sum();
-  const auto zv = z.value().array();
-  const auto av = a->value().array().template cast<double>();
-  switch (a->op()) {
-    case Op::Relu:  // σ' = 1 where z > 0, else 0
-      return (zv > T(0)).select(d, 0.0).square().sum();
-    case Op::LeakyRelu:  // σ' = 1 where z > 0, else the slope
-      return (zv > T(0)).select(d, d * double(a->attr())).square().sum();
+double grad_norm_of(const NodeView<T>& v, const GradSquares* squares) {
+  return squares ? std::sqrt((*squares)[v.index()]) : norm_of(v.grad());
+}
+
+// Sets out to v's name "scope/local" unless it holds that already, so that a training loop
+// diagnosing every pass compares names instead of building them.
+template <class T>
+void set_name(std::string& out, const Graph<T>& g, const NodeView<T>& v) {
+  const std::string_view scope = g.scope_path(v.scope_id()), local = v.local_name();
+  const std::size_t at = scope.empty() ? 0 : scope.size() + 1;
+  const bool same = !local.empty() && out.size() == at + local.size() &&
+                    out.compare(0, scope.size(), scope) == 0 &&
+                    (at == 0 || out[scope.size()] == '/') && out.compare(at, local.size(), local) == 0;
+  if (!same) v.name_into(out);
+}
+
+// out = in ⊙ σ'(z) over n elements, σ' from the op of the activation node act = σ(z) (values av);
+// false for an activation op without a stated derivative. Plain loops over arrays, which the
+// compiler vectorises: every element is loaded before the select, else the load would be
+// conditional and the loop a branch per element.
+template <class T>
+bool apply_slope(T* out, const T* in, const T* zv, const T* av, std::size_t n,
+                 const NodeView<T>& act) {
+  switch (act.op()) {
+    case Op::Relu:  // σ' = 1 where z > 0, else 0 (0 at the kink, as the op's backward)
+      for (std::size_t i = 0; i < n; ++i) {
+        const T x = in[i];
+        out[i] = zv[i] > T(0) ? x : T(0);
+      }
+      return true;
+    case Op::LeakyRelu: {  // σ' = 1 where z > 0, else the slope
+      const T slope = act.attr();
+      for (std::size_t i = 0; i < n; ++i) {
+        const T x = in[i];
+        out[i] = zv[i] > T(0) ? x : x * slope;
+      }
+      return true;
+    }
     case Op::Sigmoid:  // σ' = σ(1-σ)
-      return (d * av * (1.0 - av)).square().sum();
+      for (std::size_t i = 0; i < n; ++i) out[i] = in[i] * av[i] * (T(1) - av[i]);
+      return true;
     case Op::Tanh:  // σ' = 1 - tanh²
-      return (d * (1.0 - av.square())).square().sum();
+      for (std::size_t i = 0; i < n; ++i) out[i] = in[i] * (T(1) - av[i] * av[i]);
+      return true;
     default:
-      return kNoValue;
+      return false;
   }
 }
 
-// The seed's recurrence for one layer, dz_l = w_{l+1} dz_{l+1} ⊙ σ'(z_l), evaluated on the forward
-// pass's w and z and on the gradient arriving from the layer above; returns rms(dz_l)/rms(dz_{l+1}).
-// w enters as w (seed orientation, z = wᵀa) or wᵀ (z = W a); NaN when the shapes do not fit.
+// The node whose gradient the engine computed as exactly w_{l+1}·dz_{l+1}, or kNoNode: the input x
+// of layer l+1 (layer l's "a", or its "z" when it has none) if its only consumer is layer l+1's
+// product p = matmul(w or wᵀ, x), and p's gradient is dz_{l+1}: p is "z", or p's only consumer is
+// "z" = p + b with p of z's shape (add passes its gradient on unchanged). consumers: how many nodes
+// use each node as an input; last_consumer: the last of them.
+template <class T>
+std::uint32_t product_node(const Graph<T>& g, const LayerDiagnosis& ld, const LayerDiagnosis& up,
+                           const std::vector<std::uint32_t>& consumers,
+                           const std::vector<std::uint32_t>& last_consumer) {
+  const std::uint32_t x = ld.a_node != kNoNode ? ld.a_node : ld.z_node;
+  if (consumers[x] != 1) return kNoNode;
+  const NodeView<T> p(g, last_consumer[x]);
+  if (p.op() != Op::Matmul || p.input(1) != x) return kNoNode;
+  const NodeView<T> w(g, p.input(0));
+  const bool w_fits = up.w_transposed ? w.op() == Op::Transpose && w.input(0) == up.w_node
+                                      : w.index() == up.w_node;
+  if (!w_fits) return kNoNode;
+  if (p.index() == up.z_node) return x;
+  const NodeView<T> z(g, up.z_node);
+  const bool passes_on = consumers[p.index()] == 1 && last_consumer[p.index()] == up.z_node &&
+                         z.op() == Op::Add && p.shape() == z.shape();
+  return passes_on ? x : kNoNode;
+}
+
+// The seed's recurrence for one layer, dz_l = w_{l+1} dz_{l+1} ⊙ σ'(z_l), with σ'(z_l) from the
+// forward pass and dz_{l+1} (of rms rms_up) the gradient arriving from the layer above; returns
+// rms(dz_l)/rms(dz_{l+1}). w·dz_{l+1} is the gradient of node w_dz where the engine computed
+// exactly that (product_node), else computed here: w enters as w (seed orientation, z = wᵀa) or
+// wᵀ (z = W a). NaN when the shapes do not fit, the activation has no stated σ', or the result is
+// not finite.
 template <class T>
 double predicted_layer_gain(const NodeView<T>& z, const NodeView<T>* a, const NodeView<T>& w,
-                            bool w_transposed, const NodeView<T>& z_up) {
+                            bool w_transposed, const NodeView<T>& z_up, double rms_up,
+                            const NodeView<T>* w_dz) {
   const auto wv = w.value();
   const auto up = z_up.grad();
   const Eigen::Index n = z.shape().rows, m = z.shape().cols;
@@ -98,34 +158,64 @@ double predicted_layer_gain(const NodeView<T>& z, const NodeView<T>* a, const No
                                  : wv.cols() == n && wv.rows() == up.rows();
   if (!fits || up.cols() != m || (a && (a->arity() != 1 || a->input(0) != z.index())))
     return kNoValue;
+  const T* zv = z.value().data();
+  const T* av = a ? a->value().data() : nullptr;
+  // Narrow layers (the seed's 2x2 weights against thousands of samples): coefficient-wise
+  // products, several times faster than Eigen's GEMM, which packs both operands first; in blocks
+  // of columns small enough that each block is still in L1 when σ' and the sums sweep it. Wide
+  // layers: one GEMM (blocks would repack w every time).
+  const bool narrow = w_dz || wv.size() <= 64;
+  const Eigen::Index block = narrow ? std::max<Eigen::Index>(1, 1024 / n) : m;
   // Scratch kept per thread, so that diagnosing every iteration does not allocate.
   thread_local std::vector<T> scratch;
-  if (scratch.size() < std::size_t(n * m)) scratch.resize(std::size_t(n * m));
-  MatrixMap<T> dz(scratch.data(), n, m);
-  // Eigen's GEMM packs both operands first; for narrow layers (the seed's 2x2 weights against
-  // thousands of samples) the coefficient-wise product is several times faster.
-  const bool narrow = wv.size() <= 64;
-  if (w_transposed && narrow)
-    dz.noalias() = wv.lazyProduct(up);
-  else if (w_transposed)
-    dz.noalias() = wv * up;
-  else if (narrow)
-    dz.noalias() = wv.transpose().lazyProduct(up);
-  else
-    dz.noalias() = wv.transpose() * up;
-  const double sum_sq = sum_sq_times_slope(dz, z, a);
-  const double rms_up = norm_of(up) / std::sqrt(double(up.size()));
-  return std::sqrt(sum_sq / double(dz.size())) / rms_up;
+  if (scratch.size() < std::size_t(n * block)) scratch.resize(std::size_t(n * block));
+  GradSums sums;
+  for (Eigen::Index c = 0; c < m; c += block) {
+    const Eigen::Index cols = std::min(block, m - c);
+    const std::size_t offset = std::size_t(c * n), count = std::size_t(cols * n);
+    const T* product = scratch.data();
+    if (w_dz) {
+      product = w_dz->grad().data() + offset;
+    } else {
+      MatrixMap<T> dz(scratch.data(), n, cols);
+      const auto up_block = up.middleCols(c, cols);
+      if (w_transposed && narrow)
+        dz.noalias() = wv.lazyProduct(up_block);
+      else if (w_transposed)
+        dz.noalias() = wv * up_block;
+      else if (narrow)
+        dz.noalias() = wv.transpose().lazyProduct(up_block);
+      else
+        dz.noalias() = wv.transpose() * up_block;
+    }
+    if (a) {  // else σ' = 1: models/ records an identity activation as a = z, without "a"
+      if (!apply_slope(scratch.data(), product, zv + offset, av ? av + offset : nullptr, count, *a))
+        return kNoValue;
+      product = scratch.data();
+    }
+    sums.add(product, count);
+  }
+  if (!sums.finite()) return kNoValue;
+  return std::sqrt(sums.sum_sq / double(n * m)) / rms_up;
 }
 
 }  // namespace
 
 template <class T>
-void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, bool predict) {
+void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, bool predict,
+              const GradSquares* squares) {
   if (!g.has_gradients()) fail("diagnose: backward() has not run on this graph");
+  if (squares && squares->size() != g.size())
+    fail("diagnose: {} gradient norms given for a graph of {} nodes", squares->size(), g.size());
   out.measured_gain = out.predicted_gain = out.total_gain = kNoValue;
   out.verdict = Verdict::Unknown;
   out.note.clear();
+
+  // The layer of every scope, parsed once per scope rather than once per node.
+  thread_local std::vector<int> layer_of;
+  layer_of.resize(g.scope_count());
+  for (std::uint32_t id = 0; id < layer_of.size(); ++id)
+    layer_of[id] = layer_of_scope(g.scope_path(id));
 
   // Pass 1: how many layers and parameters, so that out's vectors are sized once (and keep their
   // storage across calls in a training loop).
@@ -133,10 +223,10 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
   int depth = 0;
   std::size_t n_params = 0;
   for (std::uint32_t i = 0; i < n_nodes; ++i) {
-    const auto v = g.node(i);
+    const NodeView<T> v(g, i);
     if (!v.requires_grad()) continue;
     if (v.op() == Op::Param) ++n_params;
-    if (v.local_name() == "z") depth = std::max(depth, layer_of_scope(v.scope()));
+    if (layer_of[v.scope_id()] > depth && v.local_name() == "z") depth = layer_of[v.scope_id()];
   }
   out.layers.resize(std::size_t(depth));
   out.parameters.resize(n_params);
@@ -149,19 +239,26 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
     ld.verdict = Verdict::Unknown;
   }
 
-  // Pass 2: find each layer's z, a, w and measure every parameter.
+  // Pass 2: find each layer's z, a, w, measure every parameter and count each node's consumers.
+  thread_local std::vector<std::uint32_t> consumers, last_consumer;
+  consumers.assign(n_nodes, 0);
+  last_consumer.resize(n_nodes);
   std::size_t p = 0;
   for (std::uint32_t i = 0; i < n_nodes; ++i) {
-    const auto v = g.node(i);
+    const NodeView<T> v(g, i);
+    for (int k = 0; k < v.arity(); ++k) {
+      ++consumers[v.input(k)];
+      last_consumer[v.input(k)] = i;
+    }
     if (!v.requires_grad()) continue;
     if (v.op() == Op::Param) {
       auto& pr = out.parameters[p++];
-      v.name_into(pr.name);
-      pr.grad_norm = norm_of(v.grad());
+      set_name(pr.name, g, v);
+      pr.grad_norm = grad_norm_of(v, squares);
       pr.value_norm = norm_of(v.value());
       pr.ratio = pr.grad_norm / pr.value_norm;
     }
-    const int l = layer_of_scope(v.scope());
+    const int l = layer_of[v.scope_id()];
     if (l == 0 || l > depth) continue;
     auto& ld = out.layers[std::size_t(l - 1)];
     const std::string_view local = v.local_name();
@@ -178,7 +275,7 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
       return;
     }
     *slot = i;
-    if (slot == &ld.z_node) ld.scope = v.scope();
+    if (slot == &ld.z_node && ld.scope != v.scope()) ld.scope = v.scope();  // assigned once
   }
   for (auto& ld : out.layers) {
     if (ld.z_node == kNoNode) {
@@ -186,12 +283,12 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
       out.layers.clear();
       return;
     }
-    const auto z = g.node(ld.z_node);
-    ld.grad_norm = norm_of(z.grad());
-    ld.grad_rms = ld.grad_norm / std::sqrt(double(z.grad().size()));
+    const NodeView<T> z(g, ld.z_node);
+    ld.grad_norm = grad_norm_of(z, squares);
+    ld.grad_rms = ld.grad_norm / std::sqrt(double(z.shape().size()));
     if (ld.w_node != kNoNode) {
-      const auto w = g.node(ld.w_node);
-      ld.weight_ratio = norm_of(w.grad()) / norm_of(w.value());
+      const NodeView<T> w(g, ld.w_node);
+      ld.weight_ratio = grad_norm_of(w, squares) / norm_of(w.value());
     }
   }
   if (depth < 3) {
@@ -211,8 +308,11 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
     ld.verdict = layer_verdict(ld.grad_rms, ld.gain, th);
     if (predict && up.w_node != kNoNode) {
       const auto a = ld.a_node == kNoNode ? std::optional<NodeView<T>>() : g.node(ld.a_node);
-      ld.predicted_gain = predicted_layer_gain(g.node(ld.z_node), a ? &*a : nullptr,
-                                               g.node(up.w_node), up.w_transposed, g.node(up.z_node));
+      const std::uint32_t x = product_node(g, ld, up, consumers, last_consumer);
+      const auto w_dz = x == kNoNode ? std::optional<NodeView<T>>() : g.node(x);
+      ld.predicted_gain = predicted_layer_gain(
+          NodeView<T>(g, ld.z_node), a ? &*a : nullptr, NodeView<T>(g, up.w_node),
+          up.w_transposed, NodeView<T>(g, up.z_node), up.grad_rms, w_dz ? &*w_dz : nullptr);
     }
   }
   out.total_gain = out.layers.front().grad_rms / out.layers.back().grad_rms;
@@ -277,7 +377,9 @@ std::string format_table(const Diagnosis& d) {
   return s;
 }
 
-template void diagnose<double>(const Graph<double>&, const DiagnosisThresholds&, Diagnosis&, bool);
-template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&, bool);
+template void diagnose<double>(const Graph<double>&, const DiagnosisThresholds&, Diagnosis&, bool,
+                               const GradSquares*);
+template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&, bool,
+                              const GradSquares*);
 
 }  // namespace gradscope

@@ -20,8 +20,17 @@
 // so for ReLU with w = 0.8·I it is exactly 0.8, and for sigmoid it uses the true σ' = σ(1-σ) of
 // each z. Where it differs from the measured gain, the seed's derivation and the engine disagree.
 // σ' comes from the op of "a": relu, leaky_relu, sigmoid, tanh, or 1 for a layer without "a"
-// (models/ records an identity activation as a = z); another activation op gives no prediction (NaN). The network's predicted gain is the same least-squares fit
-// through the curve the p_l predict from rms(dz_{L-1}) down. Cost: one product w·dz per layer.
+// (models/ records an identity activation as a = z); another activation op gives no prediction
+// (NaN). The network's predicted gain is the same least-squares fit through the curve the p_l
+// predict from rms(dz_{L-1}) down.
+// Cost. w_{l+1}·dz_{l+1} is by the chain rule exactly the gradient the engine gave the input of
+// layer l+1's product, when that product (matmul(w or wᵀ, a_l)) is the input's only consumer and
+// its own gradient is dz_{l+1} (it is "z", or "z" = product + b): the model's structure, checked on
+// node indices every pass. There p_l takes that gradient and costs one sweep over it and z_l, with
+// σ' and the sum of squares fused; what it checks is then the activation's derivative (the part
+// the seed's published sigmoid demo got wrong), not the matrix product. Elsewhere the product is
+// computed here (for wide layers, a third matrix product beside backward's two). A gradient hook
+// on "a" or on the product counts as part of the model in the first case and not in the second.
 //
 // Verdicts, from DiagnosisThresholds (all configurable):
 //   per layer l < L:  gain < vanishing_gain: vanishing; gain > exploding_gain: exploding; else stable.
@@ -84,12 +93,18 @@ struct Diagnosis {
   std::vector<ParameterRatio> parameters;  // every parameter node reached by backward, in creation order
 };
 
-// Diagnoses the last backward pass of g. Reuses out's storage, so a training loop that diagnoses
-// every iteration does not allocate once names and sizes are stable.
+// Σ g² of every node's gradient in the last backward pass, by node index: NaN where the gradient
+// holds NaN or Inf, 0 where backward did not reach the node. An observer that has measured every
+// gradient anyway (the GradientMonitor) hands it to diagnose(), so that no gradient is read twice.
+using GradSquares = std::vector<double>;
+
+// Diagnoses the last backward pass of g. Reuses out's storage and builds no strings once names are
+// stable, so a training loop that diagnoses every iteration does not allocate.
 // predict = false skips the predicted gains (left NaN), which cost one product w·dz per layer.
+// squares: the gradients' Σ g² as measured by the caller (g.size() entries), or null to read them.
 template <class T>
 void diagnose(const Graph<T>& g, const DiagnosisThresholds& thresholds, Diagnosis& out,
-              bool predict = true);
+              bool predict = true, const GradSquares* squares = nullptr);
 template <class T>
 Diagnosis diagnose(const Graph<T>& g, const DiagnosisThresholds& thresholds = {}) {
   Diagnosis d;
@@ -106,8 +121,8 @@ std::string format_summary(const Diagnosis& d);
 int layer_of_scope(std::string_view scope_path);
 
 extern template void diagnose<double>(const Graph<double>&, const DiagnosisThresholds&, Diagnosis&,
-                                      bool);
+                                      bool, const GradSquares*);
 extern template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&,
-                                     bool);
+                                     bool, const GradSquares*);
 
 }  // namespace gradscope

@@ -75,6 +75,7 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   scope_sums_.assign(scope_names_.size(), GradSums{});
   scope_first_use_.clear();
   nodes_used_ = 0;
+  squares_.assign(g.size(), 0.0);
 }
 
 template <class T>
@@ -82,13 +83,26 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
   const auto grad = node.grad();
   GradSums sums;
   sums.add(grad.data(), std::size_t(grad.size()));
+  squares_[node.index()] = sums.finite() ? sums.sum_sq : kNoValue;
 
-  if (nodes_used_ == nodes_.size()) nodes_.emplace_back();
+  if (nodes_used_ == nodes_.size()) {
+    nodes_.emplace_back();
+    local_names_.emplace_back();
+  }
+  std::string& local = local_names_[nodes_used_];
   NodeRecord& r = nodes_[nodes_used_++];
-  node.name_into(r.name);
+  const std::uint32_t scope_index = scope_of_graph_scope_[node.scope_id()];
+  const std::string_view local_now = node.local_name();
+  // The name follows from the node's index, op, scope path and local name: rebuild it only if one
+  // of them changed (the scope index stands for its path, see on_backward_begin).
+  if (r.node != node.index() || r.scope != scope_index || r.op != node.op_name() || local != local_now) {
+    node.name_into(r.name);
+    local.assign(local_now);
+  }
+  r.node = node.index();
   r.op = node.op_name();
   r.shape = node.shape();
-  r.scope = scope_of_graph_scope_[node.scope_id()];
+  r.scope = scope_index;
   r.stats = sums.stats();
 
   auto& scope = scope_sums_[r.scope];
@@ -104,12 +118,13 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
 template <class T>
 void GradientMonitor<T>::on_backward_end(const Graph<T>& g) {
   nodes_.resize(nodes_used_);
+  local_names_.resize(nodes_used_);
   scopes_.resize(scope_first_use_.size());
   for (std::size_t k = 0; k < scopes_.size(); ++k)
     scopes_[k] = {scope_first_use_[k], scope_sums_[scope_first_use_[k]].stats()};
   ++passes_;
   const auto k = options_.predict_every;
-  diagnose(g, options_.thresholds, diagnosis_, k != 0 && passes_ % k == 0);
+  diagnose(g, options_.thresholds, diagnosis_, k != 0 && passes_ % k == 0, &squares_);
   if (passes_ % every_ == 0) record_history();
   log_pass();
 }
@@ -188,8 +203,10 @@ std::size_t GradientMonitor<T>::memory_bytes() const {
     return b;
   };
   std::size_t b = entries_bytes(history_) + entries_bytes(spare_);
-  b += nodes_.capacity() * sizeof(NodeRecord);
+  b += nodes_.capacity() * sizeof(NodeRecord) + local_names_.capacity() * sizeof(std::string) +
+       squares_.capacity() * sizeof(double);
   for (const auto& r : nodes_) b += string_bytes(r.name);
+  for (const auto& s : local_names_) b += string_bytes(s);
   b += scope_names_.capacity() * sizeof(std::string);
   for (const auto& s : scope_names_) b += string_bytes(s);
   b += scope_of_graph_scope_.capacity() * sizeof(std::uint32_t) +

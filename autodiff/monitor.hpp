@@ -20,8 +20,9 @@
 // halves each time it fills: memory stays bounded however long training runs.
 //
 // Steady state: once a training loop records the same graph every iteration, a backward pass
-// allocates nothing in the monitor (names and vectors reuse their storage). A monitor watches one
-// graph at a time; it can be moved to another graph between passes.
+// allocates nothing in the monitor and builds no strings (a node's name is rebuilt only when the
+// node at its place changed). A monitor watches one graph at a time; it can be moved to another
+// graph between passes.
 #include <spdlog/logger.h>
 
 #include <cstdint>
@@ -40,8 +41,10 @@ struct MonitorOptions {
   std::shared_ptr<spdlog::logger> logger;  // null: spdlog::default_logger()
   std::uint64_t history_every = 1;         // k: record every k-th backward pass
   std::size_t history_capacity = 1024;     // entries; even, >= 2
-  // Predicted gains every k-th pass (0: never). They cost about as much as the statistics of every
-  // node together (one product w·dz per layer); the measured gain and verdicts come every pass.
+  // Predicted gains every k-th pass (0: never). Per layer they cost one sweep over w·dz and z, w·dz
+  // being the engine's own gradient where the layers are plain products (see diagnosis.hpp), else a
+  // product computed for the purpose; the measured gain, the statistics and the verdicts come
+  // every pass regardless.
   std::uint64_t predict_every = 1;
   DiagnosisThresholds thresholds;
 };
@@ -55,7 +58,8 @@ struct NodeRecord {
   std::string name;     // "layer3/z"
   std::string_view op;  // the op's name, static storage
   Shape shape;
-  std::uint32_t scope;  // index into GradientMonitor::scope_names()
+  std::uint32_t node = kNoNode;  // index in the graph
+  std::uint32_t scope = 0;       // index into GradientMonitor::scope_names()
   GradStats stats;
 };
 
@@ -115,7 +119,9 @@ class GradientMonitor : public Observer<T> {
   std::vector<GradSums> scope_sums_;                 // this pass, by index in scope_names_
   std::vector<std::uint32_t> scope_first_use_;       // scopes reached this pass, in order
   std::vector<NodeRecord> nodes_;
+  std::vector<std::string> local_names_;  // per record, its node's local name: rebuilt on change only
   std::size_t nodes_used_ = 0;
+  GradSquares squares_;  // this pass's Σ g² by node index, handed to diagnose()
   std::vector<ScopeRecord> scopes_;
   Diagnosis diagnosis_;
   std::vector<Verdict> layer_verdicts_;  // as last logged, to warn on changes only

@@ -83,6 +83,38 @@ TEST_CASE("seed sigmoid net: gain about 0.19, predicted from sigma'(z) of the fo
   CHECK(d.total_gain < 1e-5);
 }
 
+TEST_CASE("the prediction is the same from the engine's w·dz and from its own product",
+          "[diagnosis][seed]") {
+  // In a plain stack, layer l+1's product is the only consumer of a_l, so the engine's gradient of
+  // a_l is exactly w_{l+1}·dz_{l+1} and the prediction takes it. Giving every a_l a second
+  // consumer that adds exactly 0 to its gradient (0 · sum(a_l) in the loss) makes the diagnosis
+  // compute the product itself; the measured and predicted gains must not change.
+  const auto p = seed_points(10, 7, 6, 7);
+  for (const char* act : {"relu", "sigmoid"}) {
+    INFO(act);
+    auto net = seed_net(10, 0.8, act, "sigmoid");
+    Graph<double> g;
+    const Diagnosis plain = run(net, p, g);
+    g.clear();
+    Var<double> a = g.constant(p.x, "x"), extra = g.constant(0.0, "zero");
+    for (int l = 1; l <= net.depth(); ++l) {
+      auto s = g.scope("layer" + std::to_string(l));
+      auto z = (matmul(transpose(g.param(net.w[l - 1])), a) + g.param(net.b[l - 1])).named("z");
+      a = (net.act[l - 1] == "relu" ? relu(z) : sigmoid(z)).named("a");
+      if (l < net.depth()) extra = extra + sum(a) * 0.0;
+    }
+    g.backward(bce(a, g.constant(p.y, "y")) + extra);
+    const Diagnosis computed = diagnose(g);
+    for (int l = 1; l < net.depth(); ++l) {
+      INFO("layer " << l);
+      CHECK(computed.layers[l - 1].gain == plain.layers[l - 1].gain);
+      CHECK(computed.layers[l - 1].predicted_gain ==
+            Approx(plain.layers[l - 1].predicted_gain).epsilon(1e-13));
+    }
+    CHECK(computed.predicted_gain == Approx(plain.predicted_gain).epsilon(1e-13));
+  }
+}
+
 TEST_CASE("ReLU with w = 1.1·I at depth 100 explodes", "[diagnosis]") {
   const auto p = seed_points(10, 7, 6, 7);
   // The seed's sigmoid output and cross-entropy, fused: at these activations a separate sigmoid

@@ -124,6 +124,54 @@ TEST_CASE("statistics aggregate exactly per scope, and scopes keep their names",
   CHECK(monitor.nodes()[1].name == "block1/layer1/y");
 }
 
+TEST_CASE("node names follow the graph when it changes between passes", "[monitor]") {
+  // Names are rebuilt only when the node at a record's place changed: check that they are.
+  Graph<double> g;
+  GradientMonitor<double> monitor(quiet());
+  g.add_observer(monitor);
+  for (const char* name : {"h", "k", "k", ""}) {
+    g.clear();
+    auto x = g.variable(1.0, "x");
+    auto s = g.scope(std::string(name).empty() ? "other" : "block");
+    auto h = x * 2.0;
+    if (*name) h.named(name);
+    g.backward(h);
+    INFO(name);
+    REQUIRE(monitor.nodes().size() == 2);
+    CHECK(monitor.nodes()[0].name == (*name ? std::string("block/") + name : "other/scale#1"));
+    CHECK(monitor.nodes()[1].name == "x");
+    CHECK(monitor.nodes()[0].node == 1);
+  }
+}
+
+TEST_CASE("the monitor's diagnosis is diagnose() of the same pass", "[monitor]") {
+  const auto p = seed_points(10, 7, 6, 7);
+  for (const char* act : {"relu", "sigmoid"}) {
+    auto net = seed_net(10, 0.8, act, "sigmoid");
+    Graph<double> g;
+    GradientMonitor<double> monitor(quiet());
+    g.add_observer(monitor);
+    auto out = net.forward(g, p.x);
+    g.backward(bce(out, g.constant(p.y, "y")));
+    const Diagnosis d = diagnose(g);
+    const Diagnosis& m = monitor.diagnosis();
+    INFO(act);
+    CHECK(m.verdict == d.verdict);
+    CHECK(m.measured_gain == Approx(d.measured_gain).epsilon(1e-14));
+    CHECK(m.predicted_gain == Approx(d.predicted_gain).epsilon(1e-14));
+    REQUIRE(m.layers.size() == d.layers.size());
+    for (std::size_t l = 0; l < d.layers.size(); ++l) {
+      CHECK(m.layers[l].grad_norm == Approx(d.layers[l].grad_norm).epsilon(1e-14));
+      CHECK(m.layers[l].weight_ratio == Approx(d.layers[l].weight_ratio).epsilon(1e-14));
+    }
+    REQUIRE(m.parameters.size() == d.parameters.size());
+    for (std::size_t k = 0; k < d.parameters.size(); ++k) {
+      CHECK(m.parameters[k].name == d.parameters[k].name);
+      CHECK(m.parameters[k].grad_norm == Approx(d.parameters[k].grad_norm).epsilon(1e-14));
+    }
+  }
+}
+
 TEST_CASE("history: every k-th pass, decimated when full, bounded over 50,000 iterations",
           "[monitor][history]") {
   const auto p = seed_points(10, 7, 6, 7);
