@@ -353,7 +353,13 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
   // Hooks in reverse creation order, so visit() walks them with a cursor as i falls.
   std::stable_sort(hooks_.begin(), hooks_.end(), [](auto& x, auto& y) { return x.node > y.node; });
   hook_cursor_ = 0;
-  for (auto& o : observers_) o.observer->on_backward_begin(*this);
+  in_backward_ = true;
+  struct EndPass {  // however the pass ends, normally or by an Error
+    Graph& g;
+    ~EndPass() { g.end_pass(); }
+  } end_pass_guard{*this};
+  for (auto& o : observers_)
+    if (o.id) o.observer->on_backward_begin(*this);
   const bool instrumented = kHooksCompiledIn && (!hooks_.empty() || !observers_.empty() || anomaly_);
   for (std::uint32_t i = root + 1; i-- > 0;) {
     const Node& n = nodes_[i];
@@ -374,7 +380,18 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
       if (anomaly_) check_backward(i);
     }
   }
-  for (auto& o : observers_) o.observer->on_backward_end(*this);
+  for (auto& o : observers_)
+    if (o.id) o.observer->on_backward_end(*this);
+}
+
+template <class T>
+void Graph<T>::end_pass() {
+  in_backward_ = false;
+  hooks_.erase(std::remove_if(hooks_.begin(), hooks_.end(), [](auto& h) { return h.id == 0; }),
+               hooks_.end());
+  observers_.erase(std::remove_if(observers_.begin(), observers_.end(),
+                                  [](auto& o) { return o.id == 0; }),
+                   observers_.end());
 }
 
 template <class T>
@@ -384,13 +401,15 @@ void Graph<T>::visit(std::uint32_t i) {
   while (hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node > i) ++hook_cursor_;
   bool hooked = false;
   for (; hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node == i; ++hook_cursor_) {
+    if (!hooks_[hook_cursor_].id) continue;  // removed earlier in this pass
     hooks_[hook_cursor_].fn(MatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols));
     hooked = true;
   }
   // The seed is checked on entry and every backward's output after it ran, so only a hook can
   // have made this gradient non-finite.
   if (anomaly_ && hooked) check_hooked_gradient(i);
-  for (auto& o : observers_) o.observer->on_node(NodeView<T>(*this, i));
+  for (auto& o : observers_)
+    if (o.id) o.observer->on_node(NodeView<T>(*this, i));
 }
 
 template <class T>
@@ -527,6 +546,9 @@ template <class T>
 HookHandle Graph<T>::register_hook(Var<T> v, Hook hook) {
   const auto i = check(v, "register_hook");
   if (!kHooksCompiledIn) fail("register_hook: gradscope was built with GRADSCOPE_HOOKS=OFF");
+  if (in_backward_)
+    fail("register_hook: called during backward (from a hook or observer) for '{}'; register "
+         "hooks before backward()", node_name(i));
   if (!hook) fail("register_hook: empty hook for '{}'", node_name(i));
   if (!(nodes_[i].flags & kRequiresGrad))
     fail("register_hook: '{}' needs no gradient (a constant, or recorded under no_grad), so the "
@@ -538,20 +560,33 @@ HookHandle Graph<T>::register_hook(Var<T> v, Hook hook) {
 template <class T>
 HookHandle Graph<T>::add_observer(Observer<T>& observer) {
   if (!kHooksCompiledIn) fail("add_observer: gradscope was built with GRADSCOPE_HOOKS=OFF");
+  if (in_backward_)
+    fail("add_observer: called during backward (from a hook or observer); add observers before "
+         "backward()");
   observers_.push_back({next_hook_id_, &observer});
   return {next_hook_id_++};
 }
 
 template <class T>
 void Graph<T>::remove(HookHandle handle) {
+  if (handle.id == 0) return;  // never issued
+  // During backward the loops over hooks_ and observers_ are running, perhaps inside the very
+  // function being removed: only mark it (id 0); end_pass() erases it.
   auto hit = std::find_if(hooks_.begin(), hooks_.end(), [&](auto& h) { return h.id == handle.id; });
   if (hit != hooks_.end()) {
-    hooks_.erase(hit);
+    if (in_backward_)
+      hit->id = 0;
+    else
+      hooks_.erase(hit);
     return;
   }
   auto oit = std::find_if(observers_.begin(), observers_.end(),
                           [&](auto& o) { return o.id == handle.id; });
-  if (oit != observers_.end()) observers_.erase(oit);
+  if (oit == observers_.end()) return;
+  if (in_backward_)
+    oit->id = 0;
+  else
+    observers_.erase(oit);
 }
 
 template class Graph<double>;

@@ -230,6 +230,9 @@ class Graph {
   // --- hooks and observers ----------------------------------------------------------------------
   // Hooks on one node run in registration order, each seeing what the previous one left. A hook
   // on a node that needs no gradient (constant, recorded under no_grad) is an Error: it would never run.
+  // Hooks and observers may remove any hook or observer, themselves included, while backward runs:
+  // what is removed is not called again, and is erased when the pass ends. Registering during
+  // backward is an Error (the pass's order of hooks is fixed when it starts).
   HookHandle register_hook(Var<T> v, Hook hook);  // dropped by clear() with the node
   HookHandle add_observer(Observer<T>& observer);  // kept across clear(); must outlive the graph or be removed
   void remove(HookHandle handle);                  // unknown or already removed handles are ignored
@@ -269,11 +272,11 @@ class Graph {
     std::uint32_t path;  // into strings_
   };
   struct NodeHook {
-    std::uint32_t id, node;
+    std::uint32_t id, node;  // id 0: removed during backward, erased when it ends
     Hook fn;
   };
   struct ObserverEntry {
-    std::uint32_t id;
+    std::uint32_t id;  // 0: removed during backward, erased when it ends
     Observer<T>* observer;
   };
 
@@ -304,6 +307,7 @@ class Graph {
   void check_hooked_gradient(std::uint32_t i) const;
   std::string describe(std::uint32_t i) const;  // "'name' (op RxC, created at file:line)"
   void backward_from(std::uint32_t root, const T* seed);
+  void end_pass();  // erases hooks and observers removed during backward
 
   std::vector<Node> nodes_;
   // An allocator whose value-less construct() leaves elements uninitialised, so that growing an
@@ -352,6 +356,7 @@ class Graph {
   std::size_t hook_cursor_ = 0;
   std::vector<ObserverEntry> observers_;
   std::uint32_t next_hook_id_ = 1;
+  bool in_backward_ = false;
   bool anomaly_ = false;
 };
 

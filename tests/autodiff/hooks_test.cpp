@@ -181,6 +181,66 @@ TEST_CASE("register_hook rejects stale handles, empty hooks and nodes without gr
   CHECK_THROWS_AS(g.register_hook(frozen, [](MatrixMap<double>) {}), Error);
 }
 
+TEST_CASE("hooks and observers may remove hooks and observers, themselves too, during backward",
+          "[hooks]") {
+  Graph<double> g;
+  auto x = g.variable(2.0, "x");
+  auto a = (x * 3.0).named("a");
+  auto b = (a * 5.0).named("b");
+  std::vector<std::string> calls;
+  HookHandle self, later, observer;
+  // b's hook removes itself and the hook on a, which backward has not reached yet.
+  self = g.register_hook(b, [&](MatrixMap<double>) {
+    calls.push_back("b");
+    g.remove(self);
+    g.remove(later);
+  });
+  later = g.register_hook(a, [&](MatrixMap<double> grad) {
+    calls.push_back("a");
+    grad *= 0.0;
+  });
+  struct RemovesItself : Observer<double> {
+    Graph<double>* g;
+    HookHandle* handle;
+    int nodes = 0, ends = 0;
+    void on_node(const NodeView<double>&) override {
+      ++nodes;
+      g->remove(*handle);
+    }
+    void on_backward_end(const Graph<double>&) override { ++ends; }
+  } obs;
+  obs.g = &g;
+  obs.handle = &observer;
+  observer = g.add_observer(obs);
+  g.backward(b);
+  CHECK(calls == std::vector<std::string>{"b"});
+  CHECK(obs.nodes == 1);  // removed on its first node: no more nodes, no on_backward_end
+  CHECK(obs.ends == 0);
+  CHECK(x.grad()(0, 0) == 15.0);  // a's hook did not zero the gradient
+  g.backward(b);                  // all three are gone for good
+  CHECK(calls.size() == 1);
+  CHECK(obs.nodes == 1);
+}
+
+TEST_CASE("registering a hook or an observer during backward is an Error", "[hooks][errors]") {
+  Graph<double> g;
+  auto x = g.variable(2.0, "x");
+  auto y = (x * x).named("y");
+  Recorder rec;
+  g.register_hook(y, [&](MatrixMap<double>) { g.register_hook(x, [](MatrixMap<double>) {}); });
+  CHECK_THROWS_WITH(g.backward(y), Catch::Contains("register_hook: called during backward"));
+  g.clear();
+  x = g.variable(2.0, "x");
+  y = (x * x).named("y");
+  g.register_hook(y, [&](MatrixMap<double>) { g.add_observer(rec); });
+  CHECK_THROWS_WITH(g.backward(y), Catch::Contains("add_observer: called during backward"));
+  // The failed pass ended: registering works again.
+  g.clear();
+  x = g.variable(2.0, "x");
+  CHECK_NOTHROW(g.register_hook(x, [](MatrixMap<double>) {}));
+  CHECK_NOTHROW(g.add_observer(rec));
+}
+
 #else
 
 TEST_CASE("with hooks compiled out, registering one is an Error", "[hooks][errors]") {
