@@ -95,7 +95,8 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
   const std::string_view local_now = node.local_name();
   // The name follows from the node's index, op, scope path and local name: rebuild it only if one
   // of them changed (the scope index stands for its path, see on_backward_begin).
-  if (r.node != node.index() || r.scope != scope_index || r.op != node.op_name() || local != local_now) {
+  if (r.node != node.index() || r.scope != scope_index || r.op != node.op_name() ||
+      local != local_now) {
     node.name_into(r.name);
     local.assign(local_now);
   }
