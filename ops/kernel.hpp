@@ -16,6 +16,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "gradscope/autodiff/shape.hpp"
 
@@ -103,6 +104,25 @@ void add_reduced(G& g, const E& e) {
     g.array() += e.rowwise().sum();
 }
 
+// Operands with at most kSmallDim rows, such as a layer of a few units across thousands of
+// samples, run kernels with that dimension fixed at compile time: Eigen then unrolls it and
+// vectorises each column, where with a dynamic row count it loops over rows per column.
+inline constexpr int kSmallDim = 4;
+
+// Calls f(std::integral_constant<int, D>{}) when n == D for some 1 <= D <= kSmallDim; returns
+// whether it did.
+template <int D = 1, class F>
+bool with_small(Eigen::Index n, F&& f) {
+  if constexpr (D > kSmallDim) {
+    return false;
+  } else if (n != D) {
+    return with_small<D + 1>(n, f);
+  } else {
+    f(std::integral_constant<int, D>{});
+    return true;
+  }
+}
+
 // out = f(a, b) elementwise with broadcasting. Equal shapes and a column vector b across the
 // columns of a (a bias per row, as in z = wᵀa + b) get direct expressions; the general case goes
 // through replicate(), whose index arithmetic (a modulo per element and dimension) costs more
@@ -111,12 +131,35 @@ template <class T, int N, class F>
 void broadcast_forward(Forward<T, N>& f, F op) {
   const auto r = f.out.rows(), c = f.out.cols();
   const bool a_full = f.a.rows() == r && f.a.cols() == c;
-  if (a_full && f.b.rows() == r && f.b.cols() == c)
+  if (a_full && f.b.rows() == r && f.b.cols() == c) {
     f.out.array() = op(f.a.array(), f.b.array());
-  else if (a_full && f.b.rows() == r && f.b.cols() == 1)
+  } else if (a_full && f.b.rows() == r && f.b.cols() == 1) {
+    if constexpr (N == Eigen::Dynamic) {
+      const bool small = with_small(r, [&](auto R) {
+        using Rows = Eigen::Array<T, R, Eigen::Dynamic>;
+        const Eigen::Array<T, R, 1> bias = f.b.array();
+        Eigen::Map<Rows>(f.out.data(), R, c) =
+            op(Eigen::Map<const Rows>(f.a.data(), R, c), bias.rowwise().replicate(c));
+      });
+      if (small) return;
+    }
     f.out.array() = op(f.a.array(), f.b.col(0).array().rowwise().replicate(c));
-  else
+  } else {
     f.out.array() = op(expand(f.a, r, c).array(), expand(f.b, r, c).array());
+  }
+}
+
+// ga += (a > 0 ? gout : below(gout)) elementwise: the backward of piecewise-linear activations.
+// A plain loop that loads gout before the test, because GCC vectorises that (compare and blend)
+// while Eigen 3.4's select() has no packet path and branches on every element's sign, which
+// mispredicts on mixed signs (about 3x slower on the seed's 2 x 2000 ReLU layers).
+template <class G, class A, class GO, class F>
+void add_by_sign(G& ga, const A& a, const GO& gout, F below) {
+  using T = typename G::Scalar;
+  for (Eigen::Index i = 0; i < ga.size(); ++i) {
+    const T g = gout(i);
+    ga(i) += a(i) > T(0) ? g : below(g);
+  }
 }
 
 // --- categories -----------------------------------------------------------------------------------

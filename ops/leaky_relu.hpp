@@ -13,7 +13,7 @@ struct LeakyRelu : Unary {
   // d/da = 1 where a > 0, else s
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.array() += (b.a.array() > T(0)).select(b.gout.array(), b.attr * b.gout.array());
+    add_by_sign(b.ga, b.a, b.gout, [s = b.attr](T g) { return s * g; });
   }
   static constexpr std::array<double, 2> test_attrs{0.01, 0.2};
   static constexpr std::array<Domain, 1> domain{{{-2, 2, 0.1}}};

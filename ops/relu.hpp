@@ -12,7 +12,7 @@ struct Relu : Unary {
   // d/da = 1 where a > 0, else 0 (0 at the kink, as in the seed's relu_gradient)
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.array() += (b.a.array() > T(0)).select(b.gout.array(), T(0));
+    add_by_sign(b.ga, b.a, b.gout, [](T) { return T(0); });
   }
   static constexpr std::array<Domain, 1> domain{{{-2, 2, 0.1}}};
 };
