@@ -6,8 +6,6 @@
 #include <atomic>
 #include <cstddef>
 #include <cerrno>
-#include <cstdio>
-#include <cstring>
 #include <ctime>
 
 extern "C" {
@@ -61,19 +59,5 @@ double cpu_now() {
 }
 
 std::uint64_t allocation_count() { return allocations.load(std::memory_order_relaxed); }
-
-long resident_kib() {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return 0;
-  char line[256];
-  long kib = 0;
-  while (std::fgets(line, sizeof line, f))
-    if (std::strncmp(line, "VmRSS:", 6) == 0) {
-      std::sscanf(line + 6, "%ld", &kib);
-      break;
-    }
-  std::fclose(f);
-  return kib;
-}
 
 }  // namespace gradscope::bench

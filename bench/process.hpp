@@ -3,6 +3,8 @@
 // allocations and resident memory.
 #include <cstdint>
 
+#include "resident.hpp"  // resident_kib()
+
 namespace gradscope::bench {
 
 // CPU seconds this process has used (all threads).
@@ -11,8 +13,5 @@ double cpu_now();
 // Heap allocations made by this process so far (malloc, calloc, realloc, the aligned variants,
 // and therefore also operator new and Eigen's aligned_malloc, which both call malloc).
 std::uint64_t allocation_count();
-
-// Resident set size of this process, in KiB (VmRSS from /proc/self/status; 0 if unavailable).
-long resident_kib();
 
 }  // namespace gradscope::bench

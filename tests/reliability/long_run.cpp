@@ -9,28 +9,14 @@
 // to the end (the monitor's bounded history fills during the first 1024 passes). Under
 // AddressSanitizer a short run of it is the LeakSanitizer check.
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <gradscope/autodiff/monitor.hpp>
 #include <gradscope/models/models.hpp>
 #include <string>
 
+#include "resident.hpp"  // bench/, shared with the benchmarks
+
 using namespace gradscope;
-
-namespace {
-
-long resident_kib() {
-  std::FILE* f = std::fopen("/proc/self/status", "r");
-  if (!f) return 0;
-  char line[256];
-  long kib = 0;
-  while (std::fgets(line, sizeof line, f))
-    if (std::strncmp(line, "VmRSS:", 6) == 0) kib = std::strtol(line + 6, nullptr, 10);
-  std::fclose(f);
-  return kib;
-}
-
-}  // namespace
+using bench::resident_kib;
 
 int main(int argc, char** argv) try {
   if (argc != 4) fail("usage: gradscope_long_run ITERATIONS MAX_GROWTH_KIB LOG_FILE");
