@@ -17,6 +17,10 @@ std::vector<Figure> monitor_overhead(const Options&);
 std::vector<Figure> hook_cost(const Options&);
 #endif
 std::vector<Figure> monitor_memory(const Options&);
+#if GRADSCOPE_BENCH_LIBTORCH
+std::vector<Figure> seed_train_libtorch(const Options&);
+std::vector<Figure> wide_mlp_libtorch(const Options&);
+#endif
 
 struct Entry {
   std::string_view name;
@@ -33,6 +37,10 @@ inline constexpr Entry kBenchmarks[] = {
     {"hook_cost", hook_cost},
 #endif
     {"monitor_memory", monitor_memory},
+#if GRADSCOPE_BENCH_LIBTORCH
+    {"seed_train_libtorch", seed_train_libtorch},
+    {"wide_mlp_libtorch", wide_mlp_libtorch},
+#endif
 };
 
 }  // namespace gradscope::bench

@@ -36,6 +36,9 @@ struct Figure {
   std::vector<double> values;     // one per repetition
   std::vector<double> baselines;  // one per repetition, measured beside values[i]; or empty
   std::optional<Target> target;
+  // The ratio is value / baseline, or with speedup baseline / value: how many times faster the
+  // value is than its baseline (the libtorch comparisons).
+  bool speedup = false;
 };
 
 using Benchmark = std::vector<Figure> (*)(const Options&);

@@ -34,8 +34,10 @@ Summary summarize(const Figure& f) {
   if (!f.baselines.empty()) {
     s.baseline = median(f.baselines);
     std::vector<double> ratios;
-    for (std::size_t i = 0; i < f.values.size(); ++i)
-      if (f.baselines[i] != 0) ratios.push_back(f.values[i] / f.baselines[i]);
+    for (std::size_t i = 0; i < f.values.size(); ++i) {
+      const double over = f.speedup ? f.values[i] : f.baselines[i];
+      if (over != 0) ratios.push_back((f.speedup ? f.baselines[i] : f.values[i]) / over);
+    }
     if (ratios.size() == f.values.size()) s.ratio = median(ratios);
   }
   return s;
@@ -54,7 +56,11 @@ std::string verdict(const Summary& s) {
   return s.f.target->met(s.median, s.ratio.value_or(0)) ? "met" : "MISSED";
 }
 
-std::string number(double x) { return fmt::format("{:.4g}", x); }
+// Four significant digits, but whole numbers (KiB, bytes, counts) in full so that a change of a
+// few units stays visible.
+std::string number(double x) {
+  return x == std::round(x) && std::abs(x) < 1e12 ? fmt::format("{:.0f}", x) : fmt::format("{:.4g}", x);
+}
 std::string number(const std::optional<double>& x) { return x ? number(*x) : "-"; }
 
 void print_table(const std::vector<Summary>& rows) {
@@ -76,6 +82,7 @@ void write_json(const std::vector<Summary>& rows, const Options& opt, const std:
                        {"unit", s.f.unit},
                        {"baseline", optional(s.baseline)},
                        {"ratio", optional(s.ratio)},
+                       {"ratio_is", s.f.speedup ? "baseline/value" : "value/baseline"},
                        {"min", s.min},
                        {"max", s.max},
                        {"runs", s.f.values.size()},
