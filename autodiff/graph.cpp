@@ -342,11 +342,9 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
   // unreached (below), not in one pass over the arena beforehand: the slot is then still in cache
   // when the first consumer adds into it, and the arena is swept once instead of twice.
   grads_.resize(values_.size());
-  for (std::uint32_t i = 0; i <= root; ++i) nodes_[i].flags &= ~kReached;
   if (root + 1 < nodes_.size())
     std::fill(grads_.begin() + nodes_[root + 1].offset, grads_.end(), T(0));
   std::copy(seed, seed + size_of(rn), grads_.begin() + rn.offset);
-  rn.flags |= kReached;
   grads_valid_ = std::uint32_t(nodes_.size());
   ++backward_count_;
 
@@ -361,24 +359,35 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
   for (auto& o : observers_)
     if (o.id) o.observer->on_backward_begin(*this);
   const bool instrumented = kHooksCompiledIn && (!hooks_.empty() || !observers_.empty() || anomaly_);
-  for (std::uint32_t i = root + 1; i-- > 0;) {
-    const Node& n = nodes_[i];
-    if ((n.flags & (kReached | kRequiresGrad)) != (kReached | kRequiresGrad)) {
-      zero_grad(n);  // the root does not depend on it, or it needs no gradient
-      continue;
+  // The root is marked reached, and each node's backward marks the inputs that need a gradient;
+  // the sweep clears a node's mark as it passes it, so no node carries one between passes and no
+  // separate pass over the nodes resets them. An Error (anomaly, a hook, a parameter's shape)
+  // that stops the sweep midway resets the marks below the root before it propagates.
+  rn.flags |= kReached;
+  try {
+    for (std::uint32_t i = root + 1; i-- > 0;) {
+      Node& n = nodes_[i];
+      if (!(n.flags & kReached)) {
+        zero_grad(n);  // the root does not depend on it, or it needs no gradient
+        continue;
+      }
+      n.flags &= ~kReached;
+      if (instrumented) visit(i);
+      if (n.op == Op::Param) {
+        auto& g = params_[n.in[0]]->grad;
+        const Shape s = shape_of(n);
+        if (g.rows() != s.rows || g.cols() != s.cols)
+          fail("backward: grad() of parameter '{}' is {}x{} but the parameter was recorded as {}",
+               node_name(i), g.rows(), g.cols(), s);
+        g += ConstMatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols);
+      } else if (!is_leaf(n.op)) {
+        run_backward(i);
+        if (anomaly_) check_backward(i);
+      }
     }
-    if (instrumented) visit(i);
-    if (n.op == Op::Param) {
-      auto& g = params_[n.in[0]]->grad;
-      const Shape s = shape_of(n);
-      if (g.rows() != s.rows || g.cols() != s.cols)
-        fail("backward: grad() of parameter '{}' is {}x{} but the parameter was recorded as {}",
-             node_name(i), g.rows(), g.cols(), s);
-      g += ConstMatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols);
-    } else if (!is_leaf(n.op)) {
-      run_backward(i);
-      if (anomaly_) check_backward(i);
-    }
+  } catch (...) {
+    for (std::uint32_t i = 0; i <= root; ++i) nodes_[i].flags &= ~kReached;
+    throw;
   }
   for (auto& o : observers_)
     if (o.id) o.observer->on_backward_end(*this);
@@ -414,7 +423,10 @@ void Graph<T>::visit(std::uint32_t i) {
 
 template <class T>
 void Graph<T>::zero_grad(const Node& n) {
-  std::fill_n(grads_.begin() + n.offset, size_of(n), T(0));
+  if (n.shape == kScalarShape)
+    grads_[n.offset] = T(0);  // a store, not a call to memset
+  else
+    std::fill_n(grads_.begin() + n.offset, size_of(n), T(0));
 }
 
 template <class T>

@@ -83,6 +83,22 @@ TEST_CASE("removed hooks no longer run, removing twice or an unknown handle is h
   CHECK(x.grad()(0, 0) == 2.0);
 }
 
+TEST_CASE("a backward stopped by a throwing hook leaves the next backward exact", "[hooks]") {
+  // y = 3x + x²: when the hook on x² throws, the sweep has already reached 3x (y's backward
+  // marked it) but not passed it; the next pass must still start 3x's gradient at zero.
+  Graph<double> g;
+  auto x = g.variable(2.0, "x");
+  auto a = x * 3.0;
+  auto b = x * x;
+  auto y = a + b;
+  const auto handle = g.register_hook(b, [](MatrixMap<double>) { fail("hook refuses"); });
+  CHECK_THROWS_WITH(g.backward(y), Catch::Matchers::Contains("hook refuses"));
+  g.remove(handle);
+  g.backward(y);
+  CHECK(g.node(a).grad()(0, 0) == 1.0);
+  CHECK(x.grad()(0, 0) == 3.0 + 2 * 2.0);
+}
+
 TEST_CASE("hooks on one node run in registration order, nodes in reverse creation order",
           "[hooks]") {
   Graph<double> g;
