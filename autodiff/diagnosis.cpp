@@ -68,8 +68,8 @@ Verdict layer_verdict(double rms, double gain, const DiagnosisThresholds& th) {
 
 // ‖g‖ of node v's gradient: from the caller's measurements when it has them, else read.
 template <class T>
-double grad_norm_of(const NodeView<T>& v, const GradSquares* squares) {
-  return squares ? std::sqrt((*squares)[v.index()]) : norm_of(v.grad());
+double grad_norm_of(const NodeView<T>& v, const PassSums* sums) {
+  return sums ? std::sqrt(sums->squares[v.index()]) : norm_of(v.grad());
 }
 
 // Sets out to v's name "scope/local" unless it holds that already, so that a training loop
@@ -84,36 +84,19 @@ void set_name(std::string& out, const Graph<T>& g, const NodeView<T>& v) {
   if (!same) v.name_into(out);
 }
 
-// out = in ⊙ σ'(z) over n elements, σ' from the op of the activation node act = σ(z) (values av);
-// false for an activation op without a stated derivative. Plain loops over arrays, which the
-// compiler vectorises: every element is loaded before the select, else the load would be
-// conditional and the loop a branch per element.
-template <class T>
-bool apply_slope(T* out, const T* in, const T* zv, const T* av, std::size_t n,
-                 const NodeView<T>& act) {
-  switch (act.op()) {
-    case Op::Relu:  // σ' = 1 where z > 0, else 0 (0 at the kink, as the op's backward)
-      for (std::size_t i = 0; i < n; ++i) {
-        const T x = in[i];
-        out[i] = zv[i] > T(0) ? x : T(0);
-      }
-      return true;
-    case Op::LeakyRelu: {  // σ' = 1 where z > 0, else the slope
-      const T slope = act.attr();
-      for (std::size_t i = 0; i < n; ++i) {
-        const T x = in[i];
-        out[i] = zv[i] > T(0) ? x : x * slope;
-      }
-      return true;
-    }
-    case Op::Sigmoid:  // σ' = σ(1-σ)
-      for (std::size_t i = 0; i < n; ++i) out[i] = in[i] * av[i] * (T(1) - av[i]);
-      return true;
-    case Op::Tanh:  // σ' = 1 - tanh²
-      for (std::size_t i = 0; i < n; ++i) out[i] = in[i] * (T(1) - av[i] * av[i]);
-      return true;
-    default:
-      return false;
+// The activation node act = σ(z) as a Slope of slope_square_sum, with the values σ' is taken from
+// (z for ReLU and leaky ReLU, a for sigmoid and tanh); nullopt for an op without a stated σ'.
+struct ActivationSlope {
+  Slope slope;
+  bool from_output;
+};
+std::optional<ActivationSlope> slope_of(Op op) {
+  switch (op) {
+    case Op::Relu: return ActivationSlope{Slope::Relu, false};  // 0 at the kink, as the op's backward
+    case Op::LeakyRelu: return ActivationSlope{Slope::LeakyRelu, false};
+    case Op::Sigmoid: return ActivationSlope{Slope::Sigmoid, true};  // σ' = σ(1-σ)
+    case Op::Tanh: return ActivationSlope{Slope::Tanh, true};        // σ' = 1 - tanh²
+    default: return std::nullopt;
   }
 }
 
@@ -146,11 +129,11 @@ std::uint32_t product_node(const Graph<T>& g, const LayerDiagnosis& ld, const La
 // rms(dz_l)/rms(dz_{l+1}). w·dz_{l+1} is the gradient of node w_dz where the engine computed
 // exactly that (product_node), else computed here: w enters as w (seed orientation, z = wᵀa) or
 // wᵀ (z = W a). NaN when the shapes do not fit, the activation has no stated σ', or the result is
-// not finite.
+// not finite. sums: the caller's measurements, or null.
 template <class T>
 double predicted_layer_gain(const NodeView<T>& z, const NodeView<T>* a, const NodeView<T>& w,
                             bool w_transposed, const NodeView<T>& z_up, double rms_up,
-                            const NodeView<T>* w_dz) {
+                            const NodeView<T>* w_dz, const PassSums* sums) {
   const auto wv = w.value();
   const auto up = z_up.grad();
   const Eigen::Index n = z.shape().rows, m = z.shape().cols;
@@ -158,55 +141,69 @@ double predicted_layer_gain(const NodeView<T>& z, const NodeView<T>* a, const No
                                  : wv.cols() == n && wv.rows() == up.rows();
   if (!fits || up.cols() != m || (a && (a->arity() != 1 || a->input(0) != z.index())))
     return kNoValue;
-  const T* zv = z.value().data();
-  const T* av = a ? a->value().data() : nullptr;
+  const auto slope = a ? slope_of(a->op()) : std::nullopt;
+  if (a && !slope) return kNoValue;
+  auto gain = [&](double sum_sq) {
+    return std::isfinite(sum_sq) ? std::sqrt(sum_sq / double(n * m)) / rms_up : kNoValue;
+  };
+  if (w_dz) {  // w_dz is a, or z when the layer has no activation node (σ' = 1)
+    if (!a)
+      return gain(sums ? sums->squares[z.index()] : z.grad().template cast<double>().squaredNorm());
+    const double carried = sums ? sums->carried[a->index()] : kNoValue;
+    return gain(std::isnan(carried) ? carried_square_sum(*a) : carried);
+  }
+  // σ' is read from u: the activation's input z or its output a.
+  const T* u = !a ? nullptr : slope->from_output ? a->value().data() : z.value().data();
   // Narrow layers (the seed's 2x2 weights against thousands of samples): coefficient-wise
   // products, several times faster than Eigen's GEMM, which packs both operands first; in blocks
   // of columns small enough that each block is still in L1 when σ' and the sums sweep it. Wide
   // layers: one GEMM (blocks would repack w every time).
-  const bool narrow = w_dz || wv.size() <= 64;
+  const bool narrow = wv.size() <= 64;
   const Eigen::Index block = narrow ? std::max<Eigen::Index>(1, 1024 / n) : m;
   // Scratch kept per thread, so that diagnosing every iteration does not allocate.
   thread_local std::vector<T> scratch;
   if (scratch.size() < std::size_t(n * block)) scratch.resize(std::size_t(n * block));
-  GradSums sums;
+  double sum_sq = 0;
   for (Eigen::Index c = 0; c < m; c += block) {
     const Eigen::Index cols = std::min(block, m - c);
     const std::size_t offset = std::size_t(c * n), count = std::size_t(cols * n);
-    const T* product = scratch.data();
-    if (w_dz) {
-      product = w_dz->grad().data() + offset;
-    } else {
-      MatrixMap<T> dz(scratch.data(), n, cols);
-      const auto up_block = up.middleCols(c, cols);
-      if (w_transposed && narrow)
-        dz.noalias() = wv.lazyProduct(up_block);
-      else if (w_transposed)
-        dz.noalias() = wv * up_block;
-      else if (narrow)
-        dz.noalias() = wv.transpose().lazyProduct(up_block);
-      else
-        dz.noalias() = wv.transpose() * up_block;
-    }
-    if (a) {  // else σ' = 1: models/ records an identity activation as a = z, without "a"
-      if (!apply_slope(scratch.data(), product, zv + offset, av ? av + offset : nullptr, count, *a))
-        return kNoValue;
-      product = scratch.data();
-    }
-    sums.add(product, count);
+    MatrixMap<T> dz(scratch.data(), n, cols);
+    const auto up_block = up.middleCols(c, cols);
+    if (w_transposed && narrow)
+      dz.noalias() = wv.lazyProduct(up_block);
+    else if (w_transposed)
+      dz.noalias() = wv * up_block;
+    else if (narrow)
+      dz.noalias() = wv.transpose().lazyProduct(up_block);
+    else
+      dz.noalias() = wv.transpose() * up_block;
+    // Without an activation node σ' = 1: models/ records an identity activation as a = z.
+    sum_sq += a ? slope_square_sum(slope->slope, dz.data(), u + offset, count, double(a->attr()))
+                : dz.template cast<double>().squaredNorm();
   }
-  if (!sums.finite()) return kNoValue;
-  return std::sqrt(sums.sum_sq / double(n * m)) / rms_up;
+  return gain(sum_sq);
 }
 
 }  // namespace
 
 template <class T>
+double carried_square_sum(const NodeView<T>& a) {
+  const auto slope = slope_of(a.op());
+  if (!slope) return kNoValue;
+  const auto g = a.grad();
+  const auto u = slope->from_output ? a.value() : a.graph().node(a.input(0)).value();
+  const double s =
+      slope_square_sum(slope->slope, g.data(), u.data(), std::size_t(g.size()), double(a.attr()));
+  return std::isfinite(s) ? s : kNoValue;
+}
+
+template <class T>
 void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, bool predict,
-              const GradSquares* squares) {
+              const PassSums* sums) {
   if (!g.has_gradients()) fail("diagnose: backward() has not run on this graph");
-  if (squares && squares->size() != g.size())
-    fail("diagnose: {} gradient norms given for a graph of {} nodes", squares->size(), g.size());
+  if (sums && (sums->squares.size() != g.size() || sums->carried.size() != g.size()))
+    fail("diagnose: sums of {} and {} nodes given for a graph of {} nodes", sums->squares.size(),
+         sums->carried.size(), g.size());
   out.measured_gain = out.predicted_gain = out.total_gain = kNoValue;
   out.verdict = Verdict::Unknown;
   out.note.clear();
@@ -254,7 +251,7 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
     if (v.op() == Op::Param) {
       auto& pr = out.parameters[p++];
       set_name(pr.name, g, v);
-      pr.grad_norm = grad_norm_of(v, squares);
+      pr.grad_norm = grad_norm_of(v, sums);
       pr.value_norm = norm_of(v.value());
       pr.ratio = pr.grad_norm / pr.value_norm;
     }
@@ -284,11 +281,11 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
       return;
     }
     const NodeView<T> z(g, ld.z_node);
-    ld.grad_norm = grad_norm_of(z, squares);
+    ld.grad_norm = grad_norm_of(z, sums);
     ld.grad_rms = ld.grad_norm / std::sqrt(double(z.shape().size()));
     if (ld.w_node != kNoNode) {
       const NodeView<T> w(g, ld.w_node);
-      ld.weight_ratio = grad_norm_of(w, squares) / norm_of(w.value());
+      ld.weight_ratio = grad_norm_of(w, sums) / norm_of(w.value());
     }
   }
   if (depth < 3) {
@@ -311,8 +308,8 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
       const std::uint32_t x = product_node(g, ld, up, consumers, last_consumer);
       const auto w_dz = x == kNoNode ? std::optional<NodeView<T>>() : g.node(x);
       ld.predicted_gain = predicted_layer_gain(
-          NodeView<T>(g, ld.z_node), a ? &*a : nullptr, NodeView<T>(g, up.w_node),
-          up.w_transposed, NodeView<T>(g, up.z_node), up.grad_rms, w_dz ? &*w_dz : nullptr);
+          NodeView<T>(g, ld.z_node), a ? &*a : nullptr, NodeView<T>(g, up.w_node), up.w_transposed,
+          NodeView<T>(g, up.z_node), up.grad_rms, w_dz ? &*w_dz : nullptr, sums);
     }
   }
   out.total_gain = out.layers.front().grad_rms / out.layers.back().grad_rms;
@@ -377,9 +374,11 @@ std::string format_table(const Diagnosis& d) {
   return s;
 }
 
+template double carried_square_sum<double>(const NodeView<double>&);
+template double carried_square_sum<float>(const NodeView<float>&);
 template void diagnose<double>(const Graph<double>&, const DiagnosisThresholds&, Diagnosis&, bool,
-                               const GradSquares*);
+                               const PassSums*);
 template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&, bool,
-                              const GradSquares*);
+                              const PassSums*);
 
 }  // namespace gradscope

@@ -93,18 +93,31 @@ struct Diagnosis {
   std::vector<ParameterRatio> parameters;  // every parameter node reached by backward, in creation order
 };
 
-// Σ g² of every node's gradient in the last backward pass, by node index: NaN where the gradient
-// holds NaN or Inf, 0 where backward did not reach the node. An observer that has measured every
-// gradient anyway (the GradientMonitor) hands it to diagnose(), so that no gradient is read twice.
-using GradSquares = std::vector<double>;
+// What an observer that reads every gradient anyway (the GradientMonitor) measured during the last
+// backward pass, by node index, handed to diagnose() so that no gradient is read twice, nor read
+// again after it has left the cache.
+struct PassSums {
+  // Σ g² of every node's gradient: NaN where it holds NaN or Inf, 0 where backward did not reach it.
+  std::vector<double> squares;
+  // carried_square_sum() of every activation node, measured as backward reached it; NaN for other
+  // nodes, or where not measured (diagnose() then computes it).
+  std::vector<double> carried;
+};
+
+// Σ (g σ'(z))² for an activation node a = σ(z) (ReLU, leaky ReLU, sigmoid, tanh) with gradient g:
+// the gradient carried back through σ, with σ' stated from the forward pass (the sum behind a
+// predicted gain). NaN for any other node or a non-finite result.
+template <class T>
+double carried_square_sum(const NodeView<T>& a);
 
 // Diagnoses the last backward pass of g. Reuses out's storage and builds no strings once names are
 // stable, so a training loop that diagnoses every iteration does not allocate.
 // predict = false skips the predicted gains (left NaN), which cost one product w·dz per layer.
-// squares: the gradients' Σ g² as measured by the caller (g.size() entries), or null to read them.
+// sums: what the caller measured during the pass (vectors of g.size() entries), or null to read
+// the gradients here.
 template <class T>
 void diagnose(const Graph<T>& g, const DiagnosisThresholds& thresholds, Diagnosis& out,
-              bool predict = true, const GradSquares* squares = nullptr);
+              bool predict = true, const PassSums* sums = nullptr);
 template <class T>
 Diagnosis diagnose(const Graph<T>& g, const DiagnosisThresholds& thresholds = {}) {
   Diagnosis d;
@@ -121,8 +134,10 @@ std::string format_summary(const Diagnosis& d);
 int layer_of_scope(std::string_view scope_path);
 
 extern template void diagnose<double>(const Graph<double>&, const DiagnosisThresholds&, Diagnosis&,
-                                      bool, const GradSquares*);
+                                      bool, const PassSums*);
 extern template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&,
-                                     bool, const GradSquares*);
+                                     bool, const PassSums*);
+extern template double carried_square_sum<double>(const NodeView<double>&);
+extern template double carried_square_sum<float>(const NodeView<float>&);
 
 }  // namespace gradscope

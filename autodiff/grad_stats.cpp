@@ -12,8 +12,8 @@ namespace {
 
 // The statistics pass is throughput-bound: eight vector operations per group of elements (load,
 // |x|, x², two sums, max, compare, count). It is written with GCC/Clang vector types so that it
-// keeps two independent accumulators per figure (one chain of dependent additions would leave the
-// adders idle 3 cycles out of 4) and has no branch per element: |x| clears the sign bit, exact
+// keeps several independent accumulators per figure (one chain of dependent additions would leave
+// the adders idle most cycles) and has no branch per element: |x| clears the sign bit, exact
 // zeros are counted by subtracting the compare's all-ones mask.
 template <int N>
 struct Lanes;
@@ -51,41 +51,44 @@ struct Partial {
 // Sums of |x|², |x|, max |x| and the count of exact zeros. NaN and ±Inf are not set aside here:
 // they make sq non-finite, which the caller checks. Accumulates in blocks of kBlock elements whose
 // partial sums are then added, so that the rounding error of a sum grows with the block length
-// plus the number of blocks rather than with n.
+// plus the number of blocks rather than with n. kAcc independent accumulators per figure hide the
+// adder's latency; with more, the sixteen vector registers no longer hold them all.
 template <int N, class T>
 inline __attribute__((always_inline)) Partial sums(const T* d, std::size_t n) {
   using D = typename Lanes<N>::D;
   using I = typename Lanes<N>::I;
-  constexpr std::size_t kStep = 2 * N, kBlock = 512;
+  constexpr int kAcc = 3;
+  constexpr std::size_t kStep = kAcc * N, kBlock = 64 * kStep;
   const I magnitude = I{} + std::numeric_limits<std::int64_t>::max();  // every bit but the sign
   Partial out;
   std::size_t i = 0;
   while (n - i >= kStep) {
-    D s0{}, s1{}, a0{}, a1{}, m0{}, m1{};
-    I z0{}, z1{};
+    D s[kAcc] = {}, a[kAcc] = {}, m[kAcc] = {};
+    I z[kAcc] = {};
     const std::size_t stop = i + std::min(kBlock, (n - i) / kStep * kStep);
     for (; i < stop; i += kStep) {
-      D x0, x1;
-      load<N>(x0, d + i);
-      load<N>(x1, d + i + N);
-      x0 = D(I(x0) & magnitude);
-      x1 = D(I(x1) & magnitude);
-      s0 += x0 * x0;
-      s1 += x1 * x1;
-      a0 += x0;
-      a1 += x1;
-      m0 = x0 > m0 ? x0 : m0;
-      m1 = x1 > m1 ? x1 : m1;
-      z0 -= x0 == D{};
-      z1 -= x1 == D{};
+#pragma GCC unroll 4
+      for (int k = 0; k < kAcc; ++k) {
+        D x;
+        load<N>(x, d + i + k * N);
+        x = D(I(x) & magnitude);
+        s[k] += x * x;
+        a[k] += x;
+        m[k] = x > m[k] ? x : m[k];
+        z[k] -= x == D{};
+      }
     }
-    const D s = s0 + s1, a = a0 + a1, m = m0 > m1 ? m0 : m1;
-    const I z = z0 + z1;
+    for (int k = 1; k < kAcc; ++k) {
+      s[0] += s[k];
+      a[0] += a[k];
+      m[0] = m[0] > m[k] ? m[0] : m[k];
+      z[0] += z[k];
+    }
     for (int k = 0; k < N; ++k) {
-      out.sq += s[k];
-      out.ab += a[k];
-      out.mx = std::max(out.mx, m[k]);
-      out.zeros += std::uint64_t(z[k]);
+      out.sq += s[0][k];
+      out.ab += a[0][k];
+      out.mx = std::max(out.mx, m[0][k]);
+      out.zeros += std::uint64_t(z[0][k]);
     }
   }
   for (; i < n; ++i) {
@@ -98,6 +101,66 @@ inline __attribute__((always_inline)) Partial sums(const T* d, std::size_t n) {
   return out;
 }
 
+// y = x σ' with σ' from v (see slope_square_sum). References, not values, for the ABI reason
+// given at load().
+template <Slope S, class D>
+inline __attribute__((always_inline)) void carry(D& y, const D& x, const D& v, const D& leak) {
+  const D zero{}, one = zero + 1.0;
+  if constexpr (S == Slope::Relu) y = v > zero ? x : zero;
+  if constexpr (S == Slope::LeakyRelu) y = v > zero ? x : x * leak;
+  if constexpr (S == Slope::Sigmoid) y = x * v * (one - v);
+  if constexpr (S == Slope::Tanh) y = x * (one - v * v);
+}
+
+// Σ (x σ')² in kAcc independent accumulators; S selects the activation at compile time, so that
+// the loop holds no switch.
+template <int N, Slope S, class T>
+inline __attribute__((always_inline)) double slope_sums(const T* g, const T* u, std::size_t n,
+                                                        double leak) {
+  using D = typename Lanes<N>::D;
+  constexpr int kAcc = 4;
+  constexpr std::size_t kStep = kAcc * N;
+  const D lk = D{} + leak;
+  D acc[kAcc] = {};
+  std::size_t i = 0;
+  for (; n - i >= kStep; i += kStep) {
+#pragma GCC unroll 4
+    for (int k = 0; k < kAcc; ++k) {
+      D x, v, y;
+      load<N>(x, g + i + k * N);
+      load<N>(v, u + i + k * N);
+      carry<S>(y, x, v, lk);
+      acc[k] += y * y;
+    }
+  }
+  for (int k = 1; k < kAcc; ++k) acc[0] += acc[k];
+  double s = 0;
+  for (int k = 0; k < N; ++k) s += acc[0][k];
+  for (; i < n; ++i) {
+    const D x = D{} + double(g[i]), v = D{} + double(u[i]);
+    D y;
+    carry<S>(y, x, v, lk);
+    s += y[0] * y[0];
+  }
+  return s;
+}
+
+template <int N, class T>
+inline __attribute__((always_inline)) double slope_sums(Slope slope, const T* g, const T* u,
+                                                        std::size_t n, double leak) {
+  switch (slope) {
+    case Slope::Relu:
+      return slope_sums<N, Slope::Relu>(g, u, n, leak);
+    case Slope::LeakyRelu:
+      return slope_sums<N, Slope::LeakyRelu>(g, u, n, leak);
+    case Slope::Sigmoid:
+      return slope_sums<N, Slope::Sigmoid>(g, u, n, leak);
+    case Slope::Tanh:
+      break;
+  }
+  return slope_sums<N, Slope::Tanh>(g, u, n, leak);
+}
+
 // On x86-64 the default build targets the baseline (SSE2); GCC and Clang compile an AVX2 version
 // beside it and pick one when the program loads (function multiversioning), so a CPU with AVX2
 // gets 4-wide vectors without -march=native.
@@ -106,26 +169,37 @@ inline __attribute__((always_inline)) Partial sums(const T* d, std::size_t n) {
 #endif
 
 #ifdef GRADSCOPE_MULTIVERSION
-__attribute__((target("avx2"))) Partial fast_sums(const double* d, std::size_t n) {
-  return sums<4>(d, n);
-}
-__attribute__((target("avx2"))) Partial fast_sums(const float* d, std::size_t n) {
-  return sums<4>(d, n);
-}
-__attribute__((target("default"))) Partial fast_sums(const double* d, std::size_t n) {
-  return sums<2>(d, n);
-}
-__attribute__((target("default"))) Partial fast_sums(const float* d, std::size_t n) {
-  return sums<2>(d, n);
-}
+#define GRADSCOPE_KERNELS(T)                                                                 \
+  __attribute__((target("avx2"))) Partial fast_sums(const T* d, std::size_t n) {             \
+    return sums<4>(d, n);                                                                    \
+  }                                                                                          \
+  __attribute__((target("default"))) Partial fast_sums(const T* d, std::size_t n) {          \
+    return sums<2>(d, n);                                                                    \
+  }                                                                                          \
+  __attribute__((target("avx2"))) double fast_slope_sums(Slope s, const T* g, const T* u,    \
+                                                         std::size_t n, double leak) {       \
+    return slope_sums<4>(s, g, u, n, leak);                                                  \
+  }                                                                                          \
+  __attribute__((target("default"))) double fast_slope_sums(Slope s, const T* g, const T* u, \
+                                                            std::size_t n, double leak) {    \
+    return slope_sums<2>(s, g, u, n, leak);                                                  \
+  }
+GRADSCOPE_KERNELS(double)
+GRADSCOPE_KERNELS(float)
+#undef GRADSCOPE_KERNELS
 #else
+#if defined(__AVX2__)
+constexpr int kLanes = 4;
+#else
+constexpr int kLanes = 2;
+#endif
 template <class T>
 Partial fast_sums(const T* d, std::size_t n) {
-#if defined(__AVX2__)
-  return sums<4>(d, n);
-#else
-  return sums<2>(d, n);
-#endif
+  return sums<kLanes>(d, n);
+}
+template <class T>
+double fast_slope_sums(Slope s, const T* g, const T* u, std::size_t n, double leak) {
+  return slope_sums<kLanes>(s, g, u, n, leak);
 }
 #endif
 
@@ -182,7 +256,14 @@ GradStats GradSums::stats() const {
   return s;
 }
 
+template <class T>
+double slope_square_sum(Slope slope, const T* g, const T* u, std::size_t n, double leak) {
+  return fast_slope_sums(slope, g, u, n, leak);
+}
+
 template void GradSums::add<double>(const double*, std::size_t);
 template void GradSums::add<float>(const float*, std::size_t);
+template double slope_square_sum<double>(Slope, const double*, const double*, std::size_t, double);
+template double slope_square_sum<float>(Slope, const float*, const float*, std::size_t, double);
 
 }  // namespace gradscope

@@ -31,4 +31,12 @@ struct GradSums {
   bool finite() const { return nonfinite() == 0; }
 };
 
+// Σ (g_i σ'_i)² over n elements: the gradient g carried back through an activation σ, whose
+// derivative comes from u, the activation's input z (Relu; LeakyRelu with slope `leak` below 0)
+// or its output a = σ(z) (Sigmoid: a(1-a); Tanh: 1-a²). Vectorised like GradSums::add; NaN or Inf
+// in the data make the sum non-finite.
+enum class Slope { Relu, LeakyRelu, Sigmoid, Tanh };
+template <class T>
+double slope_square_sum(Slope slope, const T* g, const T* u, std::size_t n, double leak = 0);
+
 }  // namespace gradscope

@@ -109,6 +109,7 @@ template <class T>
 class NodeView {
  public:
   NodeView(const Graph<T>& g, std::uint32_t index) : g_(&g), i_(index) {}
+  const Graph<T>& graph() const { return *g_; }
   std::uint32_t index() const { return i_; }
   Op op() const;
   std::string_view op_name() const { return op_info(op()).name; }

@@ -121,7 +121,8 @@ class GradientMonitor : public Observer<T> {
   std::vector<NodeRecord> nodes_;
   std::vector<std::string> local_names_;  // per record, its node's local name: rebuilt on change only
   std::size_t nodes_used_ = 0;
-  GradSquares squares_;  // this pass's Σ g² by node index, handed to diagnose()
+  PassSums sums_;            // this pass's measurements by node index, handed to diagnose()
+  bool predicting_ = false;  // this pass computes predicted gains
   std::vector<ScopeRecord> scopes_;
   Diagnosis diagnosis_;
   std::vector<Verdict> layer_verdicts_;  // as last logged, to warn on changes only
