@@ -102,3 +102,40 @@ TEST_CASE("sums merge exactly and give the statistics", "[grad_stats]") {
   CHECK(st.mean_abs == Approx(whole.sum_abs / 1000));
   CHECK(st.zero_share == Approx(double(whole.zeros) / 1000));
 }
+
+TEST_CASE("slope_square_sum matches a plain loop for every activation, length and type",
+          "[grad_stats]") {
+  const double leak = 0.01;
+  auto carried = [&](Slope s, long double g, long double u) -> long double {
+    switch (s) {
+      case Slope::Relu: return u > 0 ? g : 0;
+      case Slope::LeakyRelu: return u > 0 ? g : g * leak;
+      case Slope::Sigmoid: return g * u * (1 - u);
+      case Slope::Tanh: return g * (1 - u * u);
+    }
+    return 0;
+  };
+  auto check = [&](auto tag) {
+    using T = decltype(tag);
+    for (Slope s : {Slope::Relu, Slope::LeakyRelu, Slope::Sigmoid, Slope::Tanh})
+      for (std::size_t n : {0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 33, 4003}) {
+        const auto g = sample<T>(n, unsigned(n));
+        auto u = sample<T>(n, unsigned(n) + 1);
+        if (s == Slope::Sigmoid || s == Slope::Tanh)  // u is the activation's output
+          for (T& x : u) x = T(std::tanh(double(x)));
+        long double want = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          const long double y = carried(s, g[i], u[i]);
+          want += y * y;
+        }
+        INFO("slope " << int(s) << ", n = " << n);
+        CHECK(slope_square_sum(s, g.data(), u.data(), n, leak) ==
+              Approx(double(want)).epsilon(1e-13));
+      }
+  };
+  check(double());
+  check(float());
+  std::vector<double> g{1.0, std::numeric_limits<double>::quiet_NaN(), 2.0, 3.0, 4.0};
+  const std::vector<double> u(g.size(), 0.5);
+  CHECK_FALSE(std::isfinite(slope_square_sum(Slope::Tanh, g.data(), u.data(), g.size())));
+}
