@@ -187,6 +187,11 @@ const T* Graph<T>::value_ptr(const Node& n) const {
 template <class T>
 std::uint32_t Graph<T>::push_node(Op op, std::uint16_t shape, std::uint32_t in0, std::uint32_t in1,
                                   bool requires_grad, bool with_attr, SourceLoc loc) {
+  // A hook or observer recording into the graph it is watching would move the nodes and values
+  // the running backward loop holds.
+  if (kHooksCompiledIn && in_backward_)
+    fail("{}: recording into the graph during its backward (from a hook or observer); record in "
+         "another graph, or after backward() returns", op_info(op).name);
   const std::size_t offset = values_.size();
   const std::size_t end = offset + shapes_[shape].size() + (with_attr ? 1 : 0);
   if (nodes_.size() >= std::numeric_limits<std::uint32_t>::max() ||
@@ -335,6 +340,9 @@ void Graph<T>::backward(Var<T> root, const Matrix<T>& seed) {
 
 template <class T>
 void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
+  if (in_backward_)
+    fail("backward: called during backward (from a hook or observer) for root '{}'; a pass "
+         "cannot start inside another", node_name(root));
   Node& rn = nodes_[root];
   if (!(rn.flags & kRequiresGrad))
     fail("backward: root '{}' does not depend on any variable or parameter", node_name(root));
@@ -517,6 +525,9 @@ void Graph<T>::check_hooked_gradient(std::uint32_t i) const {
 
 template <class T>
 void Graph<T>::clear() {
+  if (in_backward_)
+    fail("clear: called during backward (from a hook or observer); clear after backward() "
+         "returns");
   nodes_.clear();
   values_.clear();
   grads_.clear();

@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -255,6 +256,36 @@ TEST_CASE("registering a hook or an observer during backward is an Error", "[hoo
   x = g.variable(2.0, "x");
   CHECK_NOTHROW(g.register_hook(x, [](MatrixMap<double>) {}));
   CHECK_NOTHROW(g.add_observer(rec));
+}
+
+TEST_CASE("backward, clear and recording from inside a hook or observer are Errors", "[hooks]") {
+  Graph<double> g;
+  auto x = g.variable(2.0, "x");
+  auto y = (x * x).named("y");
+  auto check = [&](std::function<void()> inside, const char* message) {
+    const auto handle = g.register_hook(y, [&](MatrixMap<double>) { inside(); });
+    CHECK_THROWS_WITH(g.backward(y), Catch::Contains(message));
+    g.remove(handle);
+    // The graph is intact and the next pass exact.
+    REQUIRE(g.size() == 2);
+    g.backward(y);
+    CHECK(x.grad()(0, 0) == 4.0);
+  };
+  check([&] { g.backward(y); },
+        "backward: called during backward (from a hook or observer) for root 'y'");
+  check([&] { g.clear(); }, "clear: called during backward");
+  check([&] { g.constant(1.0); }, "constant: recording into the graph during its backward");
+  check([&] { x * 3.0; }, "scale: recording into the graph during its backward");
+  // Another graph may be used freely from a hook.
+  Graph<double> other;
+  const auto handle = g.register_hook(y, [&](MatrixMap<double> grad) {
+    other.clear();
+    auto c = other.variable(grad(0, 0), "c");
+    other.backward(c * c);
+  });
+  g.backward(y);
+  g.remove(handle);
+  CHECK(other.node(0).grad()(0, 0) == 2.0 * 1.0);
 }
 
 #else
