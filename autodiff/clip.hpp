@@ -8,6 +8,7 @@
 #include <cmath>
 #include <type_traits>
 
+#include "gradscope/autodiff/grad_stats.hpp"
 #include "gradscope/autodiff/graph.hpp"
 
 namespace gradscope {
@@ -20,9 +21,9 @@ Parameter<T>& deref(Parameter<T>* p) { return *p; }
 
 template <class Range>
 double global_grad_norm(Range& params) {
-  double sum_sq = 0;
-  for (auto& p : params) sum_sq += deref(p).grad().template cast<double>().squaredNorm();
-  return std::sqrt(sum_sq);
+  double norm = 0;
+  for (auto& p : params) norm = combine_norms(norm, l2_norm(deref(p).grad()));
+  return norm;
 }
 }  // namespace detail
 
@@ -59,7 +60,7 @@ template <class T>
 typename Graph<T>::Hook clip_norm_hook(double max_norm) {
   if (!(max_norm > 0)) fail("clip_norm_hook: max_norm must be > 0, got {}", max_norm);
   return [max_norm](MatrixMap<T> grad) {
-    const double norm = grad.template cast<double>().norm();
+    const double norm = l2_norm(grad);
     if (std::isfinite(norm) && norm > max_norm) grad *= T(max_norm / norm);
   };
 }

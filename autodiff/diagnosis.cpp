@@ -53,11 +53,6 @@ struct LineFit {
   }
 };
 
-template <class M>
-double norm_of(const M& m) {
-  return m.template cast<double>().norm();
-}
-
 Verdict layer_verdict(double rms, double gain, const DiagnosisThresholds& th) {
   if (!std::isfinite(rms)) return Verdict::NonFinite;
   if (std::isnan(gain)) return Verdict::Unknown;  // 0/0: no gradient here nor above
@@ -68,8 +63,8 @@ Verdict layer_verdict(double rms, double gain, const DiagnosisThresholds& th) {
 
 // ‖g‖ of node v's gradient: from the caller's measurements when it has them, else read.
 template <class T>
-double grad_norm_of(const NodeView<T>& v, const PassSums* sums) {
-  return sums ? std::sqrt(sums->squares[v.index()]) : norm_of(v.grad());
+double grad_l2_norm(const NodeView<T>& v, const PassSums* sums) {
+  return sums ? sums->norms[v.index()] : l2_norm(v.grad());
 }
 
 // Sets out to v's name "scope/local" unless it holds that already, so that a training loop
@@ -84,7 +79,7 @@ void set_name(std::string& out, const Graph<T>& g, const NodeView<T>& v) {
   if (!same) v.name_into(out);
 }
 
-// The activation node act = σ(z) as a Slope of slope_square_sum, with the values σ' is taken from
+// The activation node act = σ(z) as a Slope of slope_norm, with the values σ' is taken from
 // (z for ReLU and leaky ReLU, a for sigmoid and tanh); nullopt for an op without a stated σ'.
 struct ActivationSlope {
   Slope slope;
@@ -143,14 +138,13 @@ double predicted_layer_gain(const NodeView<T>& z, const NodeView<T>* a, const No
     return kNoValue;
   const auto slope = a ? slope_of(a->op()) : std::nullopt;
   if (a && !slope) return kNoValue;
-  auto gain = [&](double sum_sq) {
-    return std::isfinite(sum_sq) ? std::sqrt(sum_sq / double(n * m)) / rms_up : kNoValue;
+  auto gain = [&](double norm) {
+    return std::isfinite(norm) ? norm / std::sqrt(double(n * m)) / rms_up : kNoValue;
   };
   if (w_dz) {  // w_dz is a, or z when the layer has no activation node (σ' = 1)
-    if (!a)
-      return gain(sums ? sums->squares[z.index()] : z.grad().template cast<double>().squaredNorm());
+    if (!a) return gain(sums ? sums->norms[z.index()] : l2_norm(z.grad()));
     const double carried = sums ? sums->carried[a->index()] : kNoValue;
-    return gain(std::isnan(carried) ? carried_square_sum(*a) : carried);
+    return gain(std::isnan(carried) ? carried_norm(*a) : carried);
   }
   // σ' is read from u: the activation's input z or its output a.
   const T* u = !a ? nullptr : slope->from_output ? a->value().data() : z.value().data();
@@ -163,7 +157,7 @@ double predicted_layer_gain(const NodeView<T>& z, const NodeView<T>* a, const No
   // Scratch kept per thread, so that diagnosing every iteration does not allocate.
   thread_local std::vector<T> scratch;
   if (scratch.size() < std::size_t(n * block)) scratch.resize(std::size_t(n * block));
-  double sum_sq = 0;
+  double norm = 0;
   for (Eigen::Index c = 0; c < m; c += block) {
     const Eigen::Index cols = std::min(block, m - c);
     const std::size_t offset = std::size_t(c * n), count = std::size_t(cols * n);
@@ -178,22 +172,23 @@ double predicted_layer_gain(const NodeView<T>& z, const NodeView<T>* a, const No
     else
       dz.noalias() = wv.transpose() * up_block;
     // Without an activation node σ' = 1: models/ records an identity activation as a = z.
-    sum_sq += a ? slope_square_sum(slope->slope, dz.data(), u + offset, count, double(a->attr()))
-                : dz.template cast<double>().squaredNorm();
+    norm = combine_norms(norm, a ? slope_norm(slope->slope, dz.data(), u + offset, count,
+                                              double(a->attr()))
+                                 : l2_norm(dz));
   }
-  return gain(sum_sq);
+  return gain(norm);
 }
 
 }  // namespace
 
 template <class T>
-double carried_square_sum(const NodeView<T>& a) {
+double carried_norm(const NodeView<T>& a) {
   const auto slope = slope_of(a.op());
   if (!slope) return kNoValue;
   const auto g = a.grad();
   const auto u = slope->from_output ? a.value() : a.graph().node(a.input(0)).value();
   const double s =
-      slope_square_sum(slope->slope, g.data(), u.data(), std::size_t(g.size()), double(a.attr()));
+      slope_norm(slope->slope, g.data(), u.data(), std::size_t(g.size()), double(a.attr()));
   return std::isfinite(s) ? s : kNoValue;
 }
 
@@ -201,8 +196,8 @@ template <class T>
 void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, bool predict,
               const PassSums* sums) {
   if (!g.has_gradients()) fail("diagnose: backward() has not run on this graph");
-  if (sums && (sums->squares.size() != g.size() || sums->carried.size() != g.size()))
-    fail("diagnose: sums of {} and {} nodes given for a graph of {} nodes", sums->squares.size(),
+  if (sums && (sums->norms.size() != g.size() || sums->carried.size() != g.size()))
+    fail("diagnose: sums of {} and {} nodes given for a graph of {} nodes", sums->norms.size(),
          sums->carried.size(), g.size());
   out.measured_gain = out.predicted_gain = out.total_gain = kNoValue;
   out.verdict = Verdict::Unknown;
@@ -251,8 +246,8 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
     if (v.op() == Op::Param) {
       auto& pr = out.parameters[p++];
       set_name(pr.name, g, v);
-      pr.grad_norm = grad_norm_of(v, sums);
-      pr.value_norm = norm_of(v.value());
+      pr.grad_norm = grad_l2_norm(v, sums);
+      pr.value_norm = l2_norm(v.value());
       pr.ratio = pr.grad_norm / pr.value_norm;
     }
     const int l = layer_of[v.scope_id()];
@@ -281,11 +276,11 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
       return;
     }
     const NodeView<T> z(g, ld.z_node);
-    ld.grad_norm = grad_norm_of(z, sums);
+    ld.grad_norm = grad_l2_norm(z, sums);
     ld.grad_rms = ld.grad_norm / std::sqrt(double(z.shape().size()));
     if (ld.w_node != kNoNode) {
       const NodeView<T> w(g, ld.w_node);
-      ld.weight_ratio = grad_norm_of(w, sums) / norm_of(w.value());
+      ld.weight_ratio = grad_l2_norm(w, sums) / l2_norm(w.value());
     }
   }
   if (depth < 3) {
@@ -374,8 +369,8 @@ std::string format_table(const Diagnosis& d) {
   return s;
 }
 
-template double carried_square_sum<double>(const NodeView<double>&);
-template double carried_square_sum<float>(const NodeView<float>&);
+template double carried_norm<double>(const NodeView<double>&);
+template double carried_norm<float>(const NodeView<float>&);
 template void diagnose<double>(const Graph<double>&, const DiagnosisThresholds&, Diagnosis&, bool,
                                const PassSums*);
 template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&, bool,

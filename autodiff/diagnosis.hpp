@@ -97,18 +97,18 @@ struct Diagnosis {
 // backward pass, by node index, handed to diagnose() so that no gradient is read twice, nor read
 // again after it has left the cache.
 struct PassSums {
-  // Σ g² of every node's gradient: NaN where it holds NaN or Inf, 0 where backward did not reach it.
-  std::vector<double> squares;
-  // carried_square_sum() of every activation node, measured as backward reached it; NaN for other
-  // nodes, or where not measured (diagnose() then computes it).
+  // ‖g‖ of every node's gradient: NaN where it holds NaN or Inf, 0 where backward did not reach it.
+  std::vector<double> norms;
+  // carried_norm() of every activation node, measured as backward reached it; NaN for other nodes,
+  // or where not measured (diagnose() then computes it).
   std::vector<double> carried;
 };
 
-// Σ (g σ'(z))² for an activation node a = σ(z) (ReLU, leaky ReLU, sigmoid, tanh) with gradient g:
-// the gradient carried back through σ, with σ' stated from the forward pass (the sum behind a
+// ‖g σ'(z)‖ for an activation node a = σ(z) (ReLU, leaky ReLU, sigmoid, tanh) with gradient g:
+// the gradient carried back through σ, with σ' stated from the forward pass (the norm behind a
 // predicted gain). NaN for any other node or a non-finite result.
 template <class T>
-double carried_square_sum(const NodeView<T>& a);
+double carried_norm(const NodeView<T>& a);
 
 // Diagnoses the last backward pass of g. Reuses out's storage and builds no strings once names are
 // stable, so a training loop that diagnoses every iteration does not allocate.
@@ -137,7 +137,7 @@ extern template void diagnose<double>(const Graph<double>&, const DiagnosisThres
                                       bool, const PassSums*);
 extern template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&,
                                      bool, const PassSums*);
-extern template double carried_square_sum<double>(const NodeView<double>&);
-extern template double carried_square_sum<float>(const NodeView<float>&);
+extern template double carried_norm<double>(const NodeView<double>&);
+extern template double carried_norm<float>(const NodeView<float>&);
 
 }  // namespace gradscope

@@ -14,9 +14,12 @@ struct GradStats {
   std::uint64_t elements = 0, nonfinite = 0;
 };
 
-// Running sums from which GradStats follow exactly, so scopes aggregate without a second pass.
+// Running figures from which GradStats follow, so that scopes aggregate without a second pass.
+// The L2 norm and the mean are kept rather than Σg² and Σ|g|: squares leave the double range for
+// entries below about 1e-154 or above 1e154, and a monitor of vanishing and exploding gradients
+// must not report 0 for a gradient of 1e-200, nor Inf for one of 1e200.
 struct GradSums {
-  double sum_sq = 0, sum_abs = 0, max_abs = 0;
+  double l2 = 0, mean_abs = 0, max_abs = 0;  // over the finite entries
   std::uint64_t elements = 0, zeros = 0, nan = 0, inf = 0;
 
   template <class T>
@@ -31,12 +34,25 @@ struct GradSums {
   bool finite() const { return nonfinite() == 0; }
 };
 
-// Σ (g_i σ'_i)² over n elements: the gradient g carried back through an activation σ, whose
-// derivative comes from u, the activation's input z (Relu; LeakyRelu with slope `leak` below 0)
-// or its output a = σ(z) (Sigmoid: a(1-a); Tanh: 1-a²). Vectorised like GradSums::add; NaN or Inf
-// in the data make the sum non-finite.
+// ‖(x, y)‖ from a = ‖x‖ and b = ‖y‖, without overflow or underflow (std::hypot where a² + b²
+// would leave the double range, which is rare: the common case costs a square root).
+double combine_norms(double a, double b);
+
+// ‖x‖ over n entries without overflow or underflow in between; NaN if x holds a NaN, else Inf if
+// it holds an Inf.
+template <class T>
+double l2_norm(const T* data, std::size_t n);
+template <class M>
+double l2_norm(const M& contiguous) {
+  return l2_norm(contiguous.data(), std::size_t(contiguous.size()));
+}
+
+// ‖g σ'‖ over n elements: the gradient g carried back through an activation σ, whose derivative
+// comes from u, the activation's input z (Relu; LeakyRelu with slope `leak` below 0) or its output
+// a = σ(z) (Sigmoid: a(1-a); Tanh: 1-a²). Vectorised like GradSums::add, and like it without
+// overflow or underflow; NaN or Inf in the data make it non-finite.
 enum class Slope { Relu, LeakyRelu, Sigmoid, Tanh };
 template <class T>
-double slope_square_sum(Slope slope, const T* g, const T* u, std::size_t n, double leak = 0);
+double slope_norm(Slope slope, const T* g, const T* u, std::size_t n, double leak = 0);
 
 }  // namespace gradscope

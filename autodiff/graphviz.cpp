@@ -46,11 +46,11 @@ double magnitude(const GradSums& s, GradNorm norm) {
   if (s.inf) return std::numeric_limits<double>::infinity();
   switch (norm) {
     case GradNorm::L2:
-      return std::sqrt(s.sum_sq);
+      return s.l2;
     case GradNorm::Max:
       return s.max_abs;
     case GradNorm::Mean:
-      return s.elements ? s.sum_abs / double(s.elements) : 0.0;
+      return s.mean_abs;
   }
   return 0.0;
 }

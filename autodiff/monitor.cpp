@@ -75,7 +75,7 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   scope_sums_.assign(scope_names_.size(), GradSums{});
   scope_first_use_.clear();
   nodes_used_ = 0;
-  sums_.squares.assign(g.size(), 0.0);
+  sums_.norms.assign(g.size(), 0.0);
   sums_.carried.assign(g.size(), kNoValue);
   const auto k = options_.predict_every;
   predicting_ = k != 0 && (passes_ + 1) % k == 0;
@@ -86,10 +86,10 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
   const auto grad = node.grad();
   GradSums sums;
   sums.add(grad.data(), std::size_t(grad.size()));
-  sums_.squares[node.index()] = sums.finite() ? sums.sum_sq : kNoValue;
+  sums_.norms[node.index()] = sums.finite() ? sums.l2 : kNoValue;
   // The predicted gains need each activation's gradient carried back through σ': measured now,
   // while the gradient and the activation's input are in cache (the op's backward reads them next).
-  if (predicting_) sums_.carried[node.index()] = carried_square_sum(node);
+  if (predicting_) sums_.carried[node.index()] = carried_norm(node);
 
   if (nodes_used_ == nodes_.size()) {
     nodes_.emplace_back();
@@ -210,7 +210,7 @@ std::size_t GradientMonitor<T>::memory_bytes() const {
   };
   std::size_t b = entries_bytes(history_) + entries_bytes(spare_);
   b += nodes_.capacity() * sizeof(NodeRecord) + local_names_.capacity() * sizeof(std::string) +
-       (sums_.squares.capacity() + sums_.carried.capacity()) * sizeof(double);
+       (sums_.norms.capacity() + sums_.carried.capacity()) * sizeof(double);
   for (const auto& r : nodes_) b += string_bytes(r.name);
   for (const auto& s : local_names_) b += string_bytes(s);
   b += scope_names_.capacity() * sizeof(std::string);

@@ -3,10 +3,12 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <gradscope/autodiff/atomic_file.hpp>
 #include <gradscope/autodiff/diagnosis_json.hpp>
+#include <gradscope/autodiff/grad_stats.hpp>
 
 namespace gradscope::cli {
 
@@ -139,11 +141,15 @@ json matrix_json(const Eigen::MatrixXd& m) {
 }
 
 namespace {
-// Norm ratio of layer l to layer l+1 (the one nearer the output); null for the output layer.
-template <class F>
-json ratio(const std::vector<LayerReport>& layers, std::size_t i, F norm) {
-  if (i + 1 >= layers.size()) return nullptr;
-  return norm(layers[i]) / norm(layers[i + 1]);
+// ‖dz‖, ‖dw‖, ‖db‖ of a layer.
+std::array<double, 3> norms(const LayerReport& L) {
+  return {l2_norm(L.dz), l2_norm(L.dw), l2_norm(L.db)};
+}
+// Those of layer i over those of layer i+1 (the one nearer the output); null for the output layer.
+std::array<json, 3> ratios(const std::vector<LayerReport>& layers, std::size_t i) {
+  if (i + 1 >= layers.size()) return {nullptr, nullptr, nullptr};
+  const auto a = norms(layers[i]), b = norms(layers[i + 1]);
+  return {a[0] / b[0], a[1] / b[1], a[2] / b[2]};
 }
 std::string ratio_text(const json& r) {
   if (r.is_null()) return "";
@@ -159,17 +165,19 @@ json layers_json(const std::vector<LayerReport>& layers) {
     const auto& L = layers[i];
     std::vector<double> dz(L.dz.data(), L.dz.data() + L.dz.size());
     std::vector<double> db(L.db.data(), L.db.data() + L.db.size());
+    const auto n = norms(L);
+    const auto r = ratios(layers, i);
     out.push_back({{"layer", L.layer},
                    {"activation", L.activation},
                    {"dz", dz},
                    {"dw", matrix_json(L.dw)},
                    {"db", db},
-                   {"dz_norm", L.dz.norm()},
-                   {"dw_norm", L.dw.norm()},
-                   {"db_norm", L.db.norm()},
-                   {"dz_ratio", ratio(layers, i, [](auto& x) { return x.dz.norm(); })},
-                   {"dw_ratio", ratio(layers, i, [](auto& x) { return x.dw.norm(); })},
-                   {"db_ratio", ratio(layers, i, [](auto& x) { return x.db.norm(); })}});
+                   {"dz_norm", n[0]},
+                   {"dw_norm", n[1]},
+                   {"db_norm", n[2]},
+                   {"dz_ratio", r[0]},
+                   {"dw_ratio", r[1]},
+                   {"db_ratio", r[2]}});
   }
   return out;
 }
@@ -178,16 +186,15 @@ void print_layer_table(const std::vector<LayerReport>& layers) {
   Table t({"layer", "act", "dz (sample 0)", "dw", "db", "|dz| ratio", "|dw| ratio", "|db| ratio"});
   for (std::size_t i = layers.size(); i-- > 0;) {
     const auto& L = layers[i];
+    const auto r = ratios(layers, i);
     t.add_row({std::to_string(L.layer), L.activation, vector_text(L.dz), format_matrix(L.dw),
-               vector_text(L.db), ratio_text(ratio(layers, i, [](auto& x) { return x.dz.norm(); })),
-               ratio_text(ratio(layers, i, [](auto& x) { return x.dw.norm(); })),
-               ratio_text(ratio(layers, i, [](auto& x) { return x.db.norm(); }))});
+               vector_text(L.db), ratio_text(r[0]), ratio_text(r[1]), ratio_text(r[2])});
   }
   t.print();
 }
 
 std::string format_matrix(const Eigen::MatrixXd& m) {
-  if (m.size() > 8) return fmt::format("|.| = {:.8g}", m.norm());
+  if (m.size() > 8) return fmt::format("|.| = {:.8g}", l2_norm(m));
   std::string s = "[";
   for (Eigen::Index i = 0; i < m.rows(); ++i) {
     if (i) s += "; ";

@@ -34,6 +34,19 @@ TEST_CASE("clip_grad_norm scales all gradients to the global norm and returns th
   CHECK(p[0].grad()(0, 0) == Approx(0.6));
 }
 
+TEST_CASE("clip_grad_norm clips gradients whose squares overflow, and measures tiny ones",
+          "[clip]") {
+  for (double scale : {1e200, 1e-200}) {
+    INFO("scale " << scale);
+    auto p = two_params();
+    p[0].grad() *= scale;
+    p[1].grad() *= scale;
+    CHECK(clip_grad_norm(p, 1.0) == Approx(5 * scale).epsilon(1e-15));
+    CHECK(p[0].grad()(0, 0) == Approx(scale > 1 ? 0.6 : 3 * scale).epsilon(1e-15));
+    CHECK(p[1].grad()(1, 0) == Approx(scale > 1 ? -0.8 : -4 * scale).epsilon(1e-15));
+  }
+}
+
 TEST_CASE("clip_grad_value clamps each entry and returns the norm before", "[clip]") {
   auto p = two_params();
   CHECK(clip_grad_value(p, 3.5) == 5.0);

@@ -83,6 +83,28 @@ TEST_CASE("seed sigmoid net: gain about 0.19, predicted from sigma'(z) of the fo
   CHECK(d.total_gain < 1e-5);
 }
 
+TEST_CASE("gradients far below 1e-154, whose squares underflow, are measured all the same",
+          "[diagnosis][seed]") {
+  const auto p = seed_points(10, 7, 6, 7);
+  auto net = seed_net(300, 0.8, "sigmoid", "sigmoid");
+  Graph<double> g;
+  const auto d = run(net, p, g);
+  REQUIRE(d.layers.size() == 300);
+  const double dz1 = g.node(d.layers[0].z_node).grad().cwiseAbs().maxCoeff();
+  REQUIRE(dz1 > 0);
+  REQUIRE(dz1 < 1e-200);
+  CHECK(d.layers[0].grad_norm > 0);
+  CHECK(d.measured_gain == Approx(0.188).margin(0.002));
+  CHECK(d.predicted_gain == Approx(d.measured_gain).epsilon(1e-12));
+  for (int l = 1; l <= 298; ++l) {
+    INFO("layer " << l);
+    CHECK(d.layers[l - 1].gain == Approx(d.layers[l - 1].predicted_gain).epsilon(1e-12));
+  }
+  CHECK(d.verdict == Verdict::Vanishing);
+  CHECK(d.total_gain > 0);
+  CHECK(d.total_gain < 1e-200);
+}
+
 TEST_CASE("the prediction is the same from the engine's w·dz and from its own product",
           "[diagnosis][seed]") {
   // In a plain stack, layer l+1's product is the only consumer of a_l, so the engine's gradient of

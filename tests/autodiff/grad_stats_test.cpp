@@ -7,6 +7,7 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <type_traits>
 #include <vector>
 
 using namespace gradscope;
@@ -48,6 +49,8 @@ std::vector<T> sample(std::size_t n, unsigned seed) {
   return v;
 }
 
+// The statistics, and l2_norm, against the long-double loop (whose exponent range holds the squares
+// of every double).
 template <class T>
 void check_against_reference(const std::vector<T>& v) {
   GradSums s;
@@ -59,8 +62,23 @@ void check_against_reference(const std::vector<T>& v) {
   CHECK(s.nan == r.nan);
   CHECK(s.inf == r.inf);
   CHECK(s.max_abs == double(r.max_abs));
-  CHECK(s.sum_sq == Approx(double(r.sum_sq)).epsilon(1e-13));
-  CHECK(s.sum_abs == Approx(double(r.sum_abs)).epsilon(1e-13));
+  const auto finite = v.size() - r.nan - r.inf;
+  CHECK(s.l2 == Approx(double(std::sqrt(r.sum_sq))).epsilon(1e-13));
+  CHECK(s.mean_abs == Approx(finite ? double(r.sum_abs / finite) : 0.0).epsilon(1e-13));
+  const double norm = l2_norm(v.data(), v.size());
+  if (r.nan)
+    CHECK(std::isnan(norm));
+  else if (r.inf)
+    CHECK(norm == std::numeric_limits<double>::infinity());
+  else
+    CHECK(norm == s.l2);
+}
+
+// v with every entry multiplied by factor.
+template <class T>
+std::vector<T> scaled(std::vector<T> v, double factor) {
+  for (T& x : v) x = T(double(x) * factor);
+  return v;
 }
 
 }  // namespace
@@ -71,6 +89,34 @@ TEST_CASE("gradient statistics match a plain loop at every length around vectors
     check_against_reference(sample<double>(n, unsigned(n)));
     check_against_reference(sample<float>(n, unsigned(n)));
   }
+}
+
+TEST_CASE("gradient statistics hold for entries whose squares leave the double range",
+          "[grad_stats]") {
+  // 1e-200 squared underflows to 0, 1e200 squared overflows: the norm must still be exact.
+  for (double factor : {1e-300, 1e-200, 1e-160, 1e160, 1e200, 1e300})
+    for (std::size_t n : {1, 7, 16, 4003}) {
+      INFO("factor " << factor);
+      check_against_reference(scaled(sample<double>(n, 5), factor));
+    }
+  const std::vector<double> tiny(4000, 1e-200);
+  GradSums s;
+  s.add(tiny.data(), tiny.size());
+  CHECK(s.l2 == Approx(1e-200 * std::sqrt(4000.0)).epsilon(1e-12));
+  CHECK(s.stats().rms == Approx(1e-200).epsilon(1e-12));
+  auto huge = scaled(sample<double>(2000, 9), 1e300);
+  huge[17] = std::numeric_limits<double>::quiet_NaN();
+  check_against_reference(huge);
+}
+
+TEST_CASE("combine_norms is the norm of both parts at every scale", "[grad_stats]") {
+  for (double scale : {1e-300, 1e-170, 1.0, 1e170, 1e300}) {
+    INFO("scale " << scale);
+    CHECK(combine_norms(3 * scale, 4 * scale) == Approx(5 * scale).epsilon(1e-15));
+    CHECK(combine_norms(0, scale) == scale);
+  }
+  CHECK(combine_norms(0, 0) == 0);
+  CHECK(std::isnan(combine_norms(1, std::numeric_limits<double>::quiet_NaN())));
 }
 
 TEST_CASE("gradient statistics set NaN and Inf aside wherever they are", "[grad_stats]") {
@@ -95,15 +141,16 @@ TEST_CASE("sums merge exactly and give the statistics", "[grad_stats]") {
   CHECK(parts.elements == whole.elements);
   CHECK(parts.zeros == whole.zeros);
   CHECK(parts.max_abs == whole.max_abs);
-  CHECK(parts.sum_sq == Approx(whole.sum_sq).epsilon(1e-14));
+  CHECK(parts.l2 == Approx(whole.l2).epsilon(1e-14));
+  CHECK(parts.mean_abs == Approx(whole.mean_abs).epsilon(1e-14));
   const GradStats st = whole.stats();
-  CHECK(st.l2 == Approx(std::sqrt(whole.sum_sq)));
-  CHECK(st.rms == Approx(std::sqrt(whole.sum_sq / 1000)));
-  CHECK(st.mean_abs == Approx(whole.sum_abs / 1000));
+  CHECK(st.l2 == whole.l2);
+  CHECK(st.rms == Approx(whole.l2 / std::sqrt(1000.0)));
+  CHECK(st.mean_abs == whole.mean_abs);
   CHECK(st.zero_share == Approx(double(whole.zeros) / 1000));
 }
 
-TEST_CASE("slope_square_sum matches a plain loop for every activation, length and type",
+TEST_CASE("slope_norm matches a plain loop for every activation, length, type and scale",
           "[grad_stats]") {
   const double leak = 0.01;
   auto carried = [&](Slope s, long double g, long double u) -> long double {
@@ -118,24 +165,28 @@ TEST_CASE("slope_square_sum matches a plain loop for every activation, length an
   auto check = [&](auto tag) {
     using T = decltype(tag);
     for (Slope s : {Slope::Relu, Slope::LeakyRelu, Slope::Sigmoid, Slope::Tanh})
-      for (std::size_t n : {0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 33, 4003}) {
-        const auto g = sample<T>(n, unsigned(n));
-        auto u = sample<T>(n, unsigned(n) + 1);
-        if (s == Slope::Sigmoid || s == Slope::Tanh)  // u is the activation's output
-          for (T& x : u) x = T(std::tanh(double(x)));
-        long double want = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-          const long double y = carried(s, g[i], u[i]);
-          want += y * y;
+      for (std::size_t n : {0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 33, 4003})
+        for (double factor : {1.0, 1e-200, 1e200}) {
+          if (factor != 1 && !std::is_same_v<T, double>) continue;
+          const auto g = scaled(sample<T>(n, unsigned(n)), factor);
+          auto u = sample<T>(n, unsigned(n) + 1);
+          if (s == Slope::Sigmoid || s == Slope::Tanh)  // u is the activation's output
+            for (T& x : u) x = T(std::tanh(double(x)));
+          long double want = 0;
+          for (std::size_t i = 0; i < n; ++i) {
+            const long double y = carried(s, g[i], u[i]);
+            want += y * y;
+          }
+          INFO("slope " << int(s) << ", n = " << n << ", factor " << factor);
+          CHECK(slope_norm(s, g.data(), u.data(), n, leak) ==
+                Approx(double(std::sqrt(want))).epsilon(1e-13));
         }
-        INFO("slope " << int(s) << ", n = " << n);
-        CHECK(slope_square_sum(s, g.data(), u.data(), n, leak) ==
-              Approx(double(want)).epsilon(1e-13));
-      }
   };
   check(double());
   check(float());
   std::vector<double> g{1.0, std::numeric_limits<double>::quiet_NaN(), 2.0, 3.0, 4.0};
   const std::vector<double> u(g.size(), 0.5);
-  CHECK_FALSE(std::isfinite(slope_square_sum(Slope::Tanh, g.data(), u.data(), g.size())));
+  CHECK(std::isnan(slope_norm(Slope::Tanh, g.data(), u.data(), g.size())));
+  const std::vector<double> dead(100, 0.0);
+  CHECK(slope_norm(Slope::Relu, g.data(), dead.data(), 4) == 0);
 }
