@@ -170,8 +170,7 @@ ConstMatrixMap<T> NodeView<T>::grad() const {
 }
 
 template <class T>
-const T* Graph<T>::value_ptr(const Node& n) const {
-  if (n.op != Op::Param) return values_.data() + n.offset;
+const T* Graph<T>::param_value(const Node& n) const {
   // A Parameter's value may be reassigned after it was recorded; reading a matrix of another
   // shape with the recorded one would run off its end.
   const Matrix<T>& v = params_[n.in[0]]->value;
@@ -184,9 +183,12 @@ const T* Graph<T>::value_ptr(const Node& n) const {
 
 // --- recording -------------------------------------------------------------------------------------
 
+// push_node and run_forward are forced inline into apply: recording a scalar op takes a few
+// hundred instructions, and the two calls' argument passing and register saves were a tenth.
 template <class T>
-std::uint32_t Graph<T>::push_node(Op op, std::uint16_t shape, std::uint32_t in0, std::uint32_t in1,
-                                  bool requires_grad, bool with_attr, SourceLoc loc) {
+inline __attribute__((always_inline)) std::uint32_t Graph<T>::push_node(
+    Op op, std::uint16_t shape, std::uint32_t in0, std::uint32_t in1, bool requires_grad,
+    bool with_attr, SourceLoc loc) {
   // A hook or observer recording into the graph it is watching would move the nodes and values
   // the running backward loop holds.
   if (kHooksCompiledIn && in_backward_)
@@ -200,8 +202,15 @@ std::uint32_t Graph<T>::push_node(Op op, std::uint16_t shape, std::uint32_t in0,
          op_info(op).name);
   values_.resize(end);
   const auto index = std::uint32_t(nodes_.size());
-  nodes_.push_back(Node{{in0, in1}, std::uint32_t(offset), op,
-                        std::uint8_t(requires_grad && grad_enabled_ ? kRequiresGrad : 0), shape});
+  // Field by field into the vector: a Node built on the stack and copied is read back as one
+  // 16-byte load from six narrower stores, which the CPU cannot forward (a stall per op).
+  Node& node = nodes_.emplace_back();
+  node.in[0] = in0;
+  node.in[1] = in1;
+  node.offset = std::uint32_t(offset);
+  node.op = op;
+  node.flags = std::uint8_t(requires_grad && grad_enabled_ ? kRequiresGrad : 0);
+  node.shape = shape;
   if (current_scope_ != (scope_runs_.empty() ? 0 : scope_runs_.back().scope))
     scope_runs_.push_back({index, current_scope_});
   if (anomaly_) {
@@ -219,7 +228,7 @@ Var<T> Graph<T>::leaf(Op op, Shape shape, const T* data, std::uint32_t extra, st
          shape);
   const auto i = push_node(op, intern_shape(shape, op), extra, 0, requires_grad, false, loc);
   if (!name.empty()) set_name(i, intern(name));
-  if (data) std::copy(data, data + shape.size(), values_.begin() + nodes_[i].offset);
+  if (data) std::copy(data, data + shape.size(), values_.data() + nodes_[i].offset);
   if (anomaly_) check_value(i);
   return Var<T>(this, i, epoch_);
 }
@@ -260,23 +269,21 @@ Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T attr, Sour
     fail("apply: {} is a leaf, not an op; use Graph::constant, variable or param", info.name);
   if (int(inputs.size()) != info.arity)
     fail("{}: takes {} input(s), got {}", info.name, info.arity, inputs.size());
-  std::uint32_t in[2] = {0, 0};
-  Shape s[2] = {};
-  std::uint16_t shape_id[2] = {kScalarShape, kScalarShape};
-  bool requires_grad = false;
-  int k = 0;
-  for (const Var<T>& v : inputs) {
-    in[k] = check(v, info.name);
-    shape_id[k] = nodes_[in[k]].shape;
-    s[k] = shapes_[shape_id[k]];
-    requires_grad |= bool(nodes_[in[k]].flags & kRequiresGrad);
-    ++k;
-  }
+  // The inputs in scalars rather than arrays: arrays filled one element at a time and then copied
+  // whole into the node stall the CPU's store-to-load forwarding, on every op.
+  const bool binary = info.arity > 1;
+  const std::uint32_t in0 = check(inputs.begin()[0], info.name);
+  const std::uint32_t in1 = binary ? check(inputs.begin()[1], info.name) : 0;
+  const std::uint16_t shape0 = nodes_[in0].shape;
+  const std::uint16_t shape1 = binary ? nodes_[in1].shape : kScalarShape;
+  const Shape s0 = shapes_[shape0], s1 = binary ? shapes_[shape1] : Shape{};
+  const bool requires_grad =
+      (nodes_[in0].flags | (binary ? nodes_[in1].flags : 0)) & kRequiresGrad;
   Shape out;
   switch (op) {
 #define GRADSCOPE_SHAPE(Name, str) \
   case Op::Name:                   \
-    out = ops::Name::shape(s[0], s[1], double(attr)); \
+    out = ops::Name::shape(s0, s1, double(attr)); \
     break;
     GRADSCOPE_OPS(GRADSCOPE_SHAPE)
 #undef GRADSCOPE_SHAPE
@@ -284,6 +291,8 @@ Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T attr, Sour
       break;
   }
   if (out.size() == 0) {
+    const std::uint32_t in[2] = {in0, in1};
+    const Shape s[2] = {s0, s1};
     std::string operands;
     for (int j = 0; j < info.arity; ++j)
       operands += fmt::format("{}'{}' is {}", j ? ", " : "", node_name(in[j]), s[j]);
@@ -291,10 +300,8 @@ Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T attr, Sour
     fail("{}: {} ({})", info.name, operands, info.rule);
   }
   // Most ops keep an operand's shape: reuse its index instead of looking the shape up.
-  const std::uint16_t out_id = out == s[0]   ? shape_id[0]
-                               : out == s[1] ? shape_id[1]
-                                             : intern_shape(out, op);
-  const auto i = push_node(op, out_id, in[0], in[1], requires_grad, info.has_attr, loc);
+  const std::uint16_t out_id = out == s0 ? shape0 : out == s1 ? shape1 : intern_shape(out, op);
+  const auto i = push_node(op, out_id, in0, in1, requires_grad, info.has_attr, loc);
   if (info.has_attr) values_[nodes_[i].offset + out.size()] = attr;
   run_forward(nodes_[i], attr);
   if (anomaly_) check_value(i);
@@ -302,7 +309,7 @@ Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T attr, Sour
 }
 
 template <class T>
-void Graph<T>::run_forward(const Node& n, T attr) {
+inline __attribute__((always_inline)) void Graph<T>::run_forward(const Node& n, T attr) {
   const Node& a = nodes_[n.in[0]];
   const Node* b = op_info(n.op).arity > 1 ? &nodes_[n.in[1]] : nullptr;
   auto run = [&](auto shape_class) {
@@ -351,8 +358,8 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
   // when the first consumer adds into it, and the arena is swept once instead of twice.
   grads_.resize(values_.size());
   if (root + 1 < nodes_.size())
-    std::fill(grads_.begin() + nodes_[root + 1].offset, grads_.end(), T(0));
-  std::copy(seed, seed + size_of(rn), grads_.begin() + rn.offset);
+    std::fill(grads_.data() + nodes_[root + 1].offset, grads_.data() + grads_.size(), T(0));
+  std::copy(seed, seed + size_of(rn), grads_.data() + rn.offset);
   grads_valid_ = std::uint32_t(nodes_.size());
   ++backward_count_;
 
@@ -434,7 +441,7 @@ void Graph<T>::zero_grad(const Node& n) {
   if (n.shape == kScalarShape)
     grads_[n.offset] = T(0);  // a store, not a call to memset
   else
-    std::fill_n(grads_.begin() + n.offset, size_of(n), T(0));
+    std::fill_n(grads_.data() + n.offset, size_of(n), T(0));
 }
 
 template <class T>
@@ -529,8 +536,8 @@ void Graph<T>::clear() {
     fail("clear: called during backward (from a hook or observer); clear after backward() "
          "returns");
   nodes_.clear();
-  values_.clear();
-  grads_.clear();
+  values_.resize(0);
+  grads_.resize(0);
   params_.clear();
   locations_.clear();
   scope_runs_.clear();

@@ -11,6 +11,7 @@
 // Var<T> is the user's handle to a node: graph pointer, index and the graph's epoch at creation,
 // so a handle kept past clear() or used with another graph is caught, not undefined behaviour.
 // Parameter<T> holds a value and an accumulated gradient outside any graph.
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -296,7 +297,11 @@ class Graph {
               bool requires_grad, SourceLoc loc);
   std::uint32_t push_node(Op op, std::uint16_t shape, std::uint32_t in0, std::uint32_t in1,
                           bool requires_grad, bool with_attr, SourceLoc loc);
-  const T* value_ptr(const Node& n) const;
+  // Node n's value: in the arena, or for a Param the Parameter's own matrix (param_value).
+  const T* value_ptr(const Node& n) const {
+    return n.op == Op::Param ? param_value(n) : values_.data() + n.offset;
+  }
+  const T* param_value(const Node& n) const;
   void run_forward(const Node& n, T attr);
   void run_backward(std::uint32_t i);
   void zero_grad(const Node& n);
@@ -311,28 +316,33 @@ class Graph {
   void end_pass();  // erases hooks and observers removed during backward
 
   std::vector<Node> nodes_;
-  // An allocator whose value-less construct() leaves elements uninitialised, so that growing an
-  // arena does not zero-fill what the kernels overwrite anyway (values) or backward zeroes slot by
-  // slot as it reaches each node (gradients).
-  template <class U>
-  struct UninitializedAllocator : std::allocator<U> {
-    template <class V>
-    struct rebind {
-      using other = UninitializedAllocator<V>;
-    };
-    UninitializedAllocator() = default;
-    template <class V>
-    UninitializedAllocator(const UninitializedAllocator<V>&) {}
-    template <class V>
-    void construct(V* p) {
-      ::new (static_cast<void*>(p)) V;
+  // A growable array whose new elements are left uninitialised: the kernels overwrite values
+  // anyway, and backward zeroes each gradient slot as it reaches its node. Growing within capacity
+  // is a compare and a store, inline, which recording a scalar op does every time; clear() keeps
+  // the capacity.
+  class Arena {
+   public:
+    T* data() { return p_.get(); }
+    const T* data() const { return p_.get(); }
+    std::size_t size() const { return size_; }
+    T& operator[](std::size_t i) { return p_[i]; }
+    const T& operator[](std::size_t i) const { return p_[i]; }
+    void resize(std::size_t n) {
+      if (n > capacity_) reallocate(std::max(n, 2 * capacity_));
+      size_ = n;
     }
-    template <class V, class... Args>
-    void construct(V* p, Args&&... args) {
-      ::new (static_cast<void*>(p)) V(std::forward<Args>(args)...);
+
+   private:
+    void reallocate(std::size_t capacity) {
+      std::unique_ptr<T[]> p(new T[capacity]);  // default-initialised: no zero fill
+      std::copy_n(p_.get(), size_, p.get());
+      p_ = std::move(p);
+      capacity_ = capacity;
     }
+    std::unique_ptr<T[]> p_;
+    std::size_t size_ = 0, capacity_ = 0;
   };
-  std::vector<T, UninitializedAllocator<T>> values_, grads_;
+  Arena values_, grads_;
   std::vector<typename Parameter<T>::Storage*> params_;
   std::vector<SourceLoc> locations_;
   std::vector<ScopeRun> scope_runs_;  // one entry per change of scope, in node order
