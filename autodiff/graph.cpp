@@ -402,6 +402,8 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
     }
   } catch (...) {
     for (std::uint32_t i = 0; i <= root; ++i) nodes_[i].flags &= ~kReached;
+    for (auto& o : observers_)
+      if (o.id) o.observer->on_backward_abort(*this);
     throw;
   }
   for (auto& o : observers_)

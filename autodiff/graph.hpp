@@ -145,6 +145,9 @@ class Observer {
   virtual void on_backward_begin(const Graph<T>&) {}
   virtual void on_node(const NodeView<T>& node) = 0;
   virtual void on_backward_end(const Graph<T>&) {}
+  // In place of on_backward_end when an Error (anomaly detection, a hook, a parameter's shape)
+  // stops the pass before it reached every node; called before the Error propagates.
+  virtual void on_backward_abort(const Graph<T>&) {}
 };
 
 struct HookHandle {

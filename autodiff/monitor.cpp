@@ -123,12 +123,30 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
 }
 
 template <class T>
-void GradientMonitor<T>::on_backward_end(const Graph<T>& g) {
+void GradientMonitor<T>::finish_records() {
   nodes_.resize(nodes_used_);
   local_names_.resize(nodes_used_);
   scopes_.resize(scope_first_use_.size());
   for (std::size_t k = 0; k < scopes_.size(); ++k)
     scopes_[k] = {scope_first_use_[k], scope_sums_[scope_first_use_[k]].stats()};
+}
+
+template <class T>
+void GradientMonitor<T>::on_backward_abort(const Graph<T>&) {
+  finish_records();
+  diagnosis_.layers.clear();
+  diagnosis_.parameters.clear();
+  diagnosis_.measured_gain = diagnosis_.predicted_gain = diagnosis_.total_gain = kNoValue;
+  diagnosis_.verdict = Verdict::Unknown;
+  diagnosis_.note = "the backward pass was stopped by an error";
+  log_->warn("backward {}: stopped by an error after {} nodes, the last '{}'", passes_ + 1,
+             nodes_.size(),
+             nodes_.empty() ? std::string_view("-") : std::string_view(nodes_.back().name));
+}
+
+template <class T>
+void GradientMonitor<T>::on_backward_end(const Graph<T>& g) {
+  finish_records();
   ++passes_;
   diagnose(g, options_.thresholds, diagnosis_, predicting_, &sums_);
   if (passes_ % every_ == 0) record_history();

@@ -83,9 +83,13 @@ class GradientMonitor : public Observer<T> {
   void on_backward_begin(const Graph<T>& g) override;
   void on_node(const NodeView<T>& node) override;
   void on_backward_end(const Graph<T>& g) override;
+  // A pass stopped by an Error: nodes() and scopes() hold the nodes it reached before (with an
+  // anomaly in a node's backward, that node last), diagnosis() is empty, and neither the history
+  // nor passes() counts the pass; logs a warning.
+  void on_backward_abort(const Graph<T>& g) override;
 
   // --- the last backward pass -------------------------------------------------------------------
-  std::uint64_t passes() const { return passes_; }
+  std::uint64_t passes() const { return passes_; }                 // complete ones
   const std::vector<NodeRecord>& nodes() const { return nodes_; }  // in backward order
   const std::vector<ScopeRecord>& scopes() const { return scopes_; }  // reached scopes, by first use
   const Diagnosis& diagnosis() const { return diagnosis_; }
@@ -106,6 +110,7 @@ class GradientMonitor : public Observer<T> {
   void write_json(const std::string& path) const;
 
  private:
+  void finish_records();
   void record_history();
   void log_pass();
 

@@ -21,6 +21,7 @@ struct Recorder : Observer<double> {
     first_grad.push_back(n.grad()(0, 0));
   }
   void on_backward_end(const Graph<double>&) override { events.push_back("end"); }
+  void on_backward_abort(const Graph<double>&) override { events.push_back("abort"); }
 };
 
 }  // namespace
@@ -135,6 +136,19 @@ TEST_CASE("observers see every node with a gradient after its hooks, in reverse 
   CHECK(rec.events == std::vector<std::string>{"begin", "y", "x", "end"});
   CHECK(rec.first_grad == std::vector<double>{0.5, 2.5});  // y's replaced gradient, then 0.5 * c
   CHECK(unused.grad()(0, 0) == 0.0);
+}
+
+TEST_CASE("a pass stopped by an Error ends with on_backward_abort instead of on_backward_end",
+          "[hooks][errors]") {
+  Graph<double> g;
+  Recorder rec;
+  g.add_observer(rec);
+  auto x = g.variable(2.0, "x");
+  auto h = (x * 3.0).named("h");
+  auto y = (h * 2.0).named("y");
+  g.register_hook(h, [](MatrixMap<double>) { fail("hook refuses"); });
+  CHECK_THROWS_WITH(g.backward(y), Catch::Matchers::Contains("hook refuses"));
+  CHECK(rec.events == std::vector<std::string>{"begin", "y", "abort"});
 }
 
 TEST_CASE("observers run in the order they were added and can be removed", "[hooks]") {

@@ -320,6 +320,43 @@ TEST_CASE("logging: debug per node, info per backward, warn once per change", "[
   std::remove(path.c_str());
 }
 
+TEST_CASE("a pass stopped by an anomaly leaves the records it reached, not the last pass's",
+          "[monitor][errors]") {
+  CapturedLog log(spdlog::level::warn);
+  MonitorOptions opt;
+  opt.logger = log.logger;
+  GradientMonitor<double> monitor(opt);
+  Graph<double> g;
+  g.set_anomaly_detection(true);
+  g.add_observer(monitor);
+  auto pass = [&](double x0) {
+    g.clear();
+    Matrix<double> v(1, 4);
+    v << x0, 1, 4, 9;
+    auto y = (sqrt(g.variable(v, "x")).named("s") * 2.0).named("y");
+    g.backward(y, Matrix<double>::Ones(1, 4));
+  };
+  pass(16);
+  REQUIRE(monitor.nodes().size() == 3);
+  REQUIRE(monitor.diagnosis().verdict == Verdict::Unknown);  // no layer stack
+  const std::string note_complete = monitor.diagnosis().note;
+  // At x = 0 sqrt's backward divides by 0: the anomaly check stops the pass after node s.
+  CHECK_THROWS_WITH(pass(0), Catch::Contains("anomaly: backward of"));
+  REQUIRE(monitor.nodes().size() == 2);
+  CHECK(monitor.nodes()[0].name == "y");
+  CHECK(monitor.nodes()[1].name == "s");
+  CHECK(monitor.nodes()[1].stats.l2 == 2.0 * 2.0);  // s's gradient: 2 in each of 4 entries
+  CHECK(monitor.scopes().size() == 1);
+  CHECK(monitor.scopes()[0].stats.elements == 8);
+  CHECK(monitor.passes() == 1);
+  CHECK(monitor.history().size() == 1);
+  CHECK(monitor.diagnosis().note != note_complete);
+  CHECK(log.count("[warning] backward 2: stopped by an error after 2 nodes, the last 's'") == 1);
+  pass(16);
+  CHECK(monitor.nodes().size() == 3);
+  CHECK(monitor.passes() == 2);
+}
+
 TEST_CASE("bad monitor options are rejected", "[monitor][errors]") {
   MonitorOptions o;
   o.history_every = 0;
