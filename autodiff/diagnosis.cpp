@@ -181,14 +181,16 @@ double predicted_layer_gain(const NodeView<T>& z, const NodeView<T>* a, const No
 
 }  // namespace
 
+bool is_activation(Op op) { return slope_of(op).has_value(); }
+
 template <class T>
-double carried_norm(const NodeView<T>& a) {
+double carried_norm(const NodeView<T>& a, GradSums* stats) {
   const auto slope = slope_of(a.op());
   if (!slope) return kNoValue;
   const auto g = a.grad();
   const auto u = slope->from_output ? a.value() : a.graph().node(a.input(0)).value();
-  const double s =
-      slope_norm(slope->slope, g.data(), u.data(), std::size_t(g.size()), double(a.attr()));
+  const double s = slope_norm(slope->slope, g.data(), u.data(), std::size_t(g.size()),
+                              double(a.attr()), stats);
   return std::isfinite(s) ? s : kNoValue;
 }
 
@@ -369,8 +371,8 @@ std::string format_table(const Diagnosis& d) {
   return s;
 }
 
-template double carried_norm<double>(const NodeView<double>&);
-template double carried_norm<float>(const NodeView<float>&);
+template double carried_norm<double>(const NodeView<double>&, GradSums*);
+template double carried_norm<float>(const NodeView<float>&, GradSums*);
 template void diagnose<double>(const Graph<double>&, const DiagnosisThresholds&, Diagnosis&, bool,
                                const PassSums*);
 template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&, bool,

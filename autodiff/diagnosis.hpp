@@ -44,6 +44,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gradscope/autodiff/grad_stats.hpp"
 #include "gradscope/autodiff/graph.hpp"
 
 namespace gradscope {
@@ -59,8 +60,6 @@ struct DiagnosisThresholds {
 };
 
 inline constexpr double kNoValue = std::numeric_limits<double>::quiet_NaN();
-
-inline constexpr std::uint32_t kNoNode = std::numeric_limits<std::uint32_t>::max();
 
 struct LayerDiagnosis {
   int layer = 0;                     // 1 = next to the input
@@ -106,9 +105,12 @@ struct PassSums {
 
 // ‖g σ'(z)‖ for an activation node a = σ(z) (ReLU, leaky ReLU, sigmoid, tanh) with gradient g:
 // the gradient carried back through σ, with σ' stated from the forward pass (the norm behind a
-// predicted gain). NaN for any other node or a non-finite result.
+// predicted gain). NaN for any other node or a non-finite result. With stats, a's gradient
+// statistics are added to *stats in the same sweep (when a is an activation node).
 template <class T>
-double carried_norm(const NodeView<T>& a);
+double carried_norm(const NodeView<T>& a, GradSums* stats = nullptr);
+// The ops carried_norm() states σ' for.
+bool is_activation(Op op);
 
 // Diagnoses the last backward pass of g. Reuses out's storage and builds no strings once names are
 // stable, so a training loop that diagnoses every iteration does not allocate.
@@ -137,7 +139,7 @@ extern template void diagnose<double>(const Graph<double>&, const DiagnosisThres
                                       bool, const PassSums*);
 extern template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&,
                                      bool, const PassSums*);
-extern template double carried_norm<double>(const NodeView<double>&);
-extern template double carried_norm<float>(const NodeView<float>&);
+extern template double carried_norm<double>(const NodeView<double>&, GradSums*);
+extern template double carried_norm<float>(const NodeView<float>&, GradSums*);
 
 }  // namespace gradscope

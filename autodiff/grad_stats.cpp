@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <type_traits>
 
 namespace gradscope {
@@ -46,6 +47,7 @@ inline __attribute__((always_inline)) void load(typename Lanes<N>::D& x, const T
 struct Partial {
   double sq = 0, ab = 0, mx = 0;
   std::uint64_t zeros = 0, nan = 0, inf = 0;
+  double carried = 0;  // Σ (x σ')², when the sweep carries a slope
 };
 
 // Where the square of the largest entry stops being exact (subnormal) or overflows, give or take
@@ -56,59 +58,6 @@ bool out_of_range(double max_abs) {
   return max_abs != 0 && !(max_abs >= kTiny && max_abs <= kHuge);
 }
 double power_of_two_below(double x) { return std::ldexp(1.0, std::ilogb(x)); }
-
-// Sums of |x|², |x|, max |x| and the count of exact zeros. NaN and ±Inf are not set aside here:
-// they make sq non-finite, which the caller checks. Accumulates in blocks of kBlock elements whose
-// partial sums are then added, so that the rounding error of a sum grows with the block length
-// plus the number of blocks rather than with n. kAcc independent accumulators per figure hide the
-// adder's latency; with more, the sixteen vector registers no longer hold them all.
-template <int N, class T>
-inline __attribute__((always_inline)) Partial sums(const T* d, std::size_t n) {
-  using D = typename Lanes<N>::D;
-  using I = typename Lanes<N>::I;
-  constexpr int kAcc = 3;
-  constexpr std::size_t kStep = kAcc * N, kBlock = 64 * kStep;
-  const I magnitude = I{} + std::numeric_limits<std::int64_t>::max();  // every bit but the sign
-  Partial out;
-  std::size_t i = 0;
-  while (n - i >= kStep) {
-    D s[kAcc] = {}, a[kAcc] = {}, m[kAcc] = {};
-    I z[kAcc] = {};
-    const std::size_t stop = i + std::min(kBlock, (n - i) / kStep * kStep);
-    for (; i < stop; i += kStep) {
-#pragma GCC unroll 4
-      for (int k = 0; k < kAcc; ++k) {
-        D x;
-        load<N>(x, d + i + k * N);
-        x = D(I(x) & magnitude);
-        s[k] += x * x;
-        a[k] += x;
-        m[k] = x > m[k] ? x : m[k];
-        z[k] -= x == D{};
-      }
-    }
-    for (int k = 1; k < kAcc; ++k) {
-      s[0] += s[k];
-      a[0] += a[k];
-      m[0] = m[0] > m[k] ? m[0] : m[k];
-      z[0] += z[k];
-    }
-    for (int k = 0; k < N; ++k) {
-      out.sq += s[0][k];
-      out.ab += a[0][k];
-      out.mx = std::max(out.mx, m[0][k]);
-      out.zeros += std::uint64_t(z[0][k]);
-    }
-  }
-  for (; i < n; ++i) {
-    const double x = std::abs(double(d[i]));
-    out.sq += x * x;
-    out.ab += x;
-    out.mx = std::max(out.mx, x);
-    out.zeros += x == 0.0;
-  }
-  return out;
-}
 
 // y = x σ' with σ' from v (see slope_norm), on vectors or on one double. References, not values,
 // for the ABI reason given at load().
@@ -121,68 +70,106 @@ inline __attribute__((always_inline)) void carry(D& y, const D& x, const D& v, c
   if constexpr (S == Slope::Tanh) y = x * (one - v * v);
 }
 
-// ‖x σ'‖: Σ (x σ')² in kAcc independent accumulators; S selects the activation at compile time,
-// so that the loop holds no switch.
-template <int N, Slope S, class T>
-inline __attribute__((always_inline)) double slope_norms(const T* g, const T* u, std::size_t n,
-                                                         double leak) {
+// What one sweep over a gradient d computes: its statistics (Σ|x|², Σ|x|, max |x|, the count of
+// exact zeros), Σ (x σ')² with σ' from u, or both at once.
+struct NoSlope {};
+template <Slope S>
+struct WithSlope {
+  static constexpr Slope slope = S;
+};
+
+// The sweep. NaN and ±Inf are not set aside here: they make sq (and carried) non-finite, which the
+// caller checks. Accumulates in blocks of kBlock elements whose partial sums are then added, so
+// that the rounding error of a sum grows with the block length plus the number of blocks rather
+// than with n. kAcc independent accumulators per figure hide the adder's latency (one chain of
+// dependent additions would leave the adders idle most cycles); with more, the sixteen vector
+// registers no longer hold them all. |x| clears the sign bit, exact zeros are counted by
+// subtracting the compare's all-ones mask: no branch per element.
+template <int N, bool kStats, class Carry, class T>
+inline __attribute__((always_inline)) Partial sweep(const T* d, const T* u, std::size_t n,
+                                                    double leak) {
   using D = typename Lanes<N>::D;
-  constexpr int kAcc = 4;
-  constexpr std::size_t kStep = kAcc * N;
+  using I = typename Lanes<N>::I;
+  constexpr bool kSlope = !std::is_same_v<Carry, NoSlope>;
+  constexpr int kAcc = kStats && kSlope ? 2 : kStats ? 3 : 4;
+  constexpr std::size_t kStep = kAcc * N, kBlock = 64 * kStep;
+  const I magnitude = I{} + std::numeric_limits<std::int64_t>::max();  // every bit but the sign
   const D lk = D{} + leak;
-  D acc[kAcc] = {};
-  std::size_t i = 0;
-  for (; n - i >= kStep; i += kStep) {
-#pragma GCC unroll 4
-    for (int k = 0; k < kAcc; ++k) {
-      D x, v, y;
-      load<N>(x, g + i + k * N);
-      load<N>(v, u + i + k * N);
-      carry<S>(y, x, v, lk);
-      acc[k] += y * y;
-    }
-  }
-  for (int k = 1; k < kAcc; ++k) acc[0] += acc[k];
-  double s = 0;
-  for (int k = 0; k < N; ++k) s += acc[0][k];
-  auto carried = [&](std::size_t i) {
-    double y;
-    carry<S>(y, double(g[i]), double(u[i]), leak);
+  auto carried = [&](double x, std::size_t i) {  // one element's x σ'
+    double y = 0;
+    if constexpr (kSlope) carry<Carry::slope>(y, x, double(u[i]), leak);
     return y;
   };
+  Partial out;
+  std::size_t i = 0;
+  while (n - i >= kStep) {
+    D s[kAcc] = {}, a[kAcc] = {}, m[kAcc] = {}, c[kAcc] = {};
+    I z[kAcc] = {};
+    const std::size_t stop = i + std::min(kBlock, (n - i) / kStep * kStep);
+    for (; i < stop; i += kStep) {
+#pragma GCC unroll 4
+      for (int k = 0; k < kAcc; ++k) {
+        D x;
+        load<N>(x, d + i + k * N);
+        if constexpr (kSlope) {
+          D v, y;
+          load<N>(v, u + i + k * N);
+          carry<Carry::slope>(y, x, v, lk);
+          c[k] += y * y;
+        }
+        if constexpr (kStats) {
+          x = D(I(x) & magnitude);
+          s[k] += x * x;
+          a[k] += x;
+          m[k] = x > m[k] ? x : m[k];
+          z[k] -= x == D{};
+        }
+      }
+    }
+    for (int k = 1; k < kAcc; ++k) {
+      s[0] += s[k];
+      a[0] += a[k];
+      m[0] = m[0] > m[k] ? m[0] : m[k];
+      z[0] += z[k];
+      c[0] += c[k];
+    }
+    for (int k = 0; k < N; ++k) {
+      out.sq += s[0][k];
+      out.ab += a[0][k];
+      out.mx = std::max(out.mx, m[0][k]);
+      out.zeros += std::uint64_t(z[0][k]);
+      out.carried += c[0][k];
+    }
+  }
   for (; i < n; ++i) {
-    const double y = carried(i);
-    s += y * y;
+    const double y = carried(double(d[i]), i);
+    out.carried += y * y;
+    const double x = std::abs(double(d[i]));
+    out.sq += x * x;
+    out.ab += x;
+    out.mx = std::max(out.mx, x);
+    out.zeros += x == 0.0;
   }
-  if (std::isnan(s) || (s >= kTiny * kTiny && s <= kHuge * kHuge)) return std::sqrt(s);
-  // Rare: the squares left the double range, or every product is 0. Again in a scalar loop, over
-  // the products scaled by a power of two from the largest.
-  double mx = 0;
-  for (i = 0; i < n; ++i) mx = std::max(mx, std::abs(carried(i)));
-  if (mx == 0 || std::isinf(mx)) return mx;
-  const double unit = power_of_two_below(mx);
-  s = 0;
-  for (i = 0; i < n; ++i) {
-    const double y = carried(i) / unit;
-    s += y * y;
-  }
-  return std::sqrt(s) * unit;
+  return out;
 }
 
-template <int N, class T>
-inline __attribute__((always_inline)) double slope_norms(Slope slope, const T* g, const T* u,
-                                                         std::size_t n, double leak) {
-  switch (slope) {
+// The sweep with the slope chosen at run time: S selects the activation at compile time, so that
+// the loop holds no switch.
+template <int N, bool kStats, class T>
+inline __attribute__((always_inline)) Partial sweep(std::optional<Slope> slope, const T* d,
+                                                    const T* u, std::size_t n, double leak) {
+  if (!slope) return sweep<N, kStats, NoSlope>(d, u, n, leak);
+  switch (*slope) {
     case Slope::Relu:
-      return slope_norms<N, Slope::Relu>(g, u, n, leak);
+      return sweep<N, kStats, WithSlope<Slope::Relu>>(d, u, n, leak);
     case Slope::LeakyRelu:
-      return slope_norms<N, Slope::LeakyRelu>(g, u, n, leak);
+      return sweep<N, kStats, WithSlope<Slope::LeakyRelu>>(d, u, n, leak);
     case Slope::Sigmoid:
-      return slope_norms<N, Slope::Sigmoid>(g, u, n, leak);
+      return sweep<N, kStats, WithSlope<Slope::Sigmoid>>(d, u, n, leak);
     case Slope::Tanh:
       break;
   }
-  return slope_norms<N, Slope::Tanh>(g, u, n, leak);
+  return sweep<N, kStats, WithSlope<Slope::Tanh>>(d, u, n, leak);
 }
 
 // On x86-64 the default build targets the baseline (SSE2); GCC and Clang compile an AVX2 version
@@ -194,19 +181,15 @@ inline __attribute__((always_inline)) double slope_norms(Slope slope, const T* g
 
 #ifdef GRADSCOPE_MULTIVERSION
 #define GRADSCOPE_KERNELS(T)                                                                     \
-  __attribute__((target("avx2"))) Partial fast_sums(const T* d, std::size_t n) {                 \
-    return sums<4>(d, n);                                                                        \
+  __attribute__((target("avx2"))) Partial fast_sweep(bool stats, std::optional<Slope> slope,     \
+                                                     const T* d, const T* u, std::size_t n,      \
+                                                     double leak) {                              \
+    return stats ? sweep<4, true>(slope, d, u, n, leak) : sweep<4, false>(slope, d, u, n, leak); \
   }                                                                                              \
-  __attribute__((target("default"))) Partial fast_sums(const T* d, std::size_t n) {              \
-    return sums<2>(d, n);                                                                        \
-  }                                                                                              \
-  __attribute__((target("avx2"))) double fast_slope_norms(Slope s, const T* g, const T* u,       \
-                                                          std::size_t n, double leak) {          \
-    return slope_norms<4>(s, g, u, n, leak);                                                     \
-  }                                                                                              \
-  __attribute__((target("default"))) double fast_slope_norms(Slope s, const T* g, const T* u,    \
-                                                             std::size_t n, double leak) {       \
-    return slope_norms<2>(s, g, u, n, leak);                                                     \
+  __attribute__((target("default"))) Partial fast_sweep(bool stats, std::optional<Slope> slope,  \
+                                                        const T* d, const T* u, std::size_t n,   \
+                                                        double leak) {                           \
+    return stats ? sweep<2, true>(slope, d, u, n, leak) : sweep<2, false>(slope, d, u, n, leak); \
   }
 GRADSCOPE_KERNELS(double)
 GRADSCOPE_KERNELS(float)
@@ -218,12 +201,10 @@ constexpr int kLanes = 4;
 constexpr int kLanes = 2;
 #endif
 template <class T>
-Partial fast_sums(const T* d, std::size_t n) {
-  return sums<kLanes>(d, n);
-}
-template <class T>
-double fast_slope_norms(Slope s, const T* g, const T* u, std::size_t n, double leak) {
-  return slope_norms<kLanes>(s, g, u, n, leak);
+Partial fast_sweep(bool stats, std::optional<Slope> slope, const T* d, const T* u, std::size_t n,
+                   double leak) {
+  return stats ? sweep<kLanes, true>(slope, d, u, n, leak)
+               : sweep<kLanes, false>(slope, d, u, n, leak);
 }
 #endif
 
@@ -246,11 +227,10 @@ Partial finite_sums(const T* d, std::size_t n, double unit) {
   return p;
 }
 
-}  // namespace
-
+// GradSums of d from the sweep's figures p: again in the scalar pass where p shows NaN, Inf or
+// entries outside the range in which squares are exact.
 template <class T>
-void GradSums::add(const T* d, std::size_t n) {
-  Partial p = fast_sums(d, n);
+GradSums stats_of(Partial p, const T* d, std::size_t n) {
   if (!std::isfinite(p.sq)) p = finite_sums(d, n, 1.0);  // NaN or Inf (or squares overflowed)
   double unit = 1;
   if (out_of_range(p.mx)) {
@@ -266,7 +246,41 @@ void GradSums::add(const T* d, std::size_t n) {
   s.l2 = std::sqrt(p.sq) * unit;
   const auto finite = double(n - s.nonfinite());
   if (finite > 0) s.mean_abs = p.ab / finite * unit;
-  merge(s);
+  return s;
+}
+
+// ‖g σ'‖ from the sweep's Σ (g σ')²; where that sum left the range in which squares are exact
+// (or every product is 0), again in a scalar loop over the products scaled by a power of two.
+template <class T>
+double carried_of(double sum, Slope slope, const T* g, const T* u, std::size_t n, double leak) {
+  if (std::isnan(sum) || (sum >= kTiny * kTiny && sum <= kHuge * kHuge)) return std::sqrt(sum);
+  auto carried = [&](std::size_t i) {
+    double y = 0;
+    switch (slope) {
+      case Slope::Relu: carry<Slope::Relu>(y, double(g[i]), double(u[i]), leak); break;
+      case Slope::LeakyRelu: carry<Slope::LeakyRelu>(y, double(g[i]), double(u[i]), leak); break;
+      case Slope::Sigmoid: carry<Slope::Sigmoid>(y, double(g[i]), double(u[i]), leak); break;
+      case Slope::Tanh: carry<Slope::Tanh>(y, double(g[i]), double(u[i]), leak); break;
+    }
+    return y;
+  };
+  double mx = 0;
+  for (std::size_t i = 0; i < n; ++i) mx = std::max(mx, std::abs(carried(i)));
+  if (mx == 0 || std::isinf(mx)) return mx;
+  const double unit = power_of_two_below(mx);
+  double s = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double y = carried(i) / unit;
+    s += y * y;
+  }
+  return std::sqrt(s) * unit;
+}
+
+}  // namespace
+
+template <class T>
+void GradSums::add(const T* d, std::size_t n) {
+  merge(stats_of(fast_sweep(true, std::nullopt, d, static_cast<const T*>(nullptr), n, 0), d, n));
 }
 
 void GradSums::merge(const GradSums& o) {
@@ -307,15 +321,19 @@ double l2_norm(const T* d, std::size_t n) {
 }
 
 template <class T>
-double slope_norm(Slope slope, const T* g, const T* u, std::size_t n, double leak) {
-  return fast_slope_norms(slope, g, u, n, leak);
+double slope_norm(Slope slope, const T* g, const T* u, std::size_t n, double leak, GradSums* stats) {
+  const Partial p = fast_sweep(stats != nullptr, slope, g, u, n, leak);
+  if (stats) stats->merge(stats_of(p, g, n));
+  return carried_of(p.carried, slope, g, u, n, leak);
 }
 
 template void GradSums::add<double>(const double*, std::size_t);
 template void GradSums::add<float>(const float*, std::size_t);
 template double l2_norm<double>(const double*, std::size_t);
 template double l2_norm<float>(const float*, std::size_t);
-template double slope_norm<double>(Slope, const double*, const double*, std::size_t, double);
-template double slope_norm<float>(Slope, const float*, const float*, std::size_t, double);
+template double slope_norm<double>(Slope, const double*, const double*, std::size_t, double,
+                                   GradSums*);
+template double slope_norm<float>(Slope, const float*, const float*, std::size_t, double,
+                                  GradSums*);
 
 }  // namespace gradscope

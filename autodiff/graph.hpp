@@ -16,6 +16,7 @@
 #include <deque>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -36,6 +37,9 @@
 namespace gradscope {
 
 inline constexpr bool kHooksCompiledIn = GRADSCOPE_HOOKS != 0;
+
+// No node: an index that no graph holds.
+inline constexpr std::uint32_t kNoNode = std::numeric_limits<std::uint32_t>::max();
 
 // Where in the user's code a node was created. Every recording function takes one as its last,
 // defaulted argument, so the caller's file and line arrive without macros; the graph keeps them
@@ -128,6 +132,11 @@ class NodeView {
   // it is this pass's contribution, while Parameter::grad() accumulates across passes.
   ConstMatrixMap<T> grad() const;
   bool has_grad() const;             // grad() is available: backward ran after the node was recorded
+  // In an observer's on_node: a node already seen in this pass whose gradient this one's equals
+  // element for element, or equals negated (its one consumer is that node, an add, sub or neg of
+  // the same shape, and no hook changed it since), so that what depends only on magnitudes
+  // need not be computed twice; kNoNode otherwise, and after the pass.
+  std::uint32_t grad_passed_from() const;
   T attr() const;                    // the op's constant (axis, exponent, slope, factor)
   SourceLoc location() const;        // recorded only while anomaly detection is on
 
@@ -368,6 +377,10 @@ class Graph {
 
   std::vector<NodeHook> hooks_;
   std::size_t hook_cursor_ = 0;
+  // Per node during an instrumented pass: NodeView::grad_passed_from(). visit() sets each input's
+  // entry before the node's backward adds into it (its reached mark tells whether it is the first
+  // contribution) and clears a hooked node's own.
+  std::vector<std::uint32_t> passed_from_;
   std::vector<ObserverEntry> observers_;
   std::uint32_t next_hook_id_ = 1;
   bool in_backward_ = false;
@@ -451,6 +464,11 @@ ConstMatrixMap<T> NodeView<T>::value() const {
 template <class T>
 bool NodeView<T>::has_grad() const {
   return i_ < g_->grads_valid_;
+}
+template <class T>
+std::uint32_t NodeView<T>::grad_passed_from() const {
+  const auto& from = g_->passed_from_;
+  return g_->in_backward_ && i_ < from.size() ? from[i_] : kNoNode;
 }
 template <class T>
 T NodeView<T>::attr() const {

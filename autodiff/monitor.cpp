@@ -75,6 +75,7 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   scope_sums_.assign(scope_names_.size(), GradSums{});
   scope_first_use_.clear();
   nodes_used_ = 0;
+  node_sums_.resize(g.size());
   sums_.norms.assign(g.size(), 0.0);
   sums_.carried.assign(g.size(), kNoValue);
   const auto k = options_.predict_every;
@@ -83,13 +84,21 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
 
 template <class T>
 void GradientMonitor<T>::on_node(const NodeView<T>& node) {
-  const auto grad = node.grad();
-  GradSums sums;
-  sums.add(grad.data(), std::size_t(grad.size()));
-  sums_.norms[node.index()] = sums.finite() ? sums.l2 : kNoValue;
-  // The predicted gains need each activation's gradient carried back through σ': measured now,
-  // while the gradient and the activation's input are in cache (the op's backward reads them next).
-  if (predicting_) sums_.carried[node.index()] = carried_norm(node);
+  // A gradient passed on unchanged or negated (an add's operand) has the statistics of the one it
+  // came from, every figure being a magnitude. The predicted gains need each activation's gradient
+  // carried back through σ': measured in the same sweep as its statistics, while the gradient and
+  // the activation's input are in cache (the op's backward reads them next).
+  const std::uint32_t i = node.index(), from = node.grad_passed_from();
+  GradSums& sums = node_sums_[i];
+  sums = from != kNoNode ? node_sums_[from] : GradSums{};
+  GradSums* fresh = from != kNoNode ? nullptr : &sums;
+  if (predicting_ && is_activation(node.op())) {
+    sums_.carried[i] = carried_norm(node, fresh);
+  } else if (fresh) {
+    const auto grad = node.grad();
+    fresh->add(grad.data(), std::size_t(grad.size()));
+  }
+  sums_.norms[i] = sums.finite() ? sums.l2 : kNoValue;
 
   if (nodes_used_ == nodes_.size()) {
     nodes_.emplace_back();
@@ -228,7 +237,8 @@ std::size_t GradientMonitor<T>::memory_bytes() const {
   };
   std::size_t b = entries_bytes(history_) + entries_bytes(spare_);
   b += nodes_.capacity() * sizeof(NodeRecord) + local_names_.capacity() * sizeof(std::string) +
-       (sums_.norms.capacity() + sums_.carried.capacity()) * sizeof(double);
+       (sums_.norms.capacity() + sums_.carried.capacity()) * sizeof(double) +
+       node_sums_.capacity() * sizeof(GradSums);
   for (const auto& r : nodes_) b += string_bytes(r.name);
   for (const auto& s : local_names_) b += string_bytes(s);
   b += scope_names_.capacity() * sizeof(std::string);

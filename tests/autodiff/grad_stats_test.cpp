@@ -49,12 +49,10 @@ std::vector<T> sample(std::size_t n, unsigned seed) {
   return v;
 }
 
-// The statistics, and l2_norm, against the long-double loop (whose exponent range holds the squares
-// of every double).
+// Statistics s of v against the long-double loop (whose exponent range holds the squares of every
+// double).
 template <class T>
-void check_against_reference(const std::vector<T>& v) {
-  GradSums s;
-  s.add(v.data(), v.size());
+void check_sums(const GradSums& s, const std::vector<T>& v) {
   const Reference r = reference(v);
   INFO("n = " << v.size());
   CHECK(s.elements == v.size());
@@ -65,6 +63,15 @@ void check_against_reference(const std::vector<T>& v) {
   const auto finite = v.size() - r.nan - r.inf;
   CHECK(s.l2 == Approx(double(std::sqrt(r.sum_sq))).epsilon(1e-13));
   CHECK(s.mean_abs == Approx(finite ? double(r.sum_abs / finite) : 0.0).epsilon(1e-13));
+}
+
+// GradSums::add and l2_norm against the long-double loop.
+template <class T>
+void check_against_reference(const std::vector<T>& v) {
+  GradSums s;
+  s.add(v.data(), v.size());
+  check_sums(s, v);
+  const Reference r = reference(v);
   const double norm = l2_norm(v.data(), v.size());
   if (r.nan)
     CHECK(std::isnan(norm));
@@ -150,6 +157,7 @@ TEST_CASE("sums merge exactly and give the statistics", "[grad_stats]") {
   CHECK(st.zero_share == Approx(double(whole.zeros) / 1000));
 }
 
+// slope_norm alone, and with the gradient's statistics taken in the same sweep.
 TEST_CASE("slope_norm matches a plain loop for every activation, length, type and scale",
           "[grad_stats]") {
   const double leak = 0.01;
@@ -165,7 +173,7 @@ TEST_CASE("slope_norm matches a plain loop for every activation, length, type an
   auto check = [&](auto tag) {
     using T = decltype(tag);
     for (Slope s : {Slope::Relu, Slope::LeakyRelu, Slope::Sigmoid, Slope::Tanh})
-      for (std::size_t n : {0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 33, 4003})
+      for (std::size_t n : {0, 1, 3, 4, 7, 8, 9, 15, 16, 17, 33, 511, 512, 513, 1025, 4003})
         for (double factor : {1.0, 1e-200, 1e200}) {
           if (factor != 1 && !std::is_same_v<T, double>) continue;
           const auto g = scaled(sample<T>(n, unsigned(n)), factor);
@@ -180,6 +188,10 @@ TEST_CASE("slope_norm matches a plain loop for every activation, length, type an
           INFO("slope " << int(s) << ", n = " << n << ", factor " << factor);
           CHECK(slope_norm(s, g.data(), u.data(), n, leak) ==
                 Approx(double(std::sqrt(want))).epsilon(1e-13));
+          GradSums stats;
+          CHECK(slope_norm(s, g.data(), u.data(), n, leak, &stats) ==
+                Approx(double(std::sqrt(want))).epsilon(1e-13));
+          check_sums(stats, g);
         }
   };
   check(double());
@@ -187,6 +199,9 @@ TEST_CASE("slope_norm matches a plain loop for every activation, length, type an
   std::vector<double> g{1.0, std::numeric_limits<double>::quiet_NaN(), 2.0, 3.0, 4.0};
   const std::vector<double> u(g.size(), 0.5);
   CHECK(std::isnan(slope_norm(Slope::Tanh, g.data(), u.data(), g.size())));
+  GradSums stats;  // NaN set aside in the statistics, not in the norm
+  CHECK(std::isnan(slope_norm(Slope::Tanh, g.data(), u.data(), g.size(), 0, &stats)));
+  check_sums(stats, g);
   const std::vector<double> dead(100, 0.0);
   CHECK(slope_norm(Slope::Relu, g.data(), dead.data(), 4) == 0);
 }

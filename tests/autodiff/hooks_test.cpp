@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -136,6 +137,66 @@ TEST_CASE("observers see every node with a gradient after its hooks, in reverse 
   CHECK(rec.events == std::vector<std::string>{"begin", "y", "x", "end"});
   CHECK(rec.first_grad == std::vector<double>{0.5, 2.5});  // y's replaced gradient, then 0.5 * c
   CHECK(unused.grad()(0, 0) == 0.0);
+}
+
+namespace {
+
+// For every node: the name of grad_passed_from() ("" for none), and whether its gradient's
+// magnitudes are that node's, element for element, as the observer sees them.
+struct PassedFrom : Observer<double> {
+  std::map<std::string, std::string> from;
+  bool magnitudes_equal = true;
+  void on_node(const NodeView<double>& n) override {
+    const std::uint32_t f = n.grad_passed_from();
+    from[n.name()] = f == kNoNode ? "" : n.graph().node(f).name();
+    if (f != kNoNode)
+      magnitudes_equal &= n.grad().cwiseAbs() == n.graph().node(f).grad().cwiseAbs();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("grad_passed_from names the node an add, sub or neg passed its gradient from",
+          "[hooks]") {
+  Graph<double> g;
+  PassedFrom seen;
+  g.add_observer(seen);
+  Matrix<double> wv(2, 2), av(2, 3), bv(2, 1), cv(2, 3);
+  wv << 1, -2, 3, 0.5;
+  av << 1, 2, -3, 4, 0.5, -1;
+  bv << 0.25, -0.5;
+  cv << 1, 0, 2, -1, 3, 1;
+  auto w = g.variable(wv, "w");
+  auto a = g.variable(av, "a");
+  auto b = g.variable(bv, "b");  // broadcast: its gradient is a sum, not a copy
+  auto c = g.variable(cv, "c");
+  auto p = matmul(w, a).named("p");
+  auto z = (p + b).named("z");
+  auto r = relu(z).named("r");
+  auto n = (-r).named("n");
+  auto d = (n - c).named("d");  // c gets d's gradient negated
+  auto e = g.variable(cv, "e");
+  auto twice = (e + e).named("twice");  // e: two contributions from one add
+  auto loss = sum(d * d) + sum(twice * 0.5) + sum(a);
+  g.backward(loss);
+  CHECK(seen.from.at("p") == "z");
+  CHECK(seen.from.at("r") == "n");
+  CHECK(seen.from.at("n") == "d");
+  CHECK(seen.from.at("c") == "d");
+  CHECK(seen.from.at("b").empty());
+  CHECK(seen.from.at("z").empty());  // relu's backward is not a copy
+  CHECK(seen.from.at("a").empty());  // used by matmul and sum
+  CHECK(seen.from.at("e").empty());
+  CHECK(seen.from.at("twice").empty());
+  CHECK(seen.magnitudes_equal);
+  CHECK(g.node(p).grad_passed_from() == kNoNode);  // only during the pass
+
+  // A hook may change what it was passed: then it is a gradient of its own.
+  g.register_hook(p, [](MatrixMap<double> grad) { grad *= 2; });
+  g.backward(loss);
+  CHECK(seen.from.at("p").empty());
+  CHECK(seen.from.at("r") == "n");
+  CHECK(seen.magnitudes_equal);
 }
 
 TEST_CASE("a pass stopped by an Error ends with on_backward_abort instead of on_backward_end",

@@ -151,6 +151,37 @@ TEST_CASE("node names follow the graph when it changes between passes", "[monito
   }
 }
 
+// The monitor takes some statistics from another node (an add's operand from the add) and some in
+// one sweep with the predicted gain (activations): each record must still be its own gradient's.
+TEST_CASE("every node's record holds its own gradient's statistics", "[monitor]") {
+  const auto p = seed_points(10, 7, 6, 7);
+  for (const char* act : {"relu", "sigmoid"})
+    for (std::uint64_t predict_every : {1, 0}) {
+      auto net = seed_net(6, 0.8, act, "sigmoid");
+      Graph<double> g;
+      MonitorOptions options = quiet();
+      options.predict_every = predict_every;
+      GradientMonitor<double> monitor(options);
+      g.add_observer(monitor);
+      auto out = net.forward(g, p.x);
+      g.backward(bce(out, g.constant(p.y, "y")));
+      REQUIRE(monitor.nodes().size() == g.size() - 2);  // all but the constants x and y
+      for (const auto& r : monitor.nodes()) {
+        const auto v = g.node(r.node);
+        GradSums direct;
+        direct.add(v.grad());
+        const GradStats want = direct.stats();
+        INFO(act << ", predict_every " << predict_every << ", " << r.name);
+        CHECK(r.stats.elements == want.elements);
+        CHECK(r.stats.nonfinite == want.nonfinite);
+        CHECK(r.stats.zero_share == want.zero_share);
+        CHECK(r.stats.max_abs == want.max_abs);
+        CHECK(r.stats.l2 == Approx(want.l2).epsilon(1e-14));
+        CHECK(r.stats.mean_abs == Approx(want.mean_abs).epsilon(1e-14));
+      }
+    }
+}
+
 TEST_CASE("the monitor's diagnosis is diagnose() of the same pass", "[monitor]") {
   const auto p = seed_points(10, 7, 6, 7);
   // At depth 300 the sigmoid net's gradients fall below 1e-200, where their squares underflow.

@@ -47,3 +47,52 @@ TEST_CASE("gradient check covers every op in the table", "[ops][coverage]") {
   }
   CHECK(covered == count - first);
 }
+
+// An op that declares passes_gradient gives every input of the output's shape exactly the output's
+// gradient or its negation (observers reuse statistics on that promise: grad_passed_from).
+TEST_CASE("ops that pass their gradient on pass it exactly, up to sign", "[ops][passes]") {
+  int checked = 0;
+  auto check = [&](auto kernel, Op op) {
+    using K = decltype(kernel);
+    if (!op_info(op).passes_gradient) return;
+    std::mt19937 rng(11);
+    for (double attr : K::test_attrs)
+      for (const auto& s : K::test_shapes) {
+        const Shape out = K::shape(s.a, s.b, attr);
+        if (out.size() == 0) continue;
+        Graph<double> g;
+        const int arity = op_info(op).arity;
+        std::vector<Var<double>> in;
+        for (int k = 0; k < arity; ++k) {
+          const Shape sk = k == 0 ? s.a : s.b;
+          Matrix<double> v(sk.rows, sk.cols);
+          for (Eigen::Index j = 0; j < v.size(); ++j) v(j) = testing::sample(rng, K::domain[k]);
+          in.push_back(g.variable(v));
+        }
+        const Var<double> y = arity == 1 ? g.apply(op, {in[0]}, attr) : g.apply(op, {in[0], in[1]}, attr);
+        Matrix<double> seed(out.rows, out.cols);
+        for (Eigen::Index j = 0; j < seed.size(); ++j) seed(j) = testing::sample(rng, {-1, 1, 0.1});
+        g.backward(y, seed);
+        for (int k = 0; k < arity; ++k) {
+          if (in[k].shape() != out) continue;
+          INFO(fmt::format("{} a={} b={} input {}", op_info(op).name, s.a, s.b, k));
+          const Matrix<double> gk = in[k].grad();
+          CHECK((gk == seed || gk == -seed));
+          ++checked;
+        }
+      }
+  };
+  for (int i = int(Op::Param) + 1; i < int(std::size(kOpInfo)); ++i) {
+    switch (Op(i)) {
+#define GRADSCOPE_PASSES(Name, str) \
+  case Op::Name:                    \
+    check(ops::Name{}, Op::Name);   \
+    break;
+      GRADSCOPE_OPS(GRADSCOPE_PASSES)
+#undef GRADSCOPE_PASSES
+      default:
+        break;
+    }
+  }
+  CHECK(checked >= 10);  // add, sub and neg at their same-shape test cases
+}
