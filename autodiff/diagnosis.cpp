@@ -67,11 +67,11 @@ double grad_l2_norm(const NodeView<T>& v, const PassSums* sums) {
   return sums ? sums->norms[v.index()] : l2_norm(v.grad());
 }
 
-// Sets out to v's name "scope/local" unless it holds that already, so that a training loop
-// diagnosing every pass compares names instead of building them.
+// Sets out to v's name "scope/local" (v's scope path and local name) unless it holds that already,
+// so that a training loop diagnosing every pass compares names instead of building them.
 template <class T>
-void set_name(std::string& out, const Graph<T>& g, const NodeView<T>& v) {
-  const std::string_view scope = g.scope_path(v.scope_id()), local = v.local_name();
+void set_name(std::string& out, const NodeView<T>& v, std::string_view scope,
+              std::string_view local) {
   const std::size_t at = scope.empty() ? 0 : scope.size() + 1;
   const bool same = !local.empty() && out.size() == at + local.size() &&
                     out.compare(0, scope.size(), scope) == 0 &&
@@ -212,15 +212,24 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
     layer_of[id] = layer_of_scope(g.scope_path(id));
 
   // Pass 1: how many layers and parameters, so that out's vectors are sized once (and keep their
-  // storage across calls in a training loop).
+  // storage across calls in a training loop). Each node's scope and local name are looked up here
+  // once (side-table searches) and kept for pass 2.
   const auto n_nodes = std::uint32_t(g.size());
+  struct Labels {
+    std::uint32_t scope;
+    std::string_view local;
+  };
+  thread_local std::vector<Labels> labels;
+  labels.resize(n_nodes);
   int depth = 0;
   std::size_t n_params = 0;
   for (std::uint32_t i = 0; i < n_nodes; ++i) {
     const NodeView<T> v(g, i);
     if (!v.requires_grad()) continue;
     if (v.op() == Op::Param) ++n_params;
-    if (layer_of[v.scope_id()] > depth && v.local_name() == "z") depth = layer_of[v.scope_id()];
+    labels[i] = {v.scope_id(), v.local_name()};
+    const int l = layer_of[labels[i].scope];
+    if (l > depth && labels[i].local == "z") depth = l;
   }
   out.layers.resize(std::size_t(depth));
   out.parameters.resize(n_params);
@@ -245,17 +254,17 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
       last_consumer[v.input(k)] = i;
     }
     if (!v.requires_grad()) continue;
+    const auto [scope, local] = labels[i];
     if (v.op() == Op::Param) {
       auto& pr = out.parameters[p++];
-      set_name(pr.name, g, v);
+      set_name(pr.name, v, g.scope_path(scope), local);
       pr.grad_norm = grad_l2_norm(v, sums);
       pr.value_norm = l2_norm(v.value());
       pr.ratio = pr.grad_norm / pr.value_norm;
     }
-    const int l = layer_of[v.scope_id()];
+    const int l = layer_of[scope];
     if (l == 0 || l > depth) continue;
     auto& ld = out.layers[std::size_t(l - 1)];
-    const std::string_view local = v.local_name();
     std::uint32_t* slot = local == "z"                          ? &ld.z_node
                           : local == "a"                        ? &ld.a_node
                           : local == "w" && v.op() == Op::Param ? &ld.w_node
@@ -269,7 +278,8 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
       return;
     }
     *slot = i;
-    if (slot == &ld.z_node && ld.scope != v.scope()) ld.scope = v.scope();  // assigned once
+    if (slot == &ld.w_node) ld.weight_ratio = out.parameters[p - 1].ratio;  // w is that parameter
+    if (slot == &ld.z_node && ld.scope != g.scope_path(scope)) ld.scope = g.scope_path(scope);
   }
   for (auto& ld : out.layers) {
     if (ld.z_node == kNoNode) {
@@ -280,10 +290,6 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
     const NodeView<T> z(g, ld.z_node);
     ld.grad_norm = grad_l2_norm(z, sums);
     ld.grad_rms = ld.grad_norm / std::sqrt(double(z.shape().size()));
-    if (ld.w_node != kNoNode) {
-      const NodeView<T> w(g, ld.w_node);
-      ld.weight_ratio = grad_l2_norm(w, sums) / l2_norm(w.value());
-    }
   }
   if (depth < 3) {
     out.note = depth == 0 ? "no scopes layer<l> with a node 'z'"

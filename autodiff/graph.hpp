@@ -420,11 +420,11 @@ Var<T> Var<T>::named(std::string_view name) const {
 }
 
 template <class T>
-Op NodeView<T>::op() const {
+inline Op NodeView<T>::op() const {
   return g_->nodes_[i_].op;
 }
 template <class T>
-Shape NodeView<T>::shape() const {
+inline Shape NodeView<T>::shape() const {
   return g_->shape_of(g_->nodes_[i_]);
 }
 template <class T>
@@ -436,47 +436,47 @@ void NodeView<T>::name_into(std::string& out) const {
   g_->node_name_into(i_, out);
 }
 template <class T>
-std::string_view NodeView<T>::local_name() const {
+inline std::string_view NodeView<T>::local_name() const {
   return g_->strings_[g_->name_of(i_)];
 }
 template <class T>
-std::string_view NodeView<T>::scope() const {
+inline std::string_view NodeView<T>::scope() const {
   return g_->scope_path(g_->scope_of(i_));
 }
 template <class T>
-std::uint32_t NodeView<T>::scope_id() const {
+inline std::uint32_t NodeView<T>::scope_id() const {
   return g_->scope_of(i_);
 }
 template <class T>
-bool NodeView<T>::requires_grad() const {
+inline bool NodeView<T>::requires_grad() const {
   return g_->nodes_[i_].flags & Graph<T>::kRequiresGrad;
 }
 template <class T>
-std::uint32_t NodeView<T>::input(int k) const {
+inline std::uint32_t NodeView<T>::input(int k) const {
   return g_->nodes_[i_].in[k];
 }
 template <class T>
-ConstMatrixMap<T> NodeView<T>::value() const {
+inline ConstMatrixMap<T> NodeView<T>::value() const {
   const auto& n = g_->nodes_[i_];
   const Shape s = g_->shape_of(n);
   return {g_->value_ptr(n), s.rows, s.cols};
 }
 template <class T>
-bool NodeView<T>::has_grad() const {
+inline bool NodeView<T>::has_grad() const {
   return i_ < g_->grads_valid_;
 }
 template <class T>
-std::uint32_t NodeView<T>::grad_passed_from() const {
+inline std::uint32_t NodeView<T>::grad_passed_from() const {
   const auto& from = g_->passed_from_;
   return g_->in_backward_ && i_ < from.size() ? from[i_] : kNoNode;
 }
 template <class T>
-T NodeView<T>::attr() const {
+inline T NodeView<T>::attr() const {
   const auto& n = g_->nodes_[i_];
   return op_info(n.op).has_attr ? g_->values_[n.offset + g_->size_of(n)] : T(0);
 }
 template <class T>
-SourceLoc NodeView<T>::location() const {
+inline SourceLoc NodeView<T>::location() const {
   return i_ < g_->locations_.size() ? g_->locations_[i_] : SourceLoc{};
 }
 
