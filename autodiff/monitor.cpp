@@ -125,10 +125,12 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
   if (scope.elements == 0) scope_first_use_.push_back(r.scope);
   scope.merge(sums);
 
-  log_->debug("{:<20} {:<8} {:>4}x{:<5} l2 {:.4e}  rms {:.4e}  max {:.4e}  mean {:.4e}  zeros {:5.1f}%"
-              "  nonfinite {}",
-              r.name, r.op, r.shape.rows, r.shape.cols, r.stats.l2, r.stats.rms, r.stats.max_abs,
-              r.stats.mean_abs, 100 * r.stats.zero_share, r.stats.nonfinite);
+  if (log_->should_log(spdlog::level::debug))  // not even the call, per node, when it would not log
+    log_->debug(
+        "{:<20} {:<8} {:>4}x{:<5} l2 {:.4e}  rms {:.4e}  max {:.4e}  mean {:.4e}  zeros {:5.1f}%"
+        "  nonfinite {}",
+        r.name, r.op, r.shape.rows, r.shape.cols, r.stats.l2, r.stats.rms, r.stats.max_abs,
+        r.stats.mean_abs, 100 * r.stats.zero_share, r.stats.nonfinite);
 }
 
 template <class T>
