@@ -77,6 +77,23 @@ struct WithSlope {
   static constexpr Slope slope = S;
 };
 
+// f(WithSlope<slope>{}): the slope chosen at run time becomes a type, so that the loops f runs
+// hold no switch.
+template <class F>
+inline __attribute__((always_inline)) decltype(auto) with_slope(Slope slope, F&& f) {
+  switch (slope) {
+    case Slope::Relu:
+      return f(WithSlope<Slope::Relu>{});
+    case Slope::LeakyRelu:
+      return f(WithSlope<Slope::LeakyRelu>{});
+    case Slope::Sigmoid:
+      return f(WithSlope<Slope::Sigmoid>{});
+    case Slope::Tanh:
+      break;
+  }
+  return f(WithSlope<Slope::Tanh>{});
+}
+
 // The sweep. NaN and ±Inf are not set aside here: they make sq (and carried) non-finite, which the
 // caller checks. Accumulates in blocks of kBlock elements whose partial sums are then added, so
 // that the rounding error of a sum grows with the block length plus the number of blocks rather
@@ -94,11 +111,6 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, const T* u, std:
   constexpr std::size_t kStep = kAcc * N, kBlock = 64 * kStep;
   const I magnitude = I{} + std::numeric_limits<std::int64_t>::max();  // every bit but the sign
   const D lk = D{} + leak;
-  auto carried = [&](double x, std::size_t i) {  // one element's x σ'
-    double y = 0;
-    if constexpr (kSlope) carry<Carry::slope>(y, x, double(u[i]), leak);
-    return y;
-  };
   Partial out;
   std::size_t i = 0;
   while (n - i >= kStep) {
@@ -141,34 +153,30 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, const T* u, std:
     }
   }
   for (; i < n; ++i) {
-    const double y = carried(double(d[i]), i);
-    out.carried += y * y;
-    const double x = std::abs(double(d[i]));
-    out.sq += x * x;
-    out.ab += x;
-    out.mx = std::max(out.mx, x);
-    out.zeros += x == 0.0;
+    if constexpr (kSlope) {
+      double y;
+      carry<Carry::slope>(y, double(d[i]), double(u[i]), leak);
+      out.carried += y * y;
+    }
+    if constexpr (kStats) {
+      const double x = std::abs(double(d[i]));
+      out.sq += x * x;
+      out.ab += x;
+      out.mx = std::max(out.mx, x);
+      out.zeros += x == 0.0;
+    }
   }
   return out;
 }
 
-// The sweep with the slope chosen at run time: S selects the activation at compile time, so that
-// the loop holds no switch.
+// The sweep with the slope chosen at run time.
 template <int N, bool kStats, class T>
 inline __attribute__((always_inline)) Partial sweep(std::optional<Slope> slope, const T* d,
                                                     const T* u, std::size_t n, double leak) {
   if (!slope) return sweep<N, kStats, NoSlope>(d, u, n, leak);
-  switch (*slope) {
-    case Slope::Relu:
-      return sweep<N, kStats, WithSlope<Slope::Relu>>(d, u, n, leak);
-    case Slope::LeakyRelu:
-      return sweep<N, kStats, WithSlope<Slope::LeakyRelu>>(d, u, n, leak);
-    case Slope::Sigmoid:
-      return sweep<N, kStats, WithSlope<Slope::Sigmoid>>(d, u, n, leak);
-    case Slope::Tanh:
-      break;
-  }
-  return sweep<N, kStats, WithSlope<Slope::Tanh>>(d, u, n, leak);
+  return with_slope(*slope, [&](auto with) {
+    return sweep<N, kStats, decltype(with)>(d, u, n, leak);
+  });
 }
 
 // On x86-64 the default build targets the baseline (SSE2); GCC and Clang compile an AVX2+FMA version
@@ -261,26 +269,23 @@ GradSums stats_of(Partial p, const T* d, std::size_t n) {
 template <class T>
 double carried_of(double sum, Slope slope, const T* g, const T* u, std::size_t n, double leak) {
   if (std::isnan(sum) || (sum >= kTiny * kTiny && sum <= kHuge * kHuge)) return std::sqrt(sum);
-  auto carried = [&](std::size_t i) {
-    double y = 0;
-    switch (slope) {
-      case Slope::Relu: carry<Slope::Relu>(y, double(g[i]), double(u[i]), leak); break;
-      case Slope::LeakyRelu: carry<Slope::LeakyRelu>(y, double(g[i]), double(u[i]), leak); break;
-      case Slope::Sigmoid: carry<Slope::Sigmoid>(y, double(g[i]), double(u[i]), leak); break;
-      case Slope::Tanh: carry<Slope::Tanh>(y, double(g[i]), double(u[i]), leak); break;
+  return with_slope(slope, [&](auto s) {
+    auto carried = [&](std::size_t i) {
+      double y;
+      carry<decltype(s)::slope>(y, double(g[i]), double(u[i]), leak);
+      return y;
+    };
+    double mx = 0;
+    for (std::size_t i = 0; i < n; ++i) mx = std::max(mx, std::abs(carried(i)));
+    if (mx == 0 || std::isinf(mx)) return mx;
+    const double unit = power_of_two_below(mx);
+    double sq = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const double y = carried(i) / unit;
+      sq += y * y;
     }
-    return y;
-  };
-  double mx = 0;
-  for (std::size_t i = 0; i < n; ++i) mx = std::max(mx, std::abs(carried(i)));
-  if (mx == 0 || std::isinf(mx)) return mx;
-  const double unit = power_of_two_below(mx);
-  double s = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double y = carried(i) / unit;
-    s += y * y;
-  }
-  return std::sqrt(s) * unit;
+    return std::sqrt(sq) * unit;
+  });
 }
 
 }  // namespace
