@@ -64,7 +64,9 @@ Verdict layer_verdict(double rms, double gain, const DiagnosisThresholds& th) {
 // ‖g‖ of node v's gradient: from the caller's measurements when it has them, else read.
 template <class T>
 double grad_l2_norm(const NodeView<T>& v, const PassSums* sums) {
-  return sums ? sums->norms[v.index()] : l2_norm(v.grad());
+  if (!sums) return l2_norm(v.grad());
+  const GradSums& s = sums->grads[v.index()];
+  return s.finite() ? s.l2 : kNoValue;
 }
 
 // Sets out to v's name "scope/local" (v's scope path and local name) unless it holds that already,
@@ -143,7 +145,7 @@ double predicted_layer_gain(const NodeView<T>& z, const NodeView<T>* a, const No
     return std::isfinite(norm) ? norm / std::sqrt(double(n * m)) / rms_up : kNoValue;
   };
   if (w_dz) {  // w_dz is a, or z when the layer has no activation node (σ' = 1)
-    if (!a) return gain(sums ? sums->norms[z.index()] : l2_norm(z.grad()));
+    if (!a) return gain(grad_l2_norm(z, sums));
     const double carried = sums ? sums->carried[a->index()] : kNoValue;
     return gain(std::isnan(carried) ? carried_norm(*a) : carried);
   }
@@ -199,8 +201,8 @@ template <class T>
 void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, bool predict,
               const PassSums* sums) {
   if (!g.has_gradients()) fail("diagnose: backward() has not run on this graph");
-  if (sums && (sums->norms.size() != g.size() || sums->carried.size() != g.size()))
-    fail("diagnose: sums of {} and {} nodes given for a graph of {} nodes", sums->norms.size(),
+  if (sums && (sums->grads.size() != g.size() || sums->carried.size() != g.size()))
+    fail("diagnose: sums of {} and {} nodes given for a graph of {} nodes", sums->grads.size(),
          sums->carried.size(), g.size());
   out.measured_gain = out.predicted_gain = out.total_gain = kNoValue;
   out.verdict = Verdict::Unknown;

@@ -96,8 +96,8 @@ struct Diagnosis {
 // backward pass, by node index, handed to diagnose() so that no gradient is read twice, nor read
 // again after it has left the cache.
 struct PassSums {
-  // ‖g‖ of every node's gradient: NaN where it holds NaN or Inf, 0 where backward did not reach it.
-  std::vector<double> norms;
+  // The statistics of every node's gradient (GradSums{} where backward did not reach it).
+  std::vector<GradSums> grads;
   // carried_norm() of every activation node, measured as backward reached it; NaN for other nodes,
   // or where not measured (diagnose() then computes it).
   std::vector<double> carried;

@@ -75,8 +75,7 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   scope_sums_.assign(scope_names_.size(), GradSums{});
   scope_first_use_.clear();
   nodes_used_ = 0;
-  node_sums_.resize(g.size());
-  sums_.norms.assign(g.size(), 0.0);
+  sums_.grads.assign(g.size(), GradSums{});
   sums_.carried.assign(g.size(), kNoValue);
   const auto k = options_.predict_every;
   predicting_ = k != 0 && (passes_ + 1) % k == 0;
@@ -89,8 +88,8 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
   // carried back through σ': measured in the same sweep as its statistics, while the gradient and
   // the activation's input are in cache (the op's backward reads them next).
   const std::uint32_t i = node.index(), from = node.grad_passed_from();
-  GradSums& sums = node_sums_[i];
-  sums = from != kNoNode ? node_sums_[from] : GradSums{};
+  GradSums& sums = sums_.grads[i];
+  if (from != kNoNode) sums = sums_.grads[from];
   GradSums* fresh = from != kNoNode ? nullptr : &sums;
   if (predicting_ && is_activation(node.op())) {
     sums_.carried[i] = carried_norm(node, fresh);
@@ -98,7 +97,6 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
     const auto grad = node.grad();
     fresh->add(grad.data(), std::size_t(grad.size()));
   }
-  sums_.norms[i] = sums.finite() ? sums.l2 : kNoValue;
 
   if (nodes_used_ == nodes_.size()) {
     nodes_.emplace_back();
@@ -239,8 +237,7 @@ std::size_t GradientMonitor<T>::memory_bytes() const {
   };
   std::size_t b = entries_bytes(history_) + entries_bytes(spare_);
   b += nodes_.capacity() * sizeof(NodeRecord) + local_names_.capacity() * sizeof(std::string) +
-       (sums_.norms.capacity() + sums_.carried.capacity()) * sizeof(double) +
-       node_sums_.capacity() * sizeof(GradSums);
+       sums_.grads.capacity() * sizeof(GradSums) + sums_.carried.capacity() * sizeof(double);
   for (const auto& r : nodes_) b += string_bytes(r.name);
   for (const auto& s : local_names_) b += string_bytes(s);
   b += scope_names_.capacity() * sizeof(std::string);

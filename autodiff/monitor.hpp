@@ -126,7 +126,6 @@ class GradientMonitor : public Observer<T> {
   std::vector<NodeRecord> nodes_;
   std::vector<std::string> local_names_;  // per record, its node's local name: rebuilt on change only
   std::size_t nodes_used_ = 0;
-  std::vector<GradSums> node_sums_;  // this pass's statistics by node index
   PassSums sums_;            // this pass's measurements by node index, handed to diagnose()
   bool predicting_ = false;  // this pass computes predicted gains
   std::vector<ScopeRecord> scopes_;
