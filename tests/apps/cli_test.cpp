@@ -47,12 +47,18 @@ std::string write_file(const std::string& path, const std::string& content) {
   return path;
 }
 
-std::string fixed_points_csv() {
+// A file of this test process, removed when the test case ends.
+struct TempFile {
+  std::string path;
+  ~TempFile() { std::remove(path.c_str()); }
+};
+
+TempFile fixed_points_csv() {
   const auto p = gradscope::testing::fixed_points();
   std::string csv = "x1,x2,label\n";
   for (std::size_t s = 0; s < p.y.size(); ++s)
     csv += fmt::format("{},{},{}\n", p.x[0][s], p.x[1][s], int(p.y[s]));
-  return write_file("cli_test_points." + std::to_string(::getpid()) + ".csv", csv);
+  return {write_file("cli_test_points." + std::to_string(::getpid()) + ".csv", csv)};
 }
 
 // Every entry of the JSON matrix within 1e-10 of the reference, relative to its largest entry.
@@ -76,13 +82,13 @@ TEST_CASE("demo --data --json: dz, dw, db equal the seed's algorithm on the same
   for (bool sigmoid : {false, true}) {
     INFO((sigmoid ? "sigmoid" : "relu"));
     std::remove("cli_test_demo.json");
-    const auto r = run("demo --data " + csv + " --json cli_test_demo.json" +
+    const auto r = run("demo --data " + csv.path + " --json cli_test_demo.json" +
                        (sigmoid ? " --act sigmoid" : ""));
     REQUIRE(r.code == 0);
     CHECK(r.err.empty());
     CHECK(r.out.find("layer") != std::string::npos);
     const auto doc = nlohmann::json::parse(slurp("cli_test_demo.json"));
-    CHECK(doc["config"]["data"] == csv);
+    CHECK(doc["config"]["data"] == csv.path);
     const auto ref = gradscope::testing::seed_backprop(
         gradscope::testing::fixed_points(), 10, 2, 0.8, sigmoid,
         sigmoid ? gradscope::testing::Derivative::Logistic : gradscope::testing::Derivative::Relu);
@@ -102,7 +108,7 @@ TEST_CASE("demo --data --json: dz, dw, db equal the seed's algorithm on the same
 
 TEST_CASE("demo's ReLU table: ratio 0.8 of dz and db below layer 9, dw ratio 1") {
   const auto csv = fixed_points_csv();
-  const auto r = run("demo --data " + csv + " --json cli_test_ratio.json");
+  const auto r = run("demo --data " + csv.path + " --json cli_test_ratio.json");
   REQUIRE(r.code == 0);
   const auto doc = nlohmann::json::parse(slurp("cli_test_ratio.json"));
   for (const auto& layer : doc["layers"]) {
@@ -237,7 +243,7 @@ TEST_CASE(
     "sigmoid one is wrong from layer9/z") {
   const auto csv = fixed_points_csv();
   std::remove("cli_test_compare.json");
-  const auto r = run("compare --data " + csv + " --json cli_test_compare.json");
+  const auto r = run("compare --data " + csv.path + " --json cli_test_compare.json");
   REQUIRE(r.code == 0);
   CHECK(r.out.find("seed-sigmoid: DISAGREES with autodiff. First wrong node in backward order: "
                    "layer9/z") != std::string::npos);
