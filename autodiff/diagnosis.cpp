@@ -215,22 +215,16 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out, 
     layer_of[id] = layer_of_scope(g.scope_path(id));
 
   // Pass 1: how many layers and parameters, so that out's vectors are sized once (and keep their
-  // storage across calls in a training loop). Each node's scope and local name are looked up here
-  // once (side-table searches) and kept for pass 2.
+  // storage across calls in a training loop).
   const auto n_nodes = std::uint32_t(g.size());
-  struct Labels {
-    std::uint32_t scope;
-    std::string_view local;
-  };
-  thread_local std::vector<Labels> labels;
-  labels.resize(n_nodes);
+  thread_local std::vector<typename Graph<T>::Label> labels;
+  g.labels_into(labels);
   int depth = 0;
   std::size_t n_params = 0;
   for (std::uint32_t i = 0; i < n_nodes; ++i) {
     const NodeView<T> v(g, i);
     if (!v.requires_grad()) continue;
     if (v.op() == Op::Param) ++n_params;
-    labels[i] = {v.scope_id(), v.local_name()};
     const int l = layer_of[labels[i].scope];
     if (l > depth && labels[i].local == "z") depth = l;
   }

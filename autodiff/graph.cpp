@@ -96,6 +96,20 @@ std::uint32_t Graph<T>::name_of(std::uint32_t i) const {
 }
 
 template <class T>
+void Graph<T>::labels_into(std::vector<Label>& out) const {
+  out.resize(nodes_.size());
+  auto run = scope_runs_.begin();
+  auto name = names_.begin();
+  std::uint32_t scope = 0;
+  for (std::uint32_t i = 0; i < out.size(); ++i) {
+    for (; run != scope_runs_.end() && run->first <= i; ++run) scope = run->scope;
+    const bool named = name != names_.end() && name->node == i;
+    out[i] = {scope, named ? std::string_view(strings_[name->name]) : std::string_view()};
+    if (named) ++name;
+  }
+}
+
+template <class T>
 void Graph<T>::set_name(std::uint32_t i, std::uint32_t name) {
   // Leaves are named as they are recorded, so the common case appends.
   const auto it = std::lower_bound(names_.begin(), names_.end(), i,

@@ -209,6 +209,14 @@ class Graph {
   std::size_t bytes() const;
   std::string_view scope_path(std::uint32_t scope_id) const { return strings_[scopes_[scope_id].path]; }
   std::size_t scope_count() const { return scopes_.size(); }
+  // Every node's scope id and local name, as NodeView::scope_id() and local_name() give them, in
+  // one walk over the side tables where each of those searches them: for passes that label every
+  // node. out[i] is node i's; views into the graph's names, valid until the graph is destroyed.
+  struct Label {
+    std::uint32_t scope;
+    std::string_view local;
+  };
+  void labels_into(std::vector<Label>& out) const;
 
   // --- scopes and recording mode ----------------------------------------------------------------
   class ScopeGuard {

@@ -76,6 +76,7 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   scope_first_use_.clear();
   nodes_used_ = 0;
   sums_.grads.assign(g.size(), GradSums{});
+  g.labels_into(labels_);
   sums_.carried.assign(g.size(), kNoValue);
   const auto k = options_.predict_every;
   predicting_ = k != 0 && (passes_ + 1) % k == 0;
@@ -100,18 +101,18 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
 
   if (nodes_used_ == nodes_.size()) {
     nodes_.emplace_back();
-    local_names_.emplace_back();
+    name_keys_.emplace_back();
   }
-  std::string& local = local_names_[nodes_used_];
+  NameKey& key = name_keys_[nodes_used_];
   NodeRecord& r = nodes_[nodes_used_++];
-  const std::uint32_t scope_index = scope_of_graph_scope_[node.scope_id()];
-  const std::string_view local_now = node.local_name();
+  const auto& label = labels_[i];
+  const std::uint32_t scope_index = scope_of_graph_scope_[label.scope];
   // The name follows from the node's index, op, scope path and local name: rebuild it only if one
   // of them changed (the scope index stands for its path, see on_backward_begin).
-  if (r.node != node.index() || r.scope != scope_index || r.op != node.op_name() ||
-      local != local_now) {
+  if (r.node != i || r.scope != scope_index || key.op != node.op() || key.local != label.local) {
     node.name_into(r.name);
-    local.assign(local_now);
+    key.op = node.op();
+    key.local.assign(label.local);
   }
   r.node = node.index();
   r.op = node.op_name();
@@ -134,7 +135,7 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
 template <class T>
 void GradientMonitor<T>::finish_records() {
   nodes_.resize(nodes_used_);
-  local_names_.resize(nodes_used_);
+  name_keys_.resize(nodes_used_);
   scopes_.resize(scope_first_use_.size());
   for (std::size_t k = 0; k < scopes_.size(); ++k)
     scopes_[k] = {scope_first_use_[k], scope_sums_[scope_first_use_[k]].stats()};
@@ -236,10 +237,11 @@ std::size_t GradientMonitor<T>::memory_bytes() const {
     return b;
   };
   std::size_t b = entries_bytes(history_) + entries_bytes(spare_);
-  b += nodes_.capacity() * sizeof(NodeRecord) + local_names_.capacity() * sizeof(std::string) +
-       sums_.grads.capacity() * sizeof(GradSums) + sums_.carried.capacity() * sizeof(double);
+  b += nodes_.capacity() * sizeof(NodeRecord) + name_keys_.capacity() * sizeof(NameKey) +
+       labels_.capacity() * sizeof(labels_[0]) + sums_.grads.capacity() * sizeof(GradSums) +
+       sums_.carried.capacity() * sizeof(double);
   for (const auto& r : nodes_) b += string_bytes(r.name);
-  for (const auto& s : local_names_) b += string_bytes(s);
+  for (const auto& k : name_keys_) b += string_bytes(k.local);
   b += scope_names_.capacity() * sizeof(std::string);
   for (const auto& s : scope_names_) b += string_bytes(s);
   b += scope_of_graph_scope_.capacity() * sizeof(std::uint32_t) +

@@ -124,7 +124,13 @@ class GradientMonitor : public Observer<T> {
   std::vector<GradSums> scope_sums_;                 // this pass, by index in scope_names_
   std::vector<std::uint32_t> scope_first_use_;       // scopes reached this pass, in order
   std::vector<NodeRecord> nodes_;
-  std::vector<std::string> local_names_;  // per record, its node's local name: rebuilt on change only
+  // Per record, the op and local name its name was built from: rebuilt when they change only.
+  struct NameKey {
+    Op op;
+    std::string local;
+  };
+  std::vector<NameKey> name_keys_;
+  std::vector<typename Graph<T>::Label> labels_;  // this pass's graph's, by node index
   std::size_t nodes_used_ = 0;
   PassSums sums_;            // this pass's measurements by node index, handed to diagnose()
   bool predicting_ = false;  // this pass computes predicted gains

@@ -190,6 +190,39 @@ TEST_CASE("names, scopes and shapes live beside the nodes and survive renaming",
   CHECK(c.shape() == Shape{1, 3});
 }
 
+TEST_CASE("labels_into gives every node the scope and local name its NodeView looks up",
+          "[autodiff]") {
+  Graph<double> g;
+  auto x = g.variable(1.0, "x");
+  Var<double> p, q;
+  {
+    auto block = g.scope("block1");
+    { auto empty = g.scope("unused"); }  // a scope without nodes
+    auto layer = g.scope("layer3");
+    p = (x * 2.0).named("z");
+    q = exp(p);
+  }
+  auto r = (q + x).named("r");
+  p.named("");  // renamed after later nodes: the name side table changes in the middle
+  x.named("input");
+  {
+    auto block = g.scope("block1");
+    r = r * 3.0;
+  }
+  std::vector<Graph<double>::Label> labels{{7, "stale"}};
+  g.labels_into(labels);
+  REQUIRE(labels.size() == g.size());
+  for (std::uint32_t i = 0; i < g.size(); ++i) {
+    CAPTURE(i);
+    CHECK(labels[i].scope == g.node(i).scope_id());
+    CHECK(labels[i].local == g.node(i).local_name());
+  }
+  CHECK(labels[x.index()].local == "input");
+  CHECK(labels[p.index()].local.empty());
+  CHECK(g.scope_path(labels[q.index()].scope) == "block1/layer3");
+  CHECK(g.scope_path(labels[r.index()].scope) == "block1");
+}
+
 TEST_CASE("a scalar op takes 32 bytes: a 16-byte node, its value and its gradient", "[autodiff]") {
   Graph<double> g;
   auto x = g.variable(0.5);
