@@ -187,13 +187,13 @@ double predicted_layer_gain(const NodeView<T>& z, const NodeView<T>* a, const No
 bool is_activation(Op op) { return slope_of(op).has_value(); }
 
 template <class T>
-double carried_norm(const NodeView<T>& a, GradSums* stats) {
+double carried_norm(const NodeView<T>& a) {
   const auto slope = slope_of(a.op());
   if (!slope) return kNoValue;
   const auto g = a.grad();
   const auto u = slope->from_output ? a.value() : a.graph().node(a.input(0)).value();
-  const double s = slope_norm(slope->slope, g.data(), u.data(), std::size_t(g.size()),
-                              double(a.attr()), stats);
+  const double s =
+      slope_norm(slope->slope, g.data(), u.data(), std::size_t(g.size()), double(a.attr()));
   return std::isfinite(s) ? s : kNoValue;
 }
 
@@ -374,8 +374,8 @@ std::string format_table(const Diagnosis& d) {
   return s;
 }
 
-template double carried_norm<double>(const NodeView<double>&, GradSums*);
-template double carried_norm<float>(const NodeView<float>&, GradSums*);
+template double carried_norm<double>(const NodeView<double>&);
+template double carried_norm<float>(const NodeView<float>&);
 template void diagnose<double>(const Graph<double>&, const DiagnosisThresholds&, Diagnosis&, bool,
                                const PassSums*);
 template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&, bool,

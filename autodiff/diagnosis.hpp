@@ -98,17 +98,17 @@ struct Diagnosis {
 struct PassSums {
   // The statistics of every node's gradient (GradSums{} where backward did not reach it).
   std::vector<GradSums> grads;
-  // carried_norm() of every activation node, measured as backward reached it; NaN for other nodes,
-  // or where not measured (diagnose() then computes it).
+  // carried_norm() of every activation node, where it was measured during the pass: the norm of
+  // the activation's input's gradient when the activation alone gave it (NodeView::grad_source()).
+  // NaN for other nodes, or where not measured (diagnose() then computes it).
   std::vector<double> carried;
 };
 
 // ‖g σ'(z)‖ for an activation node a = σ(z) (ReLU, leaky ReLU, sigmoid, tanh) with gradient g:
 // the gradient carried back through σ, with σ' stated from the forward pass (the norm behind a
-// predicted gain). NaN for any other node or a non-finite result. With stats, a's gradient
-// statistics are added to *stats in the same sweep (when a is an activation node).
+// predicted gain). NaN for any other node or a non-finite result.
 template <class T>
-double carried_norm(const NodeView<T>& a, GradSums* stats = nullptr);
+double carried_norm(const NodeView<T>& a);
 // The ops carried_norm() states σ' for.
 bool is_activation(Op op);
 
@@ -139,7 +139,7 @@ extern template void diagnose<double>(const Graph<double>&, const DiagnosisThres
                                       bool, const PassSums*);
 extern template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&,
                                      bool, const PassSums*);
-extern template double carried_norm<double>(const NodeView<double>&, GradSums*);
-extern template double carried_norm<float>(const NodeView<float>&, GradSums*);
+extern template double carried_norm<double>(const NodeView<double>&);
+extern template double carried_norm<float>(const NodeView<float>&);
 
 }  // namespace gradscope

@@ -12,9 +12,9 @@ namespace gradscope {
 namespace {
 
 // The statistics pass is throughput-bound: seven vector operations per group of elements (load,
-// |x|, x² added by a fused multiply-add where the CPU has one, sum, max, compare, count), four
-// more when it also carries the gradient through an activation's slope. It is written with
-// GCC/Clang vector types (see sweep() below).
+// |x|, x² added by a fused multiply-add where the CPU has one, sum, max, compare, count); carrying
+// the gradient through an activation's slope takes five. It is written with GCC/Clang vector
+// types (see sweep() below).
 template <int N>
 struct Lanes;
 template <>
@@ -70,7 +70,7 @@ inline __attribute__((always_inline)) void carry(D& y, const D& x, const D& v, c
 }
 
 // What one sweep over a gradient d computes: its statistics (Σ|x|², Σ|x|, max |x|, the count of
-// exact zeros), Σ (x σ')² with σ' from u, or both at once.
+// exact zeros), or Σ (x σ')² with σ' from u.
 struct NoSlope {};
 template <Slope S>
 struct WithSlope {
@@ -101,13 +101,13 @@ inline __attribute__((always_inline)) decltype(auto) with_slope(Slope slope, F&&
 // dependent additions would leave the adders idle most cycles); with more, the sixteen vector
 // registers no longer hold them all. |x| clears the sign bit, exact zeros are counted by
 // subtracting the compare's all-ones mask: no branch per element.
-template <int N, bool kStats, class Carry, class T>
+template <int N, class Carry, class T>
 inline __attribute__((always_inline)) Partial sweep(const T* d, const T* u, std::size_t n,
                                                     double leak) {
   using D = typename Lanes<N>::D;
   using I = typename Lanes<N>::I;
-  constexpr bool kSlope = !std::is_same_v<Carry, NoSlope>;
-  constexpr int kAcc = kStats && kSlope ? 2 : kStats ? 3 : 4;
+  constexpr bool kSlope = !std::is_same_v<Carry, NoSlope>, kStats = !kSlope;
+  constexpr int kAcc = kStats ? 3 : 4;
   constexpr std::size_t kStep = kAcc * N, kBlock = 64 * kStep;
   const I magnitude = I{} + std::numeric_limits<std::int64_t>::max();  // every bit but the sign
   const D lk = D{} + leak;
@@ -169,14 +169,12 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, const T* u, std:
   return out;
 }
 
-// The sweep with the slope chosen at run time.
-template <int N, bool kStats, class T>
+// The sweep with the slope chosen at run time: the statistics without one.
+template <int N, class T>
 inline __attribute__((always_inline)) Partial sweep(std::optional<Slope> slope, const T* d,
                                                     const T* u, std::size_t n, double leak) {
-  if (!slope) return sweep<N, kStats, NoSlope>(d, u, n, leak);
-  return with_slope(*slope, [&](auto with) {
-    return sweep<N, kStats, decltype(with)>(d, u, n, leak);
-  });
+  if (!slope) return sweep<N, NoSlope>(d, u, n, leak);
+  return with_slope(*slope, [&](auto with) { return sweep<N, decltype(with)>(d, u, n, leak); });
 }
 
 // On x86-64 the default build targets the baseline (SSE2); GCC and Clang compile an AVX2+FMA version
@@ -194,16 +192,14 @@ inline __attribute__((always_inline)) Partial sweep(std::optional<Slope> slope, 
 #else
 #define GRADSCOPE_FUSED_MULTIPLY_ADD , optimize("fp-contract=fast")
 #endif
-#define GRADSCOPE_KERNELS(T)                                                                     \
-  __attribute__((target("avx2,fma") GRADSCOPE_FUSED_MULTIPLY_ADD)) Partial fast_sweep(          \
-      bool stats, std::optional<Slope> slope, const T* d, const T* u, std::size_t n,            \
-      double leak) {                                                                             \
-    return stats ? sweep<4, true>(slope, d, u, n, leak) : sweep<4, false>(slope, d, u, n, leak); \
-  }                                                                                              \
-  __attribute__((target("default"))) Partial fast_sweep(bool stats, std::optional<Slope> slope,  \
-                                                        const T* d, const T* u, std::size_t n,   \
-                                                        double leak) {                           \
-    return stats ? sweep<2, true>(slope, d, u, n, leak) : sweep<2, false>(slope, d, u, n, leak); \
+#define GRADSCOPE_KERNELS(T)                                                                    \
+  __attribute__((target("avx2,fma") GRADSCOPE_FUSED_MULTIPLY_ADD)) Partial fast_sweep(         \
+      std::optional<Slope> slope, const T* d, const T* u, std::size_t n, double leak) {        \
+    return sweep<4>(slope, d, u, n, leak);                                                      \
+  }                                                                                             \
+  __attribute__((target("default"))) Partial fast_sweep(std::optional<Slope> slope, const T* d, \
+                                                        const T* u, std::size_t n, double leak) { \
+    return sweep<2>(slope, d, u, n, leak);                                                      \
   }
 GRADSCOPE_KERNELS(double)
 GRADSCOPE_KERNELS(float)
@@ -216,10 +212,8 @@ constexpr int kLanes = 4;
 constexpr int kLanes = 2;
 #endif
 template <class T>
-Partial fast_sweep(bool stats, std::optional<Slope> slope, const T* d, const T* u, std::size_t n,
-                   double leak) {
-  return stats ? sweep<kLanes, true>(slope, d, u, n, leak)
-               : sweep<kLanes, false>(slope, d, u, n, leak);
+Partial fast_sweep(std::optional<Slope> slope, const T* d, const T* u, std::size_t n, double leak) {
+  return sweep<kLanes>(slope, d, u, n, leak);
 }
 #endif
 
@@ -292,7 +286,7 @@ double carried_of(double sum, Slope slope, const T* g, const T* u, std::size_t n
 
 template <class T>
 void GradSums::add(const T* d, std::size_t n) {
-  merge(stats_of(fast_sweep(true, std::nullopt, d, static_cast<const T*>(nullptr), n, 0), d, n));
+  merge(stats_of(fast_sweep(std::nullopt, d, static_cast<const T*>(nullptr), n, 0), d, n));
 }
 
 void GradSums::merge(const GradSums& o) {
@@ -337,19 +331,15 @@ double l2_norm(const T* d, std::size_t n) {
 }
 
 template <class T>
-double slope_norm(Slope slope, const T* g, const T* u, std::size_t n, double leak, GradSums* stats) {
-  const Partial p = fast_sweep(stats != nullptr, slope, g, u, n, leak);
-  if (stats) stats->merge(stats_of(p, g, n));
-  return carried_of(p.carried, slope, g, u, n, leak);
+double slope_norm(Slope slope, const T* g, const T* u, std::size_t n, double leak) {
+  return carried_of(fast_sweep(slope, g, u, n, leak).carried, slope, g, u, n, leak);
 }
 
 template void GradSums::add<double>(const double*, std::size_t);
 template void GradSums::add<float>(const float*, std::size_t);
 template double l2_norm<double>(const double*, std::size_t);
 template double l2_norm<float>(const float*, std::size_t);
-template double slope_norm<double>(Slope, const double*, const double*, std::size_t, double,
-                                   GradSums*);
-template double slope_norm<float>(Slope, const float*, const float*, std::size_t, double,
-                                  GradSums*);
+template double slope_norm<double>(Slope, const double*, const double*, std::size_t, double);
+template double slope_norm<float>(Slope, const float*, const float*, std::size_t, double);
 
 }  // namespace gradscope

@@ -164,7 +164,7 @@ std::size_t Graph<T>::bytes() const {
   return nodes_.size() * sizeof(Node) + (values_.size() + grads_.size()) * sizeof(T) +
          params_.size() * sizeof(params_[0]) + locations_.size() * sizeof(SourceLoc) +
          scope_runs_.size() * sizeof(ScopeRun) + names_.size() * sizeof(NodeName) +
-         passed_from_.size() * sizeof(std::uint32_t);
+         grad_source_.size() * sizeof(std::uint32_t);
 }
 
 template <class T>
@@ -389,8 +389,8 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
   for (auto& o : observers_)
     if (o.id) o.observer->on_backward_begin(*this);
   const bool instrumented = kHooksCompiledIn && (!hooks_.empty() || !observers_.empty() || anomaly_);
-  passed_from_.clear();
-  if (instrumented) passed_from_.resize(root + 1, kNoNode);
+  grad_source_.clear();
+  if (instrumented) grad_source_.resize(root + 1, kNoNode);
   // The root is marked reached, and each node's backward marks the inputs that need a gradient;
   // the sweep clears a node's mark as it passes it, so no node carries one between passes and no
   // separate pass over the nodes resets them. An Error (anomaly, a hook, a parameter's shape)
@@ -451,18 +451,17 @@ void Graph<T>::visit(std::uint32_t i) {
   // The seed is checked on entry and every backward's output after it ran, so only a hook can
   // have made this gradient non-finite.
   if (anomaly_ && hooked) check_hooked_gradient(i);
-  if (hooked) passed_from_[i] = kNoNode;
+  if (hooked) grad_source_[i] = kNoNode;
   for (auto& o : observers_)
     if (o.id) o.observer->on_node(NodeView<T>(*this, i));
-  // What this node's backward, which runs next, passes on: an input not reached yet gets its first
-  // contribution from it; an input already reached gets a second one, which ends any passing.
+  // This node's backward, which runs next, gives an input not reached yet its first contribution
+  // (one, unless the node uses that input twice) and an input already reached a second one.
   const OpInfo& info = op_info(n.op);
   for (int k = 0; k < info.arity; ++k) {
     const Node& in = nodes_[n.in[k]];
     if (!(in.flags & kRequiresGrad)) continue;
-    const bool passes = info.passes_gradient && !(in.flags & kReached) && in.shape == n.shape &&
-                        (info.arity == 1 || n.in[0] != n.in[1]);
-    passed_from_[n.in[k]] = passes ? i : kNoNode;
+    const bool sole = !(in.flags & kReached) && (info.arity == 1 || n.in[0] != n.in[1]);
+    grad_source_[n.in[k]] = sole ? i : kNoNode;
   }
 }
 

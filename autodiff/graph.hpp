@@ -132,11 +132,13 @@ class NodeView {
   // it is this pass's contribution, while Parameter::grad() accumulates across passes.
   ConstMatrixMap<T> grad() const;
   bool has_grad() const;             // grad() is available: backward ran after the node was recorded
-  // In an observer's on_node: a node already seen in this pass whose gradient this one's equals
-  // element for element, or equals negated (its one consumer is that node, an add, sub or neg of
-  // the same shape, and no hook changed it since), so that what depends only on magnitudes
-  // need not be computed twice; kNoNode otherwise, and after the pass.
-  std::uint32_t grad_passed_from() const;
+  // In an observer's on_node: the node already seen in this pass whose backward gave this one its
+  // whole gradient (this node's one consumer, contributing once, and no hook changed the gradient
+  // since), so that an observer may reuse what it measured there: an add, sub or neg passes its
+  // gradient on to an input of its shape exactly, up to sign (OpInfo::passes_gradient), and an
+  // activation σ gives its input the gradient carried back through σ'. kNoNode otherwise, and
+  // after the pass.
+  std::uint32_t grad_source() const;
   T attr() const;                    // the op's constant (axis, exponent, slope, factor)
   SourceLoc location() const;        // recorded only while anomaly detection is on
 
@@ -385,10 +387,10 @@ class Graph {
 
   std::vector<NodeHook> hooks_;
   std::size_t hook_cursor_ = 0;
-  // Per node during an instrumented pass: NodeView::grad_passed_from(). visit() sets each input's
+  // Per node during an instrumented pass: NodeView::grad_source(). visit() sets each input's
   // entry before the node's backward adds into it (its reached mark tells whether it is the first
   // contribution) and clears a hooked node's own.
-  std::vector<std::uint32_t> passed_from_;
+  std::vector<std::uint32_t> grad_source_;
   std::vector<ObserverEntry> observers_;
   std::uint32_t next_hook_id_ = 1;
   bool in_backward_ = false;
@@ -474,9 +476,9 @@ inline bool NodeView<T>::has_grad() const {
   return i_ < g_->grads_valid_;
 }
 template <class T>
-inline std::uint32_t NodeView<T>::grad_passed_from() const {
-  const auto& from = g_->passed_from_;
-  return g_->in_backward_ && i_ < from.size() ? from[i_] : kNoNode;
+inline std::uint32_t NodeView<T>::grad_source() const {
+  const auto& source = g_->grad_source_;
+  return g_->in_backward_ && i_ < source.size() ? source[i_] : kNoNode;
 }
 template <class T>
 inline T NodeView<T>::attr() const {

@@ -9,7 +9,7 @@
 //   rule                       what shape() accepts, in words, for error messages
 //   passes_gradient            backward gives an input of the output's shape exactly the output's
 //                              gradient or its negation (add, sub, neg): observers that need only
-//                              magnitudes reuse what they measured (NodeView::grad_passed_from)
+//                              magnitudes reuse what they measured (NodeView::grad_source)
 //   forward(f), backward(b)    backward *adds* each input's gradient into ga/gb (inputs may be shared)
 //   test_shapes, test_attrs,   what the generic finite-difference checker feeds it
 //   domain                     per input: sample range, and a gap around 0 to keep away from kinks

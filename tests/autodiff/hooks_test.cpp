@@ -141,25 +141,36 @@ TEST_CASE("observers see every node with a gradient after its hooks, in reverse 
 
 namespace {
 
-// For every node: the name of grad_passed_from() ("" for none), and whether its gradient's
-// magnitudes are that node's, element for element, as the observer sees them.
-struct PassedFrom : Observer<double> {
+// For every node: the name of grad_source() ("" for none); whether the gradients an add, sub or
+// neg passed on have the source's magnitudes, element for element, and whether an activation's
+// input holds the activation's gradient times σ', as the observer sees them.
+struct Sources : Observer<double> {
   std::map<std::string, std::string> from;
-  bool magnitudes_equal = true;
+  int passed = 0, carried = 0;
+  bool passed_exactly = true, carried_exactly = true;
   void on_node(const NodeView<double>& n) override {
-    const std::uint32_t f = n.grad_passed_from();
+    const std::uint32_t f = n.grad_source();
     from[n.name()] = f == kNoNode ? "" : n.graph().node(f).name();
-    if (f != kNoNode)
-      magnitudes_equal &= n.grad().cwiseAbs() == n.graph().node(f).grad().cwiseAbs();
+    if (f == kNoNode) return;
+    const NodeView<double> src = n.graph().node(f);
+    if (op_info(src.op()).passes_gradient && src.shape() == n.shape()) {
+      ++passed;
+      passed_exactly &= n.grad().cwiseAbs() == src.grad().cwiseAbs();
+    }
+    if (src.op() == Op::Relu) {
+      ++carried;
+      const Matrix<double> want = (n.value().array() > 0).select(src.grad(), 0.0);
+      carried_exactly &= n.grad() == want;
+    }
   }
 };
 
 }  // namespace
 
-TEST_CASE("grad_passed_from names the node an add, sub or neg passed its gradient from",
+TEST_CASE("grad_source names the one consumer whose backward gave a node its whole gradient",
           "[hooks]") {
   Graph<double> g;
-  PassedFrom seen;
+  Sources seen;
   g.add_observer(seen);
   Matrix<double> wv(2, 2), av(2, 3), bv(2, 1), cv(2, 3);
   wv << 1, -2, 3, 0.5;
@@ -177,26 +188,37 @@ TEST_CASE("grad_passed_from names the node an add, sub or neg passed its gradien
   auto d = (n - c).named("d");  // c gets d's gradient negated
   auto e = g.variable(cv, "e");
   auto twice = (e + e).named("twice");  // e: two contributions from one add
-  auto loss = sum(d * d) + sum(twice * 0.5) + sum(a);
+  auto half = (twice * 0.5).named("half");
+  auto loss = sum(d * d) + sum(half) + sum(a);
   g.backward(loss);
   CHECK(seen.from.at("p") == "z");
   CHECK(seen.from.at("r") == "n");
   CHECK(seen.from.at("n") == "d");
   CHECK(seen.from.at("c") == "d");
-  CHECK(seen.from.at("b").empty());
-  CHECK(seen.from.at("z").empty());  // relu's backward is not a copy
-  CHECK(seen.from.at("a").empty());  // used by matmul and sum
-  CHECK(seen.from.at("e").empty());
-  CHECK(seen.from.at("twice").empty());
-  CHECK(seen.magnitudes_equal);
-  CHECK(g.node(p).grad_passed_from() == kNoNode);  // only during the pass
+  CHECK(seen.from.at("b") == "z");      // whole from z, though summed over its columns
+  CHECK(seen.from.at("z") == "r");      // the ReLU's gradient carried through its slope
+  CHECK(seen.from.at("w") == "p");
+  CHECK(seen.from.at("twice") == "half");
+  CHECK(seen.from.at("a").empty());     // used by matmul and sum
+  CHECK(seen.from.at("e").empty());     // twice by one add
+  CHECK(seen.from.at("d").empty());     // d * d: two contributions from one mul
+  CHECK(seen.passed == 8);              // p, r, n, c and the four terms the loss adds up
+  CHECK(seen.carried == 1);             // z
+  CHECK(seen.passed_exactly);
+  CHECK(seen.carried_exactly);
+  CHECK(g.node(p).grad_source() == kNoNode);  // only during the pass
 
-  // A hook may change what it was passed: then it is a gradient of its own.
+  // A hook may change what it was given: then it is a gradient of its own.
   g.register_hook(p, [](MatrixMap<double> grad) { grad *= 2; });
+  g.register_hook(z, [](MatrixMap<double> grad) { grad *= 3; });
+  seen.passed = seen.carried = 0;
   g.backward(loss);
   CHECK(seen.from.at("p").empty());
+  CHECK(seen.from.at("z").empty());
   CHECK(seen.from.at("r") == "n");
-  CHECK(seen.magnitudes_equal);
+  CHECK(seen.passed == 7);
+  CHECK(seen.carried == 0);
+  CHECK(seen.passed_exactly);
 }
 
 TEST_CASE("a pass stopped by an Error ends with on_backward_abort instead of on_backward_end",

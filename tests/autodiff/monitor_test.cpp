@@ -182,6 +182,33 @@ TEST_CASE("every node's record holds its own gradient's statistics", "[monitor]"
     }
 }
 
+namespace {
+
+// The monitor's diagnosis of the pass g ran last equals diagnose(g) of it.
+void check_same_diagnosis(const GradientMonitor<double>& monitor, const Graph<double>& g) {
+  const Diagnosis d = diagnose(g);
+  const Diagnosis& m = monitor.diagnosis();
+  CHECK(m.verdict == d.verdict);
+  CHECK(m.measured_gain == Approx(d.measured_gain).epsilon(1e-14));
+  CHECK(m.predicted_gain == Approx(d.predicted_gain).epsilon(1e-14));
+  REQUIRE(m.layers.size() == d.layers.size());
+  for (std::size_t l = 0; l < d.layers.size(); ++l) {
+    CHECK(m.layers[l].grad_norm == Approx(d.layers[l].grad_norm).epsilon(1e-14));
+    CHECK(m.layers[l].weight_ratio == Approx(d.layers[l].weight_ratio).epsilon(1e-14));
+    if (std::isnan(d.layers[l].predicted_gain))
+      CHECK(std::isnan(m.layers[l].predicted_gain));
+    else
+      CHECK(m.layers[l].predicted_gain == Approx(d.layers[l].predicted_gain).epsilon(1e-14));
+  }
+  REQUIRE(m.parameters.size() == d.parameters.size());
+  for (std::size_t k = 0; k < d.parameters.size(); ++k) {
+    CHECK(m.parameters[k].name == d.parameters[k].name);
+    CHECK(m.parameters[k].grad_norm == Approx(d.parameters[k].grad_norm).epsilon(1e-14));
+  }
+}
+
+}  // namespace
+
 TEST_CASE("the monitor's diagnosis is diagnose() of the same pass", "[monitor]") {
   const auto p = seed_points(10, 7, 6, 7);
   // At depth 300 the sigmoid net's gradients fall below 1e-200, where their squares underflow.
@@ -192,22 +219,36 @@ TEST_CASE("the monitor's diagnosis is diagnose() of the same pass", "[monitor]")
     g.add_observer(monitor);
     auto out = net.forward(g, p.x);
     g.backward(bce(out, g.constant(p.y, "y")));
-    const Diagnosis d = diagnose(g);
-    const Diagnosis& m = monitor.diagnosis();
     INFO(act << ", depth " << depth);
-    CHECK(m.verdict == d.verdict);
-    CHECK(m.measured_gain == Approx(d.measured_gain).epsilon(1e-14));
-    CHECK(m.predicted_gain == Approx(d.predicted_gain).epsilon(1e-14));
-    REQUIRE(m.layers.size() == d.layers.size());
-    for (std::size_t l = 0; l < d.layers.size(); ++l) {
-      CHECK(m.layers[l].grad_norm == Approx(d.layers[l].grad_norm).epsilon(1e-14));
-      CHECK(m.layers[l].weight_ratio == Approx(d.layers[l].weight_ratio).epsilon(1e-14));
+    check_same_diagnosis(monitor, g);
+  }
+}
+
+// The monitor takes an activation's carried norm from its input's gradient where the activation
+// alone gave it; where z has a second consumer or a hook, diagnose() carries the gradient itself.
+TEST_CASE("the monitor's diagnosis is diagnose()'s where a z has a second consumer or a hook",
+          "[monitor]") {
+  const auto p = seed_points(10, 7, 6, 7);
+  for (const char* act : {"relu", "sigmoid"}) {
+    auto net = seed_net(10, 0.8, act, "sigmoid");
+    Graph<double> g;
+    GradientMonitor<double> monitor(quiet());
+    g.add_observer(monitor);
+    auto a = g.constant(p.x, "x");
+    Var<double> extra;
+    for (int l = 1; l <= net.depth(); ++l) {
+      auto s = g.scope("layer" + std::to_string(l));
+      auto z = (matmul(transpose(g.param(net.w[l - 1])), a) + g.param(net.b[l - 1])).named("z");
+      if (l == 4) extra = sum(z) * 1e-3;
+      if (l == 6) g.register_hook(z, [](MatrixMap<double> grad) { grad *= 1.5; });
+      a = (net.act[l - 1] == "relu" ? relu(z) : sigmoid(z)).named("a");
     }
-    REQUIRE(m.parameters.size() == d.parameters.size());
-    for (std::size_t k = 0; k < d.parameters.size(); ++k) {
-      CHECK(m.parameters[k].name == d.parameters[k].name);
-      CHECK(m.parameters[k].grad_norm == Approx(d.parameters[k].grad_norm).epsilon(1e-14));
-    }
+    g.backward(bce(a, g.constant(p.y, "y")) + extra);
+    INFO(act);
+    REQUIRE(monitor.diagnosis().layers.size() == 10);
+    CHECK(std::isfinite(monitor.diagnosis().layers[3].predicted_gain));
+    CHECK(std::isfinite(monitor.diagnosis().layers[5].predicted_gain));
+    check_same_diagnosis(monitor, g);
   }
 }
 

@@ -49,7 +49,7 @@ TEST_CASE("gradient check covers every op in the table", "[ops][coverage]") {
 }
 
 // An op that declares passes_gradient gives every input of the output's shape exactly the output's
-// gradient or its negation (observers reuse statistics on that promise: grad_passed_from).
+// gradient or its negation (observers reuse statistics on that promise: NodeView::grad_source).
 TEST_CASE("ops that pass their gradient on pass it exactly, up to sign", "[ops][passes]") {
   int checked = 0;
   auto check = [&](auto kernel, Op op) {
