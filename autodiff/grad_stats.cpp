@@ -192,14 +192,14 @@ inline __attribute__((always_inline)) Partial sweep(std::optional<Slope> slope, 
 #else
 #define GRADSCOPE_FUSED_MULTIPLY_ADD , optimize("fp-contract=fast")
 #endif
-#define GRADSCOPE_KERNELS(T)                                                                    \
-  __attribute__((target("avx2,fma") GRADSCOPE_FUSED_MULTIPLY_ADD)) Partial fast_sweep(         \
-      std::optional<Slope> slope, const T* d, const T* u, std::size_t n, double leak) {        \
-    return sweep<4>(slope, d, u, n, leak);                                                      \
-  }                                                                                             \
-  __attribute__((target("default"))) Partial fast_sweep(std::optional<Slope> slope, const T* d, \
+#define GRADSCOPE_KERNELS(T)                                                                      \
+  __attribute__((target("avx2,fma") GRADSCOPE_FUSED_MULTIPLY_ADD)) Partial fast_sweep(            \
+      std::optional<Slope> slope, const T* d, const T* u, std::size_t n, double leak) {           \
+    return sweep<4>(slope, d, u, n, leak);                                                        \
+  }                                                                                               \
+  __attribute__((target("default"))) Partial fast_sweep(std::optional<Slope> slope, const T* d,   \
                                                         const T* u, std::size_t n, double leak) { \
-    return sweep<2>(slope, d, u, n, leak);                                                      \
+    return sweep<2>(slope, d, u, n, leak);                                                        \
   }
 GRADSCOPE_KERNELS(double)
 GRADSCOPE_KERNELS(float)

@@ -195,15 +195,15 @@ TEST_CASE("grad_source names the one consumer whose backward gave a node its who
   CHECK(seen.from.at("r") == "n");
   CHECK(seen.from.at("n") == "d");
   CHECK(seen.from.at("c") == "d");
-  CHECK(seen.from.at("b") == "z");      // whole from z, though summed over its columns
-  CHECK(seen.from.at("z") == "r");      // the ReLU's gradient carried through its slope
+  CHECK(seen.from.at("b") == "z");  // whole from z, though summed over its columns
+  CHECK(seen.from.at("z") == "r");  // the ReLU's gradient carried through its slope
   CHECK(seen.from.at("w") == "p");
   CHECK(seen.from.at("twice") == "half");
-  CHECK(seen.from.at("a").empty());     // used by matmul and sum
-  CHECK(seen.from.at("e").empty());     // twice by one add
-  CHECK(seen.from.at("d").empty());     // d * d: two contributions from one mul
-  CHECK(seen.passed == 8);              // p, r, n, c and the four terms the loss adds up
-  CHECK(seen.carried == 1);             // z
+  CHECK(seen.from.at("a").empty());  // used by matmul and sum
+  CHECK(seen.from.at("e").empty());  // twice by one add
+  CHECK(seen.from.at("d").empty());  // d * d: two contributions from one mul
+  CHECK(seen.passed == 8);           // p, r, n, c and the four terms the loss adds up
+  CHECK(seen.carried == 1);          // z
   CHECK(seen.passed_exactly);
   CHECK(seen.carried_exactly);
   CHECK(g.node(p).grad_source() == kNoNode);  // only during the pass
