@@ -4,6 +4,9 @@
 // one process, interleaved, from one source: no twin of the backward loop or of this workload.
 #include "backward_workload.hpp"
 
+#include <memory>
+#include <optional>
+
 #include "seed_workload.hpp"
 
 #if GRADSCOPE_HOOKS
@@ -15,38 +18,42 @@ namespace gradscope::bench {
 
 namespace {
 
-template <class Attach>
-double timed_backward(int steps, double (*now)(), Attach&& attach) {
+struct Timed {
   const SeedData data;
-  GradscopeSeedNet net(data);
-  attach(net.graph());
-  for (int k = 0; k < 3; ++k) net.step();  // warm-up: arenas, names, monitor storage
-  double total = 0;
-  for (int k = 0; k < steps; ++k) {
+#if GRADSCOPE_HOOKS
+  std::optional<GradientMonitor<double>> monitor;  // before the net: it outlives the net's graph
+#endif
+  GradscopeSeedNet net{data};
+
+  double step(double (*now)()) {
     const Var<double> loss = net.record();
     const double t0 = now();
     net.graph().backward(loss);
-    total += now() - t0;
+    const double t = now() - t0;
     net.update();
+    return t * 1e6;
   }
-  return total / steps * 1e6;
+};
+
+SeedBackward warmed_up(std::shared_ptr<Timed> t) {
+  for (int k = 0; k < 3; ++k) t->net.step();  // arenas, names, monitor storage
+  return [t](double (*now)()) { return t->step(now); };
 }
 
 }  // namespace
 
-double seed_backward_micros(int steps, double (*now)()) {
-  return timed_backward(steps, now, [](Graph<double>&) {});
-}
+SeedBackward plain_seed_backward() { return warmed_up(std::make_shared<Timed>()); }
 
 #if GRADSCOPE_HOOKS
-double seed_backward_micros_monitored(int steps, double (*now)(), unsigned predict_every) {
+SeedBackward monitored_seed_backward(unsigned predict_every) {
   MonitorOptions options;
   options.predict_every = predict_every;
   options.logger = std::make_shared<spdlog::logger>(
       "bench", std::make_shared<spdlog::sinks::null_sink_st>());
   options.logger->set_level(spdlog::level::warn);
-  GradientMonitor<double> monitor(options);  // outlives the graph inside timed_backward
-  return timed_backward(steps, now, [&](Graph<double>& g) { g.add_observer(monitor); });
+  auto t = std::make_shared<Timed>();
+  t->net.graph().add_observer(t->monitor.emplace(options));
+  return warmed_up(std::move(t));
 }
 #endif
 

@@ -1,16 +1,26 @@
 #pragma once
-// CPU microseconds per backward() of the seed's training step (seed_workload.hpp), averaged over
-// `steps` training steps after a warm-up; only backward() is timed, with the clock `now`.
+// backward() of the seed's training step (seed_workload.hpp), timed one step at a time on a net of
+// its own, so that several configurations can take their steps in turn: a drift in the machine's
+// speed then reaches each alike.
+#include <functional>
+
 namespace gradscope::bench {
-double seed_backward_micros(int steps, double (*now)());
-// The same with a GradientMonitor attached (statistics at every node, diagnosis and history every
-// pass, predicted gains every predict_every-th pass; logging at warn level into a null sink, so
-// no per-backward info line is formatted).
-double seed_backward_micros_monitored(int steps, double (*now)(), unsigned predict_every);
+
+// Records the forward pass, times backward() with the clock it is given, applies the update, and
+// returns the microseconds backward() took. Each holds its own net, warmed up by 3 steps.
+using SeedBackward = std::function<double(double (*now)())>;
+
+// Without observers.
+SeedBackward plain_seed_backward();
+// With a GradientMonitor attached (statistics at every node, diagnosis and history every pass,
+// predicted gains every predict_every-th pass; logging at warn level into a null sink, so no
+// per-backward info line is formatted). Not in the copy with hooks compiled out.
+SeedBackward monitored_seed_backward(unsigned predict_every);
+
 }  // namespace gradscope::bench
 
-// The first function again, built against a second copy of the engine compiled with
+// plain_seed_backward() again, built against a second copy of the engine compiled with
 // GRADSCOPE_HOOKS=0 under this namespace (bench/CMakeLists.txt): hooks compiled out.
 namespace gradscope_nohooks::bench {
-double seed_backward_micros(int steps, double (*now)());
+std::function<double(double (*)())> plain_seed_backward();
 }  // namespace gradscope_nohooks::bench

@@ -12,11 +12,11 @@ std::vector<Figure> allocations_per_iteration(const Options&);
 std::vector<Figure> scalar_tape(const Options&);
 std::vector<Figure> wide_mlp(const Options&);
 std::vector<Figure> long_run(const Options&);
+#if GRADSCOPE_BENCH_HOOKS  // built with hooks compiled in (bench/CMakeLists.txt)
 std::vector<Figure> monitor_overhead(const Options&);
-#if GRADSCOPE_BENCH_HOOK_COST
 std::vector<Figure> hook_cost(const Options&);
-#endif
 std::vector<Figure> monitor_memory(const Options&);
+#endif
 #if GRADSCOPE_BENCH_LIBTORCH
 std::vector<Figure> seed_train_libtorch(const Options&);
 std::vector<Figure> wide_mlp_libtorch(const Options&);
@@ -32,11 +32,11 @@ inline constexpr Entry kBenchmarks[] = {
     {"scalar_tape", scalar_tape},
     {"wide_mlp", wide_mlp},
     {"long_run", long_run},
+#if GRADSCOPE_BENCH_HOOKS
     {"monitor_overhead", monitor_overhead},
-#if GRADSCOPE_BENCH_HOOK_COST
     {"hook_cost", hook_cost},
-#endif
     {"monitor_memory", monitor_memory},
+#endif
 #if GRADSCOPE_BENCH_LIBTORCH
     {"seed_train_libtorch", seed_train_libtorch},
     {"wide_mlp_libtorch", wide_mlp_libtorch},
