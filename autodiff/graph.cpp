@@ -1,6 +1,7 @@
 #include "gradscope/autodiff/graph.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <iterator>
 #include <limits>
@@ -57,10 +58,16 @@ void with_shape_class(bool scalar, Run&& run) {
     run(std::integral_constant<int, Eigen::Dynamic>{});
 }
 
+// A new epoch for a graph: see Graph::valid.
+std::uint32_t next_epoch() {
+  static std::atomic<std::uint32_t> last{0};
+  return ++last;
+}
+
 }  // namespace
 
 template <class T>
-Graph<T>::Graph() {
+Graph<T>::Graph() : epoch_(next_epoch()) {
   intern("");                    // string 0: the empty name
   scopes_.push_back({0});        // scope 0: top level
   shapes_.push_back({1, 1});     // shape 0: a scalar
@@ -151,12 +158,10 @@ void Graph<T>::node_name_into(std::uint32_t i, std::string& out) const {
 }
 
 template <class T>
-std::uint32_t Graph<T>::check(const Var<T>& v, std::string_view what) const {
+void Graph<T>::bad_handle(const Var<T>& v, std::string_view what) const {
   if (!v.graph_) fail("{}: empty node handle (default-constructed Var)", what);
   if (v.graph_ != this) fail("{}: node #{} belongs to another graph", what, v.index_);
-  if (v.epoch_ != epoch_ || v.index_ >= nodes_.size())
-    fail("{}: node #{} is from before the graph was cleared; record it again", what, v.index_);
-  return v.index_;
+  fail("{}: node #{} is from before the graph was cleared; record it again", what, v.index_);
 }
 
 template <class T>
@@ -198,8 +203,8 @@ const T* Graph<T>::param_value(const Node& n) const {
 
 // --- recording -------------------------------------------------------------------------------------
 
-// push_node and run_forward are forced inline into apply: recording a scalar op takes a few
-// hundred instructions, and the two calls' argument passing and register saves were a tenth.
+// push_node is forced inline into record: recording a scalar op takes a few hundred
+// instructions, and a call's argument passing and register saves were a tenth of them.
 template <class T>
 inline __attribute__((always_inline)) std::uint32_t Graph<T>::push_node(
     Op op, std::uint16_t shape, std::uint32_t in0, std::uint32_t in1, bool requires_grad,
@@ -278,63 +283,48 @@ Var<T> Graph<T>::param(Parameter<T>& p, SourceLoc loc) {
 }
 
 template <class T>
-Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
-  const OpInfo& info = op_info(op);
-  if (is_leaf(op))
-    fail("apply: {} is a leaf, not an op; use Graph::constant, variable or param", info.name);
-  if (int(inputs.size()) != info.arity)
-    fail("{}: takes {} input(s), got {}", info.name, info.arity, inputs.size());
+template <class K>
+Var<T> Graph<T>::record(Op op, std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
+  constexpr bool binary = K::arity > 1;
+  if (int(inputs.size()) != K::arity)
+    fail("{}: takes {} input(s), got {}", op_info(op).name, K::arity, inputs.size());
   // The inputs in scalars rather than arrays: arrays filled one element at a time and then copied
   // whole into the node stall the CPU's store-to-load forwarding, on every op.
-  const bool binary = info.arity > 1;
-  const std::uint32_t in0 = check(inputs.begin()[0], info.name);
-  const std::uint32_t in1 = binary ? check(inputs.begin()[1], info.name) : 0;
+  const Var<T>& v0 = inputs.begin()[0];
+  const Var<T>& v1 = inputs.begin()[binary ? 1 : 0];
+  if (!valid(v0)) bad_handle(v0, op_info(op).name);
+  if (binary && !valid(v1)) bad_handle(v1, op_info(op).name);
+  const std::uint32_t in0 = v0.index_, in1 = binary ? v1.index_ : 0;
   const std::uint16_t shape0 = nodes_[in0].shape;
   const std::uint16_t shape1 = binary ? nodes_[in1].shape : kScalarShape;
   const Shape s0 = shapes_[shape0], s1 = binary ? shapes_[shape1] : Shape{};
   const bool requires_grad =
       (nodes_[in0].flags | (binary ? nodes_[in1].flags : 0)) & kRequiresGrad;
-  Shape out;
-  switch (op) {
-#define GRADSCOPE_SHAPE(Name, str) \
-  case Op::Name:                   \
-    out = ops::Name::shape(s0, s1, double(attr)); \
-    break;
-    GRADSCOPE_OPS(GRADSCOPE_SHAPE)
-#undef GRADSCOPE_SHAPE
-    default:
-      break;
-  }
+  const Shape out = K::shape(s0, s1, double(attr));
   if (out.size() == 0) {
     const std::uint32_t in[2] = {in0, in1};
     const Shape s[2] = {s0, s1};
     std::string operands;
-    for (int j = 0; j < info.arity; ++j)
+    for (int j = 0; j < K::arity; ++j)
       operands += fmt::format("{}'{}' is {}", j ? ", " : "", node_name(in[j]), s[j]);
-    if (info.has_attr) operands += fmt::format(", attribute {}", double(attr));
-    fail("{}: {} ({})", info.name, operands, info.rule);
+    if (K::has_attr) operands += fmt::format(", attribute {}", double(attr));
+    fail("{}: {} ({})", op_info(op).name, operands, K::rule);
   }
   // Most ops keep an operand's shape: reuse its index instead of looking the shape up.
   const std::uint16_t out_id = out == s0 ? shape0 : out == s1 ? shape1 : intern_shape(out, op);
-  const auto i = push_node(op, out_id, in0, in1, requires_grad, info.has_attr, loc);
-  if (info.has_attr) values_[nodes_[i].offset + out.size()] = attr;
-  run_forward(nodes_[i], attr);
+  const auto i = push_node(op, out_id, in0, in1, requires_grad, K::has_attr, loc);
+  const Node& n = nodes_[i];
+  if (K::has_attr) values_[n.offset + out.size()] = attr;
+  const Node& a = nodes_[in0];
+  const Node* b = binary ? &nodes_[in1] : nullptr;
+  with_shape_class(all_scalar(n, a, b), [&](auto shape_class) {
+    constexpr int N = decltype(shape_class)::value;
+    ops::Forward<T, N> f{map_of<N>(value_ptr(a), s0), map_of<N>(b ? value_ptr(*b) : nullptr, s1),
+                         map_of<N>(values_.data() + n.offset, out), attr};
+    K::forward(f);
+  });
   if (anomaly_) check_value(i);
   return Var<T>(this, i, epoch_);
-}
-
-template <class T>
-inline __attribute__((always_inline)) void Graph<T>::run_forward(const Node& n, T attr) {
-  const Node& a = nodes_[n.in[0]];
-  const Node* b = op_info(n.op).arity > 1 ? &nodes_[n.in[1]] : nullptr;
-  auto run = [&](auto shape_class) {
-    constexpr int N = decltype(shape_class)::value;
-    ops::Forward<T, N> f{map_of<N>(value_ptr(a), shape_of(a)),
-                         map_of<N>(b ? value_ptr(*b) : nullptr, b ? shape_of(*b) : Shape{}),
-                         map_of<N>(values_.data() + n.offset, shape_of(n)), attr};
-    ops::forward(n.op, f);
-  };
-  with_shape_class(all_scalar(n, a, b), run);
 }
 
 // --- backward --------------------------------------------------------------------------------------
@@ -413,7 +403,17 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
                node_name(i), g.rows(), g.cols(), s);
         g += ConstMatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols);
       } else if (!is_leaf(n.op)) {
-        run_backward(i);
+        // The one dispatch on the op code per node, to code that knows the op's kernel.
+        switch (n.op) {
+#define GRADSCOPE_BACKWARD(Name, str) \
+  case Op::Name:                      \
+    backward_node<ops::Name>(i);      \
+    break;
+          GRADSCOPE_OPS(GRADSCOPE_BACKWARD)
+#undef GRADSCOPE_BACKWARD
+          default:
+            break;
+        }
         if (anomaly_) check_backward(i);
       }
     }
@@ -473,10 +473,13 @@ void Graph<T>::zero_grad(const Node& n) {
     std::fill_n(grads_.data() + n.offset, size_of(n), T(0));
 }
 
+// Forced inline into backward_from's loop: a call per node, with its register saves, cost as much
+// as a scalar op's whole backward.
 template <class T>
-void Graph<T>::run_backward(std::uint32_t i) {
+template <class K>
+inline __attribute__((always_inline)) void Graph<T>::backward_node(std::uint32_t i) {
+  constexpr bool binary = K::arity > 1;
   const Node& n = nodes_[i];
-  const bool binary = op_info(n.op).arity > 1;
   Node& a = nodes_[n.in[0]];
   Node* b = binary ? &nodes_[n.in[1]] : nullptr;
   const bool need_a = a.flags & kRequiresGrad;
@@ -492,8 +495,8 @@ void Graph<T>::run_backward(std::uint32_t i) {
   }
   T* g = grads_.data();
   const Shape sn = shape_of(n), sa = shape_of(a), sb = b ? shape_of(*b) : Shape{};
-  const T attr = op_info(n.op).has_attr ? values_[n.offset + sn.size()] : T(0);
-  auto run = [&](auto shape_class) {
+  const T attr = K::has_attr ? values_[n.offset + sn.size()] : T(0);
+  with_shape_class(all_scalar(n, a, b), [&](auto shape_class) {
     constexpr int N = decltype(shape_class)::value;
     ops::Backward<T, N> bw{map_of<N>(value_ptr(a), sa),
                            map_of<N>(b ? value_ptr(*b) : nullptr, sb),
@@ -502,9 +505,8 @@ void Graph<T>::run_backward(std::uint32_t i) {
                            map_of<N>(need_a ? g + a.offset : nullptr, sa),
                            map_of<N>(need_b ? g + b->offset : nullptr, sb),
                            attr};
-    ops::backward(n.op, bw);
-  };
-  with_shape_class(all_scalar(n, a, b), run);
+    K::backward(bw);
+  });
 }
 
 // --- anomaly detection ---------------------------------------------------------------------------
@@ -573,7 +575,7 @@ void Graph<T>::clear() {
   names_.clear();
   hooks_.clear();
   grads_valid_ = 0;
-  ++epoch_;
+  epoch_ = next_epoch();
 }
 
 template <class T>
@@ -650,6 +652,13 @@ void Graph<T>::remove(HookHandle handle) {
 
 template class Graph<double>;
 template class Graph<float>;
+#define GRADSCOPE_INSTANTIATE_RECORD(Name, str)                                                    \
+  template Var<double> Graph<double>::record<ops::Name>(Op, std::initializer_list<Var<double>>,    \
+                                                        double, SourceLoc);                        \
+  template Var<float> Graph<float>::record<ops::Name>(Op, std::initializer_list<Var<float>>, float, \
+                                                      SourceLoc);
+GRADSCOPE_OPS(GRADSCOPE_INSTANTIATE_RECORD)
+#undef GRADSCOPE_INSTANTIATE_RECORD
 template class NodeView<double>;
 template class NodeView<float>;
 

@@ -304,7 +304,17 @@ class Graph {
     Observer<T>* observer;
   };
 
-  std::uint32_t check(const Var<T>& v, std::string_view what) const;
+  // A handle of this graph, recorded since the last clear(): then also index_ < size(), since
+  // nodes are only ever removed all at once, by clear(), which starts a new epoch. Epochs come
+  // from one process-wide counter, so a handle into a destroyed graph is not taken for one into
+  // another graph that happens to sit at the same address.
+  bool valid(const Var<T>& v) const { return v.graph_ == this && v.epoch_ == epoch_; }
+  std::uint32_t check(const Var<T>& v, std::string_view what) const {
+    if (!valid(v)) bad_handle(v, what);
+    return v.index_;
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] void bad_handle(const Var<T>& v,
+                                                         std::string_view what) const;
   std::uint32_t intern(std::string_view s);
   std::uint16_t intern_shape(Shape s, Op op);
   Shape shape_of(const Node& n) const { return shapes_[n.shape]; }
@@ -324,8 +334,13 @@ class Graph {
     return n.op == Op::Param ? param_value(n) : values_.data() + n.offset;
   }
   const T* param_value(const Node& n) const;
-  void run_forward(const Node& n, T attr);
-  void run_backward(std::uint32_t i);
+  // apply() and backward dispatch on the op code once, to these, which know the op's kernel
+  // struct K (ops/kernel.hpp) at compile time. apply() is inline, so that where the op is a
+  // constant (functions.hpp) the call goes straight to record<K>.
+  template <class K>
+  Var<T> record(Op op, std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc);
+  template <class K>
+  void backward_node(std::uint32_t i);
   void zero_grad(const Node& n);
   void visit(std::uint32_t i);  // hooks, anomaly check and observers for one node
   // Anomaly checks: node i's value; the gradients node i's backward gave its inputs; node i's
@@ -369,7 +384,7 @@ class Graph {
   std::vector<SourceLoc> locations_;
   std::vector<ScopeRun> scope_runs_;  // one entry per change of scope, in node order
   std::vector<NodeName> names_;       // named nodes only, sorted by node
-  std::uint32_t epoch_ = 1;
+  std::uint32_t epoch_;
   std::uint64_t backward_count_ = 0;
   std::uint32_t grads_valid_ = 0;  // nodes below this index have gradients from the last backward
 
@@ -397,6 +412,20 @@ class Graph {
   bool anomaly_ = false;
 };
 
+
+template <class T>
+inline Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
+  switch (op) {
+#define GRADSCOPE_RECORD(Name, str) \
+  case Op::Name:                    \
+    return record<ops::Name>(op, inputs, attr, loc);
+    GRADSCOPE_OPS(GRADSCOPE_RECORD)
+#undef GRADSCOPE_RECORD
+    default:
+      fail("apply: {} is a leaf, not an op; use Graph::constant, variable or param",
+           op_info(op).name);
+  }
+}
 
 // --- Var and NodeView, inline -----------------------------------------------------------------
 

@@ -88,22 +88,9 @@ inline constexpr OpInfo kOpInfo[] = {
 
 namespace ops {
 
-// Runs op's kernel: the one dispatch on the op code, shared by the engine and the DOT export's
-// per-edge gradient flows. Leaves have no kernel and do nothing.
-template <class T, int N>
-void forward(Op op, Forward<T, N>& f) {
-  switch (op) {
-#define GRADSCOPE_OP_FORWARD(Name, str) \
-  case Op::Name:                        \
-    Name::forward(f);                   \
-    break;
-    GRADSCOPE_OPS(GRADSCOPE_OP_FORWARD)
-#undef GRADSCOPE_OP_FORWARD
-    default:
-      break;
-  }
-}
-
+// Runs op's backward kernel, dispatching on the op code: for the DOT export's per-edge gradient
+// flows. (The engine dispatches once per node to code that knows the kernel: Graph::apply,
+// run_backward.) Leaves have no kernel and do nothing.
 template <class T, int N>
 void backward(Op op, Backward<T, N>& b) {
   switch (op) {
