@@ -51,7 +51,7 @@ bool all_scalar(const Node& n, const Node& a, const Node* b) {
 // Calls run with the kernels' shape class: std::integral_constant<int, 1> for all-scalar nodes,
 // else <int, Eigen::Dynamic>.
 template <class Run>
-void with_shape_class(bool scalar, Run&& run) {
+inline __attribute__((always_inline)) void with_shape_class(bool scalar, Run&& run) {
   if (scalar)
     run(std::integral_constant<int, 1>{});
   else
@@ -216,8 +216,8 @@ inline __attribute__((always_inline)) std::uint32_t Graph<T>::push_node(
          "another graph, or after backward() returns", op_info(op).name);
   const std::size_t offset = values_.size();
   const std::size_t end = offset + shapes_[shape].size() + (with_attr ? 1 : 0);
-  if (nodes_.size() >= std::numeric_limits<std::uint32_t>::max() ||
-      end > std::numeric_limits<std::uint32_t>::max())
+  // Every node holds at least one element, so a node count within the limit follows.
+  if (end > std::numeric_limits<std::uint32_t>::max())
     fail("{}: graph is full (2^32 nodes or elements); clear() it between iterations",
          op_info(op).name);
   values_.resize(end);
@@ -283,6 +283,17 @@ Var<T> Graph<T>::param(Parameter<T>& p, SourceLoc loc) {
 }
 
 template <class T>
+void Graph<T>::bad_operands(Op op, std::uint32_t in0, std::uint32_t in1, T attr) const {
+  const OpInfo& info = op_info(op);
+  const std::uint32_t in[2] = {in0, in1};
+  std::string operands;
+  for (int j = 0; j < info.arity; ++j)
+    operands += fmt::format("{}'{}' is {}", j ? ", " : "", node_name(in[j]), shape_of(nodes_[in[j]]));
+  if (info.has_attr) operands += fmt::format(", attribute {}", double(attr));
+  fail("{}: {} ({})", info.name, operands, info.rule);
+}
+
+template <class T>
 template <class K>
 Var<T> Graph<T>::record(Op op, std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
   constexpr bool binary = K::arity > 1;
@@ -301,15 +312,7 @@ Var<T> Graph<T>::record(Op op, std::initializer_list<Var<T>> inputs, T attr, Sou
   const bool requires_grad =
       (nodes_[in0].flags | (binary ? nodes_[in1].flags : 0)) & kRequiresGrad;
   const Shape out = K::shape(s0, s1, double(attr));
-  if (out.size() == 0) {
-    const std::uint32_t in[2] = {in0, in1};
-    const Shape s[2] = {s0, s1};
-    std::string operands;
-    for (int j = 0; j < K::arity; ++j)
-      operands += fmt::format("{}'{}' is {}", j ? ", " : "", node_name(in[j]), s[j]);
-    if (K::has_attr) operands += fmt::format(", attribute {}", double(attr));
-    fail("{}: {} ({})", op_info(op).name, operands, K::rule);
-  }
+  if (out.size() == 0) bad_operands(op, in0, in1, attr);
   // Most ops keep an operand's shape: reuse its index instead of looking the shape up.
   const std::uint16_t out_id = out == s0 ? shape0 : out == s1 ? shape1 : intern_shape(out, op);
   const auto i = push_node(op, out_id, in0, in1, requires_grad, K::has_attr, loc);
@@ -395,26 +398,27 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
       }
       n.flags &= ~kReached;
       if (instrumented) visit(i);
-      if (n.op == Op::Param) {
-        auto& g = params_[n.in[0]]->grad;
-        const Shape s = shape_of(n);
-        if (g.rows() != s.rows || g.cols() != s.cols)
-          fail("backward: grad() of parameter '{}' is {}x{} but the parameter was recorded as {}",
-               node_name(i), g.rows(), g.cols(), s);
-        g += ConstMatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols);
-      } else if (!is_leaf(n.op)) {
-        // The one dispatch on the op code per node, to code that knows the op's kernel.
-        switch (n.op) {
+      // The one dispatch on the op code per node, to code that knows the op's kernel.
+      switch (n.op) {
+        case Op::Constant:
+        case Op::Variable:
+          break;
+        case Op::Param: {
+          auto& g = params_[n.in[0]]->grad;
+          const Shape s = shape_of(n);
+          if (g.rows() != s.rows || g.cols() != s.cols)
+            fail("backward: grad() of parameter '{}' is {}x{} but the parameter was recorded as {}",
+                 node_name(i), g.rows(), g.cols(), s);
+          g += ConstMatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols);
+          break;
+        }
 #define GRADSCOPE_BACKWARD(Name, str) \
   case Op::Name:                      \
     backward_node<ops::Name>(i);      \
+    if (anomaly_) check_backward(i);  \
     break;
           GRADSCOPE_OPS(GRADSCOPE_BACKWARD)
 #undef GRADSCOPE_BACKWARD
-          default:
-            break;
-        }
-        if (anomaly_) check_backward(i);
       }
     }
   } catch (...) {
@@ -494,10 +498,11 @@ inline __attribute__((always_inline)) void Graph<T>::backward_node(std::uint32_t
     zero_grad(*b);
   }
   T* g = grads_.data();
-  const Shape sn = shape_of(n), sa = shape_of(a), sb = b ? shape_of(*b) : Shape{};
-  const T attr = K::has_attr ? values_[n.offset + sn.size()] : T(0);
-  with_shape_class(all_scalar(n, a, b), [&](auto shape_class) {
+  with_shape_class(all_scalar(n, a, b), [&](auto shape_class) __attribute__((always_inline)) {
     constexpr int N = decltype(shape_class)::value;
+    auto shape = [&](const Node& x) { return N == 1 ? Shape{1, 1} : shape_of(x); };  // no lookup for 1x1
+    const Shape sn = shape(n), sa = shape(a), sb = b ? shape(*b) : Shape{};
+    const T attr = K::has_attr ? values_[n.offset + sn.size()] : T(0);
     ops::Backward<T, N> bw{map_of<N>(value_ptr(a), sa),
                            map_of<N>(b ? value_ptr(*b) : nullptr, sb),
                            map_of<N>(static_cast<const T*>(values_.data() + n.offset), sn),

@@ -315,6 +315,9 @@ class Graph {
   }
   [[noreturn, gnu::cold, gnu::noinline]] void bad_handle(const Var<T>& v,
                                                          std::string_view what) const;
+  // The Error for operands whose shapes (or attribute) op does not accept.
+  [[noreturn, gnu::cold, gnu::noinline]] void bad_operands(Op op, std::uint32_t in0,
+                                                           std::uint32_t in1, T attr) const;
   std::uint32_t intern(std::string_view s);
   std::uint16_t intern_shape(Shape s, Op op);
   Shape shape_of(const Node& n) const { return shapes_[n.shape]; }
