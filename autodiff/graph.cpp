@@ -161,7 +161,8 @@ template <class T>
 void Graph<T>::bad_handle(const Var<T>& v, std::string_view what) const {
   if (!v.graph_) fail("{}: empty node handle (default-constructed Var)", what);
   if (v.graph_ != this) fail("{}: node #{} belongs to another graph", what, v.index_);
-  fail("{}: node #{} is from before the graph was cleared; record it again", what, v.index_);
+  fail("{}: node #{} is from before the graph was cleared, or from a graph since destroyed; "
+       "record it again", what, v.index_);
 }
 
 template <class T>

@@ -5,6 +5,7 @@
 #include <gradscope/autodiff/autodiff.hpp>
 #include <gradscope/models/optimizer.hpp>
 #include <limits>
+#include <optional>
 
 #include "reliability/expect_error.hpp"
 
@@ -79,6 +80,17 @@ TEST_CASE("validation: nodes of a cleared graph", "[reliability][validation]") {
   expect_error([&] { x.named("again"); }, {"named:", "cleared"});
   expect_error([&] { g.register_hook(y, [](MatrixMap<double>) {}); },
                {"register_hook:", "cleared"});
+}
+
+TEST_CASE("validation: a handle into a destroyed graph, used with one built in its place",
+          "[reliability][validation]") {
+  std::optional<Graph<double>> g(std::in_place);
+  const auto x = g->variable(1.0, "x");
+  g.emplace();  // the new graph sits at the old one's address
+  REQUIRE(&x.graph() == &*g);
+  g->variable(2.0, "y");  // a node #0 that x must not be taken for
+  expect_error([&] { x.value(); }, {"node #0", "graph since destroyed"});
+  expect_error([&] { exp(x); }, {"exp:", "graph since destroyed"});
 }
 
 TEST_CASE("validation: empty handles and indices out of range", "[reliability][validation]") {
