@@ -289,7 +289,8 @@ void Graph<T>::bad_operands(Op op, std::uint32_t in0, std::uint32_t in1, T attr)
   const std::uint32_t in[2] = {in0, in1};
   std::string operands;
   for (int j = 0; j < info.arity; ++j)
-    operands += fmt::format("{}'{}' is {}", j ? ", " : "", node_name(in[j]), shape_of(nodes_[in[j]]));
+    operands += fmt::format("{}'{}' is {}", j ? ", " : "", node_name(in[j]),
+                            shape_of(nodes_[in[j]]));
   if (info.has_attr) operands += fmt::format(", attribute {}", double(attr));
   fail("{}: {} ({})", info.name, operands, info.rule);
 }
@@ -362,7 +363,7 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
   Node& rn = nodes_[root];
   if (!(rn.flags & kRequiresGrad))
     fail("backward: root '{}' does not depend on any variable or parameter", node_name(root));
-  // A gradient slot is zeroed when backward first reaches its node (run_backward) or passes it
+  // A gradient slot is zeroed when backward first reaches its node (backward_node) or passes it
   // unreached (below), not in one pass over the arena beforehand: the slot is then still in cache
   // when the first consumer adds into it, and the arena is swept once instead of twice.
   grads_.resize(values_.size());
@@ -501,7 +502,8 @@ inline __attribute__((always_inline)) void Graph<T>::backward_node(std::uint32_t
   T* g = grads_.data();
   with_shape_class(all_scalar(n, a, b), [&](auto shape_class) __attribute__((always_inline)) {
     constexpr int N = decltype(shape_class)::value;
-    auto shape = [&](const Node& x) { return N == 1 ? Shape{1, 1} : shape_of(x); };  // no lookup for 1x1
+    // 1x1 operands need no lookup in the shape table.
+    auto shape = [&](const Node& x) { return N == 1 ? Shape{1, 1} : shape_of(x); };
     const Shape sn = shape(n), sa = shape(a), sb = b ? shape(*b) : Shape{};
     const T attr = K::has_attr ? values_[n.offset + sn.size()] : T(0);
     ops::Backward<T, N> bw{map_of<N>(value_ptr(a), sa),
@@ -658,11 +660,11 @@ void Graph<T>::remove(HookHandle handle) {
 
 template class Graph<double>;
 template class Graph<float>;
-#define GRADSCOPE_INSTANTIATE_RECORD(Name, str)                                                    \
-  template Var<double> Graph<double>::record<ops::Name>(Op, std::initializer_list<Var<double>>,    \
-                                                        double, SourceLoc);                        \
-  template Var<float> Graph<float>::record<ops::Name>(Op, std::initializer_list<Var<float>>, float, \
-                                                      SourceLoc);
+#define GRADSCOPE_INSTANTIATE_RECORD(Name, str)                                              \
+  template Var<double> Graph<double>::record<ops::Name>(Op, std::initializer_list<Var<double>>, \
+                                                        double, SourceLoc);                     \
+  template Var<float> Graph<float>::record<ops::Name>(Op, std::initializer_list<Var<float>>,    \
+                                                      float, SourceLoc);
 GRADSCOPE_OPS(GRADSCOPE_INSTANTIATE_RECORD)
 #undef GRADSCOPE_INSTANTIATE_RECORD
 template class NodeView<double>;

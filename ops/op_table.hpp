@@ -89,8 +89,8 @@ inline constexpr OpInfo kOpInfo[] = {
 namespace ops {
 
 // Runs op's backward kernel, dispatching on the op code: for the DOT export's per-edge gradient
-// flows. (The engine dispatches once per node to code that knows the kernel: Graph::apply,
-// run_backward.) Leaves have no kernel and do nothing.
+// flows. (The engine dispatches once per node to code that knows the kernel: Graph::apply and
+// the backward loop.) Leaves have no kernel and do nothing.
 template <class T, int N>
 void backward(Op op, Backward<T, N>& b) {
   switch (op) {
