@@ -58,7 +58,7 @@ inline __attribute__((always_inline)) void with_shape_class(bool scalar, Run&& r
     run(std::integral_constant<int, Eigen::Dynamic>{});
 }
 
-// A new epoch for a graph: see Graph::valid.
+// A new epoch for a graph: see Graph::check.
 std::uint32_t next_epoch() {
   static std::atomic<std::uint32_t> last{0};
   return ++last;
@@ -299,15 +299,13 @@ template <class T>
 template <class K>
 Var<T> Graph<T>::record(Op op, std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
   constexpr bool binary = K::arity > 1;
+  const std::string_view name = op_info(op).name;
   if (int(inputs.size()) != K::arity)
-    fail("{}: takes {} input(s), got {}", op_info(op).name, K::arity, inputs.size());
+    fail("{}: takes {} input(s), got {}", name, K::arity, inputs.size());
   // The inputs in scalars rather than arrays: arrays filled one element at a time and then copied
   // whole into the node stall the CPU's store-to-load forwarding, on every op.
-  const Var<T>& v0 = inputs.begin()[0];
-  const Var<T>& v1 = inputs.begin()[binary ? 1 : 0];
-  if (!valid(v0)) bad_handle(v0, op_info(op).name);
-  if (binary && !valid(v1)) bad_handle(v1, op_info(op).name);
-  const std::uint32_t in0 = v0.index_, in1 = binary ? v1.index_ : 0;
+  const std::uint32_t in0 = check(inputs.begin()[0], name);
+  const std::uint32_t in1 = binary ? check(inputs.begin()[1], name) : 0;
   const std::uint16_t shape0 = nodes_[in0].shape;
   const std::uint16_t shape1 = binary ? nodes_[in1].shape : kScalarShape;
   const Shape s0 = shapes_[shape0], s1 = binary ? shapes_[shape1] : Shape{};

@@ -308,9 +308,8 @@ class Graph {
   // nodes are only ever removed all at once, by clear(), which starts a new epoch. Epochs come
   // from one process-wide counter, so a handle into a destroyed graph is not taken for one into
   // another graph that happens to sit at the same address.
-  bool valid(const Var<T>& v) const { return v.graph_ == this && v.epoch_ == epoch_; }
   std::uint32_t check(const Var<T>& v, std::string_view what) const {
-    if (!valid(v)) bad_handle(v, what);
+    if (v.graph_ != this || v.epoch_ != epoch_) bad_handle(v, what);
     return v.index_;
   }
   [[noreturn, gnu::cold, gnu::noinline]] void bad_handle(const Var<T>& v,
