@@ -13,7 +13,7 @@ struct Neg : Unary {
   // d/da = -1
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga -= b.gout;
+    b.ga.add(-b.gout);
   }
 };
 
