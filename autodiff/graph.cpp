@@ -361,9 +361,9 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
   Node& rn = nodes_[root];
   if (!(rn.flags & kRequiresGrad))
     fail("backward: root '{}' does not depend on any variable or parameter", node_name(root));
-  // No pass over the arena zeroes the gradient slots beforehand: a node's first contribution is
-  // stored into its slot, later ones add (backward_node, ops::Grad), and the sweep zeroes only
-  // the slots of nodes it passes unreached (below) and those recorded after the root (here).
+  // A gradient slot is zeroed when backward first reaches its node (backward_node) or passes it
+  // unreached (below), not in one pass over the arena beforehand: the slot is then still in cache
+  // when the first consumer adds into it, and the arena is swept once instead of twice.
   grads_.resize(values_.size());
   if (root + 1 < nodes_.size())
     std::fill(grads_.data() + nodes_[root + 1].offset, grads_.data() + grads_.size(), T(0));
@@ -488,12 +488,15 @@ inline __attribute__((always_inline)) void Graph<T>::backward_node(std::uint32_t
   Node* b = binary ? &nodes_[n.in[1]] : nullptr;
   const bool need_a = a.flags & kRequiresGrad;
   const bool need_b = b && (b->flags & kRequiresGrad);
-  // An input not yet reached gets its first contribution, which the kernel stores instead of
-  // adding (see backward_from). a is marked before b is tested: in x * x, b's part then adds.
-  const bool first_a = need_a && !(a.flags & kReached);
-  if (need_a) a.flags |= kReached;
-  const bool first_b = need_b && !(b->flags & kReached);
-  if (need_b) b->flags |= kReached;
+  // First contribution to an input's gradient: start it at zero (see backward_from).
+  if (need_a && !(a.flags & kReached)) {
+    a.flags |= kReached;
+    zero_grad(a);
+  }
+  if (need_b && !(b->flags & kReached)) {
+    b->flags |= kReached;
+    zero_grad(*b);
+  }
   T* g = grads_.data();
   with_shape_class(all_scalar(n, a, b), [&](auto shape_class) __attribute__((always_inline)) {
     constexpr int N = decltype(shape_class)::value;
@@ -505,8 +508,8 @@ inline __attribute__((always_inline)) void Graph<T>::backward_node(std::uint32_t
                            map_of<N>(b ? value_ptr(*b) : nullptr, sb),
                            map_of<N>(static_cast<const T*>(values_.data() + n.offset), sn),
                            map_of<N>(static_cast<const T*>(g + n.offset), sn),
-                           {map_of<N>(need_a ? g + a.offset : nullptr, sa), first_a},
-                           {map_of<N>(need_b ? g + b->offset : nullptr, sb), first_b},
+                           map_of<N>(need_a ? g + a.offset : nullptr, sa),
+                           map_of<N>(need_b ? g + b->offset : nullptr, sb),
                            attr};
     K::backward(bw);
   });

@@ -181,13 +181,13 @@ GradSums edge_flow(const Graph<T>& g, const NodeView<T>& c, int k) {
   const Shape sa = a.shape();
   const Shape sb = binary ? g.node(c.input(1)).shape() : Shape{};
   const Shape sk = k == 0 ? sa : sb;
-  Matrix<T> flow(sk.rows, sk.cols);  // the kernel stores into it: its first contribution
+  Matrix<T> flow = Matrix<T>::Zero(sk.rows, sk.cols);
   ops::Backward<T> bw{a.value(),
                       binary ? g.node(c.input(1)).value() : ConstMatrixMap<T>(nullptr, 0, 0),
                       c.value(),
                       c.grad(),
-                      {MatrixMap<T>(k == 0 ? flow.data() : nullptr, sa.rows, sa.cols), true},
-                      {MatrixMap<T>(k == 1 ? flow.data() : nullptr, sb.rows, sb.cols), true},
+                      MatrixMap<T>(k == 0 ? flow.data() : nullptr, sa.rows, sa.cols),
+                      MatrixMap<T>(k == 1 ? flow.data() : nullptr, sb.rows, sb.cols),
                       c.attr()};
   ops::backward(c.op(), bw);
   GradSums s;

@@ -12,7 +12,7 @@ struct Abs : Unary {
   // d/da |a| = sign(a), taken as 0 at a = 0
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.add(b.gout.array() * b.a.array().sign());
+    b.ga.array() += b.gout.array() * b.a.array().sign();
   }
   static constexpr std::array<Domain, 1> domain{{{-2, 2, 0.1}}};
 };

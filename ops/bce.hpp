@@ -16,8 +16,8 @@ struct Bce : Loss {
   static void backward(Backward<T, N>& b) {
     const auto p = b.a.array(), y = b.b.array();
     const T g = b.gout(0, 0) / T(b.a.size());
-    if (wants(b.ga)) b.ga.add(g * (p - y) / (p * (T(1) - p)));
-    if (wants(b.gb)) b.gb.add(g * ((T(1) - p).log() - p.log()));
+    if (wants(b.ga)) b.ga.array() += g * (p - y) / (p * (T(1) - p));
+    if (wants(b.gb)) b.gb.array() += g * ((T(1) - p).log() - p.log());
   }
   static constexpr std::array<Domain, 2> domain{{{0.05, 0.95, 0}, {0, 1, 0}}};
 };

@@ -17,8 +17,8 @@ struct BceWithLogits : Loss {
   static void backward(Backward<T, N>& b) {
     const auto z = b.a.array(), y = b.b.array();
     const T g = b.gout(0, 0) / T(b.a.size());
-    if (wants(b.ga)) b.ga.add(g * (T(1) / (T(1) + (-z).exp()) - y));
-    if (wants(b.gb)) b.gb.add(-g * z);
+    if (wants(b.ga)) b.ga.array() += g * (T(1) / (T(1) + (-z).exp()) - y);
+    if (wants(b.gb)) b.gb.array() -= g * z;
   }
   static constexpr std::array<Domain, 2> domain{{{-4, 4, 0}, {0, 1, 0}}};
 };

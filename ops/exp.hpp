@@ -12,7 +12,7 @@ struct Exp : Unary {
   // d/da eᵃ = eᵃ = out
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.add(b.gout.array() * b.out.array());
+    b.ga.array() += b.gout.array() * b.out.array();
   }
 };
 

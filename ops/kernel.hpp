@@ -10,7 +10,7 @@
 //   passes_gradient            backward gives an input of the output's shape exactly the output's
 //                              gradient or its negation (add, sub, neg): observers that need only
 //                              magnitudes reuse what they measured (NodeView::grad_source)
-//   forward(f), backward(b)    backward adds each input's gradient into ga/gb (see Grad)
+//   forward(f), backward(b)    backward *adds* each input's gradient into ga/gb (inputs may be shared)
 //   test_shapes, test_attrs,   what the generic finite-difference checker feeds it
 //   domain                     per input: sample range, and a gap around 0 to keep away from kinks
 // and inherits most of that from one of the categories below.
@@ -50,41 +50,17 @@ struct Forward {
   T attr;
 };
 
-// dst = e when first, else dst += e. noalias: e never reads dst, so products go straight into it.
-template <class D, class E>
-void store_or_add(D&& dst, bool first, const E& e) {
-  if (first)
-    dst.noalias() = e;
-  else
-    dst.noalias() += e;
-}
-
-// An input's gradient slot as backward sees it. A pass does not zero the slots it will write:
-// an input's first contribution in the pass stores (first = true), later ones add (an input may
-// feed several consumers, or one twice, as in x * x). Kernels therefore write a slot only through
-// add() and the helpers below, which honour first, and never read it. view has a null data
-// pointer when the input needs no gradient; kernels test wants().
-template <class T, int N = Eigen::Dynamic>
-struct Grad {
-  MutableValue<T, N> view;
-  bool first;
-  // The contribution e, a matrix or array expression of view's shape.
-  template <class E>
-  void add(const E& e) {
-    store_or_add(view, first, e.matrix());
-  }
-};
-
+// ga/gb have a null data pointer when that input needs no gradient; kernels test wants().
 template <class T, int N = Eigen::Dynamic>
 struct Backward {
   Value<T, N> a, b, out, gout;
-  Grad<T, N> ga, gb;  // kernels write ga before gb: when a and b are one node, gb then adds
+  MutableValue<T, N> ga, gb;
   T attr;
 };
 
-template <class T, int N>
-bool wants(const Grad<T, N>& g) {
-  return g.view.data() != nullptr;
+template <class M>
+bool wants(const M& grad) {
+  return grad.data() != nullptr;
 }
 
 // Sampling range of one input in the gradient checker; |x| < gap is resampled (kinks, poles).
@@ -121,16 +97,14 @@ auto expand(const M& x, Eigen::Index rows, Eigen::Index cols) {
 // g += e summed down to g's shape (e has the broadcast shape).
 template <class G, class E>
 void add_reduced(G& g, const E& e) {
-  using T = typename E::Scalar;
-  const auto r = g.view.rows(), c = g.view.cols();
-  if (r == e.rows() && c == e.cols())
-    g.add(e);
-  else if (r == 1 && c == 1)
-    g.add(Eigen::Array<T, 1, 1>::Constant(e.sum()));
-  else if (r == 1)
-    g.add(e.colwise().sum());
+  if (g.rows() == e.rows() && g.cols() == e.cols())
+    g.array() += e;
+  else if (g.rows() == 1 && g.cols() == 1)
+    g(0, 0) += e.sum();
+  else if (g.rows() == 1)
+    g.array() += e.colwise().sum();
   else
-    g.add(e.rowwise().sum());
+    g.array() += e.rowwise().sum();
 }
 
 // Operands with at most kSmallDim rows, such as a layer of a few units across thousands of
@@ -184,17 +158,11 @@ void broadcast_forward(Forward<T, N>& f, F op) {
 // mispredicts on mixed signs (about 3x slower on the seed's 2 x 2000 ReLU layers).
 template <class G, class A, class GO, class F>
 void add_by_sign(G& ga, const A& a, const GO& gout, F below) {
-  using T = typename A::Scalar;
-  auto run = [&](auto first) {
-    for (Eigen::Index i = 0; i < a.size(); ++i) {
-      const T g = gout(i), d = a(i) > T(0) ? g : below(g);
-      if constexpr (decltype(first)::value)
-        ga.view(i) = d;
-      else
-        ga.view(i) += d;
-    }
-  };
-  ga.first ? run(std::true_type{}) : run(std::false_type{});
+  using T = typename G::Scalar;
+  for (Eigen::Index i = 0; i < ga.size(); ++i) {
+    const T g = gout(i);
+    ga(i) += a(i) > T(0) ? g : below(g);
+  }
 }
 
 // --- categories -----------------------------------------------------------------------------------

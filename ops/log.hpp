@@ -12,7 +12,7 @@ struct Log : Unary {
   // d/da ln a = 1/a
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.add(b.gout.array() / b.a.array());
+    b.ga.array() += b.gout.array() / b.a.array();
   }
   static constexpr std::array<Domain, 1> domain{{{0.2, 3, 0}}};
 };

@@ -12,7 +12,7 @@ namespace gradscope::ops {
 // (kernel.hpp) rows and columns, the kernels below hold S in registers
 // (fixed-size Eigen types, fully unrolled) and stream the large operand once, column by column:
 //   out.col(j) (+)= S x.col(j)             for out = S x                (R x C)(C x n)
-//   S (+)= Σ_j y.col(j) x.col(j)ᵀ           for S = y xᵀ                 (R x n)(n x C)
+//   S += Σ_j y.col(j) x.col(j)ᵀ             for S += y xᵀ                (R x n)(n x C)
 
 // Calls f(integral_constant<int, R>, integral_constant<int, C>) when rows == R and cols == C for
 // some 1 <= R, C <= kSmallDim, and returns whether it did.
@@ -23,21 +23,23 @@ bool with_small_dims(Eigen::Index rows, Eigen::Index cols, F&& f) {
   return done;
 }
 
-// out = s x (store) or out += s x, s a fixed R x C matrix, x C x n and out R x n (column-major,
-// contiguous).
-template <class S, class X, class Out>
-void small_times(const S& s, const X& x, Out& out, bool store) {
+// out (+)= s x, s a fixed R x C matrix, x C x n and out R x n (column-major, contiguous).
+template <bool Accumulate, class S, class X, class Out>
+void small_times(const S& s, const X& x, Out& out) {
   using T = typename S::Scalar;
   constexpr int R = S::RowsAtCompileTime, C = S::ColsAtCompileTime;
   Eigen::Map<const Eigen::Matrix<T, C, Eigen::Dynamic>> xs(x.data(), C, x.cols());
   Eigen::Map<Eigen::Matrix<T, R, Eigen::Dynamic>> os(out.data(), R, out.cols());
-  store_or_add(os, store, s.lazyProduct(xs));
+  if constexpr (Accumulate)
+    os.noalias() += s.lazyProduct(xs);
+  else
+    os.noalias() = s.lazyProduct(xs);
 }
 
-// s.add(y xᵀ) for y R x n, x C x n and a small R x C gradient slot s. Two accumulators, even and
-// odd columns, so that consecutive columns' additions do not wait on each other.
-template <int R, int C, class Y, class X>
-void small_outer_sum(const Y& y, const X& x, Grad<typename Y::Scalar>& s) {
+// s += y xᵀ for y R x n, x C x n and s R x C small. Two accumulators, even and odd columns, so
+// that consecutive columns' additions do not wait on each other.
+template <int R, int C, class Y, class X, class S>
+void small_outer_sum(const Y& y, const X& x, S& s) {
   using T = typename Y::Scalar;
   Eigen::Matrix<T, R, C> even = Eigen::Matrix<T, R, C>::Zero(), odd = even;
   using YCol = Eigen::Map<const Eigen::Matrix<T, R, 1>>;
@@ -49,9 +51,7 @@ void small_outer_sum(const Y& y, const X& x, Grad<typename Y::Scalar>& s) {
     odd.noalias() += YCol(y.data() + (j + 1) * R) * XCol(x.data() + (j + 1) * C).transpose();
   }
   if (j < n) even.noalias() += YCol(y.data() + j * R) * XCol(x.data() + j * C).transpose();
-  // Into a fixed-size view of the slot: a dynamic-size copy of a 1x1 result reads it in packets,
-  // guarded at run time, but flagged by GCC's -Warray-bounds.
-  store_or_add(Eigen::Map<Eigen::Matrix<T, R, C>>(s.view.data()), s.first, even + odd);
+  Eigen::Map<Eigen::Matrix<T, R, C>>(s.data()) += even + odd;
 }
 
 // out = a b, (m x k)(k x n) -> m x n
@@ -67,7 +67,7 @@ struct Matmul {
   static void forward(Forward<T, N>& f) {
     if constexpr (N == Eigen::Dynamic) {
       const bool small = with_small_dims(f.a.rows(), f.a.cols(), [&](auto R, auto C) {
-        small_times(Eigen::Matrix<T, R, C>(f.a), f.b, f.out, true);
+        small_times<false>(Eigen::Matrix<T, R, C>(f.a), f.b, f.out);
       });
       if (small) return;
     }
@@ -79,13 +79,12 @@ struct Matmul {
     if constexpr (N == Eigen::Dynamic) {
       const bool small = with_small_dims(b.a.rows(), b.a.cols(), [&](auto R, auto C) {
         if (wants(b.ga)) small_outer_sum<R, C>(b.gout, b.b, b.ga);
-        if (wants(b.gb))
-          small_times(Eigen::Matrix<T, C, R>(b.a.transpose()), b.gout, b.gb.view, b.gb.first);
+        if (wants(b.gb)) small_times<true>(Eigen::Matrix<T, C, R>(b.a.transpose()), b.gout, b.gb);
       });
       if (small) return;
     }
-    if (wants(b.ga)) b.ga.add(b.gout * b.b.transpose());
-    if (wants(b.gb)) b.gb.add(b.a.transpose() * b.gout);
+    if (wants(b.ga)) b.ga.noalias() += b.gout * b.b.transpose();
+    if (wants(b.gb)) b.gb.noalias() += b.a.transpose() * b.gout;
   }
   // The first four shapes run the small-factor kernels (a at most 4x4), the last two Eigen's
   // general product.

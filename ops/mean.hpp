@@ -17,7 +17,7 @@ struct Mean : Reduction {
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
     const T n = T(count(Shape{std::uint32_t(b.a.rows()), std::uint32_t(b.a.cols())}, b.attr));
-    b.ga.add(expand(b.gout, b.a.rows(), b.a.cols()) / n);
+    b.ga += expand(b.gout, b.ga.rows(), b.ga.cols()) / n;
   }
 };
 

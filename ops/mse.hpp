@@ -13,8 +13,8 @@ struct Mse : Loss {
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
     const T g = T(2) * b.gout(0, 0) / T(b.a.size());
-    if (wants(b.ga)) b.ga.add(g * (b.a - b.b));
-    if (wants(b.gb)) b.gb.add(g * (b.b - b.a));
+    if (wants(b.ga)) b.ga += g * (b.a - b.b);
+    if (wants(b.gb)) b.gb -= g * (b.a - b.b);
   }
   static constexpr std::array<Domain, 2> domain{{{-2, 2, 0}, {-2, 2, 0}}};
 };

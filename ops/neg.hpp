@@ -13,7 +13,7 @@ struct Neg : Unary {
   // d/da = -1
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.add(-b.gout);
+    b.ga -= b.gout;
   }
 };
 

@@ -13,7 +13,7 @@ struct Pow : Unary {
   // d/da aᵖ = p aᵖ⁻¹
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.add(b.gout.array() * b.attr * b.a.array().pow(b.attr - T(1)));
+    b.ga.array() += b.gout.array() * b.attr * b.a.array().pow(b.attr - T(1));
   }
   static constexpr std::array<double, 4> test_attrs{2.0, 3.0, 0.5, -1.5};
   static constexpr std::array<Domain, 1> domain{{{0.2, 3, 0}}};

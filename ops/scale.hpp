@@ -13,7 +13,7 @@ struct Scale : Unary {
   // d/da = k
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.add(b.attr * b.gout);
+    b.ga += b.attr * b.gout;
   }
   static constexpr std::array<double, 2> test_attrs{-1.7, 3.0};
 };

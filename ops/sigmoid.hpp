@@ -12,7 +12,7 @@ struct Sigmoid : Unary {
   // d/da σ(a) = σ(a)(1 - σ(a)) ≤ 1/4 — the factor behind the seed's vanishing gradients
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.add(b.gout.array() * b.out.array() * (T(1) - b.out.array()));
+    b.ga.array() += b.gout.array() * b.out.array() * (T(1) - b.out.array());
   }
 };
 

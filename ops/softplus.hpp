@@ -13,7 +13,7 @@ struct Softplus : Unary {
   // d/da softplus(a) = σ(a)
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.add(b.gout.array() / (T(1) + (-b.a.array()).exp()));
+    b.ga.array() += b.gout.array() / (T(1) + (-b.a.array()).exp());
   }
 };
 

@@ -12,7 +12,7 @@ struct Sqrt : Unary {
   // d/da √a = 1 / (2√a) = 0.5 / out (infinite at a = 0)
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.add(b.gout.array() * T(0.5) / b.out.array());
+    b.ga.array() += b.gout.array() * T(0.5) / b.out.array();
   }
   static constexpr std::array<Domain, 1> domain{{{0.2, 3, 0}}};
 };

@@ -12,7 +12,7 @@ struct Sum : Reduction {
   // d/da_ij = 1: each element receives the gradient of the sum it went into
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.add(expand(b.gout, b.a.rows(), b.a.cols()));
+    b.ga += expand(b.gout, b.ga.rows(), b.ga.cols());
   }
 };
 

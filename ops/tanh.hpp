@@ -12,7 +12,7 @@ struct Tanh : Unary {
   // d/da tanh(a) = 1 - tanh²(a)
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.add(b.gout.array() * (T(1) - b.out.array().square()));
+    b.ga.array() += b.gout.array() * (T(1) - b.out.array().square());
   }
 };
 

@@ -14,7 +14,7 @@ struct Transpose : Unary {
   // dL/da = (dL/dout)ᵀ
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.add(b.gout.transpose());
+    b.ga += b.gout.transpose();
   }
 };
 
