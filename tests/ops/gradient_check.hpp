@@ -2,6 +2,10 @@
 // The generic central-difference gradient checker. For one op it builds, for every test shape
 // and attribute the op's kernel declares, L = Σ (op(inputs) ∘ R) with a fixed random R, runs
 // backward, and compares each input's gradient with (L(x + h) - L(x - h)) / 2h element by element.
+// Each case runs in three arrangements, since a kernel must add into its inputs' gradients: the op
+// as its inputs' only consumer; with L += Σ (input_k ∘ S_k) recorded after the op, so that
+// backward reaches those terms first and the op's kernel adds onto their contribution; and, for a
+// binary op whose operands have one shape, op(x, x), whose two gradients land in one slot.
 #include <gradscope/autodiff/autodiff.hpp>
 
 #include <random>
@@ -44,6 +48,15 @@ inline double sample(std::mt19937& rng, const ops::Domain& d) {
   }
 }
 
+enum class Arrangement { Alone, AfterOthers, Twice };
+inline constexpr Arrangement kArrangements[] = {Arrangement::Alone, Arrangement::AfterOthers,
+                                                Arrangement::Twice};
+inline const char* name_of(Arrangement a) {
+  return a == Arrangement::Alone         ? "alone"
+         : a == Arrangement::AfterOthers ? "after others"
+                                         : "op(x, x)";
+}
+
 // Runs every case of kernel K; returns one result per compared element.
 template <class K>
 std::vector<CheckResult> check_gradients(Op op, unsigned seed = 7) {
@@ -51,44 +64,58 @@ std::vector<CheckResult> check_gradients(Op op, unsigned seed = 7) {
   const int arity = op_info(op).arity;
   std::mt19937 rng(seed);
   std::vector<CheckResult> results;
-  for (double attr : K::test_attrs)
-    for (const auto& s : K::test_shapes) {
-      const Shape shapes[2] = {s.a, s.b};
-      const Shape out_shape = K::shape(s.a, s.b, attr);
-      if (out_shape.size() == 0) continue;
-      std::vector<Matrix<double>> x(arity);
-      for (int k = 0; k < arity; ++k) {
-        x[k].resize(shapes[k].rows, shapes[k].cols);
-        for (Eigen::Index j = 0; j < x[k].size(); ++j) x[k](j) = sample(rng, K::domain[k]);
-      }
-      Matrix<double> r(out_shape.rows, out_shape.cols);
-      for (Eigen::Index j = 0; j < r.size(); ++j) r(j) = sample(rng, {-1, 1, 0.1});
+  for (const Arrangement arrangement : kArrangements)
+    for (double attr : K::test_attrs)
+      for (const auto& s : K::test_shapes) {
+        const bool twice = arrangement == Arrangement::Twice;
+        if (twice && (arity == 1 || s.a != s.b)) continue;
+        const Shape shapes[2] = {s.a, s.b};
+        const Shape out_shape = K::shape(s.a, s.b, attr);
+        if (out_shape.size() == 0) continue;
+        const int inputs = twice ? 1 : arity;
+        std::vector<Matrix<double>> x(inputs), other(inputs);
+        for (int k = 0; k < inputs; ++k) {
+          x[k].resize(shapes[k].rows, shapes[k].cols);
+          for (Eigen::Index j = 0; j < x[k].size(); ++j) x[k](j) = sample(rng, K::domain[k]);
+          other[k].resize(shapes[k].rows, shapes[k].cols);
+          for (Eigen::Index j = 0; j < other[k].size(); ++j) other[k](j) = sample(rng, {-1, 1, 0});
+        }
+        Matrix<double> r(out_shape.rows, out_shape.cols);
+        for (Eigen::Index j = 0; j < r.size(); ++j) r(j) = sample(rng, {-1, 1, 0.1});
 
-      auto loss_of = [&](Graph<double>& g, bool variables) {
-        auto leaf = [&](int k) { return variables ? g.variable(x[k]) : g.constant(x[k]); };
-        Var<double> y = arity == 1 ? g.apply(op, {leaf(0)}, attr) : g.apply(op, {leaf(0), leaf(1)}, attr);
-        return sum(y * g.constant(r));
-      };
-      Graph<double> g;
-      Var<double> loss = loss_of(g, true);
-      g.backward(loss);
-      const std::string name = fmt::format("{} a={} b={} attr={}", op_info(op).name, s.a, s.b, attr);
-      for (int k = 0; k < arity; ++k) {
-        const Matrix<double> ad = g.node(std::uint32_t(k)).grad();  // inputs are nodes 0 and 1
-        for (Eigen::Index j = 0; j < x[k].size(); ++j) {
-          const double x0 = x[k](j);
-          Graph<double> probe;
-          x[k](j) = x0 + h;
-          const double up = loss_of(probe, false).item();
-          probe.clear();
-          x[k](j) = x0 - h;
-          const double down = loss_of(probe, false).item();
-          x[k](j) = x0;
-          const double fd = (up - down) / (2 * h);
-          results.push_back({name, k, j, ad(j), fd, std::abs(ad(j) - fd) <= atol + rtol * std::abs(fd)});
+        auto loss_of = [&](Graph<double>& g, bool variables) {
+          std::vector<Var<double>> in;
+          for (int k = 0; k < inputs; ++k)
+            in.push_back(variables ? g.variable(x[k]) : g.constant(x[k]));
+          Var<double> y = arity == 1 ? g.apply(op, {in[0]}, attr)
+                                     : g.apply(op, {in[0], in[twice ? 0 : 1]}, attr);
+          Var<double> loss = sum(y * g.constant(r));
+          if (arrangement == Arrangement::AfterOthers)
+            for (int k = 0; k < inputs; ++k) loss = loss + sum(in[k] * g.constant(other[k]));
+          return loss;
+        };
+        Graph<double> g;
+        Var<double> loss = loss_of(g, true);
+        g.backward(loss);
+        const std::string name = fmt::format("{} a={} b={} attr={} ({})", op_info(op).name, s.a,
+                                             s.b, attr, name_of(arrangement));
+        for (int k = 0; k < inputs; ++k) {
+          const Matrix<double> ad = g.node(std::uint32_t(k)).grad();  // inputs are nodes 0 and 1
+          for (Eigen::Index j = 0; j < x[k].size(); ++j) {
+            const double x0 = x[k](j);
+            Graph<double> probe;
+            x[k](j) = x0 + h;
+            const double up = loss_of(probe, false).item();
+            probe.clear();
+            x[k](j) = x0 - h;
+            const double down = loss_of(probe, false).item();
+            x[k](j) = x0;
+            const double fd = (up - down) / (2 * h);
+            results.push_back(
+                {name, k, j, ad(j), fd, std::abs(ad(j) - fd) <= atol + rtol * std::abs(fd)});
+          }
         }
       }
-    }
   return results;
 }
 
