@@ -10,7 +10,7 @@ struct BceWithLogits : Loss {
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     const auto z = f.a.array(), y = f.b.array();
-    f.out(0, 0) = (z.max(T(0)) - z * y + log1p_of((-z.abs()).exp())).mean();
+    f.out(0, 0) = (z.max(T(0)) - z * y + (-z.abs()).exp().log1p()).mean();
   }
   // d/dz = (σ(z) - y) / n,  d/dy = -z / n
   template <class T, int N>

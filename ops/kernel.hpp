@@ -165,32 +165,6 @@ void add_by_sign(G& ga, const A& a, const GO& gout, F below) {
   }
 }
 
-// --- log1p --------------------------------------------------------------------------------------
-
-// ln(1 + u) elementwise for u >= 0. Eigen 3.4 has packet code for exp and log of doubles but none
-// for log1p, so u.log1p() calls libm per element and pulls the whole expression around it (its exp
-// too) into scalar code. Where a packet holds four doubles (AVX), ln w - ((w - 1) - u) / w with
-// w = 1 + u rounded is used instead: w - 1 and its difference from u are exact, so it is log1p to
-// within an ulp or two (and u itself when u is below half an ulp of 1), in packets; for 2000
-// elements 25-40 µs of libm became 14 µs. With two doubles to a packet (SSE2) Eigen's exp and log
-// are no faster than libm's and the identity lost (48-51 µs), so libm's log1p stays there, as it
-// does for float, which has a packet log1p.
-template <class U>
-auto log1p_of(const U& u) {
-  using T = typename U::Scalar;
-#ifdef EIGEN_VECTORIZE_AVX
-  constexpr bool identity = std::is_same_v<T, double>;
-#else
-  constexpr bool identity = false;
-#endif
-  if constexpr (identity) {
-    const auto w = u + T(1);
-    return w.log() - ((w - T(1)) - u) / w;
-  } else {
-    return u.log1p();
-  }
-}
-
 // --- categories -----------------------------------------------------------------------------------
 
 struct Unary {

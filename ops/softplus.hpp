@@ -8,7 +8,7 @@ namespace gradscope::ops {
 struct Softplus : Unary {
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
-    f.out.array() = f.a.array().max(T(0)) + log1p_of((-f.a.array().abs()).exp());
+    f.out.array() = f.a.array().max(T(0)) + (-f.a.array().abs()).exp().log1p();
   }
   // d/da softplus(a) = σ(a)
   template <class T, int N>
