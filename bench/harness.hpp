@@ -5,6 +5,7 @@
 // To add a benchmark: write bench/<name>.cpp with a function of type Benchmark and add one line
 // to kBenchmarks in benchmarks.hpp.
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -16,6 +17,7 @@ namespace gradscope::bench {
 struct Options {
   int repeat = 7;                    // repetitions per figure
   long long long_iterations = 50000;  // training iterations of the RSS run (0 skips it)
+  int threads = 1;  // Eigen's thread count for large products (wide_mlp_threads); all else runs on one
 };
 
 // What a figure is judged against: its value or its ratio to the baseline, at most or at least
@@ -50,6 +52,15 @@ double seconds(F&& f) {
   const double t0 = cpu_now();
   f();
   return cpu_now() - t0;
+}
+
+// Wall-clock seconds f() took: for the figures that compare thread counts, where CPU time would
+// count every thread's turn.
+template <class F>
+double wall_seconds(F&& f) {
+  const auto t0 = std::chrono::steady_clock::now();
+  f();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
 // Keeps the compiler from discarding the computation that produced x.

@@ -1,6 +1,7 @@
 // gradscope_bench: runs the benchmarks listed in benchmarks.hpp, prints min/median/max of every
 // figure with its baseline (measured in the same run) and ratio, and optionally writes JSON.
 #include <CLI/CLI.hpp>
+#include <Eigen/Core>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -124,6 +125,10 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "gradscope_bench: unknown benchmark '{}' (known: {})\n", name, names);
       return 2;
     }
+  // Every figure but wide_mlp_threads runs its products on one thread, as do the hand-written
+  // baselines and libtorch beside them; wide_mlp_threads compares Eigen's own count with one.
+  opt.threads = Eigen::nbThreads();
+  Eigen::setNbThreads(1);
   try {
     std::vector<Figure> figures;
     for (const auto& e : kBenchmarks) {

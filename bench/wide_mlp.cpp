@@ -1,6 +1,10 @@
 // wide_mlp: one training step of the 784-512-512-10 MLP (wide_mlp_workload.hpp) against the same
 // step's matrix products alone, computed by Eigen into preallocated matrices. The main figure
 // uses the usual W out x in orientation, wide_mlp_seed_orientation the seed's w in x out.
+// wide_mlp_threads: the same step with its large products on Eigen's threads (OpenMP; as many as
+// cores unless OMP_NUM_THREADS says otherwise) against one thread, in wall time.
+#include <fmt/format.h>
+
 #include "benchmarks.hpp"
 #include "wide_mlp_workload.hpp"
 
@@ -44,7 +48,22 @@ std::vector<Figure> wide_mlp(const Options& opt) {
     f.values.push_back(seconds([&] { usual.step(data); }) * 1e3);
     s.values.push_back(seconds([&] { seed.step(data); }) * 1e3);
   }
-  return {f, s};
+  if (opt.threads == 1) return {f, s};
+
+  Figure t{"wide_mlp_threads", "ms/step", fmt::format("one thread (value: {} threads; wall time)", opt.threads),
+           {}, {}, {}};
+  auto wall_step = [&](int threads) {
+    Eigen::setNbThreads(threads);
+    const double ms = wall_seconds([&] { usual.step(data); }) * 1e3;
+    Eigen::setNbThreads(1);
+    return ms;
+  };
+  wall_step(opt.threads);  // warm-up: OpenMP starts its threads
+  for (int r = 0; r < opt.repeat; ++r) {
+    t.baselines.push_back(wall_step(1));
+    t.values.push_back(wall_step(opt.threads));
+  }
+  return {f, s, t};
 }
 
 }  // namespace gradscope::bench
