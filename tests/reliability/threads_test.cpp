@@ -112,3 +112,25 @@ TEST_CASE("threads: independent graphs on several threads agree with a single-th
   }
   CHECK(data.rotate.grad().isZero());  // the shared parameter was never written
 }
+
+// A product large enough that Eigen splits it across its OpenMP threads (GRADSCOPE_OPENMP; with the
+// option off, or on one core, both runs below take one thread). Threads change only the order in
+// which a product's partial sums are added.
+TEST_CASE("threads: a large product's gradients on Eigen's threads match one thread's",
+          "[reliability][threads]") {
+  const Matrix<double> w0 = Matrix<double>::Random(300, 400), x0 = Matrix<double>::Random(400, 300);
+  auto gradients = [&](int threads) {
+    Eigen::setNbThreads(threads);
+    Parameter<double> w(w0, "w"), x(x0, "x");
+    Graph<double> g;
+    g.backward(sum(tanh(matmul(g.param(w), g.param(x)) * 0.1)));
+    Eigen::setNbThreads(0);  // Eigen's default again
+    return std::pair{w.grad(), x.grad()};
+  };
+  const auto [w1, x1] = gradients(1);
+  const auto [wn, xn] = gradients(0);
+  INFO("Eigen threads: " << Eigen::nbThreads());
+  CHECK(w1.norm() > 1);
+  CHECK((wn - w1).norm() <= 1e-12 * w1.norm());
+  CHECK((xn - x1).norm() <= 1e-12 * x1.norm());
+}
