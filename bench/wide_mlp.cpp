@@ -50,8 +50,8 @@ std::vector<Figure> wide_mlp(const Options& opt) {
   }
   if (opt.threads == 1) return {f, s};
 
-  Figure t{"wide_mlp_threads", "ms/step", fmt::format("one thread (value: {} threads; wall time)", opt.threads),
-           {}, {}, {}};
+  const std::string one = fmt::format("one thread (value: {} threads; wall time)", opt.threads);
+  Figure t{"wide_mlp_threads", "ms/step", one, {}, {}, {}};
   auto wall_step = [&](int threads) {
     Eigen::setNbThreads(threads);
     const double ms = wall_seconds([&] { usual.step(data); }) * 1e3;
