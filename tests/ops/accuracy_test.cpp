@@ -21,7 +21,9 @@ std::vector<double> arguments() {
 // ln(1 + e⁻|ˣ|), the term both ops share, in long double.
 long double log1p_exp_reference(long double x) { return std::log1p(std::exp(-std::fabs(x))); }
 
-long double softplus_reference(long double x) { return std::fmax(x, 0.0L) + log1p_exp_reference(x); }
+long double softplus_reference(long double x) {
+  return std::fmax(x, 0.0L) + log1p_exp_reference(x);
+}
 
 bool close(double got, long double want) {
   return std::fabs(got - want) <= 8 * std::numeric_limits<double>::epsilon() * std::fabs(want);

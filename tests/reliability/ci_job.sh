@@ -30,7 +30,7 @@ case $job in
     ;;
   tsan)
     # Only the threads test needs ThreadSanitizer. Without OpenMP: libgomp is not instrumented, so
-    # ThreadSanitizer would not see its barriers and would report the products' threads as races.
+    # ThreadSanitizer does not see its barriers and reports a threaded product's threads as a race.
     configure -DGRADSCOPE_SANITIZE=thread -DGRADSCOPE_BUILD_APPS=OFF -DGRADSCOPE_OPENMP=OFF
     cmake --build "$tree" -j2 --target test_reliability
     TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
@@ -39,8 +39,9 @@ case $job in
     ;;
   fuzz)
     # Without OpenMP: clang's (libomp-dev) is not a dependency, and the harnesses' graphs are small.
-    configure -DCMAKE_CXX_COMPILER=clang++ -DGRADSCOPE_SANITIZE=address,undefined -DGRADSCOPE_OPENMP=OFF \
-      -DGRADSCOPE_FUZZ=ON -DGRADSCOPE_BUILD_TESTS=OFF -DGRADSCOPE_BUILD_APPS=OFF
+    configure -DCMAKE_CXX_COMPILER=clang++ -DGRADSCOPE_SANITIZE=address,undefined \
+      -DGRADSCOPE_OPENMP=OFF -DGRADSCOPE_FUZZ=ON -DGRADSCOPE_BUILD_TESTS=OFF \
+      -DGRADSCOPE_BUILD_APPS=OFF
     fuzzers=$(cd "$src/tests/fuzz" && sed -n 's/^gradscope_fuzzer(\([a-z_]*\) .*/\1/p' CMakeLists.txt)
     cmake --build "$tree" -j2 --target $fuzzers
     for f in $fuzzers; do

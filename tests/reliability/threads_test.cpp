@@ -113,9 +113,9 @@ TEST_CASE("threads: independent graphs on several threads agree with a single-th
   CHECK(data.rotate.grad().isZero());  // the shared parameter was never written
 }
 
-// A product large enough that Eigen splits it across its OpenMP threads (GRADSCOPE_OPENMP; with the
-// option off, or on one core, both runs below take one thread). Threads change only the order in
-// which a product's partial sums are added.
+// A product large enough that Eigen splits it across its OpenMP threads (GRADSCOPE_OPENMP; with
+// the option off, or on one core, both runs below take one thread). Threads change only the order
+// in which a product's partial sums are added.
 TEST_CASE("threads: a large product's gradients on Eigen's threads match one thread's",
           "[reliability][threads]") {
   const Matrix<double> w0 = Matrix<double>::Random(300, 400), x0 = Matrix<double>::Random(400, 300);
