@@ -208,15 +208,15 @@ const T* Graph<T>::param_value(const Node& n) const {
 // instructions, and a call's argument passing and register saves were a tenth of them.
 template <class T>
 inline __attribute__((always_inline)) std::uint32_t Graph<T>::push_node(
-    Op op, std::uint16_t shape, std::uint32_t in0, std::uint32_t in1, bool requires_grad,
-    bool with_attr, SourceLoc loc) {
+    Op op, std::uint16_t shape, std::size_t size, std::uint32_t in0, std::uint32_t in1,
+    bool requires_grad, bool with_attr, SourceLoc loc) {
   // A hook or observer recording into the graph it is watching would move the nodes and values
   // the running backward loop holds.
   if (kHooksCompiledIn && in_backward_)
     fail("{}: recording into the graph during its backward (from a hook or observer); record in "
          "another graph, or after backward() returns", op_info(op).name);
   const std::size_t offset = values_.size();
-  const std::size_t end = offset + shapes_[shape].size() + (with_attr ? 1 : 0);
+  const std::size_t end = offset + size + (with_attr ? 1 : 0);
   // Every node holds at least one element, so a node count within the limit follows.
   if (end > std::numeric_limits<std::uint32_t>::max())
     fail("{}: graph is full (2^32 nodes or elements); clear() it between iterations",
@@ -247,7 +247,8 @@ Var<T> Graph<T>::leaf(Op op, Shape shape, const T* data, std::uint32_t extra, st
   if (shape.size() == 0)
     fail("{} '{}': empty tensor ({}); values need at least one element", op_info(op).name, name,
          shape);
-  const auto i = push_node(op, intern_shape(shape, op), extra, 0, requires_grad, false, loc);
+  const auto i =
+      push_node(op, intern_shape(shape, op), shape.size(), extra, 0, requires_grad, false, loc);
   if (!name.empty()) set_name(i, intern(name));
   if (data) std::copy(data, data + shape.size(), values_.data() + nodes_[i].offset);
   if (anomaly_) check_value(i);
@@ -296,8 +297,8 @@ void Graph<T>::bad_operands(Op op, std::uint32_t in0, std::uint32_t in1, T attr)
 }
 
 template <class T>
-template <class K>
-Var<T> Graph<T>::record(Op op, std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
+template <class K, Op op>
+Var<T> Graph<T>::record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
   constexpr bool binary = K::arity > 1;
   const std::string_view name = op_info(op).name;
   if (int(inputs.size()) != K::arity)
@@ -308,23 +309,30 @@ Var<T> Graph<T>::record(Op op, std::initializer_list<Var<T>> inputs, T attr, Sou
   const std::uint32_t in1 = binary ? check(inputs.begin()[1], name) : 0;
   const std::uint16_t shape0 = nodes_[in0].shape;
   const std::uint16_t shape1 = binary ? nodes_[in1].shape : kScalarShape;
-  const Shape s0 = shapes_[shape0], s1 = binary ? shapes_[shape1] : Shape{};
   const bool requires_grad =
       (nodes_[in0].flags | (binary ? nodes_[in1].flags : 0)) & kRequiresGrad;
-  const Shape out = K::shape(s0, s1, double(attr));
-  if (out.size() == 0) bad_operands(op, in0, in1, attr);
-  // Most ops keep an operand's shape: reuse its index instead of looking the shape up.
-  const std::uint16_t out_id = out == s0 ? shape0 : out == s1 ? shape1 : intern_shape(out, op);
-  const auto i = push_node(op, out_id, in0, in1, requires_grad, K::has_attr, loc);
-  const Node& n = nodes_[i];
-  if (K::has_attr) values_[n.offset + out.size()] = attr;
-  const Node& a = nodes_[in0];
-  const Node* b = binary ? &nodes_[in1] : nullptr;
-  with_shape_class(all_scalar(n, a, b), [&](auto shape_class) {
-    constexpr int N = decltype(shape_class)::value;
-    ops::Forward<T, N> f{map_of<N>(value_ptr(a), s0), map_of<N>(b ? value_ptr(*b) : nullptr, s1),
-                         map_of<N>(values_.data() + n.offset, out), attr};
-    K::forward(f);
+  std::uint32_t i = 0;
+  // Scalar operands (shape index 0) are the scalar tape's every op: with their shapes known at
+  // compile time, the shape rule, the output's size and the kernel's shape class fold away.
+  with_shape_class((shape0 | shape1) == kScalarShape, [&](auto operand_class) {
+    constexpr bool scalar = decltype(operand_class)::value == 1;
+    const Shape s0 = scalar ? Shape{1, 1} : shapes_[shape0];
+    const Shape s1 = scalar ? Shape{1, 1} : binary ? shapes_[shape1] : Shape{};
+    const Shape out = K::shape(s0, s1, double(attr));
+    if (out.size() == 0) bad_operands(op, in0, in1, attr);
+    // Most ops keep an operand's shape: reuse its index instead of looking the shape up.
+    const std::uint16_t out_id = out == s0 ? shape0 : out == s1 ? shape1 : intern_shape(out, op);
+    i = push_node(op, out_id, out.size(), in0, in1, requires_grad, K::has_attr, loc);
+    const Node& n = nodes_[i];
+    if (K::has_attr) values_[n.offset + out.size()] = attr;
+    const Node& a = nodes_[in0];
+    const Node* b = binary ? &nodes_[in1] : nullptr;
+    with_shape_class(scalar && out.scalar(), [&](auto shape_class) {
+      constexpr int N = decltype(shape_class)::value;
+      ops::Forward<T, N> f{map_of<N>(value_ptr(a), s0), map_of<N>(b ? value_ptr(*b) : nullptr, s1),
+                           map_of<N>(values_.data() + n.offset, out), attr};
+      K::forward(f);
+    });
   });
   if (anomaly_) check_value(i);
   return Var<T>(this, i, epoch_);
@@ -658,11 +666,11 @@ void Graph<T>::remove(HookHandle handle) {
 
 template class Graph<double>;
 template class Graph<float>;
-#define GRADSCOPE_INSTANTIATE_RECORD(Name, str)                                              \
-  template Var<double> Graph<double>::record<ops::Name>(Op, std::initializer_list<Var<double>>, \
-                                                        double, SourceLoc);                     \
-  template Var<float> Graph<float>::record<ops::Name>(Op, std::initializer_list<Var<float>>,    \
-                                                      float, SourceLoc);
+#define GRADSCOPE_INSTANTIATE_RECORD(Name, str)                                                    \
+  template Var<double> Graph<double>::record<ops::Name, Op::Name>(                                 \
+      std::initializer_list<Var<double>>, double, SourceLoc);                                      \
+  template Var<float> Graph<float>::record<ops::Name, Op::Name>(std::initializer_list<Var<float>>, \
+                                                                float, SourceLoc);
 GRADSCOPE_OPS(GRADSCOPE_INSTANTIATE_RECORD)
 #undef GRADSCOPE_INSTANTIATE_RECORD
 template class NodeView<double>;

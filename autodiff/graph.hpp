@@ -329,8 +329,9 @@ class Graph {
   void node_name_into(std::uint32_t i, std::string& out) const;
   Var<T> leaf(Op op, Shape shape, const T* data, std::uint32_t extra, std::string_view name,
               bool requires_grad, SourceLoc loc);
-  std::uint32_t push_node(Op op, std::uint16_t shape, std::uint32_t in0, std::uint32_t in1,
-                          bool requires_grad, bool with_attr, SourceLoc loc);
+  // A node of shape shapes_[shape], which holds size elements.
+  std::uint32_t push_node(Op op, std::uint16_t shape, std::size_t size, std::uint32_t in0,
+                          std::uint32_t in1, bool requires_grad, bool with_attr, SourceLoc loc);
   // Node n's value: in the arena, or for a Param the Parameter's own matrix (param_value).
   const T* value_ptr(const Node& n) const {
     return n.op == Op::Param ? param_value(n) : values_.data() + n.offset;
@@ -338,9 +339,9 @@ class Graph {
   const T* param_value(const Node& n) const;
   // apply() and backward dispatch on the op code once, to these, which know the op's kernel
   // struct K (ops/kernel.hpp) at compile time. apply() is inline, so that where the op is a
-  // constant (functions.hpp) the call goes straight to record<K>.
-  template <class K>
-  Var<T> record(Op op, std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc);
+  // constant (functions.hpp) the call goes straight to record<K, op>.
+  template <class K, Op op>
+  Var<T> record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc);
   template <class K>
   void backward_node(std::uint32_t i);
   void zero_grad(const Node& n);
@@ -420,7 +421,7 @@ inline Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T att
   switch (op) {
 #define GRADSCOPE_RECORD(Name, str) \
   case Op::Name:                    \
-    return record<ops::Name>(op, inputs, attr, loc);
+    return record<ops::Name, Op::Name>(inputs, attr, loc);
     GRADSCOPE_OPS(GRADSCOPE_RECORD)
 #undef GRADSCOPE_RECORD
     default:
