@@ -15,9 +15,8 @@
 namespace gradscope::bench {
 
 struct Options {
-  int repeat = 7;                    // repetitions per figure
+  int repeat = 7;                     // repetitions per figure
   long long long_iterations = 50000;  // training iterations of the RSS run (0 skips it)
-  int threads = 1;                    // Eigen's threads in wide_mlp_threads; all else runs on one
 };
 
 // What a figure is judged against: its value or its ratio to the baseline, at most or at least

@@ -127,7 +127,6 @@ int main(int argc, char** argv) {
     }
   // Every figure but wide_mlp_threads runs its products on one thread, as do the hand-written
   // baselines and libtorch beside them; wide_mlp_threads compares Eigen's own count with one.
-  opt.threads = Eigen::nbThreads();
   Eigen::setNbThreads(1);
   try {
     std::vector<Figure> figures;
