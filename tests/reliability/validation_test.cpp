@@ -47,6 +47,10 @@ TEST_CASE("validation: reduction axis out of range", "[reliability][validation]"
   auto x = g.variable(ones(2, 3), "x");
   expect_error([&] { sum(x, 2); }, {"sum:", "'x' is 2x3", "attribute 2", "axis must be -1"});
   expect_error([&] { mean(x, -2); }, {"mean:", "attribute -2"});
+  // A 1x1 operand takes the scalar path of recording, whose shape rule is folded at compile time.
+  auto s = g.variable(2.0, "s");
+  expect_error([&] { sum(s, 3); }, {"sum:", "'s' is 1x1", "attribute 3", "axis must be -1"});
+  CHECK(g.size() == 2);  // the failed ops recorded nothing
 }
 
 TEST_CASE("validation: empty tensors", "[reliability][validation]") {
