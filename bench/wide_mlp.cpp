@@ -55,8 +55,8 @@ std::vector<Figure> wide_mlp(const Options& opt) {
 
   const std::string one = fmt::format("one thread (value: {} threads; wall time)", threads);
   Figure t{"wide_mlp_threads", "ms/step", one, {}, {}, {}};
-  auto wall_step = [&](int threads) {
-    Eigen::setNbThreads(threads);
+  auto wall_step = [&](int n) {
+    Eigen::setNbThreads(n);
     const double ms = wall_seconds([&] { usual.step(data); }) * 1e3;
     Eigen::setNbThreads(1);
     return ms;
