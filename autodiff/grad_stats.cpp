@@ -2,10 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <optional>
 #include <type_traits>
+
+#include "gradscope/autodiff/simd.hpp"
 
 namespace gradscope {
 
@@ -15,33 +16,8 @@ namespace {
 // |x|, x² added by a fused multiply-add where the CPU has one, sum, max, compare, count); carrying
 // the gradient through an activation's slope takes five. It is written with GCC/Clang vector
 // types (see sweep() below).
-template <int N>
-struct Lanes;
-template <>
-struct Lanes<2> {  // SSE2, the x86-64 baseline
-  typedef double D __attribute__((vector_size(16)));
-  typedef std::int64_t I __attribute__((vector_size(16)));
-  typedef float F __attribute__((vector_size(8)));
-};
-template <>
-struct Lanes<4> {  // AVX2
-  typedef double D __attribute__((vector_size(32)));
-  typedef std::int64_t I __attribute__((vector_size(32)));
-  typedef float F __attribute__((vector_size(16)));
-};
-
-// x = p[0..N) as doubles. (An output parameter: returning an AVX vector from a function that may
-// be compiled without AVX is an ABI hazard GCC warns about, even where it is always inlined.)
-template <int N, class T>
-inline __attribute__((always_inline)) void load(typename Lanes<N>::D& x, const T* p) {
-  if constexpr (std::is_same_v<T, double>) {
-    std::memcpy(&x, p, sizeof x);
-  } else {
-    typename Lanes<N>::F f;
-    std::memcpy(&f, p, sizeof f);
-    x = __builtin_convertvector(f, typename Lanes<N>::D);
-  }
-}
+using simd::Lanes;
+using simd::load;
 
 struct Partial {
   double sq = 0, ab = 0, mx = 0;
@@ -177,43 +153,24 @@ inline __attribute__((always_inline)) Partial sweep(std::optional<Slope> slope, 
   return with_slope(*slope, [&](auto with) { return sweep<N, decltype(with)>(d, u, n, leak); });
 }
 
-// On x86-64 the default build targets the baseline (SSE2); GCC and Clang compile an AVX2+FMA version
-// beside it and pick one when the program loads (function multiversioning), so a CPU with AVX2
-// gets 4-wide vectors without -march=native.
-#if defined(__x86_64__) && !defined(__AVX2__)
-#define GRADSCOPE_MULTIVERSION 1
-#endif
-
+// With FMA (simd.hpp), Σx² takes one instruction per vector instead of two.
 #ifdef GRADSCOPE_MULTIVERSION
-// With FMA, Σx² takes one instruction per vector instead of two. Clang fuses x * x + s within an
-// expression by default; GCC only with -ffp-contract=fast, which ISO C++ mode turns off.
-#if defined(__clang__)
-#define GRADSCOPE_FUSED_MULTIPLY_ADD
-#else
-#define GRADSCOPE_FUSED_MULTIPLY_ADD , optimize("fp-contract=fast")
-#endif
-#define GRADSCOPE_KERNELS(T)                                                                      \
-  __attribute__((target("avx2,fma") GRADSCOPE_FUSED_MULTIPLY_ADD)) Partial fast_sweep(            \
-      std::optional<Slope> slope, const T* d, const T* u, std::size_t n, double leak) {           \
-    return sweep<4>(slope, d, u, n, leak);                                                        \
-  }                                                                                               \
-  __attribute__((target("default"))) Partial fast_sweep(std::optional<Slope> slope, const T* d,   \
-                                                        const T* u, std::size_t n, double leak) { \
-    return sweep<2>(slope, d, u, n, leak);                                                        \
+#define GRADSCOPE_KERNELS(T)                                                                \
+  GRADSCOPE_AVX2_FMA Partial fast_sweep(std::optional<Slope> slope, const T* d, const T* u, \
+                                        std::size_t n, double leak) {                       \
+    return sweep<4>(slope, d, u, n, leak);                                                  \
+  }                                                                                         \
+  GRADSCOPE_BASELINE Partial fast_sweep(std::optional<Slope> slope, const T* d, const T* u, \
+                                        std::size_t n, double leak) {                       \
+    return sweep<2>(slope, d, u, n, leak);                                                  \
   }
 GRADSCOPE_KERNELS(double)
 GRADSCOPE_KERNELS(float)
 #undef GRADSCOPE_KERNELS
-#undef GRADSCOPE_FUSED_MULTIPLY_ADD
 #else
-#if defined(__AVX2__)
-constexpr int kLanes = 4;
-#else
-constexpr int kLanes = 2;
-#endif
 template <class T>
 Partial fast_sweep(std::optional<Slope> slope, const T* d, const T* u, std::size_t n, double leak) {
-  return sweep<kLanes>(slope, d, u, n, leak);
+  return sweep<simd::kLanes>(slope, d, u, n, leak);
 }
 #endif
 
@@ -326,8 +283,9 @@ template <class T>
 double l2_norm(const T* d, std::size_t n) {
   GradSums s;
   s.add(d, n);
-  return s.nan ? std::numeric_limits<double>::quiet_NaN()
-               : s.inf ? std::numeric_limits<double>::infinity() : s.l2;
+  return s.nan   ? std::numeric_limits<double>::quiet_NaN()
+         : s.inf ? std::numeric_limits<double>::infinity()
+                 : s.l2;
 }
 
 template <class T>

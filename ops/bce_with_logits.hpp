@@ -1,5 +1,9 @@
 #pragma once
+#include <algorithm>
+#include <array>
+
 #include "gradscope/ops/kernel.hpp"
+#include "gradscope/ops/vector_math.hpp"
 
 namespace gradscope::ops {
 
@@ -9,8 +13,20 @@ namespace gradscope::ops {
 struct BceWithLogits : Loss {
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
-    const auto z = f.a.array(), y = f.b.array();
-    f.out(0, 0) = (z.max(T(0)) - z * y + (-z.abs()).exp().log1p()).mean();
+    // ln(1 + e⁻|ᶻ|) over a block of z into a buffer on the stack (vector_math.hpp), then the
+    // block's sum
+    using Block = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
+    constexpr Eigen::Index kBlock = 256;
+    std::array<T, kBlock> tail;
+    const Eigen::Index n = f.a.size();
+    T sum(0);
+    for (Eigen::Index i = 0; i < n; i += kBlock) {
+      const Eigen::Index m = std::min(kBlock, n - i);
+      const Block z(f.a.data() + i, m), y(f.b.data() + i, m);
+      log1p_exp_neg_abs(z.data(), tail.data(), std::size_t(m));
+      sum += (z.max(T(0)) - z * y + Block(tail.data(), m)).sum();
+    }
+    f.out(0, 0) = sum / T(n);
   }
   // d/dz = (σ(z) - y) / n,  d/dy = -z / n
   template <class T, int N>

@@ -1,14 +1,16 @@
 #pragma once
 #include "gradscope/ops/kernel.hpp"
+#include "gradscope/ops/vector_math.hpp"
 
 namespace gradscope::ops {
 
 // out = ln(1 + eᵃ), computed as max(a, 0) + ln(1 + e⁻|ᵃ|) so that large |a| neither overflows
-// nor loses the small term
+// nor loses the small term (vector_math.hpp)
 struct Softplus : Unary {
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
-    f.out.array() = f.a.array().max(T(0)) + (-f.a.array().abs()).exp().log1p();
+    log1p_exp_neg_abs(f.a.data(), f.out.data(), std::size_t(f.a.size()));
+    f.out.array() += f.a.array().max(T(0));
   }
   // d/da softplus(a) = σ(a)
   template <class T, int N>
