@@ -1,13 +1,14 @@
 #pragma once
 #include "gradscope/ops/kernel.hpp"
+#include "gradscope/ops/vector_math.hpp"
 
 namespace gradscope::ops {
 
-// out = eᵃ; overflows to +inf above ~709 (double) or ~88 (float)
+// out = eᵃ (vector_math.hpp); overflows to +inf above ~709 (double) or ~88 (float)
 struct Exp : Unary {
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
-    f.out.array() = f.a.array().exp();
+    vec::exp(f.a.data(), f.out.data(), std::size_t(f.a.size()));
   }
   // d/da eᵃ = eᵃ = out
   template <class T, int N>

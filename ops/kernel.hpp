@@ -16,6 +16,7 @@
 // and inherits most of that from one of the categories below.
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
@@ -71,6 +72,19 @@ struct Domain {
 struct ShapePair {
   Shape a, b;
 };
+
+// f(i, m, buffer) for consecutive blocks [i, i + m) of n elements, with a buffer of m elements on
+// the stack: room for a vector function's result (vector_math.hpp) without allocating.
+template <class T, class F>
+void for_blocks(Eigen::Index n, F&& f) {
+  constexpr Eigen::Index kBlock = 256;
+  std::array<T, kBlock> buffer;
+  for (Eigen::Index i = 0; i < n; i += kBlock) f(i, std::min(kBlock, n - i), buffer.data());
+}
+template <class T>
+using Column = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
+template <class T>
+using ConstColumn = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 // --- broadcasting -------------------------------------------------------------------------------
 // Two operands broadcast when, per dimension, they are equal or one of them is 1 (NumPy's rule for

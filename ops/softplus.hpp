@@ -9,13 +9,17 @@ namespace gradscope::ops {
 struct Softplus : Unary {
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
-    log1p_exp_neg_abs(f.a.data(), f.out.data(), std::size_t(f.a.size()));
+    vec::log1p_exp_neg_abs(f.a.data(), f.out.data(), std::size_t(f.a.size()));
     f.out.array() += f.a.array().max(T(0));
   }
   // d/da softplus(a) = σ(a)
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.array() += b.gout.array() / (T(1) + (-b.a.array()).exp());
+    for_blocks<T>(b.a.size(), [&](Eigen::Index i, Eigen::Index m, T* sigma) {
+      vec::sigmoid(b.a.data() + i, sigma, std::size_t(m));
+      Column<T>(b.ga.data() + i, m) +=
+          ConstColumn<T>(b.gout.data() + i, m) * ConstColumn<T>(sigma, m);
+    });
   }
 };
 

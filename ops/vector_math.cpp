@@ -6,11 +6,9 @@
 
 #include "gradscope/autodiff/simd.hpp"
 
-namespace gradscope::ops {
+namespace gradscope::ops::vec {
 
 namespace {
-
-double log1p_exp_neg_abs_one(double x) { return std::log1p(std::exp(-std::abs(x))); }
 
 // 1/j! for j = 0..13
 constexpr auto kInverseFactorial = [] {
@@ -23,16 +21,16 @@ constexpr auto kInverseFactorial = [] {
   return c;
 }();
 
-// ln(1 + u) with u = e^t, t = -|x|, for N lanes.
+// e^x for N lanes. x is first clamped to [-746, 710], beyond which e^x rounds to 0 or overflows
+// (NaN compares false and stays NaN).
 template <int N>
-inline __attribute__((always_inline)) void lanes(typename simd::Lanes<N>::D& out,
-                                                 const typename simd::Lanes<N>::D& x) {
+inline __attribute__((always_inline)) void exp_lanes(typename simd::Lanes<N>::D& out,
+                                                     const typename simd::Lanes<N>::D& x) {
   using D = typename simd::Lanes<N>::D;
   using I = typename simd::Lanes<N>::I;
-  const D zero{};
-  // t = -|x|, and no lower than -746, below which e^t rounds to 0 (NaN compares false and stays).
-  D t = D(I(x) | (I{} + std::numeric_limits<std::int64_t>::min()));
-  t = t < zero - 746.0 ? zero - 746.0 : t;
+  const D zero{}, lo = zero - 746.0, hi = zero + 710.0;
+  D t = x < lo ? lo : x;
+  t = t > hi ? hi : t;
   // e^t = 2^k e^r: k = round(t / ln 2), by adding and subtracting 1.5·2^52 (k is then also in the
   // low bits of the sum), and r = t - k ln 2 in two parts (Cody and Waite), |r| <= ln(2)/2, where
   // the Taylor series to r^13 is within 2e-17 of e^r.
@@ -44,48 +42,106 @@ inline __attribute__((always_inline)) void lanes(typename simd::Lanes<N>::D& out
   r -= kd * 1.90821492927058770002e-10;       // the rest of ln 2
   D p = zero + kInverseFactorial[13];
   for (int j = 12; j >= 0; --j) p = p * r + kInverseFactorial[j];
-  // 2^k as two powers of two, each a normal double down to k = -1077 (e^t subnormal or 0).
+  // 2^k as two powers of two, each a normal double for k from -1077 (e^t subnormal or 0) to 1024
+  // (+Inf).
   const I k1 = k >> 1, k2 = k - k1;
-  const D u = p * D((k1 + 1023) << 52) * D((k2 + 1023) << 52);
-  // ln(1 + u) = 2 atanh(s) = 2s + 2s (s²/3 + s⁴/5 + ... + s³⁴/35) with s = u / (2 + u) <= 1/3.
-  const D s = u / (u + 2.0), q = s * s, s2 = s + s;
-  D c = zero + 1.0 / 35;
-  for (int j = 16; j >= 1; --j) c = c * q + 1.0 / (2 * j + 1);
-  out = s2 + s2 * (q * c);
+  out = p * D((k1 + 1023) << 52) * D((k2 + 1023) << 52);
 }
 
-template <int N, class T>
-inline __attribute__((always_inline)) void loop(const T* x, T* out, std::size_t n) {
+struct Exp {
+  static double one(double x) { return std::exp(x); }
+  template <int N>
+  static void lanes(typename simd::Lanes<N>::D& out, const typename simd::Lanes<N>::D& x) {
+    exp_lanes<N>(out, x);
+  }
+};
+
+struct Sigmoid {
+  static double one(double x) { return 1 / (1 + std::exp(-x)); }
+  template <int N>
+  static void lanes(typename simd::Lanes<N>::D& out, const typename simd::Lanes<N>::D& x) {
+    exp_lanes<N>(out, -x);
+    out = 1.0 / (out + 1.0);
+  }
+};
+
+struct Log1pExpNegAbs {
+  static double one(double x) { return std::log1p(std::exp(-std::abs(x))); }
+  template <int N>
+  static void lanes(typename simd::Lanes<N>::D& out, const typename simd::Lanes<N>::D& x) {
+    using D = typename simd::Lanes<N>::D;
+    using I = typename simd::Lanes<N>::I;
+    D u;  // e^-|x|
+    exp_lanes<N>(u, D(I(x) | (I{} + std::numeric_limits<std::int64_t>::min())));
+    // ln(1 + u) = 2 atanh(s) = 2s + 2s (s²/3 + s⁴/5 + ... + s³⁴/35) with s = u / (2 + u) <= 1/3.
+    const D s = u / (u + 2.0), q = s * s, s2 = s + s;
+    D c = D{} + 1.0 / 35;
+    for (int j = 16; j >= 1; --j) c = c * q + 1.0 / (2 * j + 1);
+    out = s2 + s2 * (q * c);
+  }
+};
+
+// out = F(x) over n elements: N lanes at a time, the last n mod N through libm.
+template <class F, int N, class T>
+inline __attribute__((always_inline)) void lanes_loop(const T* x, T* out, std::size_t n) {
   std::size_t i = 0;
   for (; n - i >= std::size_t(N); i += N) {
     typename simd::Lanes<N>::D v, y;
     simd::load<N>(v, x + i);
-    lanes<N>(y, v);
+    F::template lanes<N>(y, v);
     simd::store<N>(out + i, y);
   }
-  for (; i < n; ++i) out[i] = T(log1p_exp_neg_abs_one(double(x[i])));
+  for (; i < n; ++i) out[i] = T(F::one(double(x[i])));
 }
 
+// g(F{}) for the function F that fn names: the loops below are compiled for each, with no switch
+// inside.
+enum class Fn { Exp, Sigmoid, Log1pExpNegAbs };
+template <class G>
+inline __attribute__((always_inline)) void with_fn(Fn fn, G&& g) {
+  switch (fn) {
+    case Fn::Exp:
+      return g(Exp{});
+    case Fn::Sigmoid:
+      return g(Sigmoid{});
+    case Fn::Log1pExpNegAbs:
+      return g(Log1pExpNegAbs{});
+  }
+}
+
+// The AVX2+FMA version and the baseline's, which keeps libm's loop: 2 SSE2 lanes without fused
+// multiply-adds were slower than libm.
 #ifdef GRADSCOPE_MULTIVERSION
-// The baseline's 2 lanes without fused multiply-adds are slower than libm: it keeps libm's loop.
-#define GRADSCOPE_VERSIONS(T)                                                                  \
-  GRADSCOPE_AVX2_FMA void versioned(const T* x, T* out, std::size_t n) { loop<4>(x, out, n); } \
-  GRADSCOPE_BASELINE void versioned(const T* x, T* out, std::size_t n) {                       \
-    for (std::size_t i = 0; i < n; ++i) out[i] = T(log1p_exp_neg_abs_one(double(x[i])));       \
+#define GRADSCOPE_VERSIONS(T)                                                         \
+  GRADSCOPE_AVX2_FMA void versioned(Fn fn, const T* x, T* out, std::size_t n) {       \
+    with_fn(fn, [&](auto f) { lanes_loop<decltype(f), 4>(x, out, n); });              \
+  }                                                                                   \
+  GRADSCOPE_BASELINE void versioned(Fn fn, const T* x, T* out, std::size_t n) {       \
+    with_fn(fn, [&](auto f) {                                                         \
+      for (std::size_t i = 0; i < n; ++i) out[i] = T(decltype(f)::one(double(x[i]))); \
+    });                                                                               \
   }
 GRADSCOPE_VERSIONS(double)
 GRADSCOPE_VERSIONS(float)
 #undef GRADSCOPE_VERSIONS
 #else
 template <class T>
-void versioned(const T* x, T* out, std::size_t n) {
-  loop<simd::kLanes>(x, out, n);
+void versioned(Fn fn, const T* x, T* out, std::size_t n) {
+  with_fn(fn, [&](auto f) { lanes_loop<decltype(f), simd::kLanes>(x, out, n); });
 }
 #endif
 
 }  // namespace
 
-void log1p_exp_neg_abs(const double* x, double* out, std::size_t n) { versioned(x, out, n); }
-void log1p_exp_neg_abs(const float* x, float* out, std::size_t n) { versioned(x, out, n); }
+void exp(const double* x, double* out, std::size_t n) { versioned(Fn::Exp, x, out, n); }
+void exp(const float* x, float* out, std::size_t n) { versioned(Fn::Exp, x, out, n); }
+void sigmoid(const double* x, double* out, std::size_t n) { versioned(Fn::Sigmoid, x, out, n); }
+void sigmoid(const float* x, float* out, std::size_t n) { versioned(Fn::Sigmoid, x, out, n); }
+void log1p_exp_neg_abs(const double* x, double* out, std::size_t n) {
+  versioned(Fn::Log1pExpNegAbs, x, out, n);
+}
+void log1p_exp_neg_abs(const float* x, float* out, std::size_t n) {
+  versioned(Fn::Log1pExpNegAbs, x, out, n);
+}
 
-}  // namespace gradscope::ops
+}  // namespace gradscope::ops::vec
