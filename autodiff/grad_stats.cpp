@@ -155,18 +155,15 @@ inline __attribute__((always_inline)) Partial sweep(std::optional<Slope> slope, 
 
 // With FMA (simd.hpp), Σx² takes one instruction per vector instead of two.
 #ifdef GRADSCOPE_MULTIVERSION
-#define GRADSCOPE_KERNELS(T)                                                                \
-  GRADSCOPE_AVX2_FMA Partial fast_sweep(std::optional<Slope> slope, const T* d, const T* u, \
-                                        std::size_t n, double leak) {                       \
-    return sweep<4>(slope, d, u, n, leak);                                                  \
-  }                                                                                         \
-  GRADSCOPE_BASELINE Partial fast_sweep(std::optional<Slope> slope, const T* d, const T* u, \
-                                        std::size_t n, double leak) {                       \
-    return sweep<2>(slope, d, u, n, leak);                                                  \
-  }
-GRADSCOPE_KERNELS(double)
-GRADSCOPE_KERNELS(float)
-#undef GRADSCOPE_KERNELS
+template <class T>
+GRADSCOPE_AVX2_FMA Partial sweep_avx2(std::optional<Slope> slope, const T* d, const T* u,
+                                      std::size_t n, double leak) {
+  return sweep<4>(slope, d, u, n, leak);
+}
+template <class T>
+Partial fast_sweep(std::optional<Slope> slope, const T* d, const T* u, std::size_t n, double leak) {
+  return simd::avx2_fma() ? sweep_avx2(slope, d, u, n, leak) : sweep<2>(slope, d, u, n, leak);
+}
 #else
 template <class T>
 Partial fast_sweep(std::optional<Slope> slope, const T* d, const T* u, std::size_t n, double leak) {

@@ -1,7 +1,7 @@
 #pragma once
 // Internal to the library's .cpp files: GCC/Clang vector types for loops that vectorise by hand,
-// and the multiversioning that gives a default x86-64 build (SSE2) an AVX2+FMA version of such a
-// loop, chosen when the program loads. Eigen's own vectorisation is fixed at compile time by the
+// and the second version, for AVX2 and FMA, that a default x86-64 build (SSE2) compiles of such a
+// loop and picks at run time. Eigen's own vectorisation is fixed at compile time by the
 // target flags, and its templates would be instantiated alike for both versions, so these loops
 // do not use it.
 #include <cstdint>
@@ -51,12 +51,11 @@ inline __attribute__((always_inline)) void store(T* p, const typename Lanes<N>::
 
 }  // namespace gradscope::simd
 
-// On x86-64 the default build targets the baseline (SSE2); GCC and Clang compile an AVX2+FMA
-// version beside it and pick one when the program loads (function multiversioning), so a CPU with
-// AVX2 gets 4-wide vectors and fused multiply-adds without -march=native. A function defined
-// twice, once with GRADSCOPE_AVX2_FMA and once with GRADSCOPE_BASELINE, is one such pair; calls
-// choose between them only in the file that defines both (elsewhere the name is the baseline's),
-// so the pair stays in an anonymous namespace behind a plain function.
+// On x86-64 the default build targets the baseline (SSE2); such a loop is compiled a second time
+// for AVX2 and FMA (a function marked GRADSCOPE_AVX2_FMA), and simd::avx2_fma() picks one at run
+// time, so a CPU with AVX2 gets 4-wide vectors and fused multiply-adds without -march=native.
+// (Not GCC's function multiversioning: its ifunc resolvers run while the dynamic loader relocates
+// the program, before ThreadSanitizer's runtime is up, and crash an instrumented build.)
 #if defined(__x86_64__) && !defined(__AVX2__)
 #define GRADSCOPE_MULTIVERSION 1
 // Clang fuses a * b + c within an expression by default; GCC only with -ffp-contract=fast, which
@@ -66,11 +65,20 @@ inline __attribute__((always_inline)) void store(T* p, const typename Lanes<N>::
 #else
 #define GRADSCOPE_AVX2_FMA __attribute__((target("avx2,fma"), optimize("fp-contract=fast")))
 #endif
-#define GRADSCOPE_BASELINE __attribute__((target("default")))
+namespace gradscope::simd {
+// Whether this CPU has AVX2 and FMA, asked once.
+inline bool avx2_fma() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  }();
+  return yes;
+}
+}  // namespace gradscope::simd
 #endif
 
 namespace gradscope::simd {
-// Lanes of double where a build is not multiversioned: -march=native on an AVX2 machine, or
+// Lanes of double where a build has one version only: -march=native on an AVX2 machine, or
 // another architecture (where GCC lowers the vector types to what it has).
 #if defined(__AVX2__)
 constexpr int kLanes = 4;

@@ -109,39 +109,38 @@ inline __attribute__((always_inline)) void with_fn(Fn fn, G&& g) {
   }
 }
 
-// The AVX2+FMA version and the baseline's, which keeps libm's loop: 2 SSE2 lanes without fused
+// The AVX2+FMA version, and the baseline's, which keeps libm's loop: 2 SSE2 lanes without fused
 // multiply-adds were slower than libm.
 #ifdef GRADSCOPE_MULTIVERSION
-#define GRADSCOPE_VERSIONS(T)                                                         \
-  GRADSCOPE_AVX2_FMA void versioned(Fn fn, const T* x, T* out, std::size_t n) {       \
-    with_fn(fn, [&](auto f) { lanes_loop<decltype(f), 4>(x, out, n); });              \
-  }                                                                                   \
-  GRADSCOPE_BASELINE void versioned(Fn fn, const T* x, T* out, std::size_t n) {       \
-    with_fn(fn, [&](auto f) {                                                         \
-      for (std::size_t i = 0; i < n; ++i) out[i] = T(decltype(f)::one(double(x[i]))); \
-    });                                                                               \
-  }
-GRADSCOPE_VERSIONS(double)
-GRADSCOPE_VERSIONS(float)
-#undef GRADSCOPE_VERSIONS
+template <class T>
+GRADSCOPE_AVX2_FMA void lanes_avx2(Fn fn, const T* x, T* out, std::size_t n) {
+  with_fn(fn, [&](auto f) { lanes_loop<decltype(f), 4>(x, out, n); });
+}
+template <class T>
+void dispatch(Fn fn, const T* x, T* out, std::size_t n) {
+  if (simd::avx2_fma()) return lanes_avx2(fn, x, out, n);
+  with_fn(fn, [&](auto f) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = T(decltype(f)::one(double(x[i])));
+  });
+}
 #else
 template <class T>
-void versioned(Fn fn, const T* x, T* out, std::size_t n) {
+void dispatch(Fn fn, const T* x, T* out, std::size_t n) {
   with_fn(fn, [&](auto f) { lanes_loop<decltype(f), simd::kLanes>(x, out, n); });
 }
 #endif
 
 }  // namespace
 
-void exp(const double* x, double* out, std::size_t n) { versioned(Fn::Exp, x, out, n); }
-void exp(const float* x, float* out, std::size_t n) { versioned(Fn::Exp, x, out, n); }
-void sigmoid(const double* x, double* out, std::size_t n) { versioned(Fn::Sigmoid, x, out, n); }
-void sigmoid(const float* x, float* out, std::size_t n) { versioned(Fn::Sigmoid, x, out, n); }
+void exp(const double* x, double* out, std::size_t n) { dispatch(Fn::Exp, x, out, n); }
+void exp(const float* x, float* out, std::size_t n) { dispatch(Fn::Exp, x, out, n); }
+void sigmoid(const double* x, double* out, std::size_t n) { dispatch(Fn::Sigmoid, x, out, n); }
+void sigmoid(const float* x, float* out, std::size_t n) { dispatch(Fn::Sigmoid, x, out, n); }
 void log1p_exp_neg_abs(const double* x, double* out, std::size_t n) {
-  versioned(Fn::Log1pExpNegAbs, x, out, n);
+  dispatch(Fn::Log1pExpNegAbs, x, out, n);
 }
 void log1p_exp_neg_abs(const float* x, float* out, std::size_t n) {
-  versioned(Fn::Log1pExpNegAbs, x, out, n);
+  dispatch(Fn::Log1pExpNegAbs, x, out, n);
 }
 
 }  // namespace gradscope::ops::vec
