@@ -21,14 +21,10 @@ struct BceWithLogits : Loss {
   // d/dz = (σ(z) - y) / n,  d/dy = -z / n
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
+    const auto z = b.a.array(), y = b.b.array();
     const T g = b.gout(0, 0) / T(b.a.size());
-    if (wants(b.ga))
-      for_blocks<T>(b.a.size(), [&](Eigen::Index i, Eigen::Index m, T* p) {
-        vec::sigmoid(b.a.data() + i, p, std::size_t(m));
-        Column<T>(b.ga.data() + i, m) +=
-            g * (ConstColumn<T>(p, m) - ConstColumn<T>(b.b.data() + i, m));
-      });
-    if (wants(b.gb)) b.gb.array() -= g * b.a.array();
+    if (wants(b.ga)) b.ga.array() += g * (T(1) / (T(1) + (-z).exp()) - y);
+    if (wants(b.gb)) b.gb.array() -= g * z;
   }
   static constexpr std::array<Domain, 2> domain{{{-4, 4, 0}, {0, 1, 0}}};
 };

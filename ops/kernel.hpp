@@ -82,8 +82,6 @@ void for_blocks(Eigen::Index n, F&& f) {
   for (Eigen::Index i = 0; i < n; i += kBlock) f(i, std::min(kBlock, n - i), buffer.data());
 }
 template <class T>
-using Column = Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>;
-template <class T>
 using ConstColumn = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 // --- broadcasting -------------------------------------------------------------------------------

@@ -15,11 +15,7 @@ struct Softplus : Unary {
   // d/da softplus(a) = σ(a)
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    for_blocks<T>(b.a.size(), [&](Eigen::Index i, Eigen::Index m, T* sigma) {
-      vec::sigmoid(b.a.data() + i, sigma, std::size_t(m));
-      Column<T>(b.ga.data() + i, m) +=
-          ConstColumn<T>(b.gout.data() + i, m) * ConstColumn<T>(sigma, m);
-    });
+    b.ga.array() += b.gout.array() / (T(1) + (-b.a.array()).exp());
   }
 };
 
