@@ -280,9 +280,8 @@ template <class T>
 double l2_norm(const T* d, std::size_t n) {
   GradSums s;
   s.add(d, n);
-  return s.nan   ? std::numeric_limits<double>::quiet_NaN()
-         : s.inf ? std::numeric_limits<double>::infinity()
-                 : s.l2;
+  return s.nan ? std::numeric_limits<double>::quiet_NaN()
+               : s.inf ? std::numeric_limits<double>::infinity() : s.l2;
 }
 
 template <class T>
