@@ -49,7 +49,7 @@ inline __attribute__((always_inline)) void exp_lanes(typename simd::Lanes<N>::D&
 }
 
 struct Exp {
-  static double one(double x) { return std::exp(x); }
+  static double one(double x) { return exp_one(x); }
   template <int N>
   static void lanes(typename simd::Lanes<N>::D& out, const typename simd::Lanes<N>::D& x) {
     exp_lanes<N>(out, x);
@@ -57,7 +57,7 @@ struct Exp {
 };
 
 struct Sigmoid {
-  static double one(double x) { return 1 / (1 + std::exp(-x)); }
+  static double one(double x) { return sigmoid_one(x); }
   template <int N>
   static void lanes(typename simd::Lanes<N>::D& out, const typename simd::Lanes<N>::D& x) {
     exp_lanes<N>(out, -x);
@@ -66,7 +66,7 @@ struct Sigmoid {
 };
 
 struct Log1pExpNegAbs {
-  static double one(double x) { return std::log1p(std::exp(-std::abs(x))); }
+  static double one(double x) { return log1p_exp_neg_abs_one(x); }
   template <int N>
   static void lanes(typename simd::Lanes<N>::D& out, const typename simd::Lanes<N>::D& x) {
     using D = typename simd::Lanes<N>::D;
@@ -132,14 +132,14 @@ void dispatch(Fn fn, const T* x, T* out, std::size_t n) {
 
 }  // namespace
 
-void exp(const double* x, double* out, std::size_t n) { dispatch(Fn::Exp, x, out, n); }
-void exp(const float* x, float* out, std::size_t n) { dispatch(Fn::Exp, x, out, n); }
-void sigmoid(const double* x, double* out, std::size_t n) { dispatch(Fn::Sigmoid, x, out, n); }
-void sigmoid(const float* x, float* out, std::size_t n) { dispatch(Fn::Sigmoid, x, out, n); }
-void log1p_exp_neg_abs(const double* x, double* out, std::size_t n) {
+void exp_many(const double* x, double* out, std::size_t n) { dispatch(Fn::Exp, x, out, n); }
+void exp_many(const float* x, float* out, std::size_t n) { dispatch(Fn::Exp, x, out, n); }
+void sigmoid_many(const double* x, double* out, std::size_t n) { dispatch(Fn::Sigmoid, x, out, n); }
+void sigmoid_many(const float* x, float* out, std::size_t n) { dispatch(Fn::Sigmoid, x, out, n); }
+void log1p_exp_neg_abs_many(const double* x, double* out, std::size_t n) {
   dispatch(Fn::Log1pExpNegAbs, x, out, n);
 }
-void log1p_exp_neg_abs(const float* x, float* out, std::size_t n) {
+void log1p_exp_neg_abs_many(const float* x, float* out, std::size_t n) {
   dispatch(Fn::Log1pExpNegAbs, x, out, n);
 }
 

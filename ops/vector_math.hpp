@@ -5,24 +5,53 @@
 // slower than libm's. These run 4 doubles at a time with fused multiply-adds on a CPU with AVX2
 // and FMA (chosen at run time, autodiff/simd.hpp), and as libm's scalar loop
 // elsewhere. Floats are computed in double and rounded once. out may be x.
+#include <cmath>
 #include <cstddef>
 
 namespace gradscope::ops::vec {
 
 // out[i] = e^x[i] for i < n: +Inf above about 709.78 (double), 0 below about -745.13, NaN stays
 // NaN. Within 1.0 ulp of the exact value at 10^6 points from -745 to 709.7 (libm: 0.51).
-void exp(const double* x, double* out, std::size_t n);
-void exp(const float* x, float* out, std::size_t n);
+void exp_many(const double* x, double* out, std::size_t n);
+void exp_many(const float* x, float* out, std::size_t n);
 
 // out[i] = σ(x[i]) = 1 / (1 + e^-x[i]): exactly 0 below about -709.78 and 1 above about 37.4.
 // Within 2.2 ulp at the same points, as that formula with libm's exp.
-void sigmoid(const double* x, double* out, std::size_t n);
-void sigmoid(const float* x, float* out, std::size_t n);
+void sigmoid_many(const double* x, double* out, std::size_t n);
+void sigmoid_many(const float* x, float* out, std::size_t n);
 
 // out[i] = ln(1 + e^-|x[i]|): the term of softplus and of the cross-entropy on logits that needs
 // log1p to keep its precision where it is tiny. Within 2.3 ulp of the exact value at 10^6 points
 // of |x| from 1e-300 to 746 (libm's exp then log1p: 1.4); NaN stays NaN and ±Inf gives 0.
-void log1p_exp_neg_abs(const double* x, double* out, std::size_t n);
-void log1p_exp_neg_abs(const float* x, float* out, std::size_t n);
+void log1p_exp_neg_abs_many(const double* x, double* out, std::size_t n);
+void log1p_exp_neg_abs_many(const float* x, float* out, std::size_t n);
+
+// Each function on one element, as the vector loop computes the elements after its last full
+// vector: libm, inline, so that a scalar (1x1) node pays no call.
+inline double exp_one(double x) { return std::exp(x); }
+inline double sigmoid_one(double x) { return 1 / (1 + std::exp(-x)); }
+inline double log1p_exp_neg_abs_one(double x) { return std::log1p(std::exp(-std::abs(x))); }
+
+template <class T>
+void exp(const T* x, T* out, std::size_t n) {
+  if (n == 1)
+    *out = T(exp_one(double(*x)));
+  else
+    exp_many(x, out, n);
+}
+template <class T>
+void sigmoid(const T* x, T* out, std::size_t n) {
+  if (n == 1)
+    *out = T(sigmoid_one(double(*x)));
+  else
+    sigmoid_many(x, out, n);
+}
+template <class T>
+void log1p_exp_neg_abs(const T* x, T* out, std::size_t n) {
+  if (n == 1)
+    *out = T(log1p_exp_neg_abs_one(double(*x)));
+  else
+    log1p_exp_neg_abs_many(x, out, n);
+}
 
 }  // namespace gradscope::ops::vec
