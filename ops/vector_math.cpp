@@ -81,6 +81,13 @@ struct Log1pExpNegAbs {
   }
 };
 
+// out = F(x) for elements [i, n), one at a time through libm.
+template <class F, class T>
+inline __attribute__((always_inline)) void libm_loop(const T* x, T* out, std::size_t i,
+                                                     std::size_t n) {
+  for (; i < n; ++i) out[i] = T(F::one(double(x[i])));
+}
+
 // out = F(x) over n elements: N lanes at a time, the last n mod N through libm.
 template <class F, int N, class T>
 inline __attribute__((always_inline)) void lanes_loop(const T* x, T* out, std::size_t n) {
@@ -91,7 +98,7 @@ inline __attribute__((always_inline)) void lanes_loop(const T* x, T* out, std::s
     F::template lanes<N>(y, v);
     simd::store<N>(out + i, y);
   }
-  for (; i < n; ++i) out[i] = T(F::one(double(x[i])));
+  libm_loop<F>(x, out, i, n);
 }
 
 // g(F{}) for the function F that fn names: the loops below are compiled for each, with no switch
@@ -119,9 +126,7 @@ GRADSCOPE_AVX2_FMA void lanes_avx2(Fn fn, const T* x, T* out, std::size_t n) {
 template <class T>
 void dispatch(Fn fn, const T* x, T* out, std::size_t n) {
   if (simd::avx2_fma()) return lanes_avx2(fn, x, out, n);
-  with_fn(fn, [&](auto f) {
-    for (std::size_t i = 0; i < n; ++i) out[i] = T(decltype(f)::one(double(x[i])));
-  });
+  with_fn(fn, [&](auto f) { libm_loop<decltype(f)>(x, out, 0, n); });
 }
 #else
 template <class T>

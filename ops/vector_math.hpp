@@ -32,26 +32,26 @@ inline double exp_one(double x) { return std::exp(x); }
 inline double sigmoid_one(double x) { return 1 / (1 + std::exp(-x)); }
 inline double log1p_exp_neg_abs_one(double x) { return std::log1p(std::exp(-std::abs(x))); }
 
+// one(x) on a single element (a 1x1 node: the scalar tape's every op), inline; many otherwise.
+template <class T>
+inline void one_or_many(double (*one)(double), void (*many)(const T*, T*, std::size_t), const T* x,
+                        T* out, std::size_t n) {
+  if (n == 1)
+    *out = T(one(double(*x)));
+  else
+    many(x, out, n);
+}
 template <class T>
 void exp(const T* x, T* out, std::size_t n) {
-  if (n == 1)
-    *out = T(exp_one(double(*x)));
-  else
-    exp_many(x, out, n);
+  one_or_many<T>(exp_one, exp_many, x, out, n);
 }
 template <class T>
 void sigmoid(const T* x, T* out, std::size_t n) {
-  if (n == 1)
-    *out = T(sigmoid_one(double(*x)));
-  else
-    sigmoid_many(x, out, n);
+  one_or_many<T>(sigmoid_one, sigmoid_many, x, out, n);
 }
 template <class T>
 void log1p_exp_neg_abs(const T* x, T* out, std::size_t n) {
-  if (n == 1)
-    *out = T(log1p_exp_neg_abs_one(double(*x)));
-  else
-    log1p_exp_neg_abs_many(x, out, n);
+  one_or_many<T>(log1p_exp_neg_abs_one, log1p_exp_neg_abs_many, x, out, n);
 }
 
 }  // namespace gradscope::ops::vec

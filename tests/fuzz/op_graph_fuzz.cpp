@@ -65,8 +65,8 @@ std::vector<Var<double>> record(Graph<double>& g, Program& p, bool first_time) {
 }
 
 // Where a finite-difference probe means something: every value finite and below 1e4, every
-// gradient below 1e8, and no input within 1e-3 of a kink (relu, abs, leaky_relu at 0) or a pole (log, sqrt, pow, div at 0;
-// bce at p = 0 or 1).
+// gradient below 1e8, and no input within 1e-3 of a kink (relu, abs, leaky_relu at 0) or a pole
+// (log, sqrt, pow, div at 0; bce at p = 0 or 1).
 bool smooth(const Graph<double>& g) {
   for (std::uint32_t i = 0; i < g.size(); ++i) {
     const auto n = g.node(i);
