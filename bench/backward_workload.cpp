@@ -10,7 +10,7 @@
 #include "seed_workload.hpp"
 
 #if GRADSCOPE_HOOKS
-#include <gradscope/autodiff/monitor.hpp>
+#include <gradscope/instruments/monitor.hpp>
 #include <spdlog/sinks/null_sink.h>
 #endif
 

@@ -1,7 +1,7 @@
 // What watching gradients costs on the seed's training workload: the GradientMonitor attached at
 // every node against backward without it; hooks compiled in but none registered against hooks
 // compiled out; the monitor's memory over a long run, and its steady-state allocations.
-#include <gradscope/autodiff/monitor.hpp>
+#include <gradscope/instruments/monitor.hpp>
 #include <spdlog/sinks/null_sink.h>
 
 #include "backward_workload.hpp"

@@ -8,7 +8,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "gradscope/autodiff/atomic_file.hpp"
+#include "gradscope/writers/atomic_file.hpp"
 #include "gradscope/autodiff/error.hpp"
 #include "gradscope/models/random.hpp"
 

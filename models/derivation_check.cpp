@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <gradscope/autodiff/functions.hpp>
-#include <gradscope/autodiff/grad_stats.hpp>
+#include <gradscope/instruments/grad_stats.hpp>
 #include <limits>
 
 namespace gradscope::models {

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "gradscope/autodiff/simd.hpp"
+#include "gradscope/ops/simd.hpp"
 
 namespace gradscope::ops::vec {
 

@@ -6,9 +6,9 @@
 #include <array>
 #include <cmath>
 #include <filesystem>
-#include <gradscope/autodiff/atomic_file.hpp>
-#include <gradscope/autodiff/diagnosis_json.hpp>
-#include <gradscope/autodiff/grad_stats.hpp>
+#include <gradscope/writers/atomic_file.hpp>
+#include <gradscope/writers/diagnosis_json.hpp>
+#include <gradscope/instruments/grad_stats.hpp>
 
 namespace gradscope::cli {
 

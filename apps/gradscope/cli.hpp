@@ -3,8 +3,8 @@
 // and its data from them, the per-layer gradient report, the one table printer and the one JSON
 // writer. Each subcommand (demo.cpp, train.cpp, compare.cpp) only adds its own options and flow.
 #include <CLI/CLI.hpp>
-#include <gradscope/autodiff/diagnosis.hpp>
-#include <gradscope/autodiff/graphviz.hpp>
+#include <gradscope/instruments/diagnosis.hpp>
+#include <gradscope/writers/graphviz.hpp>
 #include <gradscope/models/models.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -88,7 +88,7 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// The gradient diagnosis of a pass (autodiff/diagnosis.hpp): print_diagnosis prints the per-layer
+// The gradient diagnosis of a pass (instruments/diagnosis.hpp): print_diagnosis prints the per-layer
 // table (|dL/dz|, rms, gain to the next layer, the seed's predicted gain, |dw|/|w|, verdict) and
 // the network's verdict under title; diagnosis_json is its JSON, and add_diagnosis puts
 // measured_gain, predicted_gain, verdict and the whole "diagnosis" into doc.

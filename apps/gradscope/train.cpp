@@ -4,7 +4,7 @@
 
 #include <chrono>
 #include <filesystem>
-#include <gradscope/autodiff/atomic_file.hpp>
+#include <gradscope/writers/atomic_file.hpp>
 #include <memory>
 
 #include "cli.hpp"

@@ -9,7 +9,7 @@
 // to the end (the monitor's bounded history fills during the first 1024 passes). Under
 // AddressSanitizer a short run of it is the LeakSanitizer check.
 #include <cstdio>
-#include <gradscope/autodiff/monitor.hpp>
+#include <gradscope/instruments/monitor.hpp>
 #include <gradscope/models/models.hpp>
 #include <string>
 

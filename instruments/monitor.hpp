@@ -31,8 +31,8 @@
 #include <string_view>
 #include <vector>
 
-#include "gradscope/autodiff/diagnosis.hpp"
-#include "gradscope/autodiff/grad_stats.hpp"
+#include "gradscope/instruments/diagnosis.hpp"
+#include "gradscope/instruments/grad_stats.hpp"
 #include "gradscope/autodiff/graph.hpp"
 
 namespace gradscope {

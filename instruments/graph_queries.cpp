@@ -1,4 +1,4 @@
-#include "gradscope/autodiff/graph_queries.hpp"
+#include "gradscope/instruments/graph_queries.hpp"
 
 #include <algorithm>
 #include <boost/graph/breadth_first_search.hpp>
@@ -6,7 +6,7 @@
 #include <boost/graph/topological_sort.hpp>
 #include <iterator>
 
-#include "gradscope/autodiff/boost_graph.hpp"
+#include "gradscope/instruments/boost_graph.hpp"
 
 namespace gradscope {
 

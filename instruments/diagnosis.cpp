@@ -1,4 +1,4 @@
-#include "gradscope/autodiff/diagnosis.hpp"
+#include "gradscope/instruments/diagnosis.hpp"
 
 #include <fmt/format.h>
 
@@ -8,7 +8,7 @@
 #include <optional>
 #include <vector>
 
-#include "gradscope/autodiff/grad_stats.hpp"
+#include "gradscope/instruments/grad_stats.hpp"
 
 namespace gradscope {
 

@@ -1,5 +1,5 @@
 // GradientMonitor: statistics, scopes, history, writers, logging, steady-state allocations.
-#include <gradscope/autodiff/monitor.hpp>
+#include <gradscope/instruments/monitor.hpp>
 
 #include <spdlog/sinks/ostream_sink.h>
 

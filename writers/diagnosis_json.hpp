@@ -5,7 +5,7 @@
 // grad_norm, value_norm, ratio). Values that cannot be stated (NaN, Inf) are null.
 #include <nlohmann/json.hpp>
 
-#include "gradscope/autodiff/diagnosis.hpp"
+#include "gradscope/instruments/diagnosis.hpp"
 
 namespace gradscope {
 

@@ -5,10 +5,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <gradscope/autodiff/atomic_file.hpp>
+#include <gradscope/writers/atomic_file.hpp>
 #include <gradscope/autodiff/autodiff.hpp>
-#include <gradscope/autodiff/boost_graph.hpp>
-#include <gradscope/autodiff/graphviz.hpp>
+#include <gradscope/instruments/boost_graph.hpp>
+#include <gradscope/writers/graphviz.hpp>
 #include <map>
 #include <regex>
 #include <set>

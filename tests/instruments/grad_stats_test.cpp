@@ -1,6 +1,6 @@
 // The vectorised gradient statistics against a plain long-double loop, at every length around the
 // kernel's vector steps and blocks, for double and float, with zeros, NaN and Inf anywhere.
-#include <gradscope/autodiff/grad_stats.hpp>
+#include <gradscope/instruments/grad_stats.hpp>
 
 #include <catch2/catch.hpp>
 

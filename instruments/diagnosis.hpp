@@ -44,7 +44,7 @@
 #include <string_view>
 #include <vector>
 
-#include "gradscope/autodiff/grad_stats.hpp"
+#include "gradscope/instruments/grad_stats.hpp"
 #include "gradscope/autodiff/graph.hpp"
 
 namespace gradscope {

@@ -1,4 +1,4 @@
-#include "gradscope/autodiff/diagnosis_json.hpp"
+#include "gradscope/writers/diagnosis_json.hpp"
 
 #include <cmath>
 

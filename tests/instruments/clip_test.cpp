@@ -1,6 +1,6 @@
 // Gradient clipping utilities and the clipping hook.
 #include <gradscope/autodiff/autodiff.hpp>
-#include <gradscope/autodiff/clip.hpp>
+#include <gradscope/instruments/clip.hpp>
 
 #include <catch2/catch.hpp>
 

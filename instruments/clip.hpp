@@ -8,7 +8,7 @@
 #include <cmath>
 #include <type_traits>
 
-#include "gradscope/autodiff/grad_stats.hpp"
+#include "gradscope/instruments/grad_stats.hpp"
 #include "gradscope/autodiff/graph.hpp"
 
 namespace gradscope {

@@ -1,6 +1,6 @@
 // Diagnosis of vanishing and exploding gradients on the seed's networks and on wide ReLU nets.
-#include <gradscope/autodiff/diagnosis.hpp>
-#include <gradscope/autodiff/diagnosis_json.hpp>
+#include <gradscope/instruments/diagnosis.hpp>
+#include <gradscope/writers/diagnosis_json.hpp>
 
 #include <catch2/catch.hpp>
 

@@ -1,4 +1,4 @@
-#include "gradscope/autodiff/monitor.hpp"
+#include "gradscope/instruments/monitor.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/sinks/basic_file_sink.h>
@@ -11,8 +11,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
-#include "gradscope/autodiff/atomic_file.hpp"
-#include "gradscope/autodiff/diagnosis_json.hpp"
+#include "gradscope/writers/atomic_file.hpp"
+#include "gradscope/writers/diagnosis_json.hpp"
 
 namespace gradscope {
 

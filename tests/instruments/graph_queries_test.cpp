@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 #include <gradscope/autodiff/autodiff.hpp>
-#include <gradscope/autodiff/graph_queries.hpp>
+#include <gradscope/instruments/graph_queries.hpp>
 
 #include "seed_pass.hpp"
 

@@ -1,6 +1,6 @@
 #pragma once
 // Structural questions about a recorded graph, answered through its Boost.Graph mirror
-// (autodiff/boost_graph.hpp), without Boost in this header.
+// (instruments/boost_graph.hpp), without Boost in this header.
 #include <cstdint>
 #include <vector>
 

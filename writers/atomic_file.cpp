@@ -1,4 +1,4 @@
-#include "gradscope/autodiff/atomic_file.hpp"
+#include "gradscope/writers/atomic_file.hpp"
 
 #include <spawn.h>
 #include <sys/wait.h>

@@ -1,4 +1,4 @@
-#include "gradscope/autodiff/graphviz.hpp"
+#include "gradscope/writers/graphviz.hpp"
 
 // GCC 12 reports a false -Wmaybe-uninitialized inside Boost 1.74's adjacency_list edge iterator
 // (a boost::optional it reads only when engaged) wherever write_graphviz is instantiated.
@@ -17,10 +17,10 @@
 #include <sstream>
 #include <tuple>
 
-#include "gradscope/autodiff/atomic_file.hpp"
-#include "gradscope/autodiff/boost_graph.hpp"
-#include "gradscope/autodiff/grad_stats.hpp"
-#include "gradscope/autodiff/graph_queries.hpp"
+#include "gradscope/writers/atomic_file.hpp"
+#include "gradscope/instruments/boost_graph.hpp"
+#include "gradscope/instruments/grad_stats.hpp"
+#include "gradscope/instruments/graph_queries.hpp"
 
 extern char** environ;
 

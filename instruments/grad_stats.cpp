@@ -1,4 +1,4 @@
-#include "gradscope/autodiff/grad_stats.hpp"
+#include "gradscope/instruments/grad_stats.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -6,7 +6,7 @@
 #include <optional>
 #include <type_traits>
 
-#include "gradscope/autodiff/simd.hpp"
+#include "gradscope/ops/simd.hpp"
 
 namespace gradscope {
 
