@@ -587,13 +587,14 @@ void Graph<T>::clear() {
   locations_.clear();
   scope_runs_.clear();
   names_.clear();
+  layers_.clear();
   hooks_.clear();
   grads_valid_ = 0;
   epoch_ = next_epoch();
 }
 
 template <class T>
-typename Graph<T>::ScopeGuard Graph<T>::scope(std::string_view name) {
+std::uint32_t Graph<T>::child_scope(std::string_view name) {
   if (name.empty() || name.find('/') != std::string_view::npos)
     fail("scope: name '{}' must be non-empty and contain no '/'", name);
   const std::uint32_t name_id = intern(name);
@@ -605,9 +606,43 @@ typename Graph<T>::ScopeGuard Graph<T>::scope(std::string_view name) {
     scopes_.push_back({intern(path)});
     it = scope_ids_.emplace(key, std::uint32_t(scopes_.size() - 1)).first;
   }
+  return it->second;
+}
+
+template <class T>
+typename Graph<T>::ScopeGuard Graph<T>::scope(std::string_view name) {
   const std::uint32_t previous = current_scope_;
-  current_scope_ = it->second;
+  current_scope_ = child_scope(name);
   return ScopeGuard(*this, previous);
+}
+
+template <class T>
+typename Graph<T>::ScopeGuard Graph<T>::layer(std::string_view name) {
+  const std::uint32_t previous = current_scope_;
+  current_scope_ = child_scope(name);
+  layers_.push_back({current_scope_, std::uint32_t(nodes_.size())});
+  return ScopeGuard(*this, previous);
+}
+
+template <class T>
+const LayerRecord* Graph<T>::layer_of(std::uint32_t i) const {
+  const std::uint32_t scope = scope_of(i);
+  for (auto it = layers_.rbegin(); it != layers_.rend(); ++it)
+    if (it->scope == scope && it->first <= i) return &*it;
+  return nullptr;
+}
+
+template <class T>
+void Graph<T>::mark(Var<T> v, LayerPart part) {
+  static constexpr const char* kPart[] = {"weight", "pre-activation", "activation"};
+  const std::uint32_t i = check(v, "mark");
+  const LayerRecord* record = layer_of(i);
+  if (!record) fail("mark: '{}' is not recorded inside a scope opened with layer()", node_name(i));
+  std::uint32_t& slot = layers_[std::size_t(record - layers_.data())].part[int(part)];
+  if (slot != kNoNode && slot != i)
+    fail("mark: layer '{}' already has '{}' as its {}; cannot also mark '{}'",
+         scope_path(record->scope), node_name(slot), kPart[int(part)], node_name(i));
+  slot = i;
 }
 
 template <class T>

@@ -165,6 +165,17 @@ struct HookHandle {
   std::uint32_t id = 0;
 };
 
+// A layer record: one unit of a network (a layer, a residual block, a time step) for the
+// instruments to read. Graph::layer() opens a scope as a unit; Graph::mark() names which of its
+// nodes are the unit's weight, pre-activation z and activation a = φ(z). Parts left unmarked
+// (kNoNode) are found from the graph's structure by the instruments.
+enum class LayerPart : std::uint8_t { Weight, PreActivation, Activation };
+struct LayerRecord {
+  std::uint32_t scope = 0;
+  std::uint32_t first = 0;  // the first node recorded in it
+  std::uint32_t part[3] = {kNoNode, kNoNode, kNoNode};  // by LayerPart
+};
+
 template <class T>
 class Graph {
  public:
@@ -251,6 +262,18 @@ class Graph {
   // While the guard lives, new nodes record no gradient path (inference, metrics).
   [[nodiscard]] NoGradGuard no_grad();
 
+  // --- layer records ----------------------------------------------------------------------------
+  // A scope (as scope()) that is also a new unit of the network: each call opens a unit, so a
+  // recurrent cell opened under one name at every time step gives one unit per step. Records are
+  // dropped by clear(), like the nodes.
+  [[nodiscard]] ScopeGuard layer(std::string_view name);
+  // Names v the given part of the unit v was recorded in (the last one opened in v's scope before
+  // v). An Error if v was not recorded inside a layer(), or the part already names another node.
+  void mark(Var<T> v, LayerPart part);
+  // The unit node i was recorded in, or nullptr.
+  const LayerRecord* layer_of(std::uint32_t i) const;
+  const std::vector<LayerRecord>& layer_records() const { return layers_; }
+
   // --- hooks and observers ----------------------------------------------------------------------
   // Hooks on one node run in registration order, each seeing what the previous one left. A hook
   // on a node that needs no gradient (constant, recorded under no_grad) is an Error: it would never run.
@@ -260,6 +283,7 @@ class Graph {
   HookHandle register_hook(Var<T> v, Hook hook);  // dropped by clear() with the node
   HookHandle add_observer(Observer<T>& observer);  // kept across clear(); must outlive the graph or be removed
   void remove(HookHandle handle);                  // unknown or already removed handles are ignored
+  bool has_hooks() const { return !hooks_.empty(); }
 
   // Anomaly detection: the first non-finite value (forward), or gradient (backward: the node whose
   // backward produced it, or a hook), throws an Error naming the node, its op, shape, input ranges
@@ -318,6 +342,7 @@ class Graph {
   [[noreturn, gnu::cold, gnu::noinline]] void bad_operands(Op op, std::uint32_t in0,
                                                            std::uint32_t in1, T attr) const;
   std::uint32_t intern(std::string_view s);
+  std::uint32_t child_scope(std::string_view name);  // the scope `name` inside the current one
   std::uint16_t intern_shape(Shape s, Op op);
   Shape shape_of(const Node& n) const { return shapes_[n.shape]; }
   std::size_t size_of(const Node& n) const { return shapes_[n.shape].size(); }
@@ -387,6 +412,7 @@ class Graph {
   std::vector<SourceLoc> locations_;
   std::vector<ScopeRun> scope_runs_;  // one entry per change of scope, in node order
   std::vector<NodeName> names_;       // named nodes only, sorted by node
+  std::vector<LayerRecord> layers_;   // in the order they were opened
   std::uint32_t epoch_;
   std::uint64_t backward_count_ = 0;
   std::uint32_t grads_valid_ = 0;  // nodes below this index have gradients from the last backward

@@ -45,9 +45,8 @@ SeedBackward warmed_up(std::shared_ptr<Timed> t) {
 SeedBackward plain_seed_backward() { return warmed_up(std::make_shared<Timed>()); }
 
 #if GRADSCOPE_HOOKS
-SeedBackward monitored_seed_backward(unsigned predict_every) {
+SeedBackward monitored_seed_backward() {
   MonitorOptions options;
-  options.predict_every = predict_every;
   options.logger = std::make_shared<spdlog::logger>(
       "bench", std::make_shared<spdlog::sinks::null_sink_st>());
   options.logger->set_level(spdlog::level::warn);

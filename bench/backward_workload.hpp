@@ -12,10 +12,9 @@ using SeedBackward = std::function<double(double (*now)())>;
 
 // Without observers.
 SeedBackward plain_seed_backward();
-// With a GradientMonitor attached (statistics at every node, diagnosis and history every pass,
-// predicted gains every predict_every-th pass; logging at warn level into a null sink, so no
-// per-backward info line is formatted). Not in the copy with hooks compiled out.
-SeedBackward monitored_seed_backward(unsigned predict_every);
+// With a GradientMonitor attached (statistics at every node, diagnosis and history every pass;
+// logging at warn level into a null sink). Not in the copy with hooks compiled out.
+SeedBackward monitored_seed_backward();
 
 }  // namespace gradscope::bench
 

@@ -3,8 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <optional>
-#include <type_traits>
 
 #include "gradscope/ops/simd.hpp"
 
@@ -13,8 +11,7 @@ namespace gradscope {
 namespace {
 
 // The statistics pass is throughput-bound: seven vector operations per group of elements (load,
-// |x|, x² added by a fused multiply-add where the CPU has one, sum, max, compare, count); carrying
-// the gradient through an activation's slope takes five. It is written with GCC/Clang vector
+// |x|, x² added by a fused multiply-add where the CPU has one, sum, max, compare, count). It is written with GCC/Clang vector
 // types (see sweep() below).
 using simd::Lanes;
 using simd::load;
@@ -22,7 +19,6 @@ using simd::load;
 struct Partial {
   double sq = 0, ab = 0, mx = 0;
   std::uint64_t zeros = 0, nan = 0, inf = 0;
-  double carried = 0;  // Σ (x σ')², when the sweep carries a slope
 };
 
 // Where the square of the largest entry stops being exact (subnormal) or overflows, give or take
@@ -34,63 +30,24 @@ bool out_of_range(double max_abs) {
 }
 double power_of_two_below(double x) { return std::ldexp(1.0, std::ilogb(x)); }
 
-// y = x σ' with σ' from v (see slope_norm), on vectors or on one double. References, not values,
-// for the ABI reason given at load().
-template <Slope S, class D>
-inline __attribute__((always_inline)) void carry(D& y, const D& x, const D& v, const D& leak) {
-  const D zero{}, one = zero + 1.0;
-  if constexpr (S == Slope::Relu) y = v > zero ? x : zero;
-  if constexpr (S == Slope::LeakyRelu) y = v > zero ? x : x * leak;
-  if constexpr (S == Slope::Sigmoid) y = x * v * (one - v);
-  if constexpr (S == Slope::Tanh) y = x * (one - v * v);
-}
-
-// What one sweep over a gradient d computes: its statistics (Σ|x|², Σ|x|, max |x|, the count of
-// exact zeros), or Σ (x σ')² with σ' from u.
-struct NoSlope {};
-template <Slope S>
-struct WithSlope {
-  static constexpr Slope slope = S;
-};
-
-// f(WithSlope<slope>{}): the slope chosen at run time becomes a type, so that the loops f runs
-// hold no switch.
-template <class F>
-inline __attribute__((always_inline)) decltype(auto) with_slope(Slope slope, F&& f) {
-  switch (slope) {
-    case Slope::Relu:
-      return f(WithSlope<Slope::Relu>{});
-    case Slope::LeakyRelu:
-      return f(WithSlope<Slope::LeakyRelu>{});
-    case Slope::Sigmoid:
-      return f(WithSlope<Slope::Sigmoid>{});
-    case Slope::Tanh:
-      break;
-  }
-  return f(WithSlope<Slope::Tanh>{});
-}
-
-// The sweep. NaN and ±Inf are not set aside here: they make sq (and carried) non-finite, which the
+// The sweep. NaN and ±Inf are not set aside here: they make sq non-finite, which the
 // caller checks. Accumulates in blocks of kBlock elements whose partial sums are then added, so
 // that the rounding error of a sum grows with the block length plus the number of blocks rather
 // than with n. kAcc independent accumulators per figure hide the adder's latency (one chain of
 // dependent additions would leave the adders idle most cycles); with more, the sixteen vector
 // registers no longer hold them all. |x| clears the sign bit, exact zeros are counted by
 // subtracting the compare's all-ones mask: no branch per element.
-template <int N, class Carry, class T>
-inline __attribute__((always_inline)) Partial sweep(const T* d, const T* u, std::size_t n,
-                                                    double leak) {
+template <int N, class T>
+inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
   using D = typename Lanes<N>::D;
   using I = typename Lanes<N>::I;
-  constexpr bool kSlope = !std::is_same_v<Carry, NoSlope>, kStats = !kSlope;
-  constexpr int kAcc = kStats ? 3 : 4;
+  constexpr int kAcc = 3;
   constexpr std::size_t kStep = kAcc * N, kBlock = 64 * kStep;
   const I magnitude = I{} + std::numeric_limits<std::int64_t>::max();  // every bit but the sign
-  const D lk = D{} + leak;
   Partial out;
   std::size_t i = 0;
   while (n - i >= kStep) {
-    D s[kAcc] = {}, a[kAcc] = {}, m[kAcc] = {}, c[kAcc] = {};
+    D s[kAcc] = {}, a[kAcc] = {}, m[kAcc] = {};
     I z[kAcc] = {};
     const std::size_t stop = i + std::min(kBlock, (n - i) / kStep * kStep);
     for (; i < stop; i += kStep) {
@@ -98,19 +55,11 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, const T* u, std:
       for (int k = 0; k < kAcc; ++k) {
         D x;
         load<N>(x, d + i + k * N);
-        if constexpr (kSlope) {
-          D v, y;
-          load<N>(v, u + i + k * N);
-          carry<Carry::slope>(y, x, v, lk);
-          c[k] += y * y;
-        }
-        if constexpr (kStats) {
-          x = D(I(x) & magnitude);
-          s[k] += x * x;
-          a[k] += x;
-          m[k] = x > m[k] ? x : m[k];
-          z[k] -= x == D{};
-        }
+        x = D(I(x) & magnitude);
+        s[k] += x * x;
+        a[k] += x;
+        m[k] = x > m[k] ? x : m[k];
+        z[k] -= x == D{};
       }
     }
     for (int k = 1; k < kAcc; ++k) {
@@ -118,56 +67,38 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, const T* u, std:
       a[0] += a[k];
       m[0] = m[0] > m[k] ? m[0] : m[k];
       z[0] += z[k];
-      c[0] += c[k];
     }
     for (int k = 0; k < N; ++k) {
       out.sq += s[0][k];
       out.ab += a[0][k];
       out.mx = std::max(out.mx, m[0][k]);
       out.zeros += std::uint64_t(z[0][k]);
-      out.carried += c[0][k];
     }
   }
   for (; i < n; ++i) {
-    if constexpr (kSlope) {
-      double y;
-      carry<Carry::slope>(y, double(d[i]), double(u[i]), leak);
-      out.carried += y * y;
-    }
-    if constexpr (kStats) {
-      const double x = std::abs(double(d[i]));
-      out.sq += x * x;
-      out.ab += x;
-      out.mx = std::max(out.mx, x);
-      out.zeros += x == 0.0;
-    }
+    const double x = std::abs(double(d[i]));
+    out.sq += x * x;
+    out.ab += x;
+    out.mx = std::max(out.mx, x);
+    out.zeros += x == 0.0;
   }
   return out;
-}
-
-// The sweep with the slope chosen at run time: the statistics without one.
-template <int N, class T>
-inline __attribute__((always_inline)) Partial sweep(std::optional<Slope> slope, const T* d,
-                                                    const T* u, std::size_t n, double leak) {
-  if (!slope) return sweep<N, NoSlope>(d, u, n, leak);
-  return with_slope(*slope, [&](auto with) { return sweep<N, decltype(with)>(d, u, n, leak); });
 }
 
 // With FMA (simd.hpp), Σx² takes one instruction per vector instead of two.
 #ifdef GRADSCOPE_MULTIVERSION
 template <class T>
-GRADSCOPE_AVX2_FMA Partial sweep_avx2(std::optional<Slope> slope, const T* d, const T* u,
-                                      std::size_t n, double leak) {
-  return sweep<4>(slope, d, u, n, leak);
+GRADSCOPE_AVX2_FMA Partial sweep_avx2(const T* d, std::size_t n) {
+  return sweep<4>(d, n);
 }
 template <class T>
-Partial fast_sweep(std::optional<Slope> slope, const T* d, const T* u, std::size_t n, double leak) {
-  return simd::avx2_fma() ? sweep_avx2(slope, d, u, n, leak) : sweep<2>(slope, d, u, n, leak);
+Partial fast_sweep(const T* d, std::size_t n) {
+  return simd::avx2_fma() ? sweep_avx2(d, n) : sweep<2>(d, n);
 }
 #else
 template <class T>
-Partial fast_sweep(std::optional<Slope> slope, const T* d, const T* u, std::size_t n, double leak) {
-  return sweep<simd::kLanes>(slope, d, u, n, leak);
+Partial fast_sweep(const T* d, std::size_t n) {
+  return sweep<simd::kLanes>(d, n);
 }
 #endif
 
@@ -212,35 +143,11 @@ GradSums stats_of(Partial p, const T* d, std::size_t n) {
   return s;
 }
 
-// ‖g σ'‖ from the sweep's Σ (g σ')²; where that sum left the range in which squares are exact
-// (or every product is 0), again in a scalar loop over the products scaled by a power of two.
-template <class T>
-double carried_of(double sum, Slope slope, const T* g, const T* u, std::size_t n, double leak) {
-  if (std::isnan(sum) || (sum >= kTiny * kTiny && sum <= kHuge * kHuge)) return std::sqrt(sum);
-  return with_slope(slope, [&](auto s) {
-    auto carried = [&](std::size_t i) {
-      double y;
-      carry<decltype(s)::slope>(y, double(g[i]), double(u[i]), leak);
-      return y;
-    };
-    double mx = 0;
-    for (std::size_t i = 0; i < n; ++i) mx = std::max(mx, std::abs(carried(i)));
-    if (mx == 0 || std::isinf(mx)) return mx;
-    const double unit = power_of_two_below(mx);
-    double sq = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      const double y = carried(i) / unit;
-      sq += y * y;
-    }
-    return std::sqrt(sq) * unit;
-  });
-}
-
 }  // namespace
 
 template <class T>
 void GradSums::add(const T* d, std::size_t n) {
-  merge(stats_of(fast_sweep(std::nullopt, d, static_cast<const T*>(nullptr), n, 0), d, n));
+  merge(stats_of(fast_sweep(d, n), d, n));
 }
 
 void GradSums::merge(const GradSums& o) {
@@ -284,16 +191,9 @@ double l2_norm(const T* d, std::size_t n) {
                : s.inf ? std::numeric_limits<double>::infinity() : s.l2;
 }
 
-template <class T>
-double slope_norm(Slope slope, const T* g, const T* u, std::size_t n, double leak) {
-  return carried_of(fast_sweep(slope, g, u, n, leak).carried, slope, g, u, n, leak);
-}
-
 template void GradSums::add<double>(const double*, std::size_t);
 template void GradSums::add<float>(const float*, std::size_t);
 template double l2_norm<double>(const double*, std::size_t);
 template double l2_norm<float>(const float*, std::size_t);
-template double slope_norm<double>(Slope, const double*, const double*, std::size_t, double);
-template double slope_norm<float>(Slope, const float*, const float*, std::size_t, double);
 
 }  // namespace gradscope

@@ -47,12 +47,4 @@ double l2_norm(const M& contiguous) {
   return l2_norm(contiguous.data(), std::size_t(contiguous.size()));
 }
 
-// ‖g σ'‖ over n elements: the gradient g carried back through an activation σ, whose derivative
-// comes from u, the activation's input z (Relu; LeakyRelu with slope `leak` below 0) or its output
-// a = σ(z) (Sigmoid: a(1-a); Tanh: 1-a²). Vectorised like GradSums::add, and like it without
-// overflow or underflow; NaN or Inf in the data make it non-finite.
-enum class Slope { Relu, LeakyRelu, Sigmoid, Tanh };
-template <class T>
-double slope_norm(Slope slope, const T* g, const T* u, std::size_t n, double leak = 0);
-
 }  // namespace gradscope

@@ -6,16 +6,9 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cmath>
 #include <iterator>
-#include <limits>
-#include <nlohmann/json.hpp>
-
-#include "gradscope/writers/atomic_file.hpp"
-#include "gradscope/writers/diagnosis_json.hpp"
 
 namespace gradscope {
-
 
 // --- loggers ---------------------------------------------------------------------------------------
 
@@ -41,6 +34,10 @@ bool is_alarm(Verdict v) {
   return v == Verdict::Vanishing || v == Verdict::Exploding || v == Verdict::NonFinite;
 }
 
+// Ops whose backward gives an input of the output's shape exactly the output's gradient or its
+// negation.
+bool passes_gradient(Op op) { return op == Op::Add || op == Op::Sub || op == Op::Neg; }
+
 }  // namespace
 
 template <class T>
@@ -54,17 +51,20 @@ GradientMonitor<T>::GradientMonitor(MonitorOptions options)
          options_.history_capacity);
   const auto& th = options_.thresholds;
   if (!(th.vanishing_gain > 0 && th.vanishing_gain <= th.exploding_gain &&
-        th.vanishing_total > 0 && th.vanishing_total <= th.exploding_total))
-    fail("GradientMonitor: thresholds need 0 < vanishing <= exploding (gain {} / {}, total {} / {})",
-         th.vanishing_gain, th.exploding_gain, th.vanishing_total, th.exploding_total);
+        th.vanishing_total > 0 && th.vanishing_total <= th.exploding_total &&
+        th.hysteresis >= 0 && th.window >= 0))
+    fail("GradientMonitor: thresholds need 0 < vanishing <= exploding (gain {} / {}, total {} / {}), "
+         "hysteresis >= 0 ({}) and window >= 0 ({})",
+         th.vanishing_gain, th.exploding_gain, th.vanishing_total, th.exploding_total,
+         th.hysteresis, th.window);
 }
 
 template <class T>
 void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   // Map the graph's scope ids to the monitor's own, by path: steady state only compares strings.
-  const auto n = std::uint32_t(g.scope_count());
-  scope_of_graph_scope_.resize(n);
-  for (std::uint32_t id = 0; id < n; ++id) {
+  const auto n_scopes = std::uint32_t(g.scope_count());
+  scope_of_graph_scope_.resize(n_scopes);
+  for (std::uint32_t id = 0; id < n_scopes; ++id) {
     const std::string_view path = g.scope_path(id);
     auto& mine = scope_of_graph_scope_[id];
     if (mine < scope_names_.size() && scope_names_[mine] == path) continue;
@@ -75,30 +75,37 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   scope_sums_.assign(scope_names_.size(), GradSums{});
   scope_first_use_.clear();
   nodes_used_ = 0;
-  sums_.grads.assign(g.size(), GradSums{});
-  g.labels_into(labels_);
-  sums_.carried.assign(g.size(), kNoValue);
-  const auto k = options_.predict_every;
-  predicting_ = k != 0 && (passes_ + 1) % k == 0;
+  const auto n = std::uint32_t(g.size());
+  sums_.assign(n, GradSums{});
+  // Which gradients are copies of a consumer's (see Cost in monitor.hpp), from the structure.
+  consumers_.assign(n, 0);
+  last_consumer_.resize(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const NodeView<T> v(g, i);
+    for (int k = 0; k < v.arity(); ++k) {
+      ++consumers_[v.input(k)];
+      last_consumer_[v.input(k)] = i;
+    }
+  }
+  same_grad_as_.assign(n, kNoNode);
+  if (g.has_hooks()) return;
+  for (std::uint32_t i = 0; i < n; ++i) {
+    if (consumers_[i] != 1) continue;
+    const NodeView<T> c(g, last_consumer_[i]);
+    if (passes_gradient(c.op()) && c.shape() == g.node(i).shape()) same_grad_as_[i] = c.index();
+  }
 }
 
 template <class T>
 void GradientMonitor<T>::on_node(const NodeView<T>& node) {
-  // Where backward gave this gradient whole from one consumer, what the monitor measured there
-  // may tell what this gradient holds. An add, sub or neg of this node's shape passed it on up to
-  // sign: its statistics, every figure being a magnitude. An activation σ carried it back through
-  // σ': its norm is the activation's figure for the predicted gains (PassSums::carried); for an
-  // activation whose input has other consumers, diagnose() carries the gradient itself.
-  const std::uint32_t i = node.index(), source = node.grad_source();
-  const NodeView<T> from(node.graph(), source == kNoNode ? i : source);  // read only if a source
-  GradSums& sums = sums_.grads[i];
-  if (source != kNoNode && op_info(from.op()).passes_gradient && from.shape() == node.shape()) {
-    sums = sums_.grads[source];
+  const std::uint32_t i = node.index();
+  GradSums& sums = sums_[i];
+  const std::uint32_t same = same_grad_as_[i];
+  if (same != kNoNode && sums_[same].elements != 0) {  // the consumer was reached: measured
+    sums = sums_[same];
   } else {
     const auto grad = node.grad();
     sums.add(grad.data(), std::size_t(grad.size()));
-    if (source != kNoNode && is_activation(from.op()))
-      sums_.carried[source] = sums.finite() && std::isfinite(sums.l2) ? sums.l2 : kNoValue;
   }
 
   if (nodes_used_ == nodes_.size()) {
@@ -107,24 +114,24 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
   }
   NameKey& key = name_keys_[nodes_used_];
   NodeRecord& r = nodes_[nodes_used_++];
-  const auto& label = labels_[i];
-  const std::uint32_t scope_index = scope_of_graph_scope_[label.scope];
+  const std::uint32_t scope = scope_index(node.scope_id());
+  const std::string_view local = node.local_name();
   // The name follows from the node's index, op, scope path and local name: rebuild it only if one
   // of them changed (the scope index stands for its path, see on_backward_begin).
-  if (r.node != i || r.scope != scope_index || key.op != node.op() || key.local != label.local) {
+  if (r.node != i || r.scope != scope || key.op != node.op() || key.local != local) {
     node.name_into(r.name);
     key.op = node.op();
-    key.local.assign(label.local);
+    key.local.assign(local);
   }
-  r.node = node.index();
+  r.node = i;
   r.op = node.op_name();
   r.shape = node.shape();
-  r.scope = scope_index;
+  r.scope = scope;
   r.stats = sums.stats();
 
-  auto& scope = scope_sums_[r.scope];
-  if (scope.elements == 0) scope_first_use_.push_back(r.scope);
-  scope.merge(sums);
+  auto& scope_sums = scope_sums_[scope];
+  if (scope_sums.elements == 0) scope_first_use_.push_back(scope);
+  scope_sums.merge(sums);
 
   if (log_->should_log(spdlog::level::debug))  // not even the call, per node, when it would not log
     log_->debug(
@@ -148,7 +155,7 @@ void GradientMonitor<T>::on_backward_abort(const Graph<T>&) {
   finish_records();
   diagnosis_.layers.clear();
   diagnosis_.parameters.clear();
-  diagnosis_.measured_gain = diagnosis_.predicted_gain = diagnosis_.total_gain = kNoValue;
+  diagnosis_.measured_gain = diagnosis_.theory_gain = diagnosis_.total_gain = kNoValue;
   diagnosis_.verdict = Verdict::Unknown;
   diagnosis_.note = "the backward pass was stopped by an error";
   log_->warn("backward {}: stopped by an error after {} nodes, the last '{}'", passes_ + 1,
@@ -160,19 +167,21 @@ template <class T>
 void GradientMonitor<T>::on_backward_end(const Graph<T>& g) {
   finish_records();
   ++passes_;
-  diagnose(g, options_.thresholds, diagnosis_, predicting_, &sums_);
+  diagnose(g, options_.thresholds, diagnosis_, &sums_);
   if (passes_ % every_ == 0) record_history();
   log_pass();
 }
 
 template <class T>
 void GradientMonitor<T>::record_history() {
+  if (history_.empty()) first_recorded_ = passes_;
   if (history_.size() == options_.history_capacity) {
-    // Keep the entries on multiples of 2k (every other one) and double k; the dropped entries'
-    // storage is recycled, so a full history allocates nothing.
+    // Keep the first entry and those on multiples of 2k (every other one), and double k; the
+    // dropped entries' storage is recycled, so a full history allocates nothing.
     every_ *= 2;
-    auto keep = std::stable_partition(history_.begin(), history_.end(),
-                                      [&](const HistoryEntry& e) { return e.pass % every_ == 0; });
+    auto keep = std::stable_partition(history_.begin(), history_.end(), [&](const HistoryEntry& e) {
+      return e.pass % every_ == 0 || e.pass == first_recorded_;
+    });
     std::move(keep, history_.end(), std::back_inserter(spare_));
     history_.erase(keep, history_.end());
     if (passes_ % every_ != 0) return;
@@ -184,39 +193,56 @@ void GradientMonitor<T>::record_history() {
     spare_.pop_back();
   }
   HistoryEntry& e = history_.back();
+  const Diagnosis& d = diagnosis_;
   e.pass = passes_;
-  e.measured_gain = diagnosis_.measured_gain;
-  e.verdict = diagnosis_.verdict;
-  e.scopes.assign(scopes_.begin(), scopes_.end());
+  e.measured_gain = d.measured_gain;
+  e.theory_gain = d.theory_gain;
+  e.total_gain = d.total_gain;
+  e.verdict = d.verdict;
+  e.units.resize(d.layers.size());
+  for (std::size_t k = 0; k < d.layers.size(); ++k) {
+    const LayerDiagnosis& ld = d.layers[k];
+    UnitHistory& u = e.units[k];
+    u.scope = scope_index(diagnosis_.units[k].scope);
+    const std::uint32_t nodes[4] = {ld.z_node, ld.a_node, ld.w_node, ld.b_node};
+    for (int kind = 0; kind < 4; ++kind)
+      u.kind[std::size_t(kind)] = nodes[kind] == kNoNode ? GradStats{} : sums_[nodes[kind]].stats();
+    u.gain = ld.gain;
+    u.theory_gain = ld.theory_gain;
+    u.verdict = ld.verdict;
+  }
 }
 
 template <class T>
 void GradientMonitor<T>::log_pass() {
-  if (log_->should_log(spdlog::level::info)) {
+  const std::uint64_t k = options_.summary_every;
+  if ((passes_ == 1 || (k != 0 && passes_ % k == 0)) && log_->should_log(spdlog::level::info)) {
+    // The root's gradient is the seed the pass started from: not a finding.
     const NodeRecord* largest = nullptr;
     std::uint64_t nonfinite = 0;
-    for (const auto& r : nodes_) {
+    for (std::size_t j = 1; j < nodes_.size(); ++j) {
+      const auto& r = nodes_[j];
       nonfinite += r.stats.nonfinite;
       if (!largest || r.stats.rms > largest->stats.rms) largest = &r;
     }
-    log_->info("backward {}: {} nodes in {} scopes, largest rms {:.4e} at '{}', {} non-finite; {}",
-               passes_, nodes_.size(), scopes_.size(), largest ? largest->stats.rms : 0.0,
+    log_->info("backward {}: {} nodes, largest rms below the root {:.4e} at '{}', {} non-finite; {}",
+               passes_, nodes_.size(), largest ? largest->stats.rms : 0.0,
                largest ? std::string_view(largest->name) : std::string_view("-"), nonfinite,
                format_summary(diagnosis_));
   }
-  // Warnings on changes only: a layer that stays vanishing for 50,000 iterations warns once.
+  // Warnings on changes only: a unit that stays vanishing for 50,000 iterations warns once.
   const auto& layers = diagnosis_.layers;
   layer_verdicts_.resize(layers.size(), Verdict::Unknown);
-  for (std::size_t k = 0; k + 1 < layers.size(); ++k) {
-    const auto& ld = layers[k];
-    const Verdict before = layer_verdicts_[k];
+  for (std::size_t j = 0; j + 1 < layers.size(); ++j) {
+    const auto& ld = layers[j];
+    const Verdict before = layer_verdicts_[j];
     if (ld.verdict == before) continue;
-    layer_verdicts_[k] = ld.verdict;
+    layer_verdicts_[j] = ld.verdict;
     if (is_alarm(ld.verdict))
-      log_->warn("{}: gradient {} (gain {:.4g} from layer{}, rms(dz) {:.3e})", ld.scope,
-                 to_string(ld.verdict), ld.gain, ld.layer + 1, ld.grad_rms);
+      log_->warn("{}: gradient {} (trend {:.4g} per layer around unit {}, rms(dz) {:.3e})", ld.scope,
+                 to_string(ld.verdict), ld.trend, ld.layer, ld.grad_rms);
     else if (is_alarm(before))
-      log_->info("{}: gradient {} again (gain {:.4g})", ld.scope, to_string(ld.verdict), ld.gain);
+      log_->info("{}: gradient {} again (trend {:.4g})", ld.scope, to_string(ld.verdict), ld.trend);
   }
   if (diagnosis_.verdict != network_verdict_) {
     const Verdict before = network_verdict_;
@@ -235,13 +261,14 @@ std::size_t GradientMonitor<T>::memory_bytes() const {
   };
   auto entries_bytes = [](const std::vector<HistoryEntry>& v) {
     std::size_t b = v.capacity() * sizeof(HistoryEntry);
-    for (const auto& e : v) b += e.scopes.capacity() * sizeof(ScopeRecord);
+    for (const auto& e : v) b += e.units.capacity() * sizeof(UnitHistory);
     return b;
   };
   std::size_t b = entries_bytes(history_) + entries_bytes(spare_);
   b += nodes_.capacity() * sizeof(NodeRecord) + name_keys_.capacity() * sizeof(NameKey) +
-       labels_.capacity() * sizeof(labels_[0]) + sums_.grads.capacity() * sizeof(GradSums) +
-       sums_.carried.capacity() * sizeof(double);
+       sums_.capacity() * sizeof(GradSums) +
+       (same_grad_as_.capacity() + consumers_.capacity() + last_consumer_.capacity()) *
+           sizeof(std::uint32_t);
   for (const auto& r : nodes_) b += string_bytes(r.name);
   for (const auto& k : name_keys_) b += string_bytes(k.local);
   b += scope_names_.capacity() * sizeof(std::string);
@@ -251,70 +278,11 @@ std::size_t GradientMonitor<T>::memory_bytes() const {
        scope_sums_.capacity() * sizeof(GradSums) + scopes_.capacity() * sizeof(ScopeRecord) +
        layer_verdicts_.capacity() * sizeof(Verdict);
   b += diagnosis_.layers.capacity() * sizeof(LayerDiagnosis) +
-       diagnosis_.parameters.capacity() * sizeof(ParameterRatio);
+       diagnosis_.parameters.capacity() * sizeof(ParameterRatio) +
+       diagnosis_.units.capacity() * sizeof(LayerNodes);
   for (const auto& l : diagnosis_.layers) b += string_bytes(l.scope);
   for (const auto& p : diagnosis_.parameters) b += string_bytes(p.name);
   return b;
-}
-
-// --- writers ---------------------------------------------------------------------------------------
-
-namespace {
-
-nlohmann::json stats_json(const GradStats& s) {
-  return {{"elements", s.elements}, {"l2", s.l2},         {"rms", s.rms},
-          {"max_abs", s.max_abs},   {"mean_abs", s.mean_abs}, {"zero_share", s.zero_share},
-          {"nonfinite", s.nonfinite}};
-}
-
-}  // namespace
-
-template <class T>
-void GradientMonitor<T>::write_csv(const std::string& path) const {
-  std::string out =
-      "pass,scope,elements,l2,rms,max_abs,mean_abs,zero_share,nonfinite,measured_gain,verdict\n";
-  for (const auto& e : history_)
-    for (const auto& s : e.scopes)
-      fmt::format_to(std::back_inserter(out), "{},{},{},{:.17g},{:.17g},{:.17g},{:.17g},{:.17g},{},{:.17g},{}\n",
-                     e.pass, scope_names_[s.scope], s.stats.elements, s.stats.l2, s.stats.rms,
-                     s.stats.max_abs, s.stats.mean_abs, s.stats.zero_share, s.stats.nonfinite,
-                     e.measured_gain, to_string(e.verdict));
-  write_file_atomically(path, out);
-}
-
-template <class T>
-void GradientMonitor<T>::write_json(const std::string& path) const {
-  nlohmann::json nodes = nlohmann::json::array(), scopes = nlohmann::json::array(),
-                 history = nlohmann::json::array();
-  for (const auto& r : nodes_) {
-    auto j = stats_json(r.stats);
-    j["name"] = r.name;
-    j["op"] = r.op;
-    j["shape"] = {r.shape.rows, r.shape.cols};
-    j["scope"] = scope_names_[r.scope];
-    nodes.push_back(std::move(j));
-  }
-  auto scope_list = [&](const std::vector<ScopeRecord>& v) {
-    nlohmann::json a = nlohmann::json::array();
-    for (const auto& s : v) {
-      auto j = stats_json(s.stats);
-      j["scope"] = scope_names_[s.scope];
-      a.push_back(std::move(j));
-    }
-    return a;
-  };
-  for (const auto& e : history_)
-    history.push_back({{"pass", e.pass},
-                       {"measured_gain", e.measured_gain},
-                       {"verdict", to_string(e.verdict)},
-                       {"scopes", scope_list(e.scopes)}});
-  const nlohmann::json doc = {
-      {"passes", passes_},
-      {"history_every", every_},
-      {"history_capacity", options_.history_capacity},
-      {"last", {{"nodes", nodes}, {"scopes", scope_list(scopes_)}, {"diagnosis", diagnosis_}}},
-      {"history", history}};
-  write_file_atomically(path, doc.dump(1) + "\n");
 }
 
 template class GradientMonitor<double>;

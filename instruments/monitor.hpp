@@ -1,7 +1,7 @@
 #pragma once
 // GradientMonitor: an Observer that measures every node's gradient on every backward pass,
-// aggregates per scope (= per layer), diagnoses the layer stack, keeps a bounded history and logs
-// through spdlog.
+// aggregates per scope, diagnoses the network's units (instruments/diagnosis.hpp), keeps a
+// bounded history per unit and kind of gradient, and logs through spdlog.
 //
 //   Graph<double> g;
 //   GradientMonitor<double> monitor;          // logs to spdlog's default logger
@@ -10,30 +10,33 @@
 //   fmt::print("{}", format_table(monitor.diagnosis()));
 //   monitor.write_json("gradients.json");
 //
-// Logging: debug, one line per node; info, one summary per backward; warn when the network's or a
-// layer's verdict becomes vanishing, exploding or non_finite (once per change, not every pass), and
-// info when it recovers. Nothing is logged inside element loops.
+// Logging: quiet by default. info, one summary on the first pass and every summary_every-th;
+// warn when the network's or a unit's verdict becomes vanishing, exploding or non_finite (once per
+// change, not every pass), and info when it recovers; debug, one line per node.
 //
-// History: every k-th backward pass (MonitorOptions::history_every) appends one entry holding each
-// scope's statistics and the network's gain. When history_capacity entries are held, every other
-// entry is dropped and k doubles, so the history always spans the whole run, at a resolution that
+// History: every k-th backward pass (MonitorOptions::history_every) appends one entry holding, per
+// unit, the statistics of dL/dz, dL/da, dL/dW and dL/db with the unit's gain, theory and verdict,
+// and the network's figures. When history_capacity entries are held, every other entry is dropped
+// (the first is always kept) and k doubles, so the history spans the whole run at a resolution that
 // halves each time it fills: memory stays bounded however long training runs.
 //
-// Steady state: once a training loop records the same graph every iteration, a backward pass
-// allocates nothing in the monitor and builds no strings (a node's name is rebuilt only when the
-// node at its place changed). A monitor watches one graph at a time; it can be moved to another
-// graph between passes.
+// Cost: one statistics sweep per node, except where a node's gradient is by the graph's structure a
+// copy of one already measured (its only consumer is an add, sub or neg of its shape, and the graph
+// has no hooks that could change it): then the consumer's figures are taken, every figure being a
+// magnitude. Once a training loop records the same graph every iteration, a pass allocates nothing
+// in the monitor. A monitor watches one graph at a time; it can be moved to another between passes.
 #include <spdlog/logger.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "gradscope/autodiff/graph.hpp"
 #include "gradscope/instruments/diagnosis.hpp"
 #include "gradscope/instruments/grad_stats.hpp"
-#include "gradscope/autodiff/graph.hpp"
 
 namespace gradscope {
 
@@ -41,11 +44,7 @@ struct MonitorOptions {
   std::shared_ptr<spdlog::logger> logger;  // null: spdlog::default_logger()
   std::uint64_t history_every = 1;         // k: record every k-th backward pass
   std::size_t history_capacity = 1024;     // entries; even, >= 2
-  // Predicted gains every k-th pass (0: never). Per layer they cost one sweep over w·dz and z, w·dz
-  // being the engine's own gradient where the layers are plain products (see diagnosis.hpp), else a
-  // product computed for the purpose; the measured gain, the statistics and the verdicts come
-  // every pass regardless.
-  std::uint64_t predict_every = 1;
+  std::uint64_t summary_every = 1000;      // info summary every this many passes (0: first only)
   DiagnosisThresholds thresholds;
 };
 
@@ -68,11 +67,22 @@ struct ScopeRecord {
   GradStats stats;
 };
 
+// The kinds of gradient the history keeps per unit.
+enum class GradKind : std::uint8_t { Z, A, W, B };  // dL/dz, dL/da, dL/dW, dL/db
+inline constexpr std::array<std::string_view, 4> kGradKindNames{"dz", "da", "dW", "db"};
+
+struct UnitHistory {
+  std::uint32_t scope;            // index into GradientMonitor::scope_names()
+  std::array<GradStats, 4> kind;  // by GradKind; elements 0 where the unit has no such node
+  double gain = kNoValue, theory_gain = kNoValue;
+  Verdict verdict = Verdict::Unknown;
+};
+
 struct HistoryEntry {
   std::uint64_t pass = 0;  // 1-based count of backward passes seen by the monitor
-  double measured_gain = kNoValue;
+  double measured_gain = kNoValue, theory_gain = kNoValue, total_gain = kNoValue;
   Verdict verdict = Verdict::Unknown;
-  std::vector<ScopeRecord> scopes;
+  std::vector<UnitHistory> units;  // unit 1 first
 };
 
 template <class T>
@@ -99,25 +109,29 @@ class GradientMonitor : public Observer<T> {
   // --- across passes ----------------------------------------------------------------------------
   const std::vector<HistoryEntry>& history() const { return history_; }  // oldest first
   std::uint64_t history_every() const { return every_; }  // current k (doubles as history fills)
+  std::size_t history_capacity() const { return options_.history_capacity; }
   // Heap bytes held by the monitor (history, last pass, names): the figure that must stay flat.
   std::size_t memory_bytes() const;
 
-  // One row per (history entry, scope): pass,scope,elements,l2,rms,max_abs,mean_abs,zero_share,
-  // nonfinite,measured_gain,verdict.
+  // Writers (writers/monitor_files.cpp): each writes a temporary file beside path and renames it,
+  // so a reader never sees half a file; failures throw Error.
+  // CSV: per recorded pass one row per unit and kind of gradient (pass, unit, kind, statistics;
+  // gain, theory_gain and verdict on the dz row), and a row "network" with the network's figures.
   void write_csv(const std::string& path) const;
-  // The last pass (nodes, scopes, diagnosis) and the history. Both writers write a temporary
-  // file beside path and rename it, so a reader never sees half a file; failures throw Error.
+  // JSON: the last pass (nodes, scopes, diagnosis) and the history.
   void write_json(const std::string& path) const;
 
  private:
   void finish_records();
   void record_history();
   void log_pass();
+  std::uint32_t scope_index(std::uint32_t graph_scope) const { return scope_of_graph_scope_[graph_scope]; }
 
   MonitorOptions options_;
   std::shared_ptr<spdlog::logger> log_;
   std::uint64_t passes_ = 0;
   std::uint64_t every_;
+  std::uint64_t first_recorded_ = 0;  // the pass of the history's first entry, kept when thinning
 
   std::vector<std::string> scope_names_;
   std::vector<std::uint32_t> scope_of_graph_scope_;  // graph scope id -> index in scope_names_
@@ -130,17 +144,18 @@ class GradientMonitor : public Observer<T> {
     std::string local;
   };
   std::vector<NameKey> name_keys_;
-  std::vector<typename Graph<T>::Label> labels_;  // this pass's graph's, by node index
   std::size_t nodes_used_ = 0;
-  PassSums sums_;            // this pass's measurements by node index, handed to diagnose()
-  bool predicting_ = false;  // this pass computes predicted gains
+  std::vector<GradSums> sums_;         // this pass's statistics by node index
+  // By node: the consumer whose gradient this node's equals up to sign (see Cost above), or kNoNode.
+  std::vector<std::uint32_t> same_grad_as_;
+  std::vector<std::uint32_t> consumers_, last_consumer_;
   std::vector<ScopeRecord> scopes_;
   Diagnosis diagnosis_;
   std::vector<Verdict> layer_verdicts_;  // as last logged, to warn on changes only
   Verdict network_verdict_ = Verdict::Unknown;
 
   std::vector<HistoryEntry> history_;
-  std::vector<HistoryEntry> spare_;  // entries dropped by decimation, reused by the next ones
+  std::vector<HistoryEntry> spare_;  // entries dropped by thinning, reused by the next ones
 };
 
 extern template class GradientMonitor<double>;

@@ -3,62 +3,54 @@
 namespace gradscope::models {
 
 namespace {
-constexpr std::pair<Activation, std::string_view> kNames[] = {{Activation::Identity, "identity"},
-                                                              {Activation::Relu, "relu"},
-                                                              {Activation::LeakyRelu, "leaky_relu"},
-                                                              {Activation::Sigmoid, "sigmoid"},
-                                                              {Activation::Tanh, "tanh"}};
+// Each activation by name, with the op that records it (identity records none): φ and φ′ are the
+// op's (ops/<op>.hpp), declared there once.
+struct Entry {
+  Activation act;
+  std::string_view name;
+  Op op;
+  double attr;
+};
+constexpr Entry kActivations[] = {{Activation::Identity, "identity", Op::Constant, 0},
+                                  {Activation::Relu, "relu", Op::Relu, 0},
+                                  {Activation::LeakyRelu, "leaky_relu", Op::LeakyRelu, kLeakyReluSlope},
+                                  {Activation::Sigmoid, "sigmoid", Op::Sigmoid, 0},
+                                  {Activation::Tanh, "tanh", Op::Tanh, 0}};
+
+const Entry& entry(Activation act) {
+  for (const auto& e : kActivations)
+    if (e.act == act) return e;
+  fail("activation code {} out of range", int(act));
+}
 }  // namespace
 
 Activation parse_activation(std::string_view name) {
-  for (const auto& [act, n] : kNames)
-    if (n == name) return act;
+  for (const auto& e : kActivations)
+    if (e.name == name) return e.act;
   fail("unknown activation '{}' (expected identity, relu, leaky_relu, sigmoid or tanh)", name);
 }
 
-std::string_view activation_name(Activation act) {
-  for (const auto& [a, n] : kNames)
-    if (a == act) return n;
-  fail("activation code {} out of range", int(act));
-}
+std::string_view activation_name(Activation act) { return entry(act).name; }
 
 template <class T>
 Var<T> activate(Activation act, Var<T> z) {
-  switch (act) {
-    case Activation::Identity:
-      return z;
-    case Activation::Relu:
-      return relu(z);
-    case Activation::LeakyRelu:
-      return leaky_relu(z, T(kLeakyReluSlope));
-    case Activation::Sigmoid:
-      return sigmoid(z);
-    case Activation::Tanh:
-      return tanh(z);
-  }
-  fail("activation code {} out of range", int(act));
+  const Entry& e = entry(act);
+  return act == Activation::Identity ? z : z.graph().apply(e.op, {z}, T(e.attr));
 }
 
 template <class T>
 Matrix<T> derivative(Activation act, const Matrix<T>& z) {
-  const auto x = z.array();
-  switch (act) {
-    case Activation::Identity:
-      return Matrix<T>::Ones(z.rows(), z.cols());
-    case Activation::Relu:  // 1 where z > 0
-      return (x > T(0)).template cast<T>().matrix();
-    case Activation::LeakyRelu:  // 1 where z > 0, the slope elsewhere
-      return (x > T(0))
-          .select(Matrix<T>::Ones(z.rows(), z.cols()).array(), T(kLeakyReluSlope))
-          .matrix();
-    case Activation::Sigmoid: {  // σ(z)(1 - σ(z))
-      const auto s = (T(1) / (T(1) + (-x).exp())).eval();
-      return (s * (T(1) - s)).matrix();
-    }
-    case Activation::Tanh:  // 1 - tanh²(z)
-      return (T(1) - x.tanh().square()).matrix();
-  }
-  fail("activation code {} out of range", int(act));
+  const Entry& e = entry(act);
+  Matrix<T> d = Matrix<T>::Ones(z.rows(), z.cols());
+  ops::with_activation(e.op, [&](auto k) {
+    using K = decltype(k);
+    Matrix<T> y(z.rows(), z.cols());
+    ops::Forward<T> f{{z.data(), z.rows(), z.cols()}, {nullptr, 0, 0}, {y.data(), y.rows(), y.cols()},
+                      T(e.attr)};
+    K::forward(f);
+    for (Eigen::Index i = 0; i < z.size(); ++i) d(i) = K::slope(z(i), y(i), T(e.attr));
+  });
+  return d;
 }
 
 template Var<double> activate(Activation, Var<double>);

@@ -1,6 +1,7 @@
 #pragma once
 // Activations by name. A layer records its activation with the engine's ops, so autodiff
-// differentiates it; derivative() is the same σ'(z) written out, for hand-derived backward passes.
+// differentiates it; derivative() evaluates the op's own φ′ (its slope()), for hand-derived
+// backward passes.
 #include <gradscope/autodiff/functions.hpp>
 #include <string_view>
 

@@ -21,7 +21,7 @@ LayerOutput<T> Dense<T>::forward(Var<T> a_prev) {
   if (a_prev.shape().rows != std::uint32_t(in_))
     fail("layer '{}': input '{}' is {}, expected {} rows (features x samples)", name_,
          a_prev.name(), a_prev.shape(), in_);
-  auto scope = g.scope(name_);
+  auto layer = g.layer(name_);
   LayerOutput<T> o;
   o.activation = act_;
   o.w = g.param(w_);
@@ -30,6 +30,9 @@ LayerOutput<T> Dense<T>::forward(Var<T> a_prev) {
       orientation_ == Orientation::InOut ? matmul(transpose(o.w), a_prev) : matmul(o.w, a_prev);
   o.z = (wa + o.b).named("z");
   o.a = act_ == Activation::Identity ? o.z : activate(act_, o.z).named("a");
+  g.mark(o.w, LayerPart::Weight);
+  g.mark(o.z, LayerPart::PreActivation);
+  g.mark(o.a, LayerPart::Activation);
   return o;
 }
 

@@ -3,9 +3,10 @@
 // z = wᵀa + b with w of shape in x out, while most libraries write z = Wa + b with W out x in.
 // Activations a are features x samples; b (out x 1) broadcasts across the samples.
 //
-// forward() records, inside the scope named after the layer ("layer3"), the parameter leaves
-// "w" and "b", the pre-activation "z" and the activation output "a" (for the identity activation
-// a is z itself). The monitor, the DOT export and the reports find layers by these names.
+// forward() records, inside a layer record named after the layer ("layer3", Graph::layer), the
+// parameter leaves "w" and "b", the pre-activation "z" and the activation output "a" (for the
+// identity activation a is z itself), and marks w, z and a as the layer's parts: the diagnosis
+// reads the record, the names are for display.
 #include <gradscope/autodiff/functions.hpp>
 #include <string>
 

@@ -73,15 +73,21 @@ struct OpInfo {
   int arity;
   bool has_attr;
   bool passes_gradient;
+  bool activation;  // its kernel derives from ops::Activation and declares φ′ (slope)
   const char* rule;
 };
 
 inline constexpr OpInfo kOpInfo[] = {
-    {"constant", 0, false, false, ""},
-    {"variable", 0, false, false, ""},
-    {"param", 0, false, false, ""},
+    {"constant", 0, false, false, false, ""},
+    {"variable", 0, false, false, false, ""},
+    {"param", 0, false, false, false, ""},
 #define GRADSCOPE_OP_INFO(Name, str) \
-  {str, ops::Name::arity, ops::Name::has_attr, ops::Name::passes_gradient, ops::Name::rule},
+  {str,                               \
+   ops::Name::arity,                  \
+   ops::Name::has_attr,               \
+   ops::Name::passes_gradient,        \
+   ops::is_activation<ops::Name>,     \
+   ops::Name::rule},
     GRADSCOPE_OPS(GRADSCOPE_OP_INFO)
 #undef GRADSCOPE_OP_INFO
 };
@@ -102,6 +108,26 @@ void backward(Op op, Backward<T, N>& b) {
 #undef GRADSCOPE_OP_BACKWARD
     default:
       break;
+  }
+}
+
+// Calls f(K{}) with the kernel struct K of an activation op, so that the caller evaluates the
+// op's one declaration of φ and φ′ (K::forward, K::slope); returns false for any other op.
+template <class F>
+bool with_activation(Op op, F&& f) {
+  switch (op) {
+#define GRADSCOPE_OP_ACTIVATION(Name, str)    \
+  case Op::Name:                              \
+    if constexpr (is_activation<Name>) {      \
+      f(Name{});                              \
+      return true;                            \
+    } else {                                  \
+      return false;                           \
+    }
+    GRADSCOPE_OPS(GRADSCOPE_OP_ACTIVATION)
+#undef GRADSCOPE_OP_ACTIVATION
+    default:
+      return false;
   }
 }
 

@@ -4,15 +4,19 @@
 namespace gradscope::ops {
 
 // out = tanh(a)
-struct Tanh : Unary {
+struct Tanh : Activation {
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     f.out.array() = f.a.array().tanh();
   }
-  // d/da tanh(a) = 1 - tanh²(a)
+  // φ′ = 1 - tanh², from the output y
+  template <class T>
+  static T slope(T, T y, T) {
+    return T(1) - y * y;
+  }
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.array() += b.gout.array() * (T(1) - b.out.array().square());
+    backward_by_slope<Tanh>(b);
   }
 };
 

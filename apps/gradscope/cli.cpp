@@ -233,8 +233,9 @@ void Table::print() const {
 
 void print_diagnosis(const Diagnosis& d, const std::string& title) {
   fmt::print(
-      "\n{} (gain: rms(dL/dz) of a layer over the next one's; predicted: the seed's "
-      "dz_l = w_(l+1) dz_(l+1) * sigma'(z_l) on the forward pass)\n{}",
+      "\n{} (gain: rms(dL/dz) of a layer over the next one's, measured; trend: the geometric mean "
+      "of the gains around it, which the verdict reads; theory: mean-field sqrt(|W|^2/n "
+      "E[phi'(z)^2]) from the forward pass and weights alone; ratio = gain/theory)\n{}",
       title, format_table(d));
 }
 
@@ -243,7 +244,7 @@ json diagnosis_json(const Diagnosis& d) { return json::parse(nlohmann::json(d).d
 void add_diagnosis(json& doc, const Diagnosis& d) {
   const json j = diagnosis_json(d);
   doc["measured_gain"] = j["measured_gain"];
-  doc["predicted_gain"] = j["predicted_gain"];
+  doc["theory_gain"] = j["theory_gain"];
   doc["verdict"] = j["verdict"];
   doc["diagnosis"] = j;
 }

@@ -89,16 +89,16 @@ class Table {
 };
 
 // The gradient diagnosis of a pass (instruments/diagnosis.hpp): print_diagnosis prints the per-layer
-// table (|dL/dz|, rms, gain to the next layer, the seed's predicted gain, |dw|/|w|, verdict) and
+// table (rms, gain to the next layer, trend, mean-field theory, ratio, |dw|/|w|, verdict) and
 // the network's verdict under title; diagnosis_json is its JSON, and add_diagnosis puts
-// measured_gain, predicted_gain, verdict and the whole "diagnosis" into doc.
+// measured_gain, theory_gain, verdict and the whole "diagnosis" into doc.
 void print_diagnosis(const Diagnosis& d, const std::string& title);
 json diagnosis_json(const Diagnosis& d);
 void add_diagnosis(json& doc, const Diagnosis& d);
 
 // Writes every requested output file after the command's work succeeded; nothing is written
 // before, so a failed run leaves no file behind (--svg without Graphviz fails before anything is
-// written). Monitor results (issue 3: measured_gain, predicted_gain, verdict) go into `doc`
+// written). Monitor results (measured_gain, theory_gain, verdict) go into `doc`
 // before this call; the DOT export draws `graph`.
 void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc);
 // Throws Error unless the output file's directory exists and is writable (nothing to check for an

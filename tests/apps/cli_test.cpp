@@ -138,22 +138,24 @@ TEST_CASE("train: loss history, accuracy of network and baseline, per-layer grad
   CHECK(doc["layers"].size() == 10);
 }
 
-TEST_CASE("demo and train: gradient diagnosis table, measured_gain, predicted_gain, verdict") {
+TEST_CASE("demo and train: gradient diagnosis table, measured_gain, theory_gain, verdict") {
   const auto relu = run("demo --json cli_test_diag_relu.json");
   REQUIRE(relu.code == 0);
-  CHECK(relu.out.find("network: gain 0.8 per layer (predicted 0.8)") != std::string::npos);
+  CHECK(relu.out.find("network: gain 0.8 per layer (theory ") != std::string::npos);
+  CHECK(relu.out.find("theory is mean-field (wide layers); at width 2") != std::string::npos);
   auto doc = nlohmann::json::parse(slurp("cli_test_diag_relu.json"));
   CHECK(doc["measured_gain"].get<double>() == Approx(0.8).margin(1e-9));
-  CHECK(doc["predicted_gain"].get<double>() == Approx(0.8).margin(1e-9));
+  CHECK(doc["theory_gain"].is_number());
   CHECK(doc["verdict"] == "vanishing");
   CHECK(doc["diagnosis"]["layers"].size() == 10);
 
   const auto sigmoid = run("demo --act sigmoid --json cli_test_diag_sigmoid.json");
   REQUIRE(sigmoid.code == 0);
   doc = nlohmann::json::parse(slurp("cli_test_diag_sigmoid.json"));
-  CHECK(doc["measured_gain"].get<double>() == Approx(0.19).margin(0.015));
-  CHECK(doc["predicted_gain"].get<double>() ==
-        Approx(doc["measured_gain"].get<double>()).epsilon(1e-9));
+  CHECK(doc["measured_gain"].get<double>() == Approx(0.1726).margin(0.0005));
+  CHECK(doc["diagnosis"]["layers"][4]["gain"].get<double>() == Approx(0.188).margin(0.0015));
+  // At width 2 without dead units, mean-field's average agrees with the middle layers.
+  CHECK(doc["diagnosis"]["layers"][4]["ratio"].get<double>() == Approx(1).margin(0.01));
   CHECK(doc["verdict"] == "vanishing");
 
   const auto train = run("train --iters 20 --samples 40 --json cli_test_diag_train.json");
@@ -162,7 +164,7 @@ TEST_CASE("demo and train: gradient diagnosis table, measured_gain, predicted_ga
   CHECK(train.out.find("gradient diagnosis after training") != std::string::npos);
   doc = nlohmann::json::parse(slurp("cli_test_diag_train.json"));
   CHECK(doc.contains("measured_gain"));
-  CHECK(doc.contains("predicted_gain"));
+  CHECK(doc.contains("theory_gain"));
   CHECK(doc["verdict"].is_string());
   CHECK(doc["diagnosis_before_training"]["measured_gain"].get<double>() ==
         Approx(1.1).margin(1e-9));

@@ -151,27 +151,33 @@ TEST_CASE("node names follow the graph when it changes between passes", "[monito
   }
 }
 
-// The monitor takes some statistics from another node (an add's operand from the add) and some in
-// one sweep with the predicted gain (activations): each record must still be its own gradient's.
+// The monitor takes some statistics from another node (an add's operand from the add, by the
+// graph's structure): each record must still be its own gradient's, with hooks or without.
 TEST_CASE("every node's record holds its own gradient's statistics", "[monitor]") {
   const auto p = seed_points(10, 7, 6, 7);
   for (const char* act : {"relu", "sigmoid"})
-    for (std::uint64_t predict_every : {1, 0}) {
+    for (bool hooked : {false, true}) {
       auto net = seed_net(6, 0.8, act, "sigmoid");
       Graph<double> g;
-      MonitorOptions options = quiet();
-      options.predict_every = predict_every;
-      GradientMonitor<double> monitor(options);
+      GradientMonitor<double> monitor(quiet());
       g.add_observer(monitor);
-      auto out = net.forward(g, p.x);
-      g.backward(bce(out, g.constant(p.y, "y")));
+      auto a = g.constant(p.x, "x");
+      for (int l = 1; l <= net.depth(); ++l) {
+        auto s = g.scope("layer" + std::to_string(l));
+        auto product = matmul(transpose(g.param(net.w[l - 1])), a);
+        // A hook that changes the gradient of layer 3's product, whose only consumer is an add.
+        if (hooked && l == 3) g.register_hook(product, [](MatrixMap<double> grad) { grad *= 3; });
+        auto z = (product + g.param(net.b[l - 1])).named("z");
+        a = (l < net.depth() && net.act[l - 1] == "relu" ? relu(z) : sigmoid(z)).named("a");
+      }
+      g.backward(bce(a, g.constant(p.y, "y")));
       REQUIRE(monitor.nodes().size() == g.size() - 2);  // all but the constants x and y
       for (const auto& r : monitor.nodes()) {
         const auto v = g.node(r.node);
         GradSums direct;
         direct.add(v.grad());
         const GradStats want = direct.stats();
-        INFO(act << ", predict_every " << predict_every << ", " << r.name);
+        INFO(act << (hooked ? ", hooked, " : ", ") << r.name);
         CHECK(r.stats.elements == want.elements);
         CHECK(r.stats.nonfinite == want.nonfinite);
         CHECK(r.stats.zero_share == want.zero_share);
@@ -190,15 +196,15 @@ void check_same_diagnosis(const GradientMonitor<double>& monitor, const Graph<do
   const Diagnosis& m = monitor.diagnosis();
   CHECK(m.verdict == d.verdict);
   CHECK(m.measured_gain == Approx(d.measured_gain).epsilon(1e-14));
-  CHECK(m.predicted_gain == Approx(d.predicted_gain).epsilon(1e-14));
+  CHECK(m.theory_gain == Approx(d.theory_gain).epsilon(1e-14));
   REQUIRE(m.layers.size() == d.layers.size());
   for (std::size_t l = 0; l < d.layers.size(); ++l) {
     CHECK(m.layers[l].grad_norm == Approx(d.layers[l].grad_norm).epsilon(1e-14));
     CHECK(m.layers[l].weight_ratio == Approx(d.layers[l].weight_ratio).epsilon(1e-14));
-    if (std::isnan(d.layers[l].predicted_gain))
-      CHECK(std::isnan(m.layers[l].predicted_gain));
+    if (std::isnan(d.layers[l].theory_gain))
+      CHECK(std::isnan(m.layers[l].theory_gain));
     else
-      CHECK(m.layers[l].predicted_gain == Approx(d.layers[l].predicted_gain).epsilon(1e-14));
+      CHECK(m.layers[l].theory_gain == Approx(d.layers[l].theory_gain).epsilon(1e-14));
   }
   REQUIRE(m.parameters.size() == d.parameters.size());
   for (std::size_t k = 0; k < d.parameters.size(); ++k) {
@@ -224,34 +230,6 @@ TEST_CASE("the monitor's diagnosis is diagnose() of the same pass", "[monitor]")
   }
 }
 
-// The monitor takes an activation's carried norm from its input's gradient where the activation
-// alone gave it; where z has a second consumer or a hook, diagnose() carries the gradient itself.
-TEST_CASE("the monitor's diagnosis is diagnose()'s where a z has a second consumer or a hook",
-          "[monitor]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  for (const char* act : {"relu", "sigmoid"}) {
-    auto net = seed_net(10, 0.8, act, "sigmoid");
-    Graph<double> g;
-    GradientMonitor<double> monitor(quiet());
-    g.add_observer(monitor);
-    auto a = g.constant(p.x, "x");
-    Var<double> extra;
-    for (int l = 1; l <= net.depth(); ++l) {
-      auto s = g.scope("layer" + std::to_string(l));
-      auto z = (matmul(transpose(g.param(net.w[l - 1])), a) + g.param(net.b[l - 1])).named("z");
-      if (l == 4) extra = sum(z) * 1e-3;
-      if (l == 6) g.register_hook(z, [](MatrixMap<double> grad) { grad *= 1.5; });
-      a = (net.act[l - 1] == "relu" ? relu(z) : sigmoid(z)).named("a");
-    }
-    g.backward(bce(a, g.constant(p.y, "y")) + extra);
-    INFO(act);
-    REQUIRE(monitor.diagnosis().layers.size() == 10);
-    CHECK(std::isfinite(monitor.diagnosis().layers[3].predicted_gain));
-    CHECK(std::isfinite(monitor.diagnosis().layers[5].predicted_gain));
-    check_same_diagnosis(monitor, g);
-  }
-}
-
 TEST_CASE("history: every k-th pass, decimated when full, bounded over 50,000 iterations",
           "[monitor][history]") {
   const auto p = seed_points(10, 7, 6, 7);
@@ -271,18 +249,37 @@ TEST_CASE("history: every k-th pass, decimated when full, bounded over 50,000 it
       CHECK(monitor.history()[0].pass == 5);
       CHECK(monitor.history()[3].pass == 20);
       CHECK(monitor.history()[3].measured_gain == Approx(0.8));
-      CHECK(monitor.history()[3].scopes.size() == 11);  // layer1..10 and the top level
+      const auto& units = monitor.history()[3].units;
+      REQUIRE(units.size() == 10);
+      // Per unit and kind: dL/dz, dL/da, dL/dW, dL/db of layer 4, as the last pass measured them.
+      CHECK(monitor.scope_names()[units[3].scope] == "layer4");
+      CHECK(units[3].gain == Approx(0.8));
+      for (auto [kind, name] : {std::pair{GradKind::Z, "layer4/z"}, {GradKind::A, "layer4/a"},
+                                {GradKind::W, "layer4/w"}, {GradKind::B, "layer4/b"}}) {
+        INFO(name);
+        const GradStats& s = units[3].kind[std::size_t(kind)];
+        bool found = false;
+        for (const auto& r : monitor.nodes())
+          if (r.name == name) {
+            found = true;
+            CHECK(s.l2 == r.stats.l2);
+            CHECK(s.elements == r.stats.elements);
+          }
+        CHECK(found);
+      }
     }
     if (it == 5000) bytes_at_5000 = monitor.memory_bytes();
   }
   const auto& h = monitor.history();
   CHECK(h.size() <= 64);
   CHECK(h.size() >= 32);
-  // k doubled each time the history filled; entries stay evenly spaced from the start.
+  // k doubled each time the history filled; the first entry is kept, the others stay evenly
+  // spaced from the start.
   const auto k = monitor.history_every();
   CHECK(k > 5);
   CHECK(k % 5 == 0);
-  for (std::size_t i = 0; i < h.size(); ++i) CHECK(h[i].pass == (i + 1) * k);
+  CHECK(h[0].pass == 5);
+  for (std::size_t i = 1; i < h.size(); ++i) CHECK(h[i].pass == i * k);
   CHECK(monitor.memory_bytes() == bytes_at_5000);
 }
 
@@ -330,10 +327,20 @@ TEST_CASE("CSV and JSON writers", "[monitor][io]") {
   std::ifstream c(csv);
   std::string line;
   std::getline(c, line);
-  CHECK(line == "pass,scope,elements,l2,rms,max_abs,mean_abs,zero_share,nonfinite,measured_gain,verdict");
-  int rows = 0;
-  while (std::getline(c, line)) ++rows;
-  CHECK(rows == 3 * 11);
+  CHECK(line == "pass,unit,kind,elements,l2,rms,max_abs,mean_abs,zero_share,nonfinite,gain,"
+                "theory_gain,verdict");
+  // Per pass: the network's row, then dz, da, dW and db of each of the 10 layers.
+  std::vector<std::string> rows;
+  while (std::getline(c, line)) rows.push_back(line);
+  REQUIRE(rows.size() == 3 * (1 + 10 * 4));
+  CHECK(rows[0].rfind("1,network,,,,,,,,,0.8", 0) == 0);
+  CHECK_THAT(rows[0], Catch::EndsWith(",vanishing"));
+  CHECK(rows[1].rfind("1,layer1,dz,", 0) == 0);
+  CHECK_THAT(rows[1], Catch::Contains(",0.80000000000000"));
+  CHECK(rows[2].rfind("1,layer1,da,", 0) == 0);
+  CHECK_THAT(rows[2], Catch::EndsWith(",,,"));  // gain, theory and verdict only on the dz row
+  CHECK(rows[3].rfind("1,layer1,dW,", 0) == 0);
+  CHECK(rows[4].rfind("1,layer1,db,", 0) == 0);
 
   std::ifstream j(json);
   const auto doc = nlohmann::json::parse(j);
@@ -352,7 +359,8 @@ TEST_CASE("CSV and JSON writers", "[monitor][io]") {
   CHECK_FALSE(std::filesystem::exists(bad + ".tmp"));
 }
 
-TEST_CASE("logging: debug per node, info per backward, warn once per change", "[monitor][log]") {
+TEST_CASE("logging: debug per node, info on the first and every summary_every-th pass, warn once per "
+          "change", "[monitor][log]") {
   const auto p = seed_points(10, 7, 6, 7);
   auto net = seed_net(10, 0.8, "relu", "sigmoid");
   CapturedLog log(spdlog::level::debug);
@@ -367,11 +375,13 @@ TEST_CASE("logging: debug per node, info per backward, warn once per change", "[
   }
   CHECK(log.count("[debug] ") == int(3 * monitor.nodes().size()));
   CHECK(log.count("[debug] layer3/z ") == 3);
-  CHECK(log.count("[info] backward ") == 3);
-  CHECK(log.count("[info] backward 3: ") == 1);
+  CHECK(log.count("[info] backward ") == 1);
+  CHECK(log.count("[info] backward 1: ") == 1);
+  // The root's gradient is not reported as the largest.
+  CHECK(log.count("largest rms below the root") == 1);
   // Layers 1..8 shrink by 0.8 (< 0.85): one warning each and one for the network, on pass 1 only.
   CHECK(log.count("[warning] ") == 9);
-  CHECK(log.count("[warning] layer1: gradient vanishing (gain 0.8 from layer2") == 1);
+  CHECK(log.count("[warning] layer1: gradient vanishing (trend 0.8 per layer around unit 1") == 1);
   CHECK(log.count("[warning] network: gain 0.8 per layer") == 1);
 
   // A file sink: the same lines land in the file.
@@ -390,6 +400,25 @@ TEST_CASE("logging: debug per node, info per backward, warn once per change", "[
   CHECK_THAT(text, Catch::Contains("backward 1: "));
   CHECK_THAT(text, Catch::Contains("network: gain 0.8 per layer"));
   std::remove(path.c_str());
+}
+
+TEST_CASE("2,000 training steps with the default monitor log a few lines", "[monitor][log]") {
+  const auto p = seed_points(10, 7, 6, 7);
+  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  CapturedLog log(spdlog::level::info);  // spdlog's default level
+  MonitorOptions opt;
+  opt.logger = log.logger;
+  GradientMonitor<double> monitor(opt);
+  Graph<double> g;
+  g.add_observer(monitor);
+  for (int it = 0; it < 2000; ++it) {
+    g.clear();
+    g.backward(bce(net.forward(g, p.x), g.constant(p.y, "y")));
+  }
+  const std::string text = log.text.str();
+  const auto lines = std::count(text.begin(), text.end(), '\n');
+  CHECK(lines >= 3);  // the first pass's summary, the one at 1000, the one at 2000
+  CHECK(lines <= 36);
 }
 
 TEST_CASE("a pass stopped by an anomaly leaves the records it reached, not the last pass's",

@@ -1,0 +1,153 @@
+#include "gradscope/instruments/layers.hpp"
+
+#include <algorithm>
+
+namespace gradscope {
+
+namespace {
+
+bool is_leaf_param(Op op) { return op == Op::Param || op == Op::Variable; }
+
+// Structural questions find() asks, over the scope and consumer tables it filled.
+template <class T>
+struct Structure {
+  const Graph<T>& g;
+  const std::vector<std::uint32_t>& scope;
+  const std::vector<std::uint32_t>& consumers;
+  const std::vector<std::uint32_t>& last_consumer;
+
+  NodeView<T> node(std::uint32_t i) const { return NodeView<T>(g, i); }
+  // The only consumer of i, in i's scope, or kNoNode.
+  std::uint32_t sole_consumer(std::uint32_t i) const {
+    const std::uint32_t c = consumers[i] == 1 ? last_consumer[i] : kNoNode;
+    return c != kNoNode && scope[c] == scope[i] ? c : kNoNode;
+  }
+  // The parameter or variable leaf behind x (x itself, or the input of a transpose), or kNoNode.
+  std::uint32_t leaf_behind(std::uint32_t x) const {
+    const NodeView<T> v = node(x);
+    if (is_leaf_param(v.op())) return x;
+    if (v.op() == Op::Transpose && is_leaf_param(node(v.input(0)).op())) return v.input(0);
+    return kNoNode;
+  }
+  // The weight-side input of product p (see layers.hpp).
+  int weight_side(std::uint32_t p) const {
+    const NodeView<T> v = node(p);
+    const std::uint32_t l0 = leaf_behind(v.input(0)), l1 = leaf_behind(v.input(1));
+    if (l0 != kNoNode && l1 != kNoNode)  // x W with x a variable and W a parameter
+      return node(l1).op() == Op::Param && node(l0).op() != Op::Param ? 1 : 0;
+    return l1 != kNoNode ? 1 : 0;
+  }
+  // Fills u's z, a, w, param and b from its product, keeping the parts already marked.
+  void complete(LayerNodes& u) const {
+    if (u.product != kNoNode) {
+      const NodeView<T> p = node(u.product);
+      if (u.w == kNoNode) u.w = p.input(weight_side(u.product));
+      if (u.z == kNoNode) {
+        std::uint32_t z = u.product;
+        for (std::uint32_t c = sole_consumer(z); c != kNoNode; c = sole_consumer(z)) {
+          const NodeView<T> cv = node(c);
+          if ((cv.op() != Op::Add && cv.op() != Op::Sub) || cv.shape() != p.shape()) break;
+          const std::uint32_t other = cv.input(0) == z ? cv.input(1) : cv.input(0);
+          if (u.b == kNoNode && is_leaf_param(node(other).op())) u.b = other;
+          z = c;
+        }
+        u.z = z;
+      }
+    }
+    if (u.w != kNoNode) u.param = leaf_behind(u.w);
+    if (u.a == kNoNode && u.z != kNoNode) {
+      const std::uint32_t c = sole_consumer(u.z);
+      u.a = c != kNoNode && op_info(node(c).op()).activation ? c : u.z;
+    }
+  }
+};
+
+}  // namespace
+
+template <class T>
+std::string LayerFinder::find(const Graph<T>& g, std::vector<LayerNodes>& out) {
+  const auto n = std::uint32_t(g.size());
+  scope_.resize(n);
+  consumers_.assign(n, 0);
+  last_consumer_.assign(n, kNoNode);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const NodeView<T> v(g, i);
+    scope_[i] = v.scope_id();
+    for (int k = 0; k < v.arity(); ++k) {
+      ++consumers_[v.input(k)];
+      last_consumer_[v.input(k)] = i;
+    }
+  }
+  const Structure<T> s{g, scope_, consumers_, last_consumer_};
+
+  // Units: the layer records, or else every scope but the top level that holds a product.
+  out.clear();
+  const auto& records = g.layer_records();
+  unit_of_.assign(g.scope_count(), kNoNode);  // without records: the unit of each scope
+  auto add_unit = [&](std::uint32_t scope) {
+    out.push_back({scope});
+    if (products_.size() < out.size()) products_.emplace_back();
+    products_[out.size() - 1].clear();
+  };
+  for (const LayerRecord& r : records) {
+    add_unit(r.scope);
+    out.back().w = r.part[int(LayerPart::Weight)];
+    out.back().z = r.part[int(LayerPart::PreActivation)];
+    out.back().a = r.part[int(LayerPart::Activation)];
+  }
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const NodeView<T> v(g, i);
+    if (v.op() != Op::Matmul || !v.requires_grad()) continue;
+    std::uint32_t unit = kNoNode;
+    if (!records.empty()) {
+      if (const LayerRecord* r = g.layer_of(i)) unit = std::uint32_t(r - records.data());
+    } else if (scope_[i] != 0) {
+      if (unit_of_[scope_[i]] == kNoNode) {
+        unit_of_[scope_[i]] = std::uint32_t(out.size());
+        add_unit(scope_[i]);
+      }
+      unit = unit_of_[scope_[i]];
+    }
+    if (unit != kNoNode) products_[unit].push_back(i);
+  }
+  for (std::size_t k = 0; k < out.size(); ++k) {
+    if (!products_[k].empty()) out[k].product = products_[k].front();
+    s.complete(out[k]);
+  }
+  // In the order of their z; units without one are dropped.
+  order_.clear();
+  for (std::uint32_t k = 0; k < out.size(); ++k)
+    if (out[k].z != kNoNode) order_.push_back(k);
+  std::sort(order_.begin(), order_.end(),
+            [&](std::uint32_t x, std::uint32_t y) { return out[x].z < out[y].z; });
+  // A unit with several products (a recurrent step: W_x x + W_h h) takes the one fed by the
+  // previous unit's output: its weight carries the gradient from unit to unit.
+  for (std::size_t k = 1; k < order_.size(); ++k) {
+    LayerNodes& u = out[order_[k]];
+    const auto& list = products_[order_[k]];
+    if (list.size() < 2) continue;
+    for (std::uint32_t p : list) {
+      const NodeView<T> v(g, p);
+      const int side = s.weight_side(p);
+      if (v.input(1 - side) != out[order_[k - 1]].a) continue;
+      u.product = p;
+      u.w = v.input(side);
+      u.param = s.leaf_behind(u.w);
+      break;
+    }
+  }
+  sorted_.clear();
+  for (std::uint32_t k : order_) sorted_.push_back(out[k]);
+  out.swap(sorted_);
+  if (!out.empty()) return {};
+  return records.empty()
+             ? "no layers: looked for layer records (Graph::layer) and for scopes holding a matrix "
+               "product (matmul) that needs a gradient; found neither"
+             : "no layers: the layer records hold no matrix product (matmul) and no marked "
+               "pre-activation";
+}
+
+template std::string LayerFinder::find<double>(const Graph<double>&, std::vector<LayerNodes>&);
+template std::string LayerFinder::find<float>(const Graph<float>&, std::vector<LayerNodes>&);
+
+}  // namespace gradscope
