@@ -84,7 +84,7 @@ TEST_CASE("slice takes a contiguous range of rows or columns, concat joins along
   CHECK(slice(concat(b, c, 1), 1, 2, 1).value() == rows_of({{7}, {8}}));
 }
 
-TEST_CASE("cross_entropy is the mean of -ln p of each sample's class; its gradient (p - y) / n",
+TEST_CASE("cross_entropy is the mean of -ln p of each sample's class, with gradient (p - y) / n",
           "[ops][axis]") {
   Graph<double> g;
   const auto z = g.variable(rows_of({{2, -1, 0.5, 0}, {0, 3, 0.5, 0}, {-1, 0, 0.5, 1000}}), "z");
