@@ -46,6 +46,10 @@ GRADSCOPE_UNARY(softplus, Softplus)
 GRADSCOPE_BINARY(bce, Bce)
 GRADSCOPE_BINARY(bce_with_logits, BceWithLogits)
 GRADSCOPE_BINARY(mse, Mse)
+// Softmax cross-entropy: logits classes x samples against labels 1 x samples holding class
+// indices (usually a constant); mean over samples, a 1x1 node. A label that is not a whole number
+// in [0, classes) is an Error naming the labels' node and the label.
+GRADSCOPE_BINARY(cross_entropy, CrossEntropy)
 #undef GRADSCOPE_UNARY
 #undef GRADSCOPE_BINARY
 
@@ -69,6 +73,37 @@ Var<T> sum(Var<T> x, int axis = -1, SourceLoc loc = SourceLoc::current()) {
 template <class T>
 Var<T> mean(Var<T> x, int axis = -1, SourceLoc loc = SourceLoc::current()) {
   return x.graph().apply(Op::Mean, {x}, T(axis), loc);
+}
+// Along one axis, 0 (each column) or 1 (each row): max and logsumexp reduce each line to one
+// element (1 x cols or rows x 1); softmax and log_softmax keep the shape. All four are stable
+// for large inputs (the line's largest element is subtracted before exp).
+#define GRADSCOPE_ALONG_AXIS(fn, Name)                                  \
+  template <class T>                                                    \
+  Var<T> fn(Var<T> x, int axis, SourceLoc loc = SourceLoc::current()) { \
+    return x.graph().apply(Op::Name, {x}, T(axis), loc);                \
+  }
+GRADSCOPE_ALONG_AXIS(max, Max)
+GRADSCOPE_ALONG_AXIS(logsumexp, Logsumexp)
+GRADSCOPE_ALONG_AXIS(softmax, Softmax)
+GRADSCOPE_ALONG_AXIS(log_softmax, LogSoftmax)
+#undef GRADSCOPE_ALONG_AXIS
+// Rows [start, start + length) of x (axis 0) or its columns (axis 1). The op reads the slice's
+// shape off a constant of that shape recorded beside it (ops/slice.hpp).
+template <class T>
+Var<T> slice(Var<T> x, int axis, int start, int length, SourceLoc loc = SourceLoc::current()) {
+  const Shape s = x.shape();
+  if ((axis != 0 && axis != 1) || length < 1)
+    fail("slice: axis {}, length {} for '{}' ({}); axis must be 0 (rows) or 1 (columns) and the "
+         "length at least 1", axis, length, x.name(), s);
+  const Matrix<T> like =
+      axis == 0 ? Matrix<T>::Zero(length, s.cols) : Matrix<T>::Zero(s.rows, length);
+  const Var<T> shape = x.graph().constant(like, "slice_shape", loc);
+  return x.graph().apply(Op::Slice, {x, shape}, T(start), loc);
+}
+// b's rows below a's (axis 0) or b's columns right of a's (axis 1)
+template <class T>
+Var<T> concat(Var<T> a, Var<T> b, int axis, SourceLoc loc = SourceLoc::current()) {
+  return a.graph().apply(Op::Concat, {a, b}, T(axis), loc);
 }
 
 // Operators. A plain number beside a node becomes a 1x1 constant (broadcast), or a Scale.

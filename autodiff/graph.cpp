@@ -285,7 +285,8 @@ Var<T> Graph<T>::param(Parameter<T>& p, SourceLoc loc) {
 }
 
 template <class T>
-void Graph<T>::bad_operands(Op op, std::uint32_t in0, std::uint32_t in1, T attr) const {
+void Graph<T>::bad_operands(Op op, std::uint32_t in0, std::uint32_t in1, T attr,
+                            Eigen::Index bad) const {
   const OpInfo& info = op_info(op);
   const std::uint32_t in[2] = {in0, in1};
   std::string operands;
@@ -293,8 +294,24 @@ void Graph<T>::bad_operands(Op op, std::uint32_t in0, std::uint32_t in1, T attr)
     operands += fmt::format("{}'{}' is {}", j ? ", " : "", node_name(in[j]),
                             shape_of(nodes_[in[j]]));
   if (info.has_attr) operands += fmt::format(", attribute {}", double(attr));
+  if (bad >= 0) {
+    const auto rows = Eigen::Index(shape_of(nodes_[in1]).rows);
+    operands += fmt::format("; element ({},{}) of '{}' is {}", bad % rows, bad / rows,
+                            node_name(in1), double(value_ptr(nodes_[in1])[bad]));
+  }
   fail("{}: {} ({})", info.name, operands, info.rule);
 }
+
+namespace {
+// Whether kernel K checks its operands' values (ops/kernel.hpp: first_bad).
+template <class K, class T, class = void>
+struct checks_values : std::false_type {};
+template <class K, class T>
+struct checks_values<K, T,
+                     std::void_t<decltype(K::first_bad(std::declval<ops::Value<T>>(),
+                                                       std::declval<ops::Value<T>>()))>>
+    : std::true_type {};
+}  // namespace
 
 template <class T>
 template <class K, Op op>
@@ -320,6 +337,12 @@ Var<T> Graph<T>::record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc 
     const Shape s1 = scalar ? Shape{1, 1} : binary ? shapes_[shape1] : Shape{};
     const Shape out = K::shape(s0, s1, double(attr));
     if (out.size() == 0) bad_operands(op, in0, in1, attr);
+    if constexpr (checks_values<K, T>::value) {
+      const ops::Value<T> v0(value_ptr(nodes_[in0]), s0.rows, s0.cols);
+      const ops::Value<T> v1(value_ptr(nodes_[in1]), s1.rows, s1.cols);
+      const Eigen::Index bad = K::first_bad(v0, v1);
+      if (bad >= 0) bad_operands(op, in0, in1, attr, bad);
+    }
     // Most ops keep an operand's shape: reuse its index instead of looking the shape up.
     const std::uint16_t out_id = out == s0 ? shape0 : out == s1 ? shape1 : intern_shape(out, op);
     i = push_node(op, out_id, out.size(), in0, in1, requires_grad, K::has_attr, loc);

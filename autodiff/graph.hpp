@@ -338,9 +338,11 @@ class Graph {
   }
   [[noreturn, gnu::cold, gnu::noinline]] void bad_handle(const Var<T>& v,
                                                          std::string_view what) const;
-  // The Error for operands whose shapes (or attribute) op does not accept.
+  // The Error for operands whose shapes (or attribute) op does not accept, or, with bad >= 0,
+  // whose second operand's element bad (a class label, say) it cannot use.
   [[noreturn, gnu::cold, gnu::noinline]] void bad_operands(Op op, std::uint32_t in0,
-                                                           std::uint32_t in1, T attr) const;
+                                                           std::uint32_t in1, T attr,
+                                                           Eigen::Index bad = -1) const;
   std::uint32_t intern(std::string_view s);
   std::uint32_t child_scope(std::string_view name);  // the scope `name` inside the current one
   std::uint16_t intern_shape(Shape s, Op op);

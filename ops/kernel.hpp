@@ -13,6 +13,8 @@
 //   forward(f), backward(b)    backward *adds* each input's gradient into ga/gb (inputs may be shared)
 //   test_shapes, test_attrs,   what the generic finite-difference checker feeds it
 //   domain                     per input: sample range, and a gap around 0 to keep away from kinks
+//   first_bad(a, b)            optional, for an input of indices (class labels): the position of
+//                              b's first element the op cannot use, or -1; recording checks it
 // and inherits most of that from one of the categories below.
 #include <Eigen/Core>
 
@@ -21,6 +23,7 @@
 #include <cmath>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 #include "gradscope/autodiff/shape.hpp"
 
@@ -65,8 +68,11 @@ bool wants(const M& grad) {
 }
 
 // Sampling range of one input in the gradient checker; |x| < gap is resampled (kinks, poles).
+// A whole-number input (class labels) takes integers in [lo, hi) and is recorded as a constant:
+// the op has no gradient for it.
 struct Domain {
   double lo = -2, hi = 2, gap = 0;
+  bool whole = false;
 };
 
 struct ShapePair {
@@ -243,6 +249,54 @@ struct Reduction : Unary {
   }
   static constexpr std::array<double, 3> test_attrs{-1.0, 0.0, 1.0};
 };
+
+// Ops along one axis: on each column (axis 0, down the rows) or on each row (axis 1, across the
+// columns). Softmax and its kin keep the shape; AxisReduction's reduce each line to one element.
+inline constexpr const char* kAxisRule =
+    "axis must be 0 (down the rows: each column) or 1 (across the columns: each row)";
+struct AlongAxis : Unary {
+  static constexpr bool has_attr = true;
+  static constexpr const char* rule = kAxisRule;
+  static Shape shape(Shape a, Shape, double axis) { return axis == 0 || axis == 1 ? a : Shape{}; }
+  static constexpr std::array<double, 2> test_attrs{0.0, 1.0};
+};
+struct AxisReduction : Reduction {
+  static constexpr const char* rule = kAxisRule;
+  static Shape shape(Shape a, Shape, double axis) {
+    return axis == -1 ? Shape{} : Reduction::shape(a, {}, axis);
+  }
+  static constexpr std::array<double, 2> test_attrs{0.0, 1.0};
+};
+
+// f(line of m, line of more...) for each column j (axis 0) or row i (axis 1) of m: the same
+// column or row of every matrix (a reduction's output has one element per line).
+template <class F, class M, class... More>
+void for_each_line(double axis, F&& f, M& m, More&... more) {
+  if (axis == 0)
+    for (Eigen::Index j = 0; j < m.cols(); ++j) f(m.col(j), more.col(j)...);
+  else
+    for (Eigen::Index i = 0; i < m.rows(); ++i) f(m.row(i), more.row(i)...);
+}
+
+// The largest element m of a line x and s = Σ exp(x - m), which is at least 1 (the term of m
+// itself) and overflows only if x has more elements than the type's largest value:
+// ln Σ exp(x) = m + ln s and softmax(x) = exp(x - m) / s without forming exp of a large x. The
+// ops use x - m (exact near m) and ln s (at most ln of the line's length), not x - ln Σ exp(x),
+// which loses the digits of a small difference of two large numbers.
+template <class Line>
+std::pair<typename Line::Scalar, typename Line::Scalar> max_and_exp_sum(const Line& x) {
+  const auto m = x.maxCoeff();
+  return {m, (x.array() - m).exp().sum()};
+}
+
+// Ops that copy elements into a new arrangement (slice, concat): two operands and a whole-number
+// attribute; backward routes each gradient element back to where its value came from.
+struct Rearrangement : Elementwise {
+  static constexpr bool has_attr = true;
+};
+
+// Whether x is a whole number in [0, n): an axis position or a class index held as a number.
+inline bool whole_below(double x, double n) { return x >= 0 && x < n && x == std::floor(x); }
 
 template <class Out, class M>
 void reduce_forward(Out& out, const M& a, double axis) {

@@ -10,11 +10,16 @@
 #include "gradscope/ops/add.hpp"
 #include "gradscope/ops/bce.hpp"
 #include "gradscope/ops/bce_with_logits.hpp"
+#include "gradscope/ops/concat.hpp"
+#include "gradscope/ops/cross_entropy.hpp"
 #include "gradscope/ops/div.hpp"
 #include "gradscope/ops/exp.hpp"
 #include "gradscope/ops/leaky_relu.hpp"
 #include "gradscope/ops/log.hpp"
+#include "gradscope/ops/log_softmax.hpp"
+#include "gradscope/ops/logsumexp.hpp"
 #include "gradscope/ops/matmul.hpp"
+#include "gradscope/ops/max.hpp"
 #include "gradscope/ops/mean.hpp"
 #include "gradscope/ops/mse.hpp"
 #include "gradscope/ops/mul.hpp"
@@ -23,6 +28,8 @@
 #include "gradscope/ops/relu.hpp"
 #include "gradscope/ops/scale.hpp"
 #include "gradscope/ops/sigmoid.hpp"
+#include "gradscope/ops/slice.hpp"
+#include "gradscope/ops/softmax.hpp"
 #include "gradscope/ops/softplus.hpp"
 #include "gradscope/ops/sqrt.hpp"
 #include "gradscope/ops/sub.hpp"
@@ -42,6 +49,10 @@
   X(Transpose, "transpose")             \
   X(Sum, "sum")                         \
   X(Mean, "mean")                       \
+  X(Max, "max")                         \
+  X(Logsumexp, "logsumexp")             \
+  X(Slice, "slice")                     \
+  X(Concat, "concat")                   \
   X(Exp, "exp")                         \
   X(Log, "log")                         \
   X(Pow, "pow")                         \
@@ -52,8 +63,11 @@
   X(Sigmoid, "sigmoid")                 \
   X(Tanh, "tanh")                       \
   X(Softplus, "softplus")               \
+  X(Softmax, "softmax")                 \
+  X(LogSoftmax, "log_softmax")          \
   X(Bce, "bce")                         \
   X(BceWithLogits, "bce_with_logits")   \
+  X(CrossEntropy, "cross_entropy")      \
   X(Mse, "mse")
 
 namespace gradscope {

@@ -65,8 +65,10 @@ std::vector<Var<double>> record(Graph<double>& g, Program& p, bool first_time) {
 }
 
 // Where a finite-difference probe means something: every value finite and below 1e4, every
-// gradient below 1e8, and no input within 1e-3 of a kink (relu, abs, leaky_relu at 0) or a pole
-// (log, sqrt, pow, div at 0; bce at p = 0 or 1).
+// gradient below 1e8, no input within 1e-3 of a kink (relu, abs, leaky_relu at 0; max where two
+// elements of a line tie) or a pole (log, sqrt, pow, div at 0; bce at p = 0 or 1), and no
+// cross_entropy: its labels are class indices, and a leaf nudged by h is no label (recording the
+// probe would throw).
 bool smooth(const Graph<double>& g) {
   for (std::uint32_t i = 0; i < g.size(); ++i) {
     const auto n = g.node(i);
@@ -95,6 +97,16 @@ bool smooth(const Graph<double>& g) {
       case Op::Bce:
         if (a.minCoeff() < 1e-3 || a.maxCoeff() > 1 - 1e-3) return false;
         break;
+      case Op::Max: {  // two elements of a line within 1e-3 of its largest: a tie, max's kink
+        const auto in = g.node(n.input(0)).value();
+        const Matrix<double> lines =
+            n.attr() == 0 ? Matrix<double>(in) : Matrix<double>(in.transpose());
+        for (Eigen::Index j = 0; j < lines.cols(); ++j)
+          if ((lines.col(j).array() > v(j) - 1e-3).count() > 1) return false;
+        break;
+      }
+      case Op::CrossEntropy:
+        return false;
       default:
         break;
     }

@@ -5,7 +5,8 @@
 // Each case runs in three arrangements, since a kernel must add into its inputs' gradients: the op
 // as its inputs' only consumer; with L += Σ (input_k ∘ S_k) recorded after the op, so that
 // backward reaches those terms first and the op's kernel adds onto their contribution; and, for a
-// binary op whose operands have one shape, op(x, x), whose two gradients land in one slot.
+// binary op whose operands have one shape, op(x, x), whose two gradients land in one slot. A
+// whole-number input (class labels, ops::Domain::whole) is a constant and is not differentiated.
 #include <gradscope/autodiff/autodiff.hpp>
 
 #include <random>
@@ -41,6 +42,7 @@ OpCases plan(Op op) {
 }
 
 inline double sample(std::mt19937& rng, const ops::Domain& d) {
+  if (d.whole) return std::uniform_int_distribution<int>(int(d.lo), int(d.hi) - 1)(rng);
   std::uniform_real_distribution<double> u(d.lo, d.hi);
   for (;;) {
     const double x = u(rng);
@@ -86,7 +88,7 @@ std::vector<CheckResult> check_gradients(Op op, unsigned seed = 7) {
         auto loss_of = [&](Graph<double>& g, bool variables) {
           std::vector<Var<double>> in;
           for (int k = 0; k < inputs; ++k)
-            in.push_back(variables ? g.variable(x[k]) : g.constant(x[k]));
+            in.push_back(variables && !K::domain[k].whole ? g.variable(x[k]) : g.constant(x[k]));
           Var<double> y = arity == 1 ? g.apply(op, {in[0]}, attr)
                                      : g.apply(op, {in[0], in[twice ? 0 : 1]}, attr);
           Var<double> loss = sum(y * g.constant(r));
@@ -100,6 +102,7 @@ std::vector<CheckResult> check_gradients(Op op, unsigned seed = 7) {
         const std::string name = fmt::format("{} a={} b={} attr={} ({})", op_info(op).name, s.a,
                                              s.b, attr, name_of(arrangement));
         for (int k = 0; k < inputs; ++k) {
+          if (K::domain[k].whole) continue;
           const Matrix<double> ad = g.node(std::uint32_t(k)).grad();  // inputs are nodes 0 and 1
           for (Eigen::Index j = 0; j < x[k].size(); ++j) {
             const double x0 = x[k](j);

@@ -1,0 +1,30 @@
+#pragma once
+#include "gradscope/ops/kernel.hpp"
+
+namespace gradscope::ops {
+
+// out = (x - m) - ln Σ exp(x - m) on each column (axis 0) or row (axis 1), m the line's largest
+// element (max_and_exp_sum); its own op rather than log(softmax(x)), which is -inf where softmax
+// underflows to 0.
+struct LogSoftmax : AlongAxis {
+  template <class T, int N>
+  static void forward(Forward<T, N>& f) {
+    for_each_line(
+        f.attr,
+        [](auto x, auto y) {
+          const auto [m, s] = max_and_exp_sum(x);
+          y.array() = (x.array() - m) - std::log(s);
+        },
+        f.a, f.out);
+  }
+  // d/dx = g - exp(out) Σ g per line (exp(out) is the softmax)
+  template <class T, int N>
+  static void backward(Backward<T, N>& b) {
+    for_each_line(
+        b.attr,
+        [](auto y, auto g, auto ga) { ga.array() += g.array() - y.array().exp() * g.sum(); }, b.out,
+        b.gout, b.ga);
+  }
+};
+
+}  // namespace gradscope::ops
