@@ -317,6 +317,8 @@ class Graph {
   // The Error for operands whose shapes (or attribute) op does not accept.
   [[noreturn, gnu::cold, gnu::noinline]] void bad_operands(Op op, std::uint32_t in0,
                                                            std::uint32_t in1, T attr) const;
+  // The Error for a backward root that needs no gradient, saying why (constants only, no_grad).
+  [[noreturn, gnu::cold, gnu::noinline]] void no_gradient_root(std::uint32_t root) const;
   std::uint32_t intern(std::string_view s);
   std::uint16_t intern_shape(Shape s, Op op);
   Shape shape_of(const Node& n) const { return shapes_[n.shape]; }
