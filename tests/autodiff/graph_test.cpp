@@ -96,7 +96,7 @@ TEST_CASE("row-vector broadcast and reductions along an axis", "[autodiff]") {
   CHECK(x.grad()(1, 2) == Approx(100 + 1.0 / 3));
 }
 
-TEST_CASE("reduction axes mean what they mean in NumPy; no axis reduces every element",
+TEST_CASE("reduction axes mean what they mean in NumPy, and no axis reduces every element",
           "[autodiff]") {
   Graph<double> g;
   Matrix<double> xv(2, 3);
