@@ -65,13 +65,23 @@ template <class T>
 Var<T> leaky_relu(Var<T> x, Const<T> slope = T(0.01), SourceLoc loc = SourceLoc::current()) {
   return x.graph().apply(Op::LeakyRelu, {x}, slope, loc);
 }
-// axis -1: all elements (1x1); 0: down the rows (1 x cols); 1: across the columns (rows x 1)
+// Reductions. sum(x) and mean(x) reduce over every element (1x1). With an axis, as in NumPy and
+// PyTorch for a matrix: 0 or -2 down the rows (1 x cols: the column sums), 1 or -1 across the
+// columns (rows x 1: the row sums); any other axis is an Error.
 template <class T>
-Var<T> sum(Var<T> x, int axis = -1, SourceLoc loc = SourceLoc::current()) {
+Var<T> sum(Var<T> x, SourceLoc loc = SourceLoc::current()) {
+  return x.graph().apply(Op::Sum, {x}, T(ops::Reduction::all_axes), loc);
+}
+template <class T>
+Var<T> sum(Var<T> x, int axis, SourceLoc loc = SourceLoc::current()) {
   return x.graph().apply(Op::Sum, {x}, T(axis), loc);
 }
 template <class T>
-Var<T> mean(Var<T> x, int axis = -1, SourceLoc loc = SourceLoc::current()) {
+Var<T> mean(Var<T> x, SourceLoc loc = SourceLoc::current()) {
+  return x.graph().apply(Op::Mean, {x}, T(ops::Reduction::all_axes), loc);
+}
+template <class T>
+Var<T> mean(Var<T> x, int axis, SourceLoc loc = SourceLoc::current()) {
   return x.graph().apply(Op::Mean, {x}, T(axis), loc);
 }
 // Along one axis, 0 (each column) or 1 (each row): max and logsumexp reduce each line to one

@@ -245,8 +245,9 @@ template <class T>
 Var<T> Graph<T>::leaf(Op op, Shape shape, const T* data, std::uint32_t extra, std::string_view name,
                       bool requires_grad, SourceLoc loc) {
   if (shape.size() == 0)
-    fail("{} '{}': empty tensor ({}); values need at least one element", op_info(op).name, name,
-         shape);
+    fail("{} {}: empty tensor ({}) created at {}:{}; values need at least one element",
+         op_info(op).name, name.empty() ? std::string("(unnamed)") : fmt::format("'{}'", name),
+         shape, loc.file ? loc.file : "?", loc.line);
   const auto i =
       push_node(op, intern_shape(shape, op), shape.size(), extra, 0, requires_grad, false, loc);
   if (!name.empty()) set_name(i, intern(name));
@@ -312,6 +313,36 @@ struct checks_values<K, T,
                                                        std::declval<ops::Value<T>>()))>>
     : std::true_type {};
 }  // namespace
+
+template <class T>
+void Graph<T>::no_gradient_root(std::uint32_t root) const {
+  const Op op = nodes_[root].op;
+  if (op == Op::Variable || op == Op::Param)
+    fail("backward: root '{}' is a {} recorded under no_grad, so it needs no gradient; record it "
+         "outside no_grad", node_name(root), op_info(op).name);
+  // The variables and parameters root depends on: each was recorded under no_grad, or root
+  // depends on it only through a node that was.
+  std::vector<bool> upstream(root + 1);
+  upstream[root] = true;
+  std::string leaves;
+  std::size_t count = 0;
+  for (std::uint32_t i = root + 1; i-- > 0;) {
+    if (!upstream[i]) continue;
+    const Node& n = nodes_[i];
+    if (n.op == Op::Variable || n.op == Op::Param) {
+      if (++count <= 3) leaves += fmt::format("{}'{}'", leaves.empty() ? "" : ", ", node_name(i));
+      continue;
+    }
+    for (int k = 0; k < op_info(n.op).arity; ++k) upstream[n.in[k]] = true;
+  }
+  if (count == 0)
+    fail("backward: root '{}' does not depend on any variable or parameter, only on constants",
+         node_name(root));
+  fail("backward: root '{}' needs no gradient: it reads {} variable(s) or parameter(s) ({}{}), but "
+       "through nodes recorded under no_grad (the root itself, a node between, or the leaves); "
+       "record what backward should differentiate outside no_grad",
+       node_name(root), count, leaves, count > 3 ? ", ..." : "");
+}
 
 template <class T>
 template <class K, Op op>
@@ -390,8 +421,7 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
     fail("backward: called during backward (from a hook or observer) for root '{}'; a pass "
          "cannot start inside another", node_name(root));
   Node& rn = nodes_[root];
-  if (!(rn.flags & kRequiresGrad))
-    fail("backward: root '{}' does not depend on any variable or parameter", node_name(root));
+  if (!(rn.flags & kRequiresGrad)) no_gradient_root(root);
   // A gradient slot is zeroed when backward first reaches its node (backward_node) or passes it
   // unreached (below), not in one pass over the arena beforehand: the slot is then still in cache
   // when the first consumer adds into it, and the arena is swept once instead of twice.

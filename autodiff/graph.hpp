@@ -343,6 +343,8 @@ class Graph {
   [[noreturn, gnu::cold, gnu::noinline]] void bad_operands(Op op, std::uint32_t in0,
                                                            std::uint32_t in1, T attr,
                                                            Eigen::Index bad = -1) const;
+  // The Error for a backward root that needs no gradient, saying why (constants only, no_grad).
+  [[noreturn, gnu::cold, gnu::noinline]] void no_gradient_root(std::uint32_t root) const;
   std::uint32_t intern(std::string_view s);
   std::uint32_t child_scope(std::string_view name);  // the scope `name` inside the current one
   std::uint16_t intern_shape(Shape s, Op op);

@@ -75,6 +75,14 @@ double ratio(double num, double den) {
   return num > 0 ? std::numeric_limits<double>::infinity() : 0.0;
 }
 
+// Of the two gradients, from their norms; each scaled to unit length first, so that gradients
+// near the ends of double's range neither overflow nor underflow the product.
+double cosine(const Eigen::MatrixXd& a, double a_norm, const Eigen::MatrixXd& b, double b_norm) {
+  if (a_norm == 0 && b_norm == 0) return 1;
+  if (a_norm == 0 || b_norm == 0) return 0;
+  return std::clamp((a / a_norm).cwiseProduct(b / b_norm).sum(), -1.0, 1.0);
+}
+
 }  // namespace
 
 template <class T>
@@ -85,6 +93,7 @@ DerivationReport check_derivation(Graph<T>& g, Var<T> loss, const Derivation<T>&
   g.backward(loss);
   const std::uint32_t root = loss.index();
   DerivationReport report;
+  report.options = o;
   for (const auto& h : hand) {
     NodeCheck c;
     c.node = h.node;
@@ -98,6 +107,8 @@ DerivationReport check_derivation(Graph<T>& g, Var<T> loss, const Derivation<T>&
     c.hand_norm = l2_norm(hd);
     c.autodiff_norm = l2_norm(ad);
     c.factor = c.hand_norm == c.autodiff_norm ? 1.0 : ratio(c.hand_norm, c.autodiff_norm);
+    c.cosine = cosine(hd, c.hand_norm, ad, c.autodiff_norm);
+    c.rel_error = ratio(l2_norm(Eigen::MatrixXd(hd - ad)), c.autodiff_norm);
     c.max_abs_error = max_abs(hd - ad);
     c.max_rel_error = ratio(c.max_abs_error, max_abs(ad));
     c.agrees = c.max_abs_error <= o.atol + o.rtol * max_abs(ad);
@@ -125,6 +136,63 @@ DerivationReport check_derivation(Graph<T>& g, Var<T> loss, std::vector<HandGrad
                                   const CheckOptions& o) {
   return check_derivation<T>(
       g, loss, Derivation<T>([v = std::move(values)](const ForwardPass<T>&) { return v; }), o);
+}
+
+// --- the report as text
+// ------------------------------------------------------------------------------
+
+namespace {
+// Differences at the level of rounding print as such rather than as noise digits.
+std::string error_cell(double x) {
+  if (std::isnan(x)) return "-";
+  if (x < 1e-10) return "<1e-10";
+  return fmt::format("{:.2e}", x);
+}
+
+std::string discrepancy(const NodeCheck& n) {
+  std::string kind;
+  if (n.cosine <= -0.9999)
+    kind = "opposite sign";
+  else if (n.cosine >= 0.9999)
+    kind = "same direction";
+  else
+    kind = fmt::format("another direction, cosine {:.3f}", n.cosine);
+  return fmt::format("{}, {:.6g}x autodiff's norm, relative error {:.3g}", kind, n.factor,
+                     n.rel_error);
+}
+}  // namespace
+
+std::string format_report(const DerivationReport& r, std::string_view title) {
+  const bool fd = r.options.finite_differences;
+  std::size_t w = 4;
+  for (const auto& n : r.nodes) w = std::max(w, n.node.size());
+  std::string s = fmt::format("{:<{}}  {:>8}  {:>10}  {:>9}  {:>7}  {:>8}", "node", w, "|hand|",
+                              "|autodiff|", "ratio", "cosine", "rel err");
+  if (fd) s += fmt::format("  {:>10}  {:>14}", "hand vs FD", "autodiff vs FD");
+  s += "  verdict\n";
+  for (const auto& n : r.nodes) {
+    s += fmt::format("{:<{}}  {:>8.2e}  {:>10.2e}  {:>9.4g}  {:>7.4f}  {:>8}", n.node, w,
+                     n.hand_norm, n.autodiff_norm, n.factor, n.cosine, error_cell(n.rel_error));
+    if (fd)
+      s += fmt::format("  {:>10}  {:>14}", error_cell(n.fd_max_rel_error),
+                       error_cell(n.autodiff_fd_rel_error));
+    s += n.agrees ? "  agrees\n" : "  WRONG\n";
+  }
+  const std::string lead = title.empty() ? std::string() : fmt::format("{}: ", title);
+  if (!r.first_wrong)
+    return s + fmt::format("{}agrees with autodiff at all {} nodes (rtol {}).\n", lead,
+                           r.nodes.size(), r.options.rtol);
+  std::size_t wrong = 0;
+  for (const auto& n : r.nodes) wrong += !n.agrees;
+  const NodeCheck& first = r.nodes[*r.first_wrong];
+  s += fmt::format(
+      "{}DISAGREES with autodiff at {} of {} nodes. First wrong node in backward "
+      "order: {} ({})",
+      lead, wrong, r.nodes.size(), first.node, discrepancy(first));
+  const NodeCheck& last = r.nodes.back();
+  if (&last != &first && !last.agrees)
+    s += fmt::format("; at {}: {}", last.node, discrepancy(last));
+  return s + ".\n";
 }
 
 // --- the seed's derivations

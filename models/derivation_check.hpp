@@ -6,7 +6,10 @@
 // check_derivation() runs backward, and for every node the derivation covers reports the largest
 // absolute and relative difference from autodiff and from central finite differences, and the
 // first node in backward order (output towards input, the order the derivation is built in)
-// where the derivation goes wrong, with the factor ‖hand‖/‖autodiff‖ there.
+// where the derivation goes wrong. How it is wrong: the norm ratio ‖hand‖/‖autodiff‖ (a scale),
+// the cosine between the two (1 same direction, -1 a flipped sign, which the ratio cannot show)
+// and the relative error ‖hand - autodiff‖/‖autodiff‖ (2 for a flipped sign). format_report()
+// prints the report as a table; docs/tutorial.md shows one read.
 //
 // Finite differences need no help from the user: the recorded graph is replayed, op by op, with
 // one element of the node perturbed by ±h, and the loss re-evaluated.
@@ -14,6 +17,7 @@
 #include <gradscope/autodiff/graph.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -55,6 +59,8 @@ struct NodeCheck {
   std::uint32_t index = 0;
   double hand_norm = 0, autodiff_norm = 0, fd_norm = 0;
   double factor = 0;            // ‖hand‖ / ‖autodiff‖ (1 when both are 0)
+  double cosine = 1;            // <hand, autodiff> / (‖hand‖ ‖autodiff‖); 1 if both 0, 0 if one is
+  double rel_error = 0;         // ‖hand - autodiff‖ / ‖autodiff‖ (inf when autodiff is 0, hand not)
   double max_abs_error = 0;     // max |hand - autodiff|
   double max_rel_error = 0;     // max_abs_error / max |autodiff| (inf when autodiff is 0, hand not)
   double fd_max_abs_error = 0;  // max |hand - finite differences|  (NaN when not computed)
@@ -66,8 +72,17 @@ struct NodeCheck {
 struct DerivationReport {
   std::vector<NodeCheck> nodes;            // backward order: descending node index
   std::optional<std::size_t> first_wrong;  // into nodes
+  CheckOptions options;                    // what the check ran with
   bool agrees() const { return !first_wrong; }
 };
+
+// The report as text: a table, one row per node in backward order (norms, ratio, cosine, relative
+// error, with finite differences the hand's and autodiff's relative error from them, verdict),
+// then one line: agreement, or how many nodes are wrong and the first wrong one described
+// ("opposite sign", "same direction, 4.25x autodiff's norm", ...). title, when given, starts that
+// line. Errors below 1e-10, rounding in double, print as "<1e-10". Fits 100 columns for node
+// names up to 11 characters.
+std::string format_report(const DerivationReport& report, std::string_view title = {});
 
 // Runs g.backward(loss) (Parameters' gradients accumulate as with any backward) and compares.
 // Throws Error for a hand gradient naming an unknown node or having the wrong shape.

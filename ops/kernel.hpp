@@ -22,6 +22,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 #include <type_traits>
 #include <utility>
 
@@ -236,18 +237,37 @@ struct Loss {
   static constexpr std::array<double, 1> test_attrs{0.0};
 };
 
-// Reductions over all elements (axis -1, result 1x1), down the rows (axis 0, result 1 x cols) or
-// across the columns (axis 1, result rows x 1).
+// Reductions: the attribute is the axis as in NumPy for a matrix, 0 (or -2) down the rows, result
+// 1 x cols, and 1 (or -1) across the columns, result rows x 1; or all_axes, every element, result
+// 1x1. all_axes is NaN, NumPy's axis=None: no integer axis a caller writes can mean "everything".
 struct Reduction : Unary {
   static constexpr bool has_attr = true;
-  static constexpr const char* rule = "axis must be -1 (all), 0 (down rows) or 1 (across columns)";
+  static constexpr double all_axes = std::numeric_limits<double>::quiet_NaN();
+  static constexpr const char* rule =
+      "axis must be 0 or -2 (down the rows) or 1 or -1 (across the columns); sum(x) and mean(x) "
+      "without an axis reduce over every element";
+  enum class Along { All, Rows, Cols, Invalid };
+  static Along along(double axis) {
+    if (std::isnan(axis)) return Along::All;
+    if (axis == 0 || axis == -2) return Along::Rows;
+    if (axis == 1 || axis == -1) return Along::Cols;
+    return Along::Invalid;
+  }
   static Shape shape(Shape a, Shape, double axis) {
-    if (axis == -1) return {1, 1};
-    if (axis == 0) return {1, a.cols};
-    if (axis == 1) return {a.rows, 1};
+    switch (along(axis)) {
+      case Along::All: return {1, 1};
+      case Along::Rows: return {1, a.cols};
+      case Along::Cols: return {a.rows, 1};
+      case Along::Invalid: break;
+    }
     return {};
   }
-  static constexpr std::array<double, 3> test_attrs{-1.0, 0.0, 1.0};
+  // How many elements go into each output element.
+  static double count(Shape a, double axis) {
+    const Along d = along(axis);
+    return d == Along::All ? double(a.size()) : d == Along::Rows ? double(a.rows) : double(a.cols);
+  }
+  static constexpr std::array<double, 5> test_attrs{all_axes, 0.0, 1.0, -1.0, -2.0};
 };
 
 // Ops along one axis: on each column (axis 0, down the rows) or on each row (axis 1, across the
@@ -300,12 +320,11 @@ inline bool whole_below(double x, double n) { return x >= 0 && x < n && x == std
 
 template <class Out, class M>
 void reduce_forward(Out& out, const M& a, double axis) {
-  if (axis == -1)
-    out(0, 0) = a.sum();
-  else if (axis == 0)
-    out = a.colwise().sum();
-  else
-    out = a.rowwise().sum();
+  switch (Reduction::along(axis)) {
+    case Reduction::Along::All: out(0, 0) = a.sum(); break;
+    case Reduction::Along::Rows: out = a.colwise().sum(); break;
+    default: out = a.rowwise().sum(); break;
+  }
 }
 
 }  // namespace ops

@@ -3,11 +3,8 @@
 
 namespace gradscope::ops {
 
-// out = mean of a over all elements (axis -1), down the rows (axis 0) or across the columns (axis 1)
+// out = mean of a over every element, down the rows or across the columns (Reduction's axis)
 struct Mean : Reduction {
-  static double count(Shape in, double axis) {
-    return axis == -1 ? double(in.size()) : axis == 0 ? double(in.rows) : double(in.cols);
-  }
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     reduce_forward(f.out, f.a, f.attr);

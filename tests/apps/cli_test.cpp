@@ -247,8 +247,8 @@ TEST_CASE(
   std::remove("cli_test_compare.json");
   const auto r = run("compare --data " + csv.path + " --json cli_test_compare.json");
   REQUIRE(r.code == 0);
-  CHECK(r.out.find("seed-sigmoid: DISAGREES with autodiff. First wrong node in backward order: "
-                   "layer9/z") != std::string::npos);
+  CHECK(r.out.find("seed-sigmoid: DISAGREES with autodiff at 27 of 30 nodes. First wrong node in "
+                   "backward order: layer9/z (same direction, 4.25") != std::string::npos);
   const auto doc = nlohmann::json::parse(slurp("cli_test_compare.json"));
   const auto& d = doc["derivations"];
   REQUIRE(d.size() == 3);
@@ -259,6 +259,8 @@ TEST_CASE(
   CHECK(d[1]["agrees"] == false);
   CHECK(d[1]["first_wrong"]["node"] == "layer9/z");
   CHECK(d[1]["first_wrong"]["factor"].get<double>() > 4);
+  CHECK(d[1]["first_wrong"]["cosine"].get<double>() > 0.9999);  // a scale error, not a sign error
+  CHECK(d[1]["first_wrong"]["rel_error"].get<double>() > 3);
   CHECK(d[2]["derivation"] == "corrected-sigmoid");
   CHECK(d[2]["agrees"] == true);
   CHECK(d[1]["nodes"].size() == 30);

@@ -35,7 +35,8 @@ struct Program {
 
 constexpr double kSpecial[] = {0.0,  1.0,  -1.0,  0.5,   -0.5,   2.0,      -3.0,
                                1e-3, 10.0, -10.0, 1e300, -1e300, INFINITY, NAN};
-constexpr double kAttrs[] = {-1, 0, 1, 2, -2, 0.5, 3, -1.5, 0.01, 0.2, 1e200};
+// NaN: a reduction over every element (ops::Reduction::all_axes).
+constexpr double kAttrs[] = {-1, 0, 1, 2, -2, 0.5, 3, -1.5, 0.01, 0.2, 1e200, NAN};
 
 double value(FuzzedDataProvider& in) {
   if (in.ConsumeIntegralInRange(0, 3) == 0) return in.PickValueInArray(kSpecial);

@@ -120,3 +120,36 @@ TEST_CASE("hand gradients as values: a diamond, errors named") {
                     Catch::Contains("hand gradient of 'x' is 1x2, the node is 2x2"));
   CHECK_THROWS_WITH(parse_seed_derivation("seed-tanh"), Catch::Contains("unknown derivation"));
 }
+
+TEST_CASE("a flipped sign reads as one: cosine -1, relative error 2, norm ratio 1") {
+  Graph<double> g;
+  Matrix<double> xv(1, 3);
+  xv << 1, -2, 3;
+  auto x = g.variable(xv, "x");
+  auto loss = sum(x * x).named("loss");  // dL/dx = 2x
+  CheckOptions o;
+  o.finite_differences = false;
+  const auto r = check_derivation<double>(g, loss, {{"x", -2 * xv}}, o);
+  REQUIRE(r.first_wrong);
+  const NodeCheck& n = r.nodes[*r.first_wrong];
+  CHECK(n.factor == 1.0);
+  CHECK(n.cosine == Approx(-1.0));
+  CHECK(n.rel_error == Approx(2.0));
+  // The printer says so, and leaves out the finite-difference columns it has no numbers for.
+  const std::string text = format_report(r, "flipped");
+  CHECK_THAT(text, Catch::Contains("flipped: DISAGREES with autodiff at 1 of 1 nodes. First wrong "
+                                   "node in backward order: x (opposite sign, 1x autodiff's norm, "
+                                   "relative error 2)."));
+  CHECK_THAT(text, !Catch::Contains("vs FD"));
+  // Half the gradient: same direction, half the norm.
+  const auto half = check_derivation<double>(g, loss, {{"x", xv}}, o);
+  CHECK(half.nodes[0].cosine == Approx(1.0));
+  CHECK(half.nodes[0].rel_error == Approx(0.5));
+  CHECK_THAT(format_report(half), Catch::Contains("x (same direction, 0.5x autodiff's norm, "
+                                                  "relative error 0.5)."));
+  const auto right = check_derivation<double>(g, loss, {{"x", 2 * xv}});
+  CHECK(right.nodes[0].rel_error == 0.0);
+  const std::string ok = format_report(right);
+  CHECK_THAT(ok, Catch::Contains("hand vs FD") &&
+                     Catch::EndsWith("agrees with autodiff at all 1 nodes (rtol 1e-06).\n"));
+}

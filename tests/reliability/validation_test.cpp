@@ -38,18 +38,20 @@ TEST_CASE("validation: loss of prediction and target of different shapes",
   auto p = g.variable(ones(1, 20), "p");
   auto y = g.constant(ones(20, 1), "y");
   expect_error([&] { bce(p, y); }, {"bce:", "'p' is 1x20", "'y' is 20x1", "same shape"});
-  expect_error([&] { mse(p, y); }, {"mse:"});
+  expect_error([&] { mse(p, y); },
+               {"mse:", "a loss takes no target of another shape", "mean(pow(prediction - target, 2.0))"});
   expect_error([&] { bce_with_logits(p, y); }, {"bce_with_logits:"});
 }
 
 TEST_CASE("validation: reduction axis out of range", "[reliability][validation]") {
   Graph<double> g;
   auto x = g.variable(ones(2, 3), "x");
-  expect_error([&] { sum(x, 2); }, {"sum:", "'x' is 2x3", "attribute 2", "axis must be -1"});
-  expect_error([&] { mean(x, -2); }, {"mean:", "attribute -2"});
+  expect_error([&] { sum(x, 2); },
+               {"sum:", "'x' is 2x3", "attribute 2", "axis must be 0 or -2", "without an axis"});
+  expect_error([&] { mean(x, -3); }, {"mean:", "attribute -3"});
   // A 1x1 operand takes the scalar path of recording, whose shape rule is folded at compile time.
   auto s = g.variable(2.0, "s");
-  expect_error([&] { sum(s, 3); }, {"sum:", "'s' is 1x1", "attribute 3", "axis must be -1"});
+  expect_error([&] { sum(s, 3); }, {"sum:", "'s' is 1x1", "attribute 3", "axis must be 0 or -2"});
   CHECK(g.size() == 2);  // the failed ops recorded nothing
 }
 
@@ -57,6 +59,8 @@ TEST_CASE("validation: empty tensors", "[reliability][validation]") {
   Graph<double> g;
   expect_error([&] { g.constant(Matrix<double>(0, 3), "data"); }, {"constant 'data'", "0x3"});
   expect_error([&] { g.variable(Matrix<double>(4, 0), "v"); }, {"variable 'v'", "4x0"});
+  expect_error([&] { g.variable(Matrix<double>(0, 2)); },
+               {"variable (unnamed): empty tensor (0x2) created at ", "validation_test.cpp:"});
   expect_error([&] { Parameter<double>(Matrix<double>(), "w"); }, {"parameter 'w'", "empty"});
 }
 
@@ -140,7 +144,19 @@ TEST_CASE("validation: root and seed of backward", "[reliability][validation]") 
   expect_error([&] { g.backward(y, ones(3, 2)); }, {"seed gradient is 3x2", "root 'y' is 2x3"});
   auto c = g.constant(1.0, "c");
   expect_error([&] { g.backward(exp(c).named("e")); },
-               {"root 'e' does not depend on any variable or parameter"});
+               {"root 'e' does not depend on any variable or parameter, only on constants"});
+  // Recorded under no_grad: the message says so, for the leaf itself and for what reads it.
+  Var<double> v, h;
+  {
+    auto guard = g.no_grad();
+    v = g.variable(ones(2, 3), "v");
+    h = sum(x * 3.0).named("h");
+  }
+  expect_error([&] { g.backward(sum(v)); },
+               {"root 'sum#", "needs no gradient", "('v')", "no_grad"});
+  expect_error([&] { g.backward(v, ones(2, 3)); },
+               {"root 'v' is a variable recorded under no_grad, so it needs no gradient"});
+  expect_error([&] { g.backward(h); }, {"root 'h' needs no gradient", "('x')", "no_grad"});
 }
 
 TEST_CASE("validation: item() of a node that is not 1x1", "[reliability][validation]") {
