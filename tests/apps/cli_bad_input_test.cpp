@@ -223,7 +223,7 @@ TEST_CASE("cli: sizes beyond memory refused before allocating, naming the option
 
 TEST_CASE("cli: out of memory is exit 2 naming what was being built", "[cli][reliability]") {
   // Under a 400 MB address-space limit the estimate lets a 4 x 2000 network through (256 MB of
-  // weights, gradients and moments), but building it needs more than the process has left.
+  // weights, gradients and moments), but the pass needs more than the process has left.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
   WARN("a sanitizer's shadow memory does not fit under ulimit -v: skipped");
   return;
@@ -233,8 +233,8 @@ TEST_CASE("cli: out of memory is exit 2 naming what was being built", "[cli][rel
   gradscope::testing::log_error_message("gradscope demo --width 2000 --depth 4, ulimit -v 400000 → " +
                                         r.err.substr(0, r.err.find('\n')));
   CHECK(r.code == 2);
-  CHECK_THAT(r.err, StartsWith("gradscope: error: out of memory while ") &&
-                        Contains("(--depth 4 --width 2000)"));
+  CHECK_THAT(r.err, StartsWith("gradscope: error: out of memory while "));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
   CHECK(box.files().empty());
 }
 
