@@ -16,11 +16,7 @@
 #include "apps/cli_sandbox.hpp"
 #include "reliability/expect_error.hpp"
 
-namespace fs = std::filesystem;
-using gradscope::testing::Result;
-using gradscope::testing::run;
-using gradscope::testing::Sandbox;
-using gradscope::testing::slurp;
+using namespace gradscope::testing;  // Sandbox, run, Result, slurp, log_error_message
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 
@@ -44,7 +40,7 @@ void expect_refused(const Sandbox& box, const std::string& args, const std::stri
                     const std::string& shell = "") {
   const auto before = snapshot(box);
   const Result r = run(box, args, shell);
-  gradscope::testing::log_error_message("gradscope " + args + " → " +
+  log_error_message("gradscope " + args + " → " +
                                         r.err.substr(r.err.rfind("gradscope: error")));
   INFO("gradscope " << args << "\nstderr: " << r.err);
   CHECK(r.code == 2);

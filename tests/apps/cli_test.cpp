@@ -244,7 +244,7 @@ TEST_CASE("DOT options: --svg alone, and nothing is written when Graphviz is mis
   CHECK(!exists("cli_test_nodot.json"));
 }
 
-TEST_CASE("bare gradscope lists the subcommands; --version prints the version") {
+TEST_CASE("bare gradscope lists the subcommands, and --version prints the version") {
   auto r = run("");
   CHECK(r.code == 2);
   CHECK(r.err ==
