@@ -20,14 +20,26 @@ const Named kNamed[] = {{"zeros", Init::constant(0)},
                         {"he", Init::he_normal()},
                         {"he_uniform", Init::he_uniform()},
                         {"orthogonal", Init::orthogonal()}};
+// Other names for the same initialisers (the papers' authors, as Keras and PyTorch call them).
+const std::pair<std::string_view, std::string_view> kAliases[] = {
+    {"glorot", "xavier"},
+    {"glorot_uniform", "xavier"},
+    {"xavier_uniform", "xavier"},
+    {"glorot_normal", "xavier_normal"},
+    {"kaiming", "he"},
+    {"kaiming_normal", "he"},
+    {"he_normal", "he"},
+    {"kaiming_uniform", "he_uniform"}};
 }  // namespace
 
 Init parse_init(std::string_view name) {
+  for (const auto& [alias, canonical] : kAliases)
+    if (alias == name) name = canonical;
   for (const auto& n : kNamed)
     if (n.name == name) return n.init;
   fail(
-      "unknown initialiser '{}' (expected zeros, identity, uniform, normal, xavier, xavier_normal, "
-      "he, he_uniform or orthogonal)",
+      "unknown initialiser '{}' (expected zeros, identity, uniform, normal, xavier (glorot), "
+      "xavier_normal (glorot_normal), he (kaiming), he_uniform (kaiming_uniform) or orthogonal)",
       name);
 }
 

@@ -37,7 +37,8 @@ struct Init {
 
 // Names for the command line: "zeros", "identity" (scale 1), "uniform" (U(-0.1, 0.1)),
 // "normal" (N(0, 0.1)), "xavier" (= xavier_uniform), "xavier_normal", "he" (= he_normal),
-// "he_uniform", "orthogonal". Throws Error listing them for anything else.
+// "he_uniform", "orthogonal", and the other names of the same (glorot = xavier, glorot_normal,
+// kaiming = he, kaiming_uniform, ...). Throws Error listing them for anything else.
 Init parse_init(std::string_view name);
 std::string describe(const Init& init);
 

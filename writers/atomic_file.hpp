@@ -1,23 +1,19 @@
 #pragma once
-// Writing output files so that a reader (or a crash) never leaves half a file under the final name:
-// everything is written to "<path>.tmp" first and renamed to path once complete.
+// Writing one output file so that a reader (or a crash) never sees half a file under its name: the
+// content goes to a unique temporary beside it, renamed into place once complete (an OutputSet of
+// one file, writers/output_set.hpp).
 #include <optional>
 #include <string>
 #include <string_view>
-#include <vector>
 
 namespace gradscope {
 
-// Writes content to "<path>.tmp" and renames it to path; on any failure removes the temporary
-// and throws Error naming path and the system's reason.
+// Writes content to path as OutputSet does (a device or FIFO is written in place, a symbolic link
+// written through, an existing file keeps its mode); on any failure nothing changes and Error
+// says "cannot write '<path>': " and why.
 void write_file_atomically(const std::string& path, std::string_view content);
 
 // The executable `name` in a directory of PATH, if any (e.g. "dot", "gnuplot").
 std::optional<std::string> find_program(std::string_view name);
-
-// Runs argv (argv[0] a path, e.g. from find_program), which must write its output to
-// "<out_path>.tmp"; renames that to out_path once the program exited with status 0. Otherwise
-// removes the temporary and throws Error naming out_path, the program and its exit status.
-void run_into_file(const std::vector<std::string>& argv, const std::string& out_path);
 
 }  // namespace gradscope

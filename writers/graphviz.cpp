@@ -12,12 +12,15 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <map>
 #include <sstream>
 #include <tuple>
 
 #include "gradscope/writers/atomic_file.hpp"
+#include "gradscope/writers/output_set.hpp"
 #include "gradscope/instruments/boost_graph.hpp"
 #include "gradscope/instruments/grad_stats.hpp"
 #include "gradscope/instruments/graph_queries.hpp"
@@ -522,37 +525,56 @@ void write_dot(const Graph<T>& g, const std::string& path, const DotOptions& opt
   write_file_atomically(path, to_dot(g, options));
 }
 
-void render_dot(const std::string& dot_path, const std::string& out_path) {
-  const std::string ext = std::filesystem::path(out_path).extension().string();
-  if (ext != ".svg" && ext != ".png" && ext != ".pdf")
-    fail("cannot render '{}': unknown format '{}' (use .svg, .png or .pdf)", out_path, ext);
-  if (!std::filesystem::is_regular_file(dot_path))
-    fail("cannot render '{}': DOT file '{}' does not exist", out_path, dot_path);
+std::string render_dot_text(const std::string& dot_text, const std::string& format,
+                            const std::string& what) {
+  if (format != "svg" && format != "png" && format != "pdf")
+    fail("{}: unknown format '{}' (use .svg, .png or .pdf)", what, format);
   const auto dot = find_program("dot");
-  if (!dot)
-    fail(
-        "cannot render '{}': Graphviz 'dot' is not on PATH; install graphviz, then run: "
-        "dot -T{} {} -o {}",
-        out_path, ext.substr(1), dot_path, out_path);
-  run_into_file({*dot, "-T" + ext.substr(1), dot_path, "-o", out_path + ".tmp"}, out_path);
+  if (!dot) fail("{}: Graphviz 'dot' is not on PATH; install graphviz", what);
+  const std::string image = "graph." + format;  // fixed names: no path reaches dot's arguments
+  return run_renderer({*dot, "-T" + format, "graph.dot", "-o", image}, {{"graph.dot", dot_text}},
+                      image, what);
+}
+
+std::vector<std::string> rendered_beside(const std::string& dot_path) {
+  const std::string stem = std::filesystem::path(dot_path).replace_extension().string();
+  return {stem + ".svg", stem + ".png"};
+}
+
+void render_dot(const std::string& dot_path, const std::string& out_path) {
+  const std::string what = fmt::format("cannot render '{}'", printable_path(out_path));
+  const std::string ext = std::filesystem::path(out_path).extension().string();
+  std::ifstream in(dot_path, std::ios::binary);
+  if (!std::filesystem::is_regular_file(dot_path) || !in)
+    fail("{}: DOT file '{}' does not exist", what, printable_path(dot_path));
+  const std::string text{std::istreambuf_iterator<char>(in), {}};
+  OutputSet out;
+  out.add_input("DOT file", dot_path);
+  out.add_output("cannot render", out_path);
+  out.set(out_path, render_dot_text(text, ext.empty() ? "" : ext.substr(1), what));
+  out.commit();
 }
 
 template <class T>
 DotExport export_dot(const Graph<T>& g, const std::string& dot_path, const DotOptions& options) {
-  write_dot(g, dot_path, options);
   DotExport result{{dot_path}, {}};
-  const std::filesystem::path stem = std::filesystem::path(dot_path).replace_extension();
+  OutputSet out;
+  out.add_output("cannot write", dot_path);
+  const std::string text = to_dot(g, options);
+  out.set(dot_path, text);
   if (!find_program("dot")) {
     result.note =
-        fmt::format("Graphviz 'dot' not found on PATH; render with: dot -Tsvg {} -o {}.svg",
-                    dot_path, stem.string());
-    return result;
+        fmt::format("Graphviz 'dot' not found on PATH; render with: dot -Tsvg {} -o {}",
+                    dot_path, rendered_beside(dot_path)[0]);
+  } else {
+    for (const auto& image : rendered_beside(dot_path)) {
+      out.add_output("cannot write", image);
+      out.set(image, render_dot_text(text, image.substr(image.size() - 3),
+                                     fmt::format("cannot render '{}'", printable_path(image))));
+      result.files.push_back(image);
+    }
   }
-  for (const char* ext : {".svg", ".png"}) {
-    const std::string out = stem.string() + ext;
-    render_dot(dot_path, out);
-    result.files.push_back(out);
-  }
+  out.commit();
   return result;
 }
 

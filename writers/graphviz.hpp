@@ -55,18 +55,24 @@ std::string to_dot(const Graph<T>& g, const DotOptions& options = {});
 template <class T>
 void write_dot(const Graph<T>& g, const std::string& path, const DotOptions& options = {});
 
-// Renders a DOT file with Graphviz's dot into out_path; the format comes from out_path's extension
-// (svg, png or pdf). Temporary file, then rename. Throws Error naming the files when dot is missing
-// or fails.
+// Renders DOT text with Graphviz's dot into an image of `format` (svg, png or pdf) and returns its
+// bytes. dot runs in a private directory on fixed file names (writers/output_set.hpp); Error,
+// starting with `what`, when dot is missing, fails, or leaves an incomplete image.
+std::string render_dot_text(const std::string& dot_text, const std::string& format,
+                            const std::string& what);
+// Renders a DOT file into out_path; the format comes from out_path's extension (svg, png or pdf).
+// out_path changes only when rendering succeeded.
 void render_dot(const std::string& dot_path, const std::string& out_path);
+// The images export_dot renders beside a DOT file: its stem with .svg and .png.
+std::vector<std::string> rendered_beside(const std::string& dot_path);
 
 struct DotExport {
   std::vector<std::string> files;  // the DOT file, then any renderings
   std::string note;                // how to render by hand, when dot was not found
 };
 
-// write_dot, then — when dot is on PATH — SVG and PNG beside it (same stem); otherwise the note
-// says which command renders it.
+// write_dot, then — when dot is on PATH — SVG and PNG beside it (rendered_beside); otherwise the
+// note says which command renders it. All files change together or none does.
 template <class T>
 DotExport export_dot(const Graph<T>& g, const std::string& dot_path,
                      const DotOptions& options = {});

@@ -1,93 +1,13 @@
 #include "cli.hpp"
 
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <array>
 #include <cmath>
-#include <filesystem>
-#include <gradscope/writers/atomic_file.hpp>
 #include <gradscope/writers/diagnosis_json.hpp>
 #include <gradscope/instruments/grad_stats.hpp>
 
 namespace gradscope::cli {
-
-void add_network_options(CLI::App& cmd, NetworkOptions& o) {
-  cmd.add_option("--act", o.act, "hidden activation: relu, leaky_relu, sigmoid, tanh, identity")
-      ->capture_default_str();
-  cmd.add_option("--depth", o.depth, "layers, the output layer included")->capture_default_str();
-  cmd.add_option("--width", o.width, "units per hidden layer")->capture_default_str();
-  auto* scale = cmd.add_option("--weight-scale", o.weight_scale,
-                               "hidden weights s*I, output weights all ones (the seed's init)")
-                    ->capture_default_str();
-  cmd.add_option(
-         "--init", o.init,
-         "named initialiser for all layers instead of the scaled identity: zeros, identity, "
-         "uniform, normal, xavier, xavier_normal, he, he_uniform, orthogonal")
-      ->excludes(scale);
-  cmd.add_option("--samples", o.samples, "generated points per class")->capture_default_str();
-  cmd.add_option("--mean0", o.mean0, "mean of class 0 (two numbers)")
-      ->expected(2)
-      ->capture_default_str();
-  cmd.add_option("--mean1", o.mean1, "mean of class 1 (two numbers)")
-      ->expected(2)
-      ->capture_default_str();
-  cmd.add_option("--seed", o.seed, "seed of the data generator and random initialisers")
-      ->capture_default_str();
-  cmd.add_option("--data", o.data,
-                 "CSV file of points to use instead of generated ones: header row, feature "
-                 "columns, last column the 0/1 label");
-}
-
-void add_output_options(CLI::App& cmd, OutputOptions& o) {
-  cmd.add_option("--json", o.json, "write the configuration and per-layer results as JSON");
-  auto* dot =
-      cmd.add_option("--dot", o.dot,
-                     "write the graph of the pass as Graphviz DOT, annotated and coloured "
-                     "by gradient magnitude; with Graphviz installed also FILE's .svg, .png");
-  cmd.add_option("--svg", o.svg, "render the graph to this SVG file instead (needs Graphviz's dot)")
-      ->needs(dot);
-  cmd.add_flag("--collapse", o.collapse, "DOT: one node per layer")->needs(dot);
-  cmd.add_option("--grad-norm", o.grad_norm, "DOT: magnitude of a tensor gradient: l2, max or mean")
-      ->check(CLI::IsMember({"l2", "max", "mean"}))
-      ->capture_default_str()
-      ->needs(dot);
-}
-
-void require_positive(const char* option, double x) {
-  if (!std::isfinite(x) || x <= 0) fail("{} must be a finite number > 0, got {}", option, x);
-}
-
-models::Dataset make_data(const NetworkOptions& o) {
-  if (!o.data.empty()) return models::load_csv(o.data);
-  if (o.samples < 1) fail("--samples must be at least 1, got {}", o.samples);
-  models::TwoGaussians spec;
-  spec.mean0 = Eigen::Vector2d(o.mean0[0], o.mean0[1]);
-  spec.mean1 = Eigen::Vector2d(o.mean1[0], o.mean1[1]);
-  spec.per_class = o.samples;
-  spec.seed = o.seed;
-  return models::two_gaussians(spec);
-}
-
-models::SeedNetworkSpec network_spec(const NetworkOptions& o, Eigen::Index inputs) {
-  if (o.depth < 1) fail("--depth must be at least 1, got {}", o.depth);
-  if (o.width < 1) fail("--width must be at least 1, got {}", o.width);
-  if (!std::isfinite(o.weight_scale)) fail("--weight-scale must be finite, got {}", o.weight_scale);
-  models::SeedNetworkSpec s;
-  s.inputs = inputs;
-  s.depth = std::size_t(o.depth);
-  s.width = o.width;
-  s.hidden = models::parse_activation(o.act);
-  s.output = models::Activation::Sigmoid;
-  if (o.init.empty()) {
-    s.hidden_init = models::Init::scaled_identity(o.weight_scale);
-    s.output_init = models::Init::constant(1);
-  } else {
-    s.hidden_init = s.output_init = models::parse_init(o.init);
-  }
-  s.seed = o.seed;
-  return s;
-}
 
 json config_json(const NetworkOptions& o, const models::Dataset& data) {
   const auto s = network_spec(o, data.features());
@@ -112,11 +32,35 @@ json config_json(const NetworkOptions& o, const models::Dataset& data) {
 }
 
 void run_pass(models::Mlp<double>& net, const models::Dataset& data, Pass& p) {
+  Building b(fmt::format("recording the forward and backward pass on {} samples", data.samples()));
   p.graph.clear();
   p.forward = net.forward(p.graph.constant(data.x, "x"));
   p.loss = models::binary_cross_entropy(p.forward.output(), p.graph.constant(data.y, "y"));
   for (auto* param : net.parameters()) param->zero_grad();
   p.graph.backward(p.loss);
+}
+
+void require_finite(const Pass& p, const char* command) {
+  const double loss = std::abs(p.loss.item());  // fmt prints a NaN with its sign bit: "-nan"
+  auto check = [&](const char* what, std::size_t layer, const Eigen::MatrixXd& m) {
+    const Eigen::Index bad = m.size() - m.array().isFinite().count();
+    if (bad)
+      fail(
+          "{}: the pass is not finite (loss {}): first in the {} of layer {} ({} of its {} "
+          "elements are inf or NaN); the weights or the data overflow the network: lower "
+          "--weight-scale or rescale the data",
+          command, loss, what, layer, bad, m.size());
+  };
+  const auto& layers = p.forward.layers;
+  for (std::size_t l = 0; l < layers.size(); ++l) {  // forward: values, from the input up
+    check("pre-activation z", l + 1, layers[l].z.value());
+    check("activation a", l + 1, layers[l].a.value());
+  }
+  if (!std::isfinite(loss)) fail("{}: the loss is {}", command, loss);
+  for (std::size_t l = layers.size(); l-- > 0;) {  // backward: gradients, from the output down
+    check("gradient dL/dz", l + 1, layers[l].z.grad());
+    check("gradient dL/dw", l + 1, layers[l].w.grad());
+  }
 }
 
 std::vector<LayerReport> layer_reports(const Pass& p, Eigen::Index samples) {
@@ -208,27 +152,58 @@ void Table::add_row(std::vector<std::string> cells) {
   rows_.push_back(std::move(cells));
 }
 
+namespace {
+bool wide_tables = false;
+constexpr std::size_t kColumns = 100;  // a table's width unless --wide
+
+// cell cut to width bytes, ending in "..." (never inside a UTF-8 sequence): only a single column
+// wider than a table may be shows this.
+std::string shortened(const std::string& cell, std::size_t width) {
+  if (cell.size() <= width) return cell;
+  std::size_t cut = width - 3;
+  while (cut > 0 && (static_cast<unsigned char>(cell[cut]) & 0xC0) == 0x80) --cut;
+  return cell.substr(0, cut) + "...";
+}
+}  // namespace
+
+void Table::set_wide(bool wide) { wide_tables = wide; }
+
 void Table::print() const {
   std::vector<std::size_t> w(headers_.size());
   for (std::size_t c = 0; c < w.size(); ++c) {
     w[c] = headers_[c].size();
     for (const auto& r : rows_) w[c] = std::max(w[c], r[c].size());
+    if (!wide_tables) w[c] = std::min(w[c], kColumns - w[0] - 2);  // a single column too wide
   }
-  auto line = [&](const std::vector<std::string>& cells) {
+  // Too wide: the columns after the first are printed in blocks that fit, each block after the
+  // first column again (as R prints a wide data frame).
+  std::vector<std::vector<std::size_t>> blocks{{0}};
+  for (std::size_t c = 1, used = w[0]; c < w.size(); ++c) {
+    if (!wide_tables && blocks.back().size() > 1 && used + 2 + w[c] > kColumns) {
+      blocks.push_back({0});
+      used = w[0];
+    }
+    blocks.back().push_back(c);
+    used += 2 + w[c];
+  }
+  auto line = [&](const std::vector<std::string>& cells, const std::vector<std::size_t>& block) {
     std::string s;
-    for (std::size_t c = 0; c < cells.size(); ++c) {
+    for (const std::size_t c : block) {
+      const std::string cell = shortened(cells[c], w[c]);
       // Numbers (and n/a in a number column) right-aligned, text and matrices left.
       const bool number =
-          cells[c] == "n/a" ||
-          (!cells[c].empty() && (std::isdigit((unsigned char)cells[c][0]) || cells[c][0] == '-'));
+          cell == "n/a" || (!cell.empty() && (std::isdigit((unsigned char)cell[0]) || cell[0] == '-'));
       s += c ? "  " : "";
-      s += number ? fmt::format("{:>{}}", cells[c], w[c]) : fmt::format("{:<{}}", cells[c], w[c]);
+      s += number ? fmt::format("{:>{}}", cell, w[c]) : fmt::format("{:<{}}", cell, w[c]);
     }
     while (!s.empty() && s.back() == ' ') s.pop_back();
     fmt::print("{}\n", s);
   };
-  line(headers_);
-  for (const auto& r : rows_) line(r);
+  for (std::size_t b = 0; b < blocks.size(); ++b) {
+    if (b) fmt::print("\n");
+    line(headers_, blocks[b]);
+    for (const auto& r : rows_) line(r, blocks[b]);
+  }
 }
 
 void print_diagnosis(const Diagnosis& d, const std::string& title) {
@@ -247,47 +222,6 @@ void add_diagnosis(json& doc, const Diagnosis& d) {
   doc["theory_gain"] = j["theory_gain"];
   doc["verdict"] = j["verdict"];
   doc["diagnosis"] = j;
-}
-
-void check_output_path(const char* option, const std::string& path) {
-  if (path.empty()) return;
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  if (!std::filesystem::is_directory(dir))
-    fail("{} {}: directory '{}' does not exist", option, path, dir);
-  if (::access(dir.c_str(), W_OK) != 0)
-    fail("{} {}: directory '{}' is not writable", option, path, dir);
-}
-
-void check_output_paths(const OutputOptions& out) {
-  check_output_path("--json", out.json);
-  check_output_path("--dot", out.dot);
-  check_output_path("--svg", out.svg);
-}
-
-void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc) {
-  if (!out.svg.empty() && !find_program("dot"))
-    fail(
-        "--svg {}: Graphviz's dot is not on PATH (install graphviz, or drop --svg and render "
-        "the DOT file later)",
-        out.svg);
-  if (!out.json.empty()) write_file_atomically(out.json, doc.dump(2) + "\n");
-  if (out.dot.empty()) return;
-  DotOptions dot;
-  dot.collapse = out.collapse;
-  dot.norm = out.grad_norm == "max"    ? GradNorm::Max
-             : out.grad_norm == "mean" ? GradNorm::Mean
-                                       : GradNorm::L2;
-  dot.edge_gradients = true;  // the CLI's pictures always show the flow along each edge
-  if (!out.svg.empty()) {
-    write_dot(graph, out.dot, dot);
-    render_dot(out.dot, out.svg);
-    fmt::print("wrote {} and {}\n", out.dot, out.svg);
-    return;
-  }
-  const DotExport e = export_dot(graph, out.dot, dot);
-  fmt::print("wrote {}\n", fmt::join(e.files, ", "));
-  if (!e.note.empty()) fmt::print("{}\n", e.note);
 }
 
 }  // namespace gradscope::cli

@@ -6,6 +6,7 @@
 #include <gradscope/instruments/diagnosis.hpp>
 #include <gradscope/writers/graphviz.hpp>
 #include <gradscope/models/models.hpp>
+#include <gradscope/writers/output_set.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -30,19 +31,53 @@ struct NetworkOptions {
 };
 void add_network_options(CLI::App& cmd, NetworkOptions& o);
 
-// Output files, written by finish() once the command's work succeeded.
+// An integer option read strictly: decimal digits only (a leading '-' for a signed target), the
+// whole word, within the target's range; otherwise Error naming the option and the text.
+template <class T>
+CLI::Option* add_integer_option(CLI::App& cmd, const std::string& name, T& target,
+                                const std::string& help);
+
+// Output files, written by Outputs::finish once the command's work succeeded. "-" is standard
+// output for any of them.
 struct OutputOptions {
   std::string json;
-  std::string dot;               // the annotated graph of the pass, as Graphviz DOT
-  std::string svg;               // ... rendered to SVG by Graphviz (needs dot)
-  bool collapse = false;         // DOT: one node per layer
-  std::string grad_norm = "l2";  // DOT: how a tensor gradient becomes one magnitude
+  std::string dot;        // the annotated graph of the pass, as Graphviz DOT
+  std::string svg;        // the graph rendered to SVG by Graphviz (with or without --dot)
+  bool collapse = false;  // DOT: one node per layer
+  std::string grad_norm;  // DOT: how a tensor gradient becomes one magnitude (empty: l2)
+  bool wide = false;      // tables as wide as their content, instead of 100 columns
 };
 void add_output_options(CLI::App& cmd, OutputOptions& o);
 
-// Checks the options (throws Error with one clear sentence) and builds what they describe.
+// The report (tables, verdicts) goes to standard output through a stream that survives a reader
+// who left (`gradscope demo --json out.json | head -1` still writes out.json); when an output is
+// "-", the report moves to standard error. route_report is called once, by main.
+void route_report();
+void report_to_stderr();
+
+// What the command is building while a Building lives, for the one-line out-of-memory error
+// ("out of memory while building the network (--depth 10 --width 2)"); an exception that unwinds
+// it leaves it named.
+class Building {
+ public:
+  explicit Building(std::string what);
+  ~Building();
+  Building(const Building&) = delete;
+  Building& operator=(const Building&) = delete;
+  static const std::string& current();
+
+ private:
+  std::string previous_;
+  int exceptions_;
+};
+
+// Checks the options (throws Error with one clear sentence) and builds what they describe. Sizes
+// are estimated first: what would not fit in this machine's memory is an Error naming the options
+// and the size.
 models::Dataset make_data(const NetworkOptions& o);
 models::SeedNetworkSpec network_spec(const NetworkOptions& o, Eigen::Index inputs);
+// network_spec, its memory estimate for `samples` samples, and the network.
+models::Mlp<double> build_network(const NetworkOptions& o, const models::Dataset& data);
 json config_json(const NetworkOptions& o, const models::Dataset& data);
 // Throws Error unless x is finite and > 0, naming the option.
 void require_positive(const char* option, double x);
@@ -55,6 +90,9 @@ struct Pass {
   Var<double> loss;
 };
 void run_pass(models::Mlp<double>& net, const models::Dataset& data, Pass& pass);
+// Throws Error unless the pass's loss and every layer's values and gradients are finite, naming
+// the first layer and quantity that is not (as `train` refuses a non-finite loss).
+void require_finite(const Pass& pass, const char* command);
 
 // One layer's gradients in the seed's orientation and convention: dz of sample 0 multiplied by m
 // (the seed's dz = a - y has no 1/m; autodiff of the mean loss gives dz/m), dw (in x out) and db
@@ -76,12 +114,15 @@ void print_layer_table(const std::vector<LayerReport>& layers);
 std::string format_matrix(const Eigen::MatrixXd& m);
 json matrix_json(const Eigen::MatrixXd& m);  // array of rows
 
-// The one table printer: columns padded to their widest cell, numbers right-aligned.
+// The one table printer: columns padded to their widest cell, numbers right-aligned. A table
+// wider than 100 columns is printed in blocks of columns that fit, each starting with the first
+// column, unless set_wide.
 class Table {
  public:
   explicit Table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
   void add_row(std::vector<std::string> cells);
   void print() const;  // to stdout
+  static void set_wide(bool wide);
 
  private:
   std::vector<std::string> headers_;
@@ -96,16 +137,28 @@ void print_diagnosis(const Diagnosis& d, const std::string& title);
 json diagnosis_json(const Diagnosis& d);
 void add_diagnosis(json& doc, const Diagnosis& d);
 
-// Writes every requested output file after the command's work succeeded; nothing is written
-// before, so a failed run leaves no file behind (--svg without Graphviz fails before anything is
-// written). Monitor results (measured_gain, theory_gain, verdict) go into `doc`
-// before this call; the DOT export draws `graph`.
-void finish(const OutputOptions& out, const Graph<double>& graph, const json& doc);
-// Throws Error unless the output file's directory exists and is writable (nothing to check for an
-// empty path); commands call it first, so a long run does not end in an error it could have
-// reported at the start. check_output_paths checks every file of OutputOptions.
-void check_output_path(const char* option, const std::string& path);
-void check_output_paths(const OutputOptions& out);
+// The command's output files as one transaction (writers/output_set.hpp). The constructor checks
+// every path (extensions, directories, collisions with --data and among the outputs, including the
+// images --dot renders beside it) and that Graphviz is there when --svg asks for it, before any
+// work; finish writes them all once the work succeeded, or none. Commands add their own files
+// (train's plot) to files() before their work too.
+class Outputs {
+ public:
+  Outputs(const OutputOptions& out, const NetworkOptions& net);
+  OutputSet& files() { return files_; }
+  // The content of an output added to files(); finish names it among the files written.
+  void set(const std::string& path, std::string content);
+  // Fills in the JSON document and the graph's DOT (and its images), commits, and prints which
+  // files were written.
+  void finish(const Graph<double>& graph, const json& doc);
+
+ private:
+  OutputOptions out_;
+  OutputSet files_;
+  std::vector<std::string> beside_;   // images rendered beside --dot
+  std::vector<std::string> written_;  // as "wrote ..." names them
+  bool graphviz_ = false;
+};
 
 // Subcommands.
 void add_demo(CLI::App& app);

@@ -13,11 +13,12 @@ struct DemoOptions {
 };
 
 void run_demo(const DemoOptions& o) {
-  check_output_paths(o.out);
+  Outputs outputs(o.out, o.net);
   const models::Dataset data = make_data(o.net);
-  auto net = models::seed_network<double>(network_spec(o.net, data.features()));
+  auto net = build_network(o.net, data);
   Pass pass;
   run_pass(net, data, pass);
+  require_finite(pass, "demo");
   const auto layers = layer_reports(pass, data.samples());
 
   fmt::print("demo: {} layers x {} units, {} hidden, sigmoid output, {} samples, loss {:.10g}\n",
@@ -35,14 +36,17 @@ void run_demo(const DemoOptions& o) {
   const Diagnosis diagnosis = diagnose(pass.graph);
   print_diagnosis(diagnosis, "gradient diagnosis");
   add_diagnosis(doc, diagnosis);
-  finish(o.out, pass.graph, doc);
+  outputs.finish(pass.graph, doc);
 }
 }  // namespace
 
 void add_demo(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();
   auto* cmd = app.add_subcommand(
-      "demo", "One forward/backward pass of the seed's deep narrow net; per-layer dz, dw, db");
+      "demo",
+      "One forward/backward pass of the seed's deep narrow net; per-layer dz, dw, db. Defaults: "
+      "the blog post's first two experiments (w = 0.8*I, 10 points per class around (2,3) and "
+      "(7,6); --act sigmoid for the second)");
   add_network_options(*cmd, o->net);
   add_output_options(*cmd, o->out);
   cmd->callback([o] { run_demo(*o); });

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <gradscope/writers/atomic_file.hpp>
+#include <gradscope/writers/output_set.hpp>
 #include <memory>
 
 #include "cli.hpp"
@@ -46,12 +47,12 @@ models::TrainOptions train_options(const TrainCmdOptions& o, const char* label) 
 }
 
 // The seed's last figure: each model's P(class 1) as a surface over [-10, 30]², with the training
-// points at the height of their label. Writes the gnuplot script, data included, to
-// "<plot without extension>.gp" (`gnuplot FILE.gp` re-renders it; `out` names the image), then
-// renders it.
-void plot_surfaces(const TrainCmdOptions& o, models::Mlp<double>& net,
-                   models::Mlp<double>& baseline, const models::Dataset& data,
-                   const std::string& gnuplot) {
+// points at the height of their label, as a gnuplot script with its data. The script holds no
+// path: it writes the image beside itself under its own name (ARG0), or to `out` when given, so
+// it renders the same in a private directory (plot.gp -> plot.svg) and when re-run by the user.
+std::string surface_script(const TrainCmdOptions& o, models::Mlp<double>& net,
+                           models::Mlp<double>& baseline, const models::Dataset& data,
+                           const std::string& ext) {
   constexpr int kSteps = 40;
   constexpr double kLo = -10, kHi = 30;
   Eigen::MatrixXd grid(2, (kSteps + 1) * (kSteps + 1));
@@ -70,22 +71,17 @@ void plot_surfaces(const TrainCmdOptions& o, models::Mlp<double>& net,
   for (Eigen::Index k = 0; k < data.samples(); ++k)
     points[data.y(0, k) != 0] +=
         fmt::format("{} {} {}\n", data.x(0, k), data.x(1, k), data.y(0, k));
-  const bool svg = std::filesystem::path(o.plot).extension() == ".svg";
-  auto quoted = [](std::string s) {  // a gnuplot single-quoted string: '' stands for '
-    for (std::size_t at = 0; (at = s.find('\'', at)) != std::string::npos; at += 2)
-      s.insert(at, 1, '\'');
-    return "'" + s + "'";
-  };
+  const bool svg = ext == ".svg";
   std::string script = fmt::format(
       "# gradscope train: P(class 1) of each model after training, over [-10, 30]^2.\n"
-      "# Render with: gnuplot {0}   (or gnuplot -e \"out='other{1}'\" {0})\n",
-      quoted(std::filesystem::path(o.plot).replace_extension(".gp").string()),
-      svg ? ".svg" : ".png");
+      "# Render with: gnuplot THIS.gp (writes THIS{0} beside it), or gnuplot -e "
+      "\"out='other{0}'\" THIS.gp\n",
+      ext);
   script += block("network", models::predict(net, grid));
   script += block("logistic", models::predict(baseline, grid));
   script += "$class0 << EOD\n" + points[0] + "EOD\n$class1 << EOD\n" + points[1] + "EOD\n";
   script += fmt::format(
-      "if (!exists('out')) out = {}\n"
+      "if (!exists('out')) out = ARG0[1:strlen(ARG0) - 3] . '{}'\n"
       "set terminal {} size 1200,560 font 'Helvetica,11'\n"
       "set output out\n"
       "set multiplot layout 1,2 title 'decision surfaces after {} {} steps, lr {}'\n"
@@ -101,11 +97,9 @@ void plot_surfaces(const TrainCmdOptions& o, models::Mlp<double>& net,
       "set title 'logistic regression'\n"
       "splot $logistic with pm3d notitle, @points\n"
       "unset multiplot\n",
-      quoted(o.plot), svg ? "svg dynamic background '#ffffff'" : "pngcairo", o.iters, o.optimizer,
+      ext, svg ? "svg dynamic background '#ffffff'" : "pngcairo", o.iters, o.optimizer,
       o.lr, kLo, kHi, kLo, kHi, o.net.depth, o.net.width, o.net.act);
-  const std::string gp = std::filesystem::path(o.plot).replace_extension(".gp").string();
-  write_file_atomically(gp, script);
-  run_into_file({gnuplot, "-e", "out=" + quoted(o.plot + ".tmp"), gp}, o.plot);
+  return script;
 }
 
 json result_json(const models::TrainResult& r, double seconds) {
@@ -121,24 +115,29 @@ void run_train(const TrainCmdOptions& o) {
   if (o.iters < 0) fail("--iters must be at least 0, got {}", o.iters);
   if (o.history_every < 1) fail("--history-every must be at least 1, got {}", o.history_every);
   require_positive("--lr", o.lr);
-  check_output_paths(o.out);
+  Outputs outputs(o.out, o.net);
+  const std::string plot = printable_path(o.plot);
+  const std::string ext = std::filesystem::path(o.plot).extension().string();
+  const std::string script = std::filesystem::path(o.plot).replace_extension(".gp").string();
+  if (o.plot == "-")
+    fail("--plot -: the image's format comes from its extension (.svg or .png); give a file");
   if (!o.plot.empty()) {
-    check_output_path("--plot", o.plot);
-    const auto ext = std::filesystem::path(o.plot).extension();
     if (ext != ".svg" && ext != ".png")
-      fail("--plot {}: unknown format '{}' (use .svg or .png)", o.plot, ext.string());
+      fail("--plot {}: unknown format '{}' (use .svg or .png)", plot, ext);
+    outputs.files().add_output("--plot", o.plot);
+    outputs.files().add_output("--plot " + plot + " writes its script", script);
   }
   const models::Dataset data = make_data(o.net);
   std::string gnuplot;
   if (!o.plot.empty()) {
     if (data.features() != 2)
-      fail("--plot {}: the surface plot needs 2 features, the data has {}", o.plot,
+      fail("--plot {}: the surface plot needs 2 features, the data has {}", plot,
            data.features());
     const auto found = find_program("gnuplot");
-    if (!found) fail("--plot {}: gnuplot is not on PATH (install gnuplot-nox)", o.plot);
+    if (!found) fail("--plot {}: gnuplot is not on PATH (install gnuplot-nox)", plot);
     gnuplot = *found;
   }
-  auto net = models::seed_network<double>(network_spec(o.net, data.features()));
+  auto net = build_network(o.net, data);
   auto baseline = models::logistic_regression<double>(data.features());
   models::make_optimizer<double>(o.optimizer, baseline.parameters(), o.lr);  // reject bad names now
 
@@ -194,11 +193,13 @@ void run_train(const TrainCmdOptions& o) {
   add_diagnosis(doc, after);
   doc["diagnosis_before_training"] = diagnosis_json(before);
   if (!o.plot.empty()) {
-    plot_surfaces(o, net, baseline, data, gnuplot);
-    fmt::print("wrote {} (gnuplot script and data: {})\n", o.plot,
-               std::filesystem::path(o.plot).replace_extension(".gp").string());
+    Building b("plotting the decision surfaces");
+    const std::string text = surface_script(o, net, baseline, data, ext);
+    outputs.set(o.plot, run_renderer({gnuplot, "plot.gp"}, {{"plot.gp", text}}, "plot" + ext,
+                                     "--plot " + plot + ": gnuplot"));
+    outputs.set(script, text);
   }
-  finish(o.out, pass.graph, doc);
+  outputs.finish(pass.graph, doc);
 }
 }  // namespace
 
@@ -208,13 +209,16 @@ void add_train(CLI::App& app) {
   o->net.samples = 1000;
   o->net.mean1 = {17, 10};
   auto* cmd = app.add_subcommand(
-      "train", "Train the seed's classifier (full batch) beside a logistic-regression baseline");
+      "train",
+      "Train the seed's classifier (full batch) beside a logistic-regression baseline. "
+      "Defaults: the blog post's third experiment (w = 1.1*I, 1000 points per class around "
+      "(2,3) and (17,10)), so they differ from demo's");
   add_network_options(*cmd, o->net);
-  cmd->add_option("--iters", o->iters, "full-batch iterations")->capture_default_str();
+  add_integer_option(*cmd, "--iters", o->iters, "full-batch iterations");
   cmd->add_option("--lr", o->lr, "learning rate")->capture_default_str();
   cmd->add_option("--optimizer", o->optimizer, "sgd, momentum or adam")->capture_default_str();
-  cmd->add_option("--history-every", o->history_every, "record the loss every N iterations")
-      ->capture_default_str();
+  add_integer_option(*cmd, "--history-every", o->history_every,
+                     "record the loss every N iterations");
   cmd->add_option("--plot", o->plot,
                   "after training, both models' P(class 1) over [-10, 30]^2 as 3-D surfaces "
                   "(.svg or .png; needs gnuplot; also writes the script as .gp)");

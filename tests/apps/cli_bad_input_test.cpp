@@ -13,65 +13,18 @@
 #include <string>
 #include <vector>
 
+#include "apps/cli_sandbox.hpp"
 #include "reliability/expect_error.hpp"
 
 namespace fs = std::filesystem;
+using gradscope::testing::Result;
+using gradscope::testing::run;
+using gradscope::testing::Sandbox;
+using gradscope::testing::slurp;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 
 namespace {
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// A fresh directory per case, removed afterwards; the CLI runs inside it.
-class Sandbox {
- public:
-  Sandbox() {
-    static int n = 0;
-    dir_ = fs::temp_directory_path() /
-           ("gradscope_cli_test_" + std::to_string(::getpid()) + "_" + std::to_string(n++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  ~Sandbox() { fs::remove_all(dir_); }
-  const fs::path& dir() const { return dir_; }
-  void write(const std::string& name, const std::string& content) const {
-    std::ofstream(dir_ / name, std::ios::binary) << content;
-  }
-  std::vector<std::string> files() const {
-    std::vector<std::string> names;
-    for (const auto& e : fs::directory_iterator(dir_))
-      names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
- private:
-  fs::path dir_;
-};
-
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
-
-Result run(const Sandbox& box, const std::string& args) {
-  const std::string cmd =
-      "cd '" + box.dir().string() + "' && '" GRADSCOPE_CLI "' " + args + " >.stdout 2>.stderr";
-  const int status = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(box.dir() / ".stdout");
-  r.err = slurp(box.dir() / ".stderr");
-  fs::remove(box.dir() / ".stdout");
-  fs::remove(box.dir() / ".stderr");
-  return r;
-}
 
 // Runs `gradscope args --json out.json` in box; expects the one-line error containing `expected`
 // and no file besides the inputs the case wrote.
@@ -235,6 +188,71 @@ TEST_CASE("cli: data so large that training overflows", "[cli][reliability]") {
                         Contains("at iteration"));
   CHECK(r.err.find("gradscope: error") == r.err.size() - error.size());
   CHECK(box.files() == std::vector<std::string>{"in.csv"});
+}
+
+TEST_CASE("cli: numbers read strictly: no saturation, no octal, no exponent for a count",
+          "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --seed -1",
+                     "--seed -1: out of range (0 to 18446744073709551615)");
+  expect_usage_error(box, "demo --seed 18446744073709551616",
+                     "--seed 18446744073709551616: out of range (0 to 18446744073709551615)");
+  expect_usage_error(box, "demo --depth 18446744073709551616",
+                     "--depth 18446744073709551616: out of range");
+  expect_usage_error(box, "demo --depth 1e9", "--depth 1e9: not a whole number");
+  expect_usage_error(box, "demo --width 0x10", "--width 0x10: not a whole number");
+  expect_usage_error(box, "train --iters +5", "--iters +5: not a whole number");
+  const Result r = run(box, "demo --width 010 --json out.json");  // decimal ten, not octal eight
+  REQUIRE(r.code == 0);
+  CHECK(slurp(box.dir() / "out.json").find("\"width\": 10,") != std::string::npos);
+}
+
+TEST_CASE("cli: sizes beyond memory refused before allocating, naming the options",
+          "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --width 4294967297",
+                     "--depth 10 --width 4294967297: the weights alone would need 4.72 ZB, more "
+                     "than the ");
+  expect_usage_error(box, "demo --depth 1000000000",
+                     "--depth 1000000000 --width 2: the weights alone would need 192 GB");
+  expect_usage_error(box, "demo --samples 10000000000",
+                     "--samples 10000000000: the data alone would need 960 GB");
+  expect_usage_error(box, "train --samples 100000000 --iters 1",
+                     "on 200000000 samples: one pass would need");
+}
+
+TEST_CASE("cli: out of memory is exit 2 naming what was being built", "[cli][reliability]") {
+  // Under a 400 MB address-space limit the estimate lets a 4 x 2000 network through (256 MB of
+  // weights, gradients and moments), but the pass needs more than the process has left.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  WARN("a sanitizer's shadow memory does not fit under ulimit -v: skipped");
+  return;
+#endif
+  Sandbox box;
+  const Result r = run(box, "demo --width 2000 --depth 4 --json out.json", "ulimit -v 400000; ");
+  gradscope::testing::log_error_message("gradscope demo --width 2000 --depth 4, ulimit -v 400000 → " +
+                                        r.err.substr(0, r.err.find('\n')));
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, StartsWith("gradscope: error: out of memory while "));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(box.files().empty());
+}
+
+TEST_CASE("cli: filesystem errors name the path", "[cli][reliability]") {
+  Sandbox box;
+  fs::create_symlink("loop", box.dir() / "loop");
+  expect_usage_error(box, "demo --data loop", "loop: Too many levels of symbolic links");
+  const std::string long_name(5000, 'a');
+  const Result r = run(box, "demo --json " + long_name);
+  CHECK(r.code == 2);
+  CHECK(r.err == "gradscope: error: --json " + long_name + ": File name too long\n");
+}
+
+TEST_CASE("cli: demo refuses a pass that is not finite, naming where", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --weight-scale 1e308",
+                     "demo: the pass is not finite (loss nan): first in the pre-activation z of "
+                     "layer 1 (");
 }
 
 TEST_CASE("cli: an unknown option, subcommand, or a missing subcommand", "[cli][reliability]") {

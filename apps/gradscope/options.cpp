@@ -1,0 +1,179 @@
+// The options the subcommands share, read strictly, and what they build: the data and the network,
+// each after an estimate of its size against this machine's memory.
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <limits>
+
+#include "cli.hpp"
+
+namespace gradscope::cli {
+
+template <class T>
+CLI::Option* add_integer_option(CLI::App& cmd, const std::string& name, T& target,
+                                const std::string& help) {
+  auto parse = [name, &target](const std::string& text) {
+    T value{};
+    const char* end = text.data() + text.size();
+    const auto [ptr, ec] = std::from_chars(text.data(), end, value, 10);
+    if (ec == std::errc::result_out_of_range ||
+        (std::is_unsigned_v<T> && !text.empty() && text[0] == '-'))
+      fail("{} {}: out of range ({} to {})", name, text, std::numeric_limits<T>::min(),
+           std::numeric_limits<T>::max());
+    if (ec != std::errc() || ptr != end)
+      fail("{} {}: not a whole number (digits only{}, e.g. {} 1000)", name, text,
+           std::is_signed_v<T> ? ", optionally after '-'" : "", name);
+    target = value;
+  };
+  return cmd.add_option_function<std::string>(name, parse, help)
+      ->default_str(std::to_string(target))
+      ->type_name("INT");
+}
+template CLI::Option* add_integer_option(CLI::App&, const std::string&, long&, const std::string&);
+template CLI::Option* add_integer_option(CLI::App&, const std::string&, std::uint64_t&,
+                                         const std::string&);
+
+void add_network_options(CLI::App& cmd, NetworkOptions& o) {
+  cmd.add_option("--act", o.act, "hidden activation: relu, leaky_relu, sigmoid, tanh, identity")
+      ->capture_default_str();
+  add_integer_option(cmd, "--depth", o.depth, "layers, the output layer included");
+  add_integer_option(cmd, "--width", o.width, "units per hidden layer");
+  auto* scale = cmd.add_option("--weight-scale", o.weight_scale,
+                               "hidden weights s*I, output weights all ones (the seed's init)")
+                    ->capture_default_str();
+  cmd.add_option("--init", o.init,
+                 "named initialiser for all layers instead of the scaled identity: zeros, "
+                 "identity, uniform, normal, xavier (glorot), xavier_normal (glorot_normal), he "
+                 "(kaiming), he_uniform (kaiming_uniform), orthogonal")
+      ->excludes(scale);
+  add_integer_option(cmd, "--samples", o.samples, "generated points per class");
+  cmd.add_option("--mean0", o.mean0, "mean of class 0 (two numbers)")
+      ->expected(2)
+      ->capture_default_str();
+  cmd.add_option("--mean1", o.mean1, "mean of class 1 (two numbers)")
+      ->expected(2)
+      ->capture_default_str();
+  add_integer_option(cmd, "--seed", o.seed, "seed of the data generator and random initialisers");
+  cmd.add_option("--data", o.data,
+                 "CSV file of points to use instead of generated ones: header row, feature "
+                 "columns, last column the 0/1 label");
+}
+
+void add_output_options(CLI::App& cmd, OutputOptions& o) {
+  cmd.add_option("--json", o.json,
+                 "write the configuration and per-layer results as JSON ('-': standard output)");
+  cmd.add_option("--dot", o.dot,
+                 "write the graph of the pass as Graphviz DOT (.dot or .gv; '-': standard "
+                 "output), annotated and coloured by gradient magnitude; with Graphviz installed "
+                 "and without --svg, also FILE's .svg and .png");
+  cmd.add_option("--svg", o.svg, "render the graph to this SVG file (needs Graphviz's dot)");
+  cmd.add_flag("--collapse", o.collapse, "graph: one node per layer");
+  cmd.add_option("--grad-norm", o.grad_norm, "graph: magnitude of a tensor gradient: l2, max or mean")
+      ->check(CLI::IsMember({"l2", "max", "mean"}))
+      ->default_str("l2");
+  cmd.add_flag("--wide", o.wide, "tables as wide as their content (default: fit 100 columns)");
+}
+
+void require_positive(const char* option, double x) {
+  if (!std::isfinite(x) || x <= 0) fail("{} must be a finite number > 0, got {}", option, x);
+}
+
+namespace {
+thread_local std::string building_what;
+
+std::string bytes_text(long double bytes) {
+  const char* units[] = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"};
+  int u = 0;
+  while (bytes >= 1000 && u < 8) bytes /= 1000, ++u;
+  return u == 0 ? fmt::format("{:.0f} bytes", double(bytes))
+                : fmt::format("{:.3g} {}", double(bytes), units[u]);
+}
+
+// The memory this process may use: the machine's, or less under a ulimit.
+long double memory_limit() {
+  long double limit = (long double)(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
+  for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+    struct rlimit r {};
+    if (::getrlimit(resource, &r) == 0 && r.rlim_cur != RLIM_INFINITY)
+      limit = std::min(limit, (long double)r.rlim_cur);
+  }
+  return limit;
+}
+
+[[noreturn]] void too_big(const std::string& what, const std::string& part, long double bytes) {
+  fail("{}: {} would need {}, more than the {} of memory this process may use", what, part,
+       bytes_text(bytes), bytes_text(memory_limit()));
+}
+}  // namespace
+
+Building::Building(std::string what)
+    : previous_(std::move(building_what)), exceptions_(std::uncaught_exceptions()) {
+  building_what = std::move(what);
+}
+Building::~Building() {
+  // Unwound by an exception: what was being built stays, for the error message.
+  if (std::uncaught_exceptions() == exceptions_) building_what = std::move(previous_);
+}
+const std::string& Building::current() { return building_what; }
+
+models::Dataset make_data(const NetworkOptions& o) {
+  if (!o.data.empty()) {
+    Building b("reading the data file " + printable_path(o.data));
+    return models::load_csv(o.data);
+  }
+  if (o.samples < 1) fail("--samples must be at least 1, got {}", o.samples);
+  // Each sample: two features and a label, generated and then copied into the dataset.
+  const long double bytes = 2.0L * o.samples * 3 * sizeof(double) * 2;
+  if (bytes > memory_limit())
+    too_big(fmt::format("--samples {}", o.samples), "the data alone", bytes);
+  Building b(fmt::format("generating the data (--samples {})", o.samples));
+  models::TwoGaussians spec;
+  spec.mean0 = Eigen::Vector2d(o.mean0[0], o.mean0[1]);
+  spec.mean1 = Eigen::Vector2d(o.mean1[0], o.mean1[1]);
+  spec.per_class = o.samples;
+  spec.seed = o.seed;
+  return models::two_gaussians(spec);
+}
+
+models::SeedNetworkSpec network_spec(const NetworkOptions& o, Eigen::Index inputs) {
+  if (o.depth < 1) fail("--depth must be at least 1, got {}", o.depth);
+  if (o.width < 1) fail("--width must be at least 1, got {}", o.width);
+  if (!std::isfinite(o.weight_scale)) fail("--weight-scale must be finite, got {}", o.weight_scale);
+  models::SeedNetworkSpec s;
+  s.inputs = inputs;
+  s.depth = std::size_t(o.depth);
+  s.width = o.width;
+  s.hidden = models::parse_activation(o.act);
+  s.output = models::Activation::Sigmoid;
+  if (o.init.empty()) {
+    s.hidden_init = models::Init::scaled_identity(o.weight_scale);
+    s.output_init = models::Init::constant(1);
+  } else {
+    s.hidden_init = s.output_init = models::parse_init(o.init);
+  }
+  s.seed = o.seed;
+  return s;
+}
+
+models::Mlp<double> build_network(const NetworkOptions& o, const models::Dataset& data) {
+  const auto spec = network_spec(o, data.features());
+  // Parameters: the first layer inputs x width, the hidden ones width x width, the output width x
+  // 1, each with its bias; each is held as value, gradient and up to two optimiser moments. A
+  // pass keeps about six width x samples matrices per layer (z, a, their gradients, products).
+  const long double d = o.depth, w = o.width, n = data.samples(), in = data.features();
+  const long double params =
+      o.depth == 1 ? in + 1 : in * w + w + (d - 2) * (w * w + w) + w + 1;
+  const std::string shape = fmt::format("--depth {} --width {}", o.depth, o.width);
+  const long double weights = params * sizeof(double);
+  if (4 * weights > memory_limit()) too_big(shape, "the weights alone", 4 * weights);
+  const long double pass = 4 * weights + 6 * d * w * n * sizeof(double);
+  if (pass > memory_limit())
+    too_big(fmt::format("{} on {} samples", shape, data.samples()), "one pass", pass);
+  Building b("building the network (" + shape + ")");
+  return models::seed_network<double>(spec);
+}
+
+}  // namespace gradscope::cli

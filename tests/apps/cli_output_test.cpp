@@ -1,0 +1,212 @@
+// The gradscope command line's output files: one transaction per command. Exit 0 with every output
+// complete, or exit 2 with no file changed; only regular files are replaced; temporaries are unique
+// and never left behind, not even by an interrupt; no path becomes code in a renderer.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "apps/cli_sandbox.hpp"
+#include "reliability/expect_error.hpp"
+
+using namespace gradscope::testing;  // Sandbox, run, Result, slurp, log_error_message
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+bool have(const char* program) {
+  return std::system((std::string("command -v ") + program + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+// Runs args in box (after `shell`), expects exit 2 and the one-line error containing expected,
+// and every file of the box unchanged (names and contents).
+// The box's files and the contents of its regular ones (a FIFO is not read: that would block).
+std::vector<std::pair<std::string, std::string>> snapshot(const Sandbox& box) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& f : box.files())
+    files.emplace_back(f, fs::is_regular_file(box.dir() / f) ? slurp(box.dir() / f) : "");
+  return files;
+}
+
+void expect_refused(const Sandbox& box, const std::string& args, const std::string& expected,
+                    const std::string& shell = "") {
+  const auto before = snapshot(box);
+  const Result r = run(box, args, shell);
+  log_error_message("gradscope " + args + " → " +
+                                        r.err.substr(r.err.rfind("gradscope: error")));
+  INFO("gradscope " << args << "\nstderr: " << r.err);
+  CHECK(r.code == 2);
+  // train's progress lines may come first: the error is the last line, and the only error.
+  const auto start = r.err.rfind('\n', r.err.size() - 2);
+  const std::string last = r.err.substr(start == std::string::npos ? 0 : start + 1);
+  CHECK_THAT(last, StartsWith("gradscope: error: ") && Contains(expected));
+  CHECK(r.err.find("gradscope: error: ") == r.err.size() - last.size());
+  CHECK(snapshot(box) == before);
+}
+
+// A fake renderer named `name` in box/bin, running `script` (sh).
+std::string fake_program(const Sandbox& box, const std::string& name, const std::string& script) {
+  fs::create_directories(box.dir() / "bin");
+  box.write("bin/" + name, "#!/bin/sh\n" + script + "\n");
+  fs::permissions(box.dir() / "bin" / name, fs::perms::owner_all);
+  return "PATH='" + (box.dir() / "bin").string() + ":/usr/bin:/bin' ";
+}
+
+}  // namespace
+
+TEST_CASE("outputs: collisions between input and outputs refused before any work",
+          "[cli][outputs]") {
+  Sandbox box;
+  box.write("in.csv", "x1,x2,label\n2,3,0\n7,6,1\n");
+  expect_refused(box, "demo --data in.csv --json in.csv",
+                 "--json in.csv: is the input file given to --data; it would be replaced");
+  expect_refused(box, "demo --json a.json --dot a.dot --svg ./a.json",
+                 "--svg ./a.json: unknown extension '.json'");
+  expect_refused(box, "demo --json same.dot --dot ./same.dot",
+                 "--dot ./same.dot: is the same file as --json same.dot; one would replace the other");
+  fs::create_symlink("in.csv", box.dir() / "link.csv");  // another name of the input
+  expect_refused(box, "demo --data in.csv --json link.csv", "--json link.csv: is the input file");
+  expect_refused(box, "demo --dot g.png", "--dot g.png: unknown extension '.png' (use .dot or .gv)");
+  expect_refused(box, "demo --dot g.dot --svg g.txt --json out.json",
+                 "--svg g.txt: unknown extension '.txt' (use .svg)");
+  if (have("dot")) {
+    expect_refused(box, "demo --json g.png --dot g.dot",
+                   "--dot g.dot renders g.png: is the same file as --json g.png");
+    expect_refused(box, "train --iters 5 --plot run1.svg --dot run1.dot",
+                   "--plot run1.svg: is the same file as --dot run1.dot renders run1.svg");
+  }
+  expect_refused(box, "train --iters 5 --plot p.svg --json p.gp",
+                 "--plot p.svg writes its script p.gp: is the same file as --json p.gp");
+}
+
+TEST_CASE("outputs: a device or FIFO is written in place, a link through, a mode kept",
+          "[cli][outputs]") {
+  Sandbox box;
+  const fs::path dev = box.dir() / "mynull";
+  if (::mknod(dev.c_str(), S_IFCHR | 0666, makedev(1, 3)) == 0) {  // a private /dev/null
+    const Result r = run(box, "demo --json mynull");
+    CHECK(r.code == 0);
+    CHECK(fs::is_character_file(dev));
+  } else {
+    WARN("mknod not permitted here: the device case is skipped");
+  }
+  const fs::path fifo = box.dir() / "pipe.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  const std::string reader = "cd '" + box.dir().string() + "' && ('" GRADSCOPE_CLI
+                             "' demo --json pipe.json >/dev/null & cat pipe.json > copy.json; wait)";
+  CHECK(std::system(reader.c_str()) == 0);
+  CHECK(fs::is_fifo(fifo));
+  CHECK(nlohmann::json::parse(slurp(box.dir() / "copy.json"))["command"] == "demo");
+
+  box.write("target.json", "old");
+  fs::create_symlink("target.json", box.dir() / "link.json");
+  fs::permissions(box.dir() / "target.json", fs::perms::owner_read | fs::perms::owner_write);
+  REQUIRE(run(box, "demo --json link.json").code == 0);
+  CHECK(fs::is_symlink(box.dir() / "link.json"));
+  CHECK(nlohmann::json::parse(slurp(box.dir() / "target.json"))["command"] == "demo");
+  CHECK(fs::status(box.dir() / "target.json").permissions() ==
+        (fs::perms::owner_read | fs::perms::owner_write));  // 600 stays 600
+  fs::create_symlink("nowhere/x.json", box.dir() / "dangling.json");
+  expect_refused(box, "demo --json dangling.json",
+                 "--json dangling.json: is a symbolic link to a file that does not exist");
+  fs::create_directory(box.dir() / "dir.json");
+  expect_refused(box, "demo --json dir.json", "--json dir.json: is a directory");
+}
+
+TEST_CASE("outputs: concurrent runs never share a temporary", "[cli][outputs]") {
+  Sandbox box;
+  box.write("out.json.tmp", "mine");  // a user's file of the old temporary's name
+  std::string cmd;
+  for (int i = 0; i < 4; ++i)
+    cmd += "'" GRADSCOPE_CLI "' demo --seed " + std::to_string(i) +
+           " --json out.json >/dev/null 2>err" + std::to_string(i) + " & ";
+  const std::string script = "cd '" + box.dir().string() + "' && { " + cmd + "wait; }";
+  REQUIRE(std::system(script.c_str()) == 0);
+  for (int i = 0; i < 4; ++i) CHECK(slurp(box.dir() / ("err" + std::to_string(i))).empty());
+  const auto doc = nlohmann::json::parse(slurp(box.dir() / "out.json"));  // one run's, whole
+  CHECK(doc["config"]["seed"].get<int>() < 4);
+  CHECK(slurp(box.dir() / "out.json.tmp") == "mine");
+  CHECK(box.files() == std::vector<std::string>{"err0", "err1", "err2", "err3", "out.json",
+                                                "out.json.tmp"});
+}
+
+TEST_CASE("outputs: a path never becomes code in the gnuplot script", "[cli][outputs]") {
+  if (!have("gnuplot")) {
+    WARN("gnuplot not on PATH: skipped");
+    return;
+  }
+  Sandbox box;
+  const std::string path = "x\nsystem(\"touch PWNED\")\n.svg";
+  const Result r = run(box, "train --iters 5 --samples 5 --plot \"$(printf '" + path + "')\"");
+  INFO(r.err);
+  CHECK(r.code == 0);
+  CHECK(!fs::exists(box.dir() / "PWNED"));
+  std::string gp;
+  for (const auto& f : box.files())
+    if (f.size() > 3 && f.substr(f.size() - 3) == ".gp") gp = f;
+  REQUIRE(!gp.empty());
+  // The saved script, re-run as its comment says, writes its image beside it and runs nothing.
+  const std::string rerun = "cd '" + box.dir().string() + "' && gnuplot \"$(printf '" +
+                            path.substr(0, path.size() - 4) + ".gp')\" 2>/dev/null";
+  CHECK(std::system(rerun.c_str()) == 0);
+  CHECK(!fs::exists(box.dir() / "PWNED"));
+}
+
+TEST_CASE("outputs: a renderer's file is checked, not only its exit status", "[cli][outputs]") {
+  Sandbox box;
+  box.write("g.svg", "previous");
+  // Exits 0 but writes half an SVG, as Graphviz does on a full disk.
+  const std::string path = fake_program(box, "dot", "printf '<svg><g>' > graph.svg");
+  expect_refused(box, "demo --svg g.svg --json out.json",
+                 "--svg g.svg: the svg file it wrote is cut short (no closing </svg>)", path);
+  const std::string failing = fake_program(box, "dot", "echo 'Error: disk full' >&2; exit 3");
+  expect_refused(box, "demo --svg g.svg --json out.json",
+                 "failed (exit status 3): Error: disk full", failing);
+  if (!have("gnuplot")) return;
+  const std::string png = fake_program(box, "gnuplot", "printf '\\211PNG' > plot.png");
+  expect_refused(box, "train --iters 5 --samples 5 --plot p.png",
+                 "--plot p.png: gnuplot: the png file it wrote is cut short (no IEND chunk", png);
+}
+
+TEST_CASE("outputs: an interrupt during rendering leaves no temporary and no renderer",
+          "[cli][outputs]") {
+  Sandbox box;
+  fs::create_directory(box.dir() / "tmp");
+  box.write("g.svg", "previous");
+  // The fake renderer records its pid, writes part of its file, then waits to be killed.
+  const std::string path = fake_program(
+      box, "dot", "echo $$ > \"" + box.dir().string() + "/renderer.pid\"; printf '<svg>' > "
+                  "graph.svg; exec sleep 600");
+  const std::string cmd = "cd '" + box.dir().string() + "' && TMPDIR='" +
+                          (box.dir() / "tmp").string() + "' " + path + "exec '" GRADSCOPE_CLI
+                          "' demo --svg g.svg --json out.json >/dev/null 2>&1";
+  const pid_t child = ::fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    ::execl("/bin/sh", "sh", "-c", cmd.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  while (slurp(box.dir() / "renderer.pid").empty()) {  // until the renderer runs
+    int early = 0;
+    REQUIRE(::waitpid(child, &early, WNOHANG) == 0);  // gradscope must not have ended before
+    std::this_thread::yield();
+  }
+  const pid_t renderer = std::stoi(slurp(box.dir() / "renderer.pid"));
+  ::kill(child, SIGINT);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  CHECK(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGINT);
+  CHECK(::kill(renderer, 0) != 0);  // killed and reaped
+  CHECK(fs::is_empty(box.dir() / "tmp"));  // its private directory removed
+  CHECK(slurp(box.dir() / "g.svg") == "previous");
+  CHECK(box.files() == std::vector<std::string>{"bin", "g.svg", "renderer.pid", "tmp"});
+}
