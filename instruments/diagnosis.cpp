@@ -100,8 +100,8 @@ std::optional<ActivationSlope> slope_of(Op op) {
 // The node whose gradient the engine computed as exactly w_{l+1}·dz_{l+1}, or kNoNode: the input x
 // of layer l+1 (layer l's "a", or its "z" when it has none) if its only consumer is layer l+1's
 // product p = matmul(w or wᵀ, x), and p's gradient is dz_{l+1}: p is "z", or p's only consumer is
-// "z" = p + b with p of z's shape (an add passes its gradient on: OpInfo::passes_gradient, whose
-// sign the norms ignore). consumers: how many nodes use each node as an input; last_consumer: the
+// "z" = p + b with p of z's shape (an add or sub passes its gradient on, up to a sign the norms
+// ignore). consumers: how many nodes use each node as an input; last_consumer: the
 // last of them.
 template <class T>
 std::uint32_t product_node(const Graph<T>& g, const LayerDiagnosis& ld, const LayerDiagnosis& up,
@@ -118,7 +118,7 @@ std::uint32_t product_node(const Graph<T>& g, const LayerDiagnosis& ld, const La
   if (p.index() == up.z_node) return x;
   const NodeView<T> z(g, up.z_node);
   const bool passes_on = consumers[p.index()] == 1 && last_consumer[p.index()] == up.z_node &&
-                         op_info(z.op()).passes_gradient && p.shape() == z.shape();
+                         (z.op() == Op::Add || z.op() == Op::Sub) && p.shape() == z.shape();
   return passes_on ? x : kNoNode;
 }
 

@@ -98,9 +98,8 @@ struct Diagnosis {
 struct PassSums {
   // The statistics of every node's gradient (GradSums{} where backward did not reach it).
   std::vector<GradSums> grads;
-  // carried_norm() of every activation node, where it was measured during the pass: the norm of
-  // the activation's input's gradient when the activation alone gave it (NodeView::grad_source()).
-  // NaN for other nodes, or where not measured (diagnose() then computes it).
+  // carried_norm() of every activation node, where it was measured during the pass. NaN for other
+  // nodes, or where not measured (diagnose() then computes it).
   std::vector<double> carried;
 };
 

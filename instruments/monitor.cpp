@@ -84,22 +84,10 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
 
 template <class T>
 void GradientMonitor<T>::on_node(const NodeView<T>& node) {
-  // Where backward gave this gradient whole from one consumer, what the monitor measured there
-  // may tell what this gradient holds. An add, sub or neg of this node's shape passed it on up to
-  // sign: its statistics, every figure being a magnitude. An activation σ carried it back through
-  // σ': its norm is the activation's figure for the predicted gains (PassSums::carried); for an
-  // activation whose input has other consumers, diagnose() carries the gradient itself.
-  const std::uint32_t i = node.index(), source = node.grad_source();
-  const NodeView<T> from(node.graph(), source == kNoNode ? i : source);  // read only if a source
+  const std::uint32_t i = node.index();
   GradSums& sums = sums_.grads[i];
-  if (source != kNoNode && op_info(from.op()).passes_gradient && from.shape() == node.shape()) {
-    sums = sums_.grads[source];
-  } else {
-    const auto grad = node.grad();
-    sums.add(grad.data(), std::size_t(grad.size()));
-    if (source != kNoNode && is_activation(from.op()))
-      sums_.carried[source] = sums.finite() && std::isfinite(sums.l2) ? sums.l2 : kNoValue;
-  }
+  const auto grad = node.grad();
+  sums.add(grad.data(), std::size_t(grad.size()));
 
   if (nodes_used_ == nodes_.size()) {
     nodes_.emplace_back();

@@ -72,16 +72,14 @@ struct OpInfo {
   std::string_view name;
   int arity;
   bool has_attr;
-  bool passes_gradient;
   const char* rule;
 };
 
 inline constexpr OpInfo kOpInfo[] = {
-    {"constant", 0, false, false, ""},
-    {"variable", 0, false, false, ""},
-    {"param", 0, false, false, ""},
-#define GRADSCOPE_OP_INFO(Name, str) \
-  {str, ops::Name::arity, ops::Name::has_attr, ops::Name::passes_gradient, ops::Name::rule},
+    {"constant", 0, false, ""},
+    {"variable", 0, false, ""},
+    {"param", 0, false, ""},
+#define GRADSCOPE_OP_INFO(Name, str) {str, ops::Name::arity, ops::Name::has_attr, ops::Name::rule},
     GRADSCOPE_OPS(GRADSCOPE_OP_INFO)
 #undef GRADSCOPE_OP_INFO
 };
