@@ -59,10 +59,18 @@ inline __attribute__((always_inline)) void with_shape_class(bool scalar, Run&& r
 }
 
 // A new epoch for a graph: see Graph::check.
-std::uint32_t next_epoch() {
-  static std::atomic<std::uint32_t> last{0};
+std::uint64_t next_epoch() {
+  static std::atomic<std::uint64_t> last{0};
   return ++last;
 }
+
+// Ops whose inputs have a domain their shapes do not express (bce: probabilities) define
+// K::reject(a, b), which returns what is wrong with the input values, or nullptr.
+template <class K, class = void>
+struct HasReject : std::false_type {};
+template <class K>
+struct HasReject<K, std::void_t<decltype(&K::template reject<double, Eigen::Dynamic>)>>
+    : std::true_type {};
 
 }  // namespace
 
@@ -169,8 +177,7 @@ template <class T>
 std::size_t Graph<T>::bytes() const {
   return nodes_.size() * sizeof(Node) + (values_.size() + grads_.size()) * sizeof(T) +
          params_.size() * sizeof(params_[0]) + locations_.size() * sizeof(SourceLoc) +
-         scope_runs_.size() * sizeof(ScopeRun) + names_.size() * sizeof(NodeName) +
-         grad_source_.size() * sizeof(std::uint32_t);
+         scope_runs_.size() * sizeof(ScopeRun) + names_.size() * sizeof(NodeName);
 }
 
 template <class T>
@@ -181,13 +188,20 @@ NodeView<T> Graph<T>::node(std::uint32_t index) const {
 
 template <class T>
 ConstMatrixMap<T> NodeView<T>::grad() const {
-  const auto& n = g_->nodes_[i_];
-  if (i_ >= g_->grads_valid_)
-    fail("gradient of '{}': {}", name(),
-         g_->backward_count_ ? "node was recorded after the last backward()"
-                             : "backward() has not run on this graph");
-  const Shape s = g_->shape_of(n);
-  return {g_->grads_.data() + n.offset, s.rows, s.cols};
+  if (!has_grad()) g_->no_gradient(i_);
+  return g_->grad_slot(i_);
+}
+
+template <class T>
+void Graph<T>::no_gradient(std::uint32_t i) const {
+  const char* why = !backward_count_  ? "backward() has not run on this graph"
+                    : i >= grads_to_  ? "node was recorded after the last backward()"
+                    : in_backward_    ? "backward has not reached it yet in this pass; a hook or "
+                                        "observer may read the gradient of the node it is called "
+                                        "for and of nodes created after it"
+                                      : "the last backward() stopped with an Error before it "
+                                        "reached this node";
+  fail("gradient of '{}': {}", node_name(i), why);
 }
 
 template <class T>
@@ -276,11 +290,11 @@ Var<T> Graph<T>::variable(T v, std::string_view name, SourceLoc loc) {
 }
 template <class T>
 Var<T> Graph<T>::param(Parameter<T>& p, SourceLoc loc) {
-  if (!p.s_) fail("param: the Parameter was moved from; use the one it was moved to");
-  if (p.s_->grad.rows() != p.s_->value.rows() || p.s_->grad.cols() != p.s_->value.cols())
-    fail("param '{}': value is {}x{} but grad() is {}x{}; give both the same shape", p.name(),
-         p.s_->value.rows(), p.s_->value.cols(), p.s_->grad.rows(), p.s_->grad.cols());
-  params_.push_back(p.s_.get());
+  auto& s = p.storage("param");
+  if (s.grad.rows() != s.value.rows() || s.grad.cols() != s.value.cols())
+    fail("param '{}': value is {}x{} but grad() is {}x{}; give both the same shape", s.name,
+         s.value.rows(), s.value.cols(), s.grad.rows(), s.grad.cols());
+  params_.push_back(&s);
   // The value stays in the Parameter; the arena slot holds this pass's gradient only.
   return leaf(Op::Param, p.shape(), nullptr, std::uint32_t(params_.size() - 1), p.name(), true, loc);
 }
@@ -345,6 +359,13 @@ void Graph<T>::no_gradient_root(std::uint32_t root) const {
 }
 
 template <class T>
+void Graph<T>::bad_values(Op op, int k, std::uint32_t in, const char* why, SourceLoc loc) const {
+  const std::string at = loc.file ? fmt::format(" at {}:{}", loc.file, loc.line) : "";
+  fail("{}{}: input {} '{}' ({}) holds values in {}: {}", op_info(op).name, at, k, node_name(in),
+       shape_of(nodes_[in]), range_of<T>(NodeView<T>(*this, in).value()), why);
+}
+
+template <class T>
 template <class K, Op op>
 Var<T> Graph<T>::record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
   constexpr bool binary = K::arity > 1;
@@ -376,6 +397,12 @@ Var<T> Graph<T>::record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc 
     }
     // Most ops keep an operand's shape: reuse its index instead of looking the shape up.
     const std::uint16_t out_id = out == s0 ? shape0 : out == s1 ? shape1 : intern_shape(out, op);
+    if constexpr (HasReject<K>::value) {
+      using Map = ops::Value<T, Eigen::Dynamic>;
+      const Map a(value_ptr(nodes_[in0]), s0.rows, s0.cols);
+      const Map b(binary ? value_ptr(nodes_[in1]) : nullptr, s1.rows, s1.cols);
+      if (const auto [k, why] = K::reject(a, b); why) bad_values(op, k, k ? in1 : in0, why, loc);
+    }
     i = push_node(op, out_id, out.size(), in0, in1, requires_grad, K::has_attr, loc);
     const Node& n = nodes_[i];
     if (K::has_attr) values_[n.offset + out.size()] = attr;
@@ -415,131 +442,82 @@ void Graph<T>::backward(Var<T> root, const Matrix<T>& seed) {
   backward_from(r, seed.data());
 }
 
+// The reverse sweep. Creation order is a topological order, so when the loop reaches node i every
+// consumer of i (created later) has added its contribution: i's gradient is final, and chain(i)
+// passes it on to i's inputs. Hooks, observers and anomaly checks (instrument) run only in a pass
+// that has any of them; otherwise the loop is the algorithm alone.
 template <class T>
 void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
-  if (in_backward_)
-    fail("backward: called during backward (from a hook or observer) for root '{}'; a pass "
-         "cannot start inside another", node_name(root));
-  Node& rn = nodes_[root];
-  if (!(rn.flags & kRequiresGrad)) no_gradient_root(root);
-  // A gradient slot is zeroed when backward first reaches its node (backward_node) or passes it
-  // unreached (below), not in one pass over the arena beforehand: the slot is then still in cache
-  // when the first consumer adds into it, and the arena is swept once instead of twice.
-  grads_.resize(values_.size());
-  if (root + 1 < nodes_.size())
-    std::fill(grads_.data() + nodes_[root + 1].offset, grads_.data() + grads_.size(), T(0));
-  std::copy(seed, seed + size_of(rn), grads_.data() + rn.offset);
-  grads_valid_ = std::uint32_t(nodes_.size());
-  ++backward_count_;
-
-  // Hooks in reverse creation order, so visit() walks them with a cursor as i falls.
-  std::stable_sort(hooks_.begin(), hooks_.end(), [](auto& x, auto& y) { return x.node > y.node; });
-  hook_cursor_ = 0;
-  in_backward_ = true;
+  start_pass(root, seed);
   struct EndPass {  // however the pass ends, normally or by an Error
     Graph& g;
     ~EndPass() { g.end_pass(); }
   } end_pass_guard{*this};
-  for (auto& o : observers_)
-    if (o.id) o.observer->on_backward_begin(*this);
   const bool instrumented = kHooksCompiledIn && (!hooks_.empty() || !observers_.empty() || anomaly_);
-  grad_source_.clear();
-  if (instrumented) grad_source_.resize(root + 1, kNoNode);
-  // The root is marked reached, and each node's backward marks the inputs that need a gradient;
-  // the sweep clears a node's mark as it passes it, so no node carries one between passes and no
-  // separate pass over the nodes resets them. An Error (anomaly, a hook, a parameter's shape)
-  // that stops the sweep midway resets the marks below the root before it propagates.
-  rn.flags |= kReached;
+  std::uint32_t i = root + 1;
   try {
-    for (std::uint32_t i = root + 1; i-- > 0;) {
-      Node& n = nodes_[i];
-      if (!(n.flags & kReached)) {
-        zero_grad(n);  // the root does not depend on it, or it needs no gradient
-        continue;
-      }
-      n.flags &= ~kReached;
-      if (instrumented) visit(i);
-      // The one dispatch on the op code per node, to code that knows the op's kernel.
-      switch (n.op) {
-        case Op::Constant:
-        case Op::Variable:
-          break;
-        case Op::Param: {
-          auto& g = params_[n.in[0]]->grad;
-          const Shape s = shape_of(n);
-          if (g.rows() != s.rows || g.cols() != s.cols)
-            fail("backward: grad() of parameter '{}' is {}x{} but the parameter was recorded as {}",
-                 node_name(i), g.rows(), g.cols(), s);
-          g += ConstMatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols);
-          break;
-        }
-#define GRADSCOPE_BACKWARD(Name, str) \
-  case Op::Name:                      \
-    backward_node<ops::Name>(i);      \
-    if (anomaly_) check_backward(i);  \
-    break;
-          GRADSCOPE_OPS(GRADSCOPE_BACKWARD)
-#undef GRADSCOPE_BACKWARD
-      }
+    for (auto& o : observers_)
+      if (o.id) o.observer->on_backward_begin(*this);
+    while (i-- > 0) {
+      if (!take_reached(i)) continue;  // the root does not depend on node i
+      if (instrumented)
+        instrument(i);
+      else
+        chain(i);
     }
   } catch (...) {
-    for (std::uint32_t i = 0; i <= root; ++i) nodes_[i].flags &= ~kReached;
-    for (auto& o : observers_)
-      if (o.id) o.observer->on_backward_abort(*this);
+    abort_pass(root, i);
     throw;
   }
+  grads_from_ = 0;
   for (auto& o : observers_)
     if (o.id) o.observer->on_backward_end(*this);
 }
 
 template <class T>
-void Graph<T>::end_pass() {
-  in_backward_ = false;
-  hooks_.erase(std::remove_if(hooks_.begin(), hooks_.end(), [](auto& h) { return h.id == 0; }),
-               hooks_.end());
-  observers_.erase(std::remove_if(observers_.begin(), observers_.end(),
-                                  [](auto& o) { return o.id == 0; }),
-                   observers_.end());
+void Graph<T>::start_pass(std::uint32_t root, const T* seed) {
+  if (in_backward_)
+    fail("backward: called during backward (from a hook or observer) for root '{}'; a pass "
+         "cannot start inside another", node_name(root));
+  Node& rn = nodes_[root];
+  if (!(rn.flags & kRequiresGrad)) no_gradient_root(root);
+  // Nodes after the root get zero gradients, the root the seed; the rest as the sweep reaches them.
+  grads_.resize(values_.size());
+  if (root + 1 < nodes_.size())
+    std::fill(grads_.data() + nodes_[root + 1].offset, grads_.data() + grads_.size(), T(0));
+  std::copy(seed, seed + size_of(rn), grads_.data() + rn.offset);
+  rn.flags |= kReached;
+  grads_from_ = root + 1;
+  grads_to_ = std::uint32_t(nodes_.size());
+  ++backward_count_;
+  // Hooks in reverse creation order, so instrument() walks them with a cursor as i falls.
+  std::stable_sort(hooks_.begin(), hooks_.end(), [](auto& x, auto& y) { return x.node > y.node; });
+  hook_cursor_ = 0;
+  in_backward_ = true;
 }
 
+// Node i's step: its gradient, now final, flows to its inputs. The one dispatch on the op code per
+// node, to code that knows the op's kernel.
 template <class T>
-void Graph<T>::visit(std::uint32_t i) {
-  const Node& n = nodes_[i];
-  const Shape s = shape_of(n);
-  while (hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node > i) ++hook_cursor_;
-  bool hooked = false;
-  for (; hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node == i; ++hook_cursor_) {
-    if (!hooks_[hook_cursor_].id) continue;  // removed earlier in this pass
-    hooks_[hook_cursor_].fn(MatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols));
-    hooked = true;
-  }
-  // The seed is checked on entry and every backward's output after it ran, so only a hook can
-  // have made this gradient non-finite.
-  if (anomaly_ && hooked) check_hooked_gradient(i);
-  if (hooked) grad_source_[i] = kNoNode;
-  for (auto& o : observers_)
-    if (o.id) o.observer->on_node(NodeView<T>(*this, i));
-  // This node's backward, which runs next, gives an input not reached yet its first contribution
-  // (one, unless the node uses that input twice) and an input already reached a second one.
-  const OpInfo& info = op_info(n.op);
-  for (int k = 0; k < info.arity; ++k) {
-    const Node& in = nodes_[n.in[k]];
-    if (!(in.flags & kRequiresGrad)) continue;
-    const bool sole = !(in.flags & kReached) && (info.arity == 1 || n.in[0] != n.in[1]);
-    grad_source_[n.in[k]] = sole ? i : kNoNode;
+inline __attribute__((always_inline)) void Graph<T>::chain(std::uint32_t i) {
+  switch (nodes_[i].op) {
+    case Op::Constant:
+    case Op::Variable:
+      break;
+    case Op::Param:
+      accumulate_param(i);
+      break;
+#define GRADSCOPE_CHAIN(Name, str) \
+  case Op::Name:                   \
+    backward_node<ops::Name>(i);   \
+    break;
+      GRADSCOPE_OPS(GRADSCOPE_CHAIN)
+#undef GRADSCOPE_CHAIN
   }
 }
 
-template <class T>
-void Graph<T>::zero_grad(const Node& n) {
-  if (n.shape == kScalarShape)
-    grads_[n.offset] = T(0);  // a store, not a call to memset
-  else
-    std::fill_n(grads_.data() + n.offset, size_of(n), T(0));
-}
-
-// Forced inline into backward_from's loop: a call per node, with its register saves, cost as much
-// as a scalar op's whole backward.
+// Forced inline into chain, and so into the loop: a call per node, with its register saves, cost
+// as much as a scalar op's whole backward.
 template <class T>
 template <class K>
 inline __attribute__((always_inline)) void Graph<T>::backward_node(std::uint32_t i) {
@@ -549,15 +527,8 @@ inline __attribute__((always_inline)) void Graph<T>::backward_node(std::uint32_t
   Node* b = binary ? &nodes_[n.in[1]] : nullptr;
   const bool need_a = a.flags & kRequiresGrad;
   const bool need_b = b && (b->flags & kRequiresGrad);
-  // First contribution to an input's gradient: start it at zero (see backward_from).
-  if (need_a && !(a.flags & kReached)) {
-    a.flags |= kReached;
-    zero_grad(a);
-  }
-  if (need_b && !(b->flags & kReached)) {
-    b->flags |= kReached;
-    zero_grad(*b);
-  }
+  if (need_a) start_grad(a);
+  if (need_b) start_grad(*b);
   T* g = grads_.data();
   with_shape_class(all_scalar(n, a, b), [&](auto shape_class) __attribute__((always_inline)) {
     constexpr int N = decltype(shape_class)::value;
@@ -574,6 +545,95 @@ inline __attribute__((always_inline)) void Graph<T>::backward_node(std::uint32_t
                            attr};
     K::backward(bw);
   });
+}
+
+// A Param leaf's step: this pass's gradient adds into the Parameter's.
+template <class T>
+void Graph<T>::accumulate_param(std::uint32_t i) {
+  const Node& n = nodes_[i];
+  auto& g = params_[n.in[0]]->grad;
+  const Shape s = shape_of(n);
+  if (g.rows() != s.rows || g.cols() != s.cols)
+    fail("backward: grad() of parameter '{}' is {}x{} but the parameter was recorded as {}",
+         node_name(i), g.rows(), g.cols(), s);
+  g += ConstMatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols);
+}
+
+// Lazy zeroing of gradient slots. No pass over the arena zeroes them beforehand: a node's slot is
+// zeroed when its first consumer's backward is about to add into it (start_grad, which marks the
+// node reached) or, if no consumer reached it, when the sweep passes it (take_reached). The slot is
+// then still in cache when it is first written, and the arena is swept once instead of twice. The
+// sweep clears each mark as it passes, so no mark outlives a pass.
+template <class T>
+inline __attribute__((always_inline)) void Graph<T>::start_grad(Node& n) {
+  if (n.flags & kReached) return;
+  n.flags |= kReached;
+  zero_grad(n);
+}
+
+template <class T>
+inline __attribute__((always_inline)) bool Graph<T>::take_reached(std::uint32_t i) {
+  Node& n = nodes_[i];
+  if (!(n.flags & kReached)) {
+    zero_grad(n);  // the root does not depend on it, or it needs no gradient
+    return false;
+  }
+  n.flags &= ~kReached;
+  return true;
+}
+
+template <class T>
+inline __attribute__((always_inline)) void Graph<T>::zero_grad(const Node& n) {
+  if (n.shape == kScalarShape)
+    grads_[n.offset] = T(0);  // a store, not a call to memset
+  else
+    std::fill_n(grads_.data() + n.offset, size_of(n), T(0));
+}
+
+// --- instrumentation: everything a pass does besides the algorithm ---------------------------------
+
+// Node i's step in a pass with hooks, observers or anomaly detection: node i's hooks may replace
+// its gradient, observers see the result, chain(i) passes it on, and anomaly detection checks what
+// chain(i) gave the inputs.
+template <class T>
+void Graph<T>::instrument(std::uint32_t i) {
+  grads_from_ = i;  // what hooks and observers may read: node i and the nodes after it
+  const Node& n = nodes_[i];
+  const Shape s = shape_of(n);
+  while (hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node > i) ++hook_cursor_;
+  bool hooked = false;
+  for (; hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node == i; ++hook_cursor_) {
+    if (!hooks_[hook_cursor_].id) continue;  // removed earlier in this pass
+    hooks_[hook_cursor_].fn(MatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols));
+    hooked = true;
+  }
+  // The seed is checked on entry and every backward's output after it ran, so only a hook can
+  // have made this gradient non-finite.
+  if (anomaly_ && hooked) check_hooked_gradient(i);
+  for (auto& o : observers_)
+    if (o.id) o.observer->on_node(NodeView<T>(*this, i));
+  chain(i);
+  if (anomaly_) check_backward(i);
+}
+
+template <class T>
+void Graph<T>::abort_pass(std::uint32_t root, std::uint32_t i) {
+  // Nodes up to the one the Error stopped at may carry reached marks the sweep did not clear, and
+  // their gradients are partial sums or what an earlier pass left: none is this pass's gradient.
+  for (std::uint32_t j = 0; j <= root; ++j) nodes_[j].flags &= ~kReached;
+  grads_from_ = std::min(i, root) + 1;
+  for (auto& o : observers_)
+    if (o.id) o.observer->on_backward_abort(*this);
+}
+
+template <class T>
+void Graph<T>::end_pass() {
+  in_backward_ = false;
+  hooks_.erase(std::remove_if(hooks_.begin(), hooks_.end(), [](auto& h) { return h.id == 0; }),
+               hooks_.end());
+  observers_.erase(std::remove_if(observers_.begin(), observers_.end(),
+                                  [](auto& o) { return o.id == 0; }),
+                   observers_.end());
 }
 
 // --- anomaly detection ---------------------------------------------------------------------------
@@ -606,7 +666,7 @@ void Graph<T>::check_backward(std::uint32_t i) const {
   for (int k = 0; k < v.arity(); ++k) {
     const std::uint32_t in = v.input(k);
     if (!(nodes_[in].flags & kRequiresGrad)) continue;
-    const std::string bad = non_finite(NodeView<T>(*this, in).grad());
+    const std::string bad = non_finite(grad_slot(in));
     if (bad.empty()) continue;
     std::string values;
     for (int j = 0; j < v.arity(); ++j) {
@@ -621,7 +681,7 @@ void Graph<T>::check_backward(std::uint32_t i) const {
 
 template <class T>
 void Graph<T>::check_hooked_gradient(std::uint32_t i) const {
-  const std::string bad = non_finite(NodeView<T>(*this, i).grad());
+  const std::string bad = non_finite(grad_slot(i));
   if (!bad.empty())
     fail("anomaly: a hook left the gradient of {} not finite ({})", describe(i), bad);
 }
@@ -642,7 +702,7 @@ void Graph<T>::clear() {
   names_.clear();
   layers_.clear();
   hooks_.clear();
-  grads_valid_ = 0;
+  grads_from_ = grads_to_ = 0;
   epoch_ = next_epoch();
 }
 

@@ -8,9 +8,9 @@
 // graph-owned arenas at the same offset. clear() keeps capacity, so a
 // training loop that records the same graph every iteration stops allocating after the first.
 //
-// Var<T> is the user's handle to a node: graph pointer, index and the graph's epoch at creation,
-// so a handle kept past clear() or used with another graph is caught, not undefined behaviour.
-// Parameter<T> holds a value and an accumulated gradient outside any graph.
+// Var<T> is the user's handle to a node: graph pointer, index and the graph's epoch at creation
+// (24 bytes), so a handle kept past clear() or used with another graph is caught, not undefined
+// behaviour. Parameter<T> holds a value and an accumulated gradient outside any graph.
 #include <algorithm>
 #include <cstdint>
 #include <deque>
@@ -58,7 +58,8 @@ class Graph;
 
 // A trainable tensor that outlives graphs. Its storage sits behind a pointer, so a Parameter can
 // be moved (into a vector, say) while graphs refer to it; it must outlive every graph that uses it.
-// Backward adds into grad(); zero_grad() resets it.
+// Backward adds into grad(); zero_grad() resets it. Every member of a moved-from Parameter throws
+// Error.
 template <class T>
 class Parameter {
  public:
@@ -67,13 +68,16 @@ class Parameter {
     if (s_->value.size() == 0) fail("parameter '{}': empty value (0 elements)", s_->name);
     s_->grad.setZero(s_->value.rows(), s_->value.cols());
   }
-  const std::string& name() const { return s_->name; }
-  Shape shape() const { return {std::uint32_t(s_->value.rows()), std::uint32_t(s_->value.cols())}; }
-  Matrix<T>& value() { return s_->value; }
-  const Matrix<T>& value() const { return s_->value; }
-  Matrix<T>& grad() { return s_->grad; }
-  const Matrix<T>& grad() const { return s_->grad; }
-  void zero_grad() { s_->grad.setZero(); }
+  const std::string& name() const { return storage("Parameter::name()").name; }
+  Shape shape() const {
+    const Matrix<T>& v = storage("Parameter::shape()").value;
+    return {std::uint32_t(v.rows()), std::uint32_t(v.cols())};
+  }
+  Matrix<T>& value() { return storage("Parameter::value()").value; }
+  const Matrix<T>& value() const { return storage("Parameter::value()").value; }
+  Matrix<T>& grad() { return storage("Parameter::grad()").grad; }
+  const Matrix<T>& grad() const { return storage("Parameter::grad()").grad; }
+  void zero_grad() { storage("Parameter::zero_grad()").grad.setZero(); }
 
  private:
   struct Storage {
@@ -81,6 +85,14 @@ class Parameter {
     std::string name;
   };
   friend class Graph<T>;
+  // The storage, or an Error naming what asked (what) if this Parameter was moved from.
+  Storage& storage(const char* what) const {
+    if (!s_) moved_from(what);
+    return *s_;
+  }
+  [[noreturn, gnu::cold, gnu::noinline]] static void moved_from(const char* what) {
+    fail("{}: the Parameter was moved from; use the one it was moved to", what);
+  }
   std::unique_ptr<Storage> s_;
 };
 
@@ -102,10 +114,10 @@ class Var {
 
  private:
   friend class Graph<T>;
-  Var(Graph<T>* g, std::uint32_t index, std::uint32_t epoch) : graph_(g), index_(index), epoch_(epoch) {}
+  Var(Graph<T>* g, std::uint32_t index, std::uint64_t epoch) : graph_(g), index_(index), epoch_(epoch) {}
   Graph<T>* graph_ = nullptr;
   std::uint32_t index_ = 0;
-  std::uint32_t epoch_ = 0;
+  std::uint64_t epoch_ = 0;  // 64 bits: a process cannot count through them, so no stale handle passes
 };
 
 // Read-only view of one node, for observers, exporters and tests. Valid until the graph records
@@ -129,16 +141,13 @@ class NodeView {
   std::uint32_t input(int k) const;  // index of input k < arity()
   ConstMatrixMap<T> value() const;
   // This backward's gradient (zeros where the root does not depend on the node); for a Param node
-  // it is this pass's contribution, while Parameter::grad() accumulates across passes.
+  // it is this pass's contribution, while Parameter::grad() accumulates across passes. An Error
+  // where has_grad() is false.
   ConstMatrixMap<T> grad() const;
-  bool has_grad() const;             // grad() is available: backward ran after the node was recorded
-  // In an observer's on_node: the node already seen in this pass whose backward gave this one its
-  // whole gradient (this node's one consumer, contributing once, and no hook changed the gradient
-  // since), so that an observer may reuse what it measured there: an add, sub or neg passes its
-  // gradient on to an input of its shape exactly, up to sign (OpInfo::passes_gradient), and an
-  // activation σ gives its input the gradient carried back through σ'. kNoNode otherwise, and
-  // after the pass.
-  std::uint32_t grad_source() const;
+  // Whether the last backward computed the node's gradient: false for nodes recorded after it,
+  // nodes a pass stopped by an Error did not reach, and, during a pass (from a hook or observer),
+  // nodes created before the one being visited, whose gradients are not final yet.
+  bool has_grad() const;
   T attr() const;                    // the op's constant (axis, exponent, slope, factor)
   SourceLoc location() const;        // recorded only while anomaly detection is on
 
@@ -181,6 +190,7 @@ class Graph {
  public:
   // Sees a node's gradient when backward reaches it and may overwrite it in place; what it leaves
   // is what flows on to the node's inputs (PyTorch's Tensor.register_hook, returning a replacement).
+  // It may read the gradients of its node and of nodes created after it (NodeView::has_grad).
   using Hook = std::function<void(MatrixMap<T> grad)>;
 
   Graph();
@@ -288,7 +298,8 @@ class Graph {
   // Anomaly detection: the first non-finite value (forward), or gradient (backward: the node whose
   // backward produced it, or a hook), throws an Error naming the node, its op, shape, input ranges
   // and the file and line that created it. Lines are recorded only for nodes created while it is
-  // on. After such an Error the pass's gradients are incomplete.
+  // on. After such an Error the pass's gradients are incomplete: nodes the pass did not reach have
+  // none (NodeView::has_grad), and only the parameters it reached have accumulated.
   void set_anomaly_detection(bool on) { anomaly_ = on; }
   bool anomaly_detection() const { return anomaly_; }
 
@@ -330,8 +341,8 @@ class Graph {
 
   // A handle of this graph, recorded since the last clear(): then also index_ < size(), since
   // nodes are only ever removed all at once, by clear(), which starts a new epoch. Epochs come
-  // from one process-wide counter, so a handle into a destroyed graph is not taken for one into
-  // another graph that happens to sit at the same address.
+  // from one process-wide 64-bit counter, so a handle into a destroyed graph is not taken for one
+  // into another graph that happens to sit at the same address, and the counter never wraps.
   std::uint32_t check(const Var<T>& v, std::string_view what) const {
     if (v.graph_ != this || v.epoch_ != epoch_) bad_handle(v, what);
     return v.index_;
@@ -371,18 +382,38 @@ class Graph {
   // constant (functions.hpp) the call goes straight to record<K, op>.
   template <class K, Op op>
   Var<T> record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc);
+  // The Error for an input whose values op does not accept (K::reject).
+  [[noreturn, gnu::cold, gnu::noinline]] void bad_values(Op op, int k, std::uint32_t in,
+                                                         const char* why, SourceLoc loc) const;
+  // The Error for reading node i's gradient where has_grad() is false.
+  [[noreturn, gnu::cold, gnu::noinline]] void no_gradient(std::uint32_t i) const;
+  // Node i's gradient slot, final or not: for the anomaly checks within a pass.
+  ConstMatrixMap<T> grad_slot(std::uint32_t i) const {
+    const Shape s = shape_of(nodes_[i]);
+    return {grads_.data() + nodes_[i].offset, s.rows, s.cols};
+  }
+
+  // The backward pass (graph.cpp): backward_from runs the reverse loop, chain(i) node i's step.
+  void backward_from(std::uint32_t root, const T* seed);
+  void start_pass(std::uint32_t root, const T* seed);
+  void chain(std::uint32_t i);
   template <class K>
   void backward_node(std::uint32_t i);
+  void accumulate_param(std::uint32_t i);
+  void instrument(std::uint32_t i);  // chain(i) with hooks, observers and anomaly checks around it
+  // An Error stopped the pass at node i (root + 1: before the loop).
+  void abort_pass(std::uint32_t root, std::uint32_t i);
+  void end_pass();  // however the pass ended: erases hooks and observers removed during it
+  // Lazy zeroing of gradient slots, see graph.cpp.
+  void start_grad(Node& n);
+  bool take_reached(std::uint32_t i);
   void zero_grad(const Node& n);
-  void visit(std::uint32_t i);  // hooks, anomaly check and observers for one node
   // Anomaly checks: node i's value; the gradients node i's backward gave its inputs; node i's
   // gradient as its hooks left it.
   void check_value(std::uint32_t i) const;
   void check_backward(std::uint32_t i) const;
   void check_hooked_gradient(std::uint32_t i) const;
   std::string describe(std::uint32_t i) const;  // "'name' (op RxC, created at file:line)"
-  void backward_from(std::uint32_t root, const T* seed);
-  void end_pass();  // erases hooks and observers removed during backward
 
   std::vector<Node> nodes_;
   // A growable array whose new elements are left uninitialised: the kernels overwrite values
@@ -417,9 +448,12 @@ class Graph {
   std::vector<ScopeRun> scope_runs_;  // one entry per change of scope, in node order
   std::vector<NodeName> names_;       // named nodes only, sorted by node
   std::vector<LayerRecord> layers_;   // in the order they were opened
-  std::uint32_t epoch_;
+  std::uint64_t epoch_;
   std::uint64_t backward_count_ = 0;
-  std::uint32_t grads_valid_ = 0;  // nodes below this index have gradients from the last backward
+  // Nodes grads_from_ <= i < grads_to_ have gradients from the last backward (NodeView::has_grad):
+  // during a pass those it has passed, after it all it reached, or above the node an Error
+  // stopped it at.
+  std::uint32_t grads_from_ = 0, grads_to_ = 0;
 
   // Interned strings (node names, scope paths); kept across clear() so steady state allocates none.
   std::deque<std::string> strings_;
@@ -435,10 +469,6 @@ class Graph {
 
   std::vector<NodeHook> hooks_;
   std::size_t hook_cursor_ = 0;
-  // Per node during an instrumented pass: NodeView::grad_source(). visit() sets each input's
-  // entry before the node's backward adds into it (its reached mark tells whether it is the first
-  // contribution) and clears a hooked node's own.
-  std::vector<std::uint32_t> grad_source_;
   std::vector<ObserverEntry> observers_;
   std::uint32_t next_hook_id_ = 1;
   bool in_backward_ = false;
@@ -535,12 +565,7 @@ inline ConstMatrixMap<T> NodeView<T>::value() const {
 }
 template <class T>
 inline bool NodeView<T>::has_grad() const {
-  return i_ < g_->grads_valid_;
-}
-template <class T>
-inline std::uint32_t NodeView<T>::grad_source() const {
-  const auto& source = g_->grad_source_;
-  return g_->in_backward_ && i_ < source.size() ? source[i_] : kNoNode;
+  return i_ >= g_->grads_from_ && i_ < g_->grads_to_;
 }
 template <class T>
 inline T NodeView<T>::attr() const {

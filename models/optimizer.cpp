@@ -10,10 +10,11 @@ Optimizer<T>::Optimizer(std::vector<Parameter<T>*> params, double lr)
   if (!std::isfinite(lr) || lr <= 0) fail("optimizer: learning rate {} must be finite and > 0", lr);
   for (std::size_t i = 0; i < params_.size(); ++i) {
     if (!params_[i]) fail("optimizer: parameter {} is null", i);
+    const std::string& name = params_[i]->name();  // an Error if it was moved from
     for (std::size_t j = 0; j < i; ++j)
       if (params_[j] == params_[i])
         fail("optimizer: parameter '{}' is given twice (positions {} and {}); it would be updated "
-             "twice per step", params_[i]->name(), j, i);
+             "twice per step", name, j, i);
   }
 }
 

@@ -6,6 +6,14 @@ namespace gradscope::ops {
 // Binary cross-entropy on probabilities p against targets y, averaged over all n elements:
 // out = -mean(y ln p + (1 - y) ln(1 - p)); p of exactly 0 or 1 gives inf (use BceWithLogits)
 struct Bce : Loss {
+  // p outside [0, 1] would give NaN silently. A NaN p passes, as through every op (anomaly
+  // detection names where it arose).
+  template <class T, int N>
+  static Rejection reject(const Value<T, N>& p, const Value<T, N>&) {
+    const bool outside = ((p.array() < T(0)) || (p.array() > T(1))).any();
+    return {0, outside ? "bce takes probabilities in [0, 1] (for logits use bce_with_logits)"
+                       : nullptr};
+  }
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     const auto p = f.a.array(), y = f.b.array();

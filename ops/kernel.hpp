@@ -7,9 +7,8 @@
 //   arity, has_attr            how many inputs, whether it takes a constant
 //   shape(a, b, attr)          output shape, or an empty Shape when the operands do not fit
 //   rule                       what shape() accepts, in words, for error messages
-//   passes_gradient            backward gives an input of the output's shape exactly the output's
-//                              gradient or its negation (add, sub, neg): observers that need only
-//                              magnitudes reuse what they measured (NodeView::grad_source)
+//   reject(a, b)               optional: the input values it does not accept where shapes do not
+//                              say (bce: probabilities), checked while recording; a Rejection
 //   forward(f), backward(b)    backward *adds* each input's gradient into ga/gb (inputs may be shared)
 //   test_shapes, test_attrs,   what the generic finite-difference checker feeds it
 //   domain                     per input: sample range, and a gap around 0 to keep away from kinks
@@ -78,6 +77,12 @@ struct Domain {
 
 struct ShapePair {
   Shape a, b;
+};
+
+// What reject() found: the input whose values the op does not accept and why, or why = nullptr.
+struct Rejection {
+  int input;
+  const char* why;
 };
 
 // f(i, m, buffer) for consecutive blocks [i, i + m) of n elements, with a buffer of m elements on
@@ -176,7 +181,6 @@ void broadcast_forward(Forward<T, N>& f, F op) {
 struct Unary {
   static constexpr int arity = 1;
   static constexpr bool has_attr = false;
-  static constexpr bool passes_gradient = false;
   static constexpr const char* rule = "any non-empty shape";
   static Shape shape(Shape a, Shape, double) { return a; }
   static constexpr std::array<ShapePair, 4> test_shapes{
@@ -208,7 +212,6 @@ void backward_by_slope(Backward<T, N>& b) {
 struct Elementwise {
   static constexpr int arity = 2;
   static constexpr bool has_attr = false;
-  static constexpr bool passes_gradient = false;
   static constexpr const char* rule =
       "shapes must be equal or broadcast (each dimension equal, or 1 in one operand)";
   static Shape shape(Shape a, Shape b, double) { return broadcast_shape(a, b); }
@@ -229,7 +232,6 @@ struct Elementwise {
 struct Loss {
   static constexpr int arity = 2;
   static constexpr bool has_attr = false;
-  static constexpr bool passes_gradient = false;
   static constexpr const char* rule = "prediction and target must have the same shape";
   static Shape shape(Shape a, Shape b, double) { return a == b ? Shape{1, 1} : Shape{}; }
   static constexpr std::array<ShapePair, 3> test_shapes{

@@ -58,7 +58,6 @@ void small_outer_sum(const Y& y, const X& x, S& s) {
 struct Matmul {
   static constexpr int arity = 2;
   static constexpr bool has_attr = false;
-  static constexpr bool passes_gradient = false;
   static constexpr const char* rule = "inner dimensions must agree: (m x k)(k x n)";
   static Shape shape(Shape a, Shape b, double) {
     return a.cols == b.rows ? Shape{a.rows, b.cols} : Shape{};

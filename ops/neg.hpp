@@ -5,7 +5,6 @@ namespace gradscope::ops {
 
 // out = -a
 struct Neg : Unary {
-  static constexpr bool passes_gradient = true;
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     f.out = -f.a;

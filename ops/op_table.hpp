@@ -86,22 +86,16 @@ struct OpInfo {
   std::string_view name;
   int arity;
   bool has_attr;
-  bool passes_gradient;
   bool activation;  // its kernel derives from ops::Activation and declares φ′ (slope)
   const char* rule;
 };
 
 inline constexpr OpInfo kOpInfo[] = {
-    {"constant", 0, false, false, false, ""},
-    {"variable", 0, false, false, false, ""},
-    {"param", 0, false, false, false, ""},
+    {"constant", 0, false, false, ""},
+    {"variable", 0, false, false, ""},
+    {"param", 0, false, false, ""},
 #define GRADSCOPE_OP_INFO(Name, str) \
-  {str,                               \
-   ops::Name::arity,                  \
-   ops::Name::has_attr,               \
-   ops::Name::passes_gradient,        \
-   ops::is_activation<ops::Name>,     \
-   ops::Name::rule},
+  {str, ops::Name::arity, ops::Name::has_attr, ops::is_activation<ops::Name>, ops::Name::rule},
     GRADSCOPE_OPS(GRADSCOPE_OP_INFO)
 #undef GRADSCOPE_OP_INFO
 };

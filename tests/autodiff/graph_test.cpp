@@ -255,6 +255,26 @@ TEST_CASE("a scalar op takes 32 bytes: a 16-byte node, its value and its gradien
   CHECK(g.bytes() == g.size() * 32);
 }
 
+TEST_CASE("a handle is 24 bytes: graph pointer, node index and a 64-bit epoch", "[autodiff]") {
+  // Epochs come from one process-wide counter bumped by every clear() and every new graph: at 64
+  // bits it cannot wrap, so a stale handle can never match a later epoch.
+  CHECK(sizeof(Var<double>) == 24);
+  CHECK(sizeof(Var<float>) == 24);
+}
+
+TEST_CASE("pow with exponent 0 has gradient 0 everywhere, at x = 0 and -0 too", "[autodiff]") {
+  Graph<double> g;
+  Matrix<double> xv(1, 4);
+  xv << 0.0, -0.0, 2.0, -3.0;
+  auto w = g.variable(2.0, "w");
+  auto x = g.variable(xv, "x");
+  auto p = pow(x * w, 0.0);  // 1 everywhere, 0^0 included
+  CHECK(p.value() == Matrix<double>::Ones(1, 4));
+  g.backward(sum(p));
+  CHECK(x.grad() == Matrix<double>::Zero(1, 4));  // no NaN from 0 * 0^-1
+  CHECK(w.grad()(0, 0) == 0.0);                   // nor upstream of it
+}
+
 TEST_CASE("a graph refuses its 65537th distinct shape, kept across clear()", "[autodiff][errors]") {
   // Shapes in order of increasing size (r x c with r*c = 1, 2, ...), one per recording, so the
   // test needs little memory at a time.

@@ -159,6 +159,24 @@ TEST_CASE("validation: root and seed of backward", "[reliability][validation]") 
   expect_error([&] { g.backward(h); }, {"root 'h' needs no gradient", "('x')", "no_grad"});
 }
 
+TEST_CASE("validation: bce of a prediction outside [0, 1]", "[reliability][validation]") {
+  Graph<double> g;
+  Matrix<double> pv(3, 1);
+  pv << 0.5, 1.25, 0.0;
+  auto p = g.variable(pv, "p");
+  auto y = g.constant(ones(3, 1), "y");
+  const auto before = g.size();
+  expect_error([&] { bce(p, y); },
+               {"bce at ", "validation_test.cpp:", "input 0 'p' (3x1) holds values in [0, 1.25]",
+                "bce takes probabilities in [0, 1]", "bce_with_logits"});
+  auto q = g.variable(-1e-3, "q");
+  expect_error([&] { bce(q, g.constant(0.0)); }, {"input 0 'q' (1x1)", "[-0.001, -0.001]"});
+  CHECK(g.size() == before + 2);  // q and the constant: the failed ops recorded nothing
+  // The edges of the domain are accepted (the loss may then be infinite, as the formula says).
+  pv << 0.5, 1.0, 0.0;
+  CHECK_NOTHROW(bce(g.variable(pv, "edges"), y));
+}
+
 TEST_CASE("validation: item() of a node that is not 1x1", "[reliability][validation]") {
   Graph<double> g;
   auto x = g.variable(ones(2, 3), "x");
@@ -213,7 +231,20 @@ TEST_CASE("validation: a moved-from parameter", "[reliability][validation]") {
   Graph<double> g;
   Parameter<double> w(ones(2, 2), "w");
   Parameter<double> kept = std::move(w);
+  const Parameter<double>& cw = w;
   expect_error([&] { g.param(w); }, {"param: the Parameter was moved from"});
+  expect_error([&] { w.name(); }, {"Parameter::name(): the Parameter was moved from"});
+  expect_error([&] { w.shape(); }, {"Parameter::shape(): the Parameter was moved from"});
+  expect_error([&] { w.value(); }, {"Parameter::value(): the Parameter was moved from"});
+  expect_error([&] { cw.value(); }, {"Parameter::value(): the Parameter was moved from"});
+  expect_error([&] { w.grad(); }, {"Parameter::grad(): the Parameter was moved from"});
+  expect_error([&] { cw.grad(); }, {"Parameter::grad(): the Parameter was moved from"});
+  expect_error([&] { w.zero_grad(); }, {"Parameter::zero_grad(): the Parameter was moved from"});
+  for (const char* name : {"sgd", "momentum", "adam"}) {
+    INFO(name);
+    expect_error([&] { models::make_optimizer<double>(name, {&kept, &w}, 0.1); },
+                 {"the Parameter was moved from"});
+  }
   CHECK(g.param(kept).shape() == Shape{2, 2});
 }
 
