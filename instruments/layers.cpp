@@ -42,17 +42,16 @@ struct Structure {
     if (u.product != kNoNode) {
       const NodeView<T> p = node(u.product);
       if (u.w == kNoNode) u.w = p.input(weight_side(u.product));
-      if (u.z == kNoNode) {
-        std::uint32_t z = u.product;
-        for (std::uint32_t c = sole_consumer(z); c != kNoNode; c = sole_consumer(z)) {
-          const NodeView<T> cv = node(c);
-          if ((cv.op() != Op::Add && cv.op() != Op::Sub) || cv.shape() != p.shape()) break;
-          const std::uint32_t other = cv.input(0) == z ? cv.input(1) : cv.input(0);
-          if (u.b == kNoNode && is_leaf_param(node(other).op())) u.b = other;
-          z = c;
-        }
-        u.z = z;
+      // Through the bias additions to z (up to the marked z, where there is one).
+      std::uint32_t z = u.product;
+      for (std::uint32_t c = sole_consumer(z); c != kNoNode && z != u.z; c = sole_consumer(z)) {
+        const NodeView<T> cv = node(c);
+        if ((cv.op() != Op::Add && cv.op() != Op::Sub) || cv.shape() != p.shape()) break;
+        const std::uint32_t other = cv.input(0) == z ? cv.input(1) : cv.input(0);
+        if (u.b == kNoNode && is_leaf_param(node(other).op())) u.b = other;
+        z = c;
       }
+      if (u.z == kNoNode) u.z = z;
     }
     if (u.w != kNoNode) u.param = leaf_behind(u.w);
     if (u.a == kNoNode && u.z != kNoNode) {

@@ -207,6 +207,7 @@ TEST_CASE("layer records: names chosen for display do not change what the diagno
   for (std::size_t l = 0; l < d.layers.size(); ++l) {
     INFO("layer " << l + 1);
     CHECK(d.layers[l].scope == fmt::format("stage{}", l + 1));
+    CHECK(d.layers[l].b_node != kNoNode);  // unmarked, found from the structure
     CHECK(d.layers[l].grad_rms == plain.layers[l].grad_rms);
     CHECK((std::isnan(d.layers[l].theory_gain) ||
            d.layers[l].theory_gain == plain.layers[l].theory_gain));

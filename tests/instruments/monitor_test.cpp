@@ -340,7 +340,7 @@ TEST_CASE("CSV and JSON writers", "[monitor][io]") {
   CHECK(rows[2].rfind("1,layer1,da,", 0) == 0);
   CHECK_THAT(rows[2], Catch::EndsWith(",,,"));  // gain, theory and verdict only on the dz row
   CHECK(rows[3].rfind("1,layer1,dW,", 0) == 0);
-  CHECK(rows[4].rfind("1,layer1,db,", 0) == 0);
+  CHECK(rows[4].rfind("1,layer1,db,", 0) == 0);  // the bias, found from the structure
 
   std::ifstream j(json);
   const auto doc = nlohmann::json::parse(j);
