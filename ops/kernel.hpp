@@ -284,8 +284,9 @@ struct AlongAxis : Unary {
 };
 struct AxisReduction : Reduction {
   static constexpr const char* rule = kAxisRule;
+  // Only 0 and 1, which for_each_line walks; not the reductions' other spellings.
   static Shape shape(Shape a, Shape, double axis) {
-    return axis == -1 ? Shape{} : Reduction::shape(a, {}, axis);
+    return axis == 0 || axis == 1 ? Reduction::shape(a, {}, axis) : Shape{};
   }
   static constexpr std::array<double, 2> test_attrs{0.0, 1.0};
 };
