@@ -1,9 +1,11 @@
 // seed_train, allocations_per_iteration and the long run's RSS: the seed's training workload
-// (seed_workload.hpp) through gradscope against the same backprop hand-written as plain loops.
+// (seed_workload.hpp) through gradscope against the same step hand-written (seed_loops.hpp), in
+// plain C++ (seed_train's ratio) and in AVX2 lanes (seed_train_vs_vector's), and the operations
+// that hand-written step does (seed_loop_ops, seed_loop_exps: its physical limit, PERFORMANCE.md).
 #include <cmath>
 
 #include "benchmarks.hpp"
-#include "seed_workload.hpp"
+#include "seed_loops.hpp"
 
 namespace gradscope::bench {
 
@@ -12,14 +14,15 @@ namespace {
 constexpr int kSteps = 100;  // training steps per timed repetition
 
 // Both implementations must have trained to the same weights, or the comparison is void.
-void check_same_weights(const GradscopeSeedNet& net, const LoopSeedNet& loop) {
+void check_same_weights(const GradscopeSeedNet& net, const SeedLoop& loop) {
   for (int l = 0; l < kSeedLayers; ++l) {
     const auto& w = net.params()[2 * l].value();
     for (int i = 0; i < w.rows(); ++i)
       for (int o = 0; o < w.cols(); ++o)
         if (std::abs(w(i, o) - loop.w(l, i, o)) > 1e-9 * (1 + std::abs(w(i, o))))
-          fail("seed_train: gradscope and the hand-written loop disagree on layer{}/w({},{}): {} vs {}",
-               l + 1, i, o, w(i, o), loop.w(l, i, o));
+          fail("seed_train: gradscope and the hand-written loop ({}) disagree on layer{}/w({},{}): "
+               "{} vs {}",
+               loop.what(), l + 1, i, o, w(i, o), loop.w(l, i, o));
   }
 }
 
@@ -36,27 +39,34 @@ double micros_per_step(Net& net) {
 std::vector<Figure> seed_train(const Options& opt) {
   const SeedData data;
   GradscopeSeedNet fused(data), unfused(data, false);
-  LoopSeedNet loop(data);
-  Figure f{"seed_train", "us/iter", "hand-written loops", {}, {},
-           Target{Target::Of::Ratio, Target::Is::AtMost, 1.3}};
-  Figure u{"seed_train_sigmoid_bce", "us/iter", "hand-written loops", {}, {}, {}};
+  SeedLoop scalar(data, SeedLoop::Lanes::Scalar), vector(data, SeedLoop::Lanes::Vector);
+  const std::string best = "best hand-written loop, " + scalar.what();
+  Figure f{"seed_train", "us/iter", best, {}, {}, Target{Target::Of::Ratio, Target::Is::AtMost, 0.7}};
+  Figure v{"seed_train_vs_vector", "us/iter", "hand-written loop, " + vector.what(), {}, {},
+           Target{Target::Of::Ratio, Target::Is::AtMost, 1.5}};
+  Figure u{"seed_train_sigmoid_bce", "us/iter", best, {}, {}, {}};
   for (int r = 0; r < opt.repeat; ++r) {
-    const double base = micros_per_step(loop);
+    const double base = micros_per_step(scalar);
     f.baselines.push_back(base);
     u.baselines.push_back(base);
+    v.baselines.push_back(micros_per_step(vector));
     f.values.push_back(micros_per_step(fused));
+    v.values.push_back(f.values.back());
     u.values.push_back(micros_per_step(unfused));
   }
-  check_same_weights(fused, loop);
-  check_same_weights(unfused, loop);
-  return {f, u};
+  check_same_weights(fused, scalar);
+  check_same_weights(fused, vector);
+  check_same_weights(unfused, scalar);
+  const SeedLoop::Count count = SeedLoop::count_one_step(data);
+  return {f, v, u, {"seed_loop_ops", "ops/iter", "", {count.ops}, {}, {}},
+          {"seed_loop_exps", "exps/iter", "", {count.exps}, {}, {}}};
 }
 
 std::vector<Figure> allocations_per_iteration(const Options& opt) {
   const SeedData data;
   GradscopeSeedNet net(data);
-  LoopSeedNet loop(data);
-  Figure f{"allocations_per_iteration", "allocs/iter", "hand-written loops", {}, {},
+  SeedLoop loop(data, SeedLoop::Lanes::Scalar);
+  Figure f{"allocations_per_iteration", "allocs/iter", "hand-written loop", {}, {},
            Target{Target::Of::Value, Target::Is::AtMost, 0}};
   for (int k = 0; k < 3; ++k) net.step();  // warm-up: arenas and interned names reach full size
   for (int r = 0; r < opt.repeat; ++r) {

@@ -4,8 +4,7 @@
 // a 10-layer net of 2 units (w = 1.1·I, b = 0, last layer w = [1,1]ᵀ), ReLU hidden layers,
 // sigmoid output with binary cross-entropy, full-batch gradient descent with α = 0.01, double.
 //
-// Two implementations of one training step: through a gradscope graph, and hand-written as
-// plain loops (the seed's NumPy backprop, written out) — the floor the engine is measured against.
+// The step through a gradscope graph; seed_loops.hpp has it hand-written, the baselines.
 #include <gradscope/autodiff/functions.hpp>
 
 #include <array>
@@ -43,22 +42,6 @@ class GradscopeSeedNet {
   Graph<double> g_;
   std::vector<Parameter<double>> params_;  // w1, b1, w2, b2, ...
   std::array<std::string, kSeedLayers> scopes_;
-};
-
-// The same network and update as plain loops over arrays, units-major (unit o of layer l holds
-// its m samples contiguously).
-class LoopSeedNet {
- public:
-  explicit LoopSeedNet(const SeedData& data);
-  void step();
-  double w(int layer, int i, int o) const { return w_[layer][i * out_[layer] + o]; }
-
- private:
-  int m_;
-  std::vector<double> x_, y_;  // the data, units-major
-  std::array<int, kSeedLayers> in_, out_;
-  std::array<std::vector<double>, kSeedLayers> w_, b_, z_, a_, dz_;
-  std::vector<double> dw_, db_;
 };
 
 }  // namespace gradscope::bench
