@@ -17,6 +17,9 @@ std::vector<Figure> monitor_overhead(const Options&);
 std::vector<Figure> hook_cost(const Options&);
 std::vector<Figure> monitor_memory(const Options&);
 #endif
+#if GRADSCOPE_BENCH_ADOLC
+std::vector<Figure> scalar_tape_adolc(const Options&);
+#endif
 #if GRADSCOPE_BENCH_LIBTORCH
 std::vector<Figure> seed_train_libtorch(const Options&);
 std::vector<Figure> wide_mlp_libtorch(const Options&);
@@ -30,6 +33,9 @@ inline constexpr Entry kBenchmarks[] = {
     {"seed_train", seed_train},
     {"allocations_per_iteration", allocations_per_iteration},
     {"scalar_tape", scalar_tape},
+#if GRADSCOPE_BENCH_ADOLC
+    {"scalar_tape_adolc", scalar_tape_adolc},
+#endif
     {"wide_mlp", wide_mlp},
     {"long_run", long_run},
 #if GRADSCOPE_BENCH_HOOKS
