@@ -126,8 +126,9 @@ inline __attribute__((always_inline)) void block(const SeedParams& p, const doub
     s.w[kHidden][0] += p0 * dz;
     s.w[kHidden][2] += p1 * dz;
     s.b[kHidden][0] += dz;
-    D d0 = p0 > zero ? w[kHidden][0] * dz : zero;
-    D d1 = p1 > zero ? w[kHidden][2] * dz : zero;
+    const D g0 = w[kHidden][0] * dz, g1 = w[kHidden][2] * dz;  // both, so that Counted counts them
+    D d0 = p0 > zero ? g0 : zero;
+    D d1 = p1 > zero ? g1 : zero;
     for (int l = kHidden - 1; l >= 0; --l) {
       load(p0, l ? act[l - 1][0] + j : x0 + j);
       load(p1, l ? act[l - 1][1] + j : x1 + j);
