@@ -1,7 +1,6 @@
 // gradscope_bench: runs the benchmarks listed in benchmarks.hpp, prints min/median/max of every
 // figure with its baseline (measured in the same run) and ratio, and optionally writes JSON.
 #include <CLI/CLI.hpp>
-#include <Eigen/Core>
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -127,7 +126,7 @@ int main(int argc, char** argv) {
     }
   // Every figure but wide_mlp_threads runs its products on one thread, as do the hand-written
   // baselines and libtorch beside them; wide_mlp_threads compares Eigen's own count with one.
-  Eigen::setNbThreads(1);
+  set_product_threads(1);
   try {
     std::vector<Figure> figures;
     for (const auto& e : kBenchmarks) {

@@ -50,15 +50,15 @@ std::vector<Figure> wide_mlp(const Options& opt) {
   }
   Eigen::setNbThreads(0);  // Eigen's own count: OMP_NUM_THREADS, else one per core
   const int threads = Eigen::nbThreads();
-  Eigen::setNbThreads(1);
+  set_product_threads(1);
   if (threads == 1) return {f, s};
 
   const std::string one = fmt::format("one thread (value: {} threads; wall time)", threads);
   Figure t{"wide_mlp_threads", "ms/step", one, {}, {}, {}};
   auto wall_step = [&](int n) {
-    Eigen::setNbThreads(n);
+    set_product_threads(n);
     const double ms = wall_seconds([&] { usual.step(data); }) * 1e3;
-    Eigen::setNbThreads(1);
+    set_product_threads(1);
     return ms;
   };
   wall_step(threads);  // warm-up: OpenMP starts its threads
