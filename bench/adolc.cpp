@@ -4,6 +4,7 @@
 // enough that the tape stays in memory, then runs one reverse sweep (fos_reverse): its fastest
 // way to one gradient of a freshly taped function, as gradscope's record-then-backward is.
 #include <adolc/adolc.h>
+#include <malloc.h>
 
 #include <cmath>
 
@@ -53,9 +54,13 @@ std::vector<Figure> scalar_tape_adolc(const Options& opt) {
   f.speedup = true;
   Graph<double> g;
   TapeResult ours{}, theirs{};
-  // Warm-up: gradscope's arenas reach full size; ADOL-C allocates its buffers anew per tape, and
-  // its first tapes pay for fresh pages until glibc's mmap threshold has risen above their size.
-  ours = gradscope_tape(g);
+  // ADOL-C allocates its buffers (about 55 MB here) anew for every tape. With glibc's default
+  // thresholds they came back to the kernel on free and as fresh pages on the next tape: 204 ns/op
+  // instead of about 35. Its best case: they stay in the heap (for the rest of the program too;
+  // gradscope allocates nothing per step).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  ours = gradscope_tape(g);  // warm-up: gradscope's arenas and ADOL-C's heap reach full size
   for (int k = 0; k < 3; ++k) theirs = adolc_tape();
   for (int r = 0; r < opt.repeat; ++r) {
     f.baselines.push_back(seconds([&] { theirs = adolc_tape(); }) * 1e9 / kTapeOps);
