@@ -134,7 +134,8 @@ std::string value_summary(ConstMatrixMap<T> v) {
     return fmt::format("value NaN x{}, Inf x{}", s.nan, s.inf);
   }
   if (v.size() == 1) return "value " + number(double(v(0, 0)));
-  return fmt::format("mean {} min {} max {}", number(double(v.mean())),
+  // The mean in double: a float sum of values near FLT_MAX overflows to inf.
+  return fmt::format("mean {} min {} max {}", number(v.template cast<double>().mean()),
                      number(double(v.minCoeff())), number(double(v.maxCoeff())));
 }
 
@@ -373,7 +374,7 @@ std::string to_dot(const Graph<T>& g, const DotOptions& o) {
     DotVertex& d = dg[k];
     const NodeView<T> v = g.node(grp.first);
     d.id = grp.id;
-    d.name = grp.name;
+    d.name = escape_label(grp.name);  // a trailing '\\' would escape the closing quote
     d.color = kBorder;
     d.penwidth = "1";
     d.peripheries = "1";
@@ -385,8 +386,8 @@ std::string to_dot(const Graph<T>& g, const DotOptions& o) {
       d.op = "scope";
       d.shape = "folder";
       d.style = "filled";
-      d.tooltip =
-          fmt::format("scope {}: {} nodes, {} parameters", grp.name, grp.members, grp.params);
+      d.tooltip = escape_label(
+          fmt::format("scope {}: {} nodes, {} parameters", grp.name, grp.members, grp.params));
       label += fmt::format("\\n{} nodes, {} params", grp.members, grp.params);
     } else {
       d.op = std::string(v.op_name());
@@ -401,8 +402,8 @@ std::string to_dot(const Graph<T>& g, const DotOptions& o) {
       d.style = d.shape == "box" ? "filled,rounded" : "filled";
       std::string args;
       for (int j = 0; j < v.arity(); ++j) args += (j ? ", " : "") + g.node(v.input(j)).name();
-      d.tooltip = leaf ? fmt::format("{} {} {}", d.op, grp.name, d.dims)
-                       : fmt::format("{} = {}({}) {}", grp.name, d.op, args, d.dims);
+      d.tooltip = escape_label(leaf ? fmt::format("{} {} {}", d.op, grp.name, d.dims)
+                                    : fmt::format("{} = {}({}) {}", grp.name, d.op, args, d.dims));
       label += fmt::format("\\n{} {}", d.op, d.dims);
       if (o.values) label += "\\n" + escape_label(d.value);
       if (grp.any_grad && v.shape().scalar()) scalar_grad = double(v.grad()(0, 0));

@@ -12,7 +12,9 @@
 //
 // The DOT is written by Boost.Graph's write_graphviz with dynamic properties; every node also
 // carries machine-readable attributes name, op, dims, value and (after backward) grad, which
-// Graphviz ignores and boost::read_graphviz reads back. See docs/graphviz.md.
+// Graphviz ignores and boost::read_graphviz reads back. Backslashes in names are doubled in name,
+// label and tooltip alike (Graphviz reads label and tooltip as escape strings, where '\\' is one
+// backslash), so a name ending in one cannot escape the closing quote. See docs/graphviz.md.
 #include <cstdint>
 #include <optional>
 #include <string>
