@@ -1,16 +1,17 @@
 #include "gradscope/models/data.hpp"
 
 #include <Eigen/Cholesky>
-#include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "gradscope/writers/atomic_file.hpp"
 #include "gradscope/autodiff/error.hpp"
 #include "gradscope/models/random.hpp"
+#include "gradscope/writers/atomic_file.hpp"
+#include "gradscope/writers/output_set.hpp"
 
 namespace gradscope::models {
 
@@ -57,13 +58,29 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-// Text from the file as an error message quotes it: control bytes escaped ("\x0d") so that the
-// message stays one readable line, and long text cut to 40 bytes.
+// Text from the file as an error message quotes it: escaped (printable_path) so that the message
+// stays one readable line, and long text cut to 40 bytes.
 std::string printable(std::string_view s) {
-  std::string out;
-  for (unsigned char c : s.substr(0, 40))
-    out += c < 0x20 || c == 0x7f ? fmt::format("\\x{:02x}", c) : std::string(1, char(c));
-  return s.size() > 40 ? out + "..." : out;
+  return s.size() > 40 ? printable_path(s.substr(0, 40)) + "..." : printable_path(s);
+}
+
+// The file's lines, split at "\n" (a "\r" before it dropped by trim), or at "\r" alone when that is
+// how the first line ends (old Mac files); a "\r" inside a line of the first kind stays, and is
+// reported as part of its field.
+std::vector<std::string_view> lines_of(std::string_view text) {
+  const auto first = text.find_first_of("\r\n");
+  const char end = first != std::string_view::npos && text[first] == '\r' &&
+                           (first + 1 == text.size() || text[first + 1] != '\n')
+                       ? '\r'
+                       : '\n';
+  std::vector<std::string_view> lines;
+  while (!text.empty()) {
+    const auto at = text.find(end);
+    lines.push_back(text.substr(0, at));
+    if (at == std::string_view::npos) break;
+    text.remove_prefix(at + 1);
+  }
+  return lines;
 }
 
 std::vector<std::string_view> split(std::string_view line) {
@@ -78,56 +95,73 @@ std::vector<std::string_view> split(std::string_view line) {
 
 }  // namespace
 
+Decimal parse_decimal(std::string_view text) {
+  Decimal d;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, d.value);
+  if (ptr != end || text.empty() || ec == std::errc::invalid_argument) return d;
+  d.status = Decimal::Ok;
+  if (ec == std::errc::result_out_of_range) {  // beyond double's range, or below its subnormals
+    const bool large = std::isinf(std::strtod(std::string(text).c_str(), nullptr));
+    if (!large) d.status = Decimal::TooSmall;
+    d.value = !large ? 0 : text[0] == '-' ? -HUGE_VAL : HUGE_VAL;
+  }
+  return d;
+}
+
 Dataset load_csv(const std::string& path) {
+  const std::string file = printable_path(path);  // as messages show it
   // A directory opens as a stream that reads nothing: it would pass for an empty file.
-  if (std::filesystem::is_directory(path)) fail("{}: is a directory, not a CSV file", path);
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open for reading", path);
-  std::string line;
+  if (std::filesystem::is_directory(path)) fail("{}: is a directory, not a CSV file", file);
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("{}: cannot open for reading", file);
+  std::ostringstream content;
+  content << in.rdbuf();
+  if (in.bad()) fail("{}: read error", file);
+  const std::string text = content.str();
+  const std::vector<std::string_view> lines = lines_of(text);
   std::size_t line_no = 0;
   std::vector<std::string> header;
-  while (header.empty() && std::getline(in, line)) {
-    ++line_no;
+  while (header.empty() && line_no < lines.size()) {
+    const std::string_view line = lines[line_no++];
     if (trim(line).empty()) continue;
     for (auto f : split(line)) header.emplace_back(f);
   }
   if (header.empty())
-    fail("{}: empty file; expected a header row, then rows of features and a 0/1 label", path);
+    fail("{}: empty file; expected a header row, then rows of features and a 0/1 label", file);
   if (header.size() < 2)
-    fail("{}:{}: header has {} column; need at least one feature column and a label column", path,
+    fail("{}:{}: header has {} column; need at least one feature column and a label column", file,
          line_no, header.size());
   for (std::size_t c = 0; c < header.size(); ++c)
-    if (header[c].empty()) fail("{}:{}: column {} of the header has no name", path, line_no, c + 1);
+    if (header[c].empty()) fail("{}:{}: column {} of the header has no name", file, line_no, c + 1);
 
   const std::size_t cols = header.size();
   std::vector<double> values;  // row-major, cols per row
   std::size_t rows = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
+  while (line_no < lines.size()) {
+    const std::string_view line = lines[line_no++];
     if (trim(line).empty()) continue;
     const auto fields = split(line);
     if (fields.size() != cols)
-      fail("{}:{}: {} fields, expected {} (as in the header)", path, line_no, fields.size(), cols);
+      fail("{}:{}: {} fields, expected {} (as in the header)", file, line_no, fields.size(), cols);
     for (std::size_t c = 0; c < cols; ++c) {
-      const std::string field(fields[c]);
-      char* end = nullptr;
-      errno = 0;
-      const double v = std::strtod(field.c_str(), &end);
-      if (field.empty() || end != field.c_str() + field.size())
-        fail("{}:{}: column {} ('{}'): '{}' is not a number", path, line_no, c + 1,
-             printable(header[c]), printable(field));
-      if (!std::isfinite(v) || errno == ERANGE)
-        fail("{}:{}: column {} ('{}'): '{}' is not a finite number", path, line_no, c + 1,
-             printable(header[c]), printable(field));
-      if (c + 1 == cols && v != 0 && v != 1)
-        fail("{}:{}: column {} ('{}'): label '{}' must be 0 or 1", path, line_no, c + 1,
-             printable(header[c]), printable(field));
-      values.push_back(v);
+      const Decimal d = parse_decimal(fields[c]);
+      const auto bad = [&](const char* what) {
+        fail("{}:{}: column {} ('{}'): '{}' {}", file, line_no, c + 1, printable(header[c]),
+             printable(fields[c]), what);
+      };
+      if (d.status == Decimal::NotANumber) bad("is not a number");
+      if (d.status == Decimal::TooSmall)
+        bad("is too small for a double (below 4.9e-324; write 0 for zero)");
+      if (!std::isfinite(d.value)) bad("is not a finite number");
+      if (c + 1 == cols && d.value != 0 && d.value != 1)
+        fail("{}:{}: column {} ('{}'): label '{}' must be 0 or 1", file, line_no, c + 1,
+             printable(header[c]), printable(fields[c]));
+      values.push_back(d.value);
     }
     ++rows;
   }
-  if (in.bad()) fail("{}: read error after line {}", path, line_no);
-  if (rows == 0) fail("{}: header but no data rows", path);
+  if (rows == 0) fail("{}: header but no data rows", file);
 
   Dataset data;
   data.x.resize(Eigen::Index(cols - 1), Eigen::Index(rows));

@@ -34,10 +34,21 @@ struct TwoGaussians {
 // definite.
 Dataset two_gaussians(const TwoGaussians& spec);
 
+// A decimal number as the CSV reader and the command line read it: an optional '-', digits with an
+// optional fraction and exponent (1, -0.5, .5, 2e-3, 1e-320), or inf, infinity or nan; nothing
+// else (no '+', no hexadecimal, no spaces, no trailing text). A magnitude beyond double's range
+// reads as ±inf; one too small for the smallest subnormal (1e-400) is TooSmall, never 0.
+struct Decimal {
+  enum Status { Ok, NotANumber, TooSmall } status = NotANumber;
+  double value = 0;  // Ok: the nearest double
+};
+Decimal parse_decimal(std::string_view text);
+
 // CSV: a header row naming the columns, then one sample per row: feature columns, then the label
 // (0 or 1) in the last column. Blank lines are skipped; fields may be surrounded by spaces; line
-// ends may be \n or \r\n. Every malformed input throws Error naming the file, the line and the
-// column (number and header name).
+// ends may be \n, \r\n or \r alone. Values are decimal numbers (parse_decimal), finite.
+// Every malformed input throws Error naming the file, the line and the column (number and header
+// name); text it quotes has control bytes and bytes of 0x80 and above escaped (\x0d, \xff).
 Dataset load_csv(const std::string& path);
 
 // Writes the format load_csv reads (labels as 0/1, values with 17 significant digits, so a round

@@ -20,6 +20,8 @@ template <class T>
 TrainResult train(Mlp<T>& net, const Dataset& data, const TrainOptions& o) {
   check_data(data, net.inputs());
   if (o.history_every == 0) fail("train: history_every must be at least 1");
+  if (o.max_history < 2) fail("train: max_history must be at least 2");
+  std::size_t every = o.history_every;
   auto opt = make_optimizer<T>(o.optimizer, net.parameters(), o.lr);
   const Matrix<T> x = data.x.cast<T>(), y = data.y.cast<T>();
   Graph<T> g;
@@ -48,7 +50,14 @@ TrainResult train(Mlp<T>& net, const Dataset& data, const TrainOptions& o) {
       if (r.history.empty() || r.history.back().iteration != it) record(it, l);
       break;
     }
-    if (it % o.history_every == 0) record(it, l);
+    if (it % every == 0) {
+      if (r.history.size() == o.max_history) {  // keep points 0, 2, 4, ...: multiples of 2·every
+        for (std::size_t k = 0; 2 * k < r.history.size(); ++k) r.history[k] = r.history[2 * k];
+        r.history.resize((r.history.size() + 1) / 2);
+        every *= 2;
+      }
+      if (it % every == 0) record(it, l);
+    }
     opt->zero_grad();
     g.backward(loss);
     opt->step();

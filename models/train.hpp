@@ -17,8 +17,10 @@ struct TrainOptions {
   std::string optimizer = "sgd";
   double lr = 0.01;
   // Loss is recorded at iteration 0 (before the first step), every history_every steps, and after
-  // the last one.
+  // the last one. The history holds at most max_history points (plus the last): when full, every
+  // other point is dropped and the interval doubles, so a long run at history_every 1 stays small.
   std::size_t history_every = 100;
+  std::size_t max_history = 10000;
   // Called after each recorded loss (iteration, loss), e.g. for a progress display.
   std::function<void(std::size_t, double)> on_record;
 };

@@ -36,6 +36,13 @@ void add_network_options(CLI::App& cmd, NetworkOptions& o);
 template <class T>
 CLI::Option* add_integer_option(CLI::App& cmd, const std::string& name, T& target,
                                 const std::string& help);
+// A decimal option read strictly (models::parse_decimal: no hexadecimal, '+', spaces or trailing
+// text), finite and not lost below the smallest subnormal; otherwise Error naming the option and
+// the text. A vector target takes as many numbers as it holds by default (--mean0 2 3).
+CLI::Option* add_decimal_option(CLI::App& cmd, const std::string& name, double& target,
+                                const std::string& help);
+CLI::Option* add_decimal_option(CLI::App& cmd, const std::string& name, std::vector<double>& target,
+                                const std::string& help);
 
 // Output files, written by Outputs::finish once the command's work succeeded. "-" is standard
 // output for any of them.

@@ -132,9 +132,8 @@ void add_compare(CLI::App& app) {
                   "seed-relu (for --act relu), seed-sigmoid (as published) or corrected-sigmoid "
                   "(both for --act sigmoid), or all")
       ->capture_default_str();
-  cmd->add_option("--rtol", o->rtol, "relative tolerance for agreement")->capture_default_str();
-  cmd->add_option("--fd-step", o->fd_step, "relative step of the central differences")
-      ->capture_default_str();
+  add_decimal_option(*cmd, "--rtol", o->rtol, "relative tolerance for agreement");
+  add_decimal_option(*cmd, "--fd-step", o->fd_step, "relative step of the central differences");
   add_output_options(*cmd, o->out);
   cmd->callback([o] { run_compare(*o); });
 }

@@ -12,9 +12,9 @@
 #include "cli.hpp"
 
 namespace {
-int error(const std::string& message) {
+int error(const std::string& message) {  // one line, whatever bytes the message quotes
   std::fflush(stdout);
-  std::fprintf(stderr, "gradscope: error: %s\n", message.c_str());
+  std::fprintf(stderr, "gradscope: error: %s\n", gradscope::printable_path(message).c_str());
   return 2;
 }
 }  // namespace
@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
                              e.code().message()));
   } catch (const std::exception& e) {  // a bug, not bad input
     std::fflush(stdout);
-    std::fprintf(stderr, "gradscope: internal error: %s\n", e.what());
+    std::fprintf(stderr, "gradscope: internal error: %s\n",
+                 gradscope::printable_path(e.what()).c_str());
     return 1;
   }
   return 0;

@@ -36,26 +36,56 @@ template CLI::Option* add_integer_option(CLI::App&, const std::string&, long&, c
 template CLI::Option* add_integer_option(CLI::App&, const std::string&, std::uint64_t&,
                                          const std::string&);
 
+namespace {
+double read_decimal(const std::string& name, const std::string& text) {
+  const models::Decimal d = models::parse_decimal(text);
+  if (d.status == models::Decimal::NotANumber)
+    fail("{} {}: not a decimal number (e.g. {} 0.5 or {} 1e-3)", name, text, name, name);
+  if (d.status == models::Decimal::TooSmall)
+    fail("{} {}: too small for a double (below 4.9e-324); write 0 for zero", name, text);
+  if (!std::isfinite(d.value)) fail("{} {}: not a finite number", name, text);
+  return d.value;
+}
+}  // namespace
+
+CLI::Option* add_decimal_option(CLI::App& cmd, const std::string& name, double& target,
+                                const std::string& help) {
+  return cmd
+      .add_option_function<std::string>(
+          name, [name, &target](const std::string& text) { target = read_decimal(name, text); },
+          help)
+      ->default_str(fmt::format("{}", target))
+      ->type_name("NUMBER");
+}
+
+CLI::Option* add_decimal_option(CLI::App& cmd, const std::string& name, std::vector<double>& target,
+                                const std::string& help) {
+  auto parse = [name, &target](const std::vector<std::string>& words) {
+    std::vector<double> values;
+    for (const auto& w : words) values.push_back(read_decimal(name, w));
+    target = values;
+  };
+  return cmd.add_option_function<std::vector<std::string>>(name, parse, help)
+      ->expected(int(target.size()))
+      ->default_str(fmt::format("{}", fmt::join(target, " ")))
+      ->type_name("NUMBER");
+}
+
 void add_network_options(CLI::App& cmd, NetworkOptions& o) {
   cmd.add_option("--act", o.act, "hidden activation: relu, leaky_relu, sigmoid, tanh, identity")
       ->capture_default_str();
   add_integer_option(cmd, "--depth", o.depth, "layers, the output layer included");
   add_integer_option(cmd, "--width", o.width, "units per hidden layer");
-  auto* scale = cmd.add_option("--weight-scale", o.weight_scale,
-                               "hidden weights s*I, output weights all ones (the seed's init)")
-                    ->capture_default_str();
+  auto* scale = add_decimal_option(cmd, "--weight-scale", o.weight_scale,
+                                   "hidden weights s*I, output weights all ones (the seed's init)");
   cmd.add_option("--init", o.init,
                  "named initialiser for all layers instead of the scaled identity: zeros, "
                  "identity, uniform, normal, xavier (glorot), xavier_normal (glorot_normal), he "
                  "(kaiming), he_uniform (kaiming_uniform), orthogonal")
       ->excludes(scale);
   add_integer_option(cmd, "--samples", o.samples, "generated points per class");
-  cmd.add_option("--mean0", o.mean0, "mean of class 0 (two numbers)")
-      ->expected(2)
-      ->capture_default_str();
-  cmd.add_option("--mean1", o.mean1, "mean of class 1 (two numbers)")
-      ->expected(2)
-      ->capture_default_str();
+  add_decimal_option(cmd, "--mean0", o.mean0, "mean of class 0 (two numbers)");
+  add_decimal_option(cmd, "--mean1", o.mean1, "mean of class 1 (two numbers)");
   add_integer_option(cmd, "--seed", o.seed, "seed of the data generator and random initialisers");
   cmd.add_option("--data", o.data,
                  "CSV file of points to use instead of generated ones: header row, feature "
@@ -141,7 +171,6 @@ models::Dataset make_data(const NetworkOptions& o) {
 models::SeedNetworkSpec network_spec(const NetworkOptions& o, Eigen::Index inputs) {
   if (o.depth < 1) fail("--depth must be at least 1, got {}", o.depth);
   if (o.width < 1) fail("--width must be at least 1, got {}", o.width);
-  if (!std::isfinite(o.weight_scale)) fail("--weight-scale must be finite, got {}", o.weight_scale);
   models::SeedNetworkSpec s;
   s.inputs = inputs;
   s.depth = std::size_t(o.depth);

@@ -215,7 +215,7 @@ void add_train(CLI::App& app) {
       "(2,3) and (17,10)), so they differ from demo's");
   add_network_options(*cmd, o->net);
   add_integer_option(*cmd, "--iters", o->iters, "full-batch iterations");
-  cmd->add_option("--lr", o->lr, "learning rate")->capture_default_str();
+  add_decimal_option(*cmd, "--lr", o->lr, "learning rate");
   cmd->add_option("--optimizer", o->optimizer, "sgd, momentum or adam")->capture_default_str();
   add_integer_option(*cmd, "--history-every", o->history_every,
                      "record the loss every N iterations");

@@ -82,6 +82,21 @@ TEST_CASE("cli: a value that is not a number", "[cli][reliability]") {
   expect_bad_csv("x1,x2,label\n1,,0\n", "column 2 ('x2'): '' is not a number");
   // A control byte inside a field is quoted escaped, so the message stays one readable line.
   expect_bad_csv("x1,x2,label\n1,2\r3,0\n", "column 2 ('x2'): '2\\x0d3' is not a number");
+  // Bytes of 0x80 and above that are not UTF-8 are escaped too; printable UTF-8 stays.
+  expect_bad_csv("x1,x2,label\n1,\xff\xfe\x9b,0\n",
+                 "column 2 ('x2'): '\\xff\\xfe\\x9b' is not a number");
+  expect_bad_csv(
+      "x1,x\xc3\xa9,label\n1,\xc2\x9b"
+      "2,0\n",
+      "column 2 ('x\xc3\xa9'): '\\xc2\\x9b2' is not a number");  // é; U+009B (CSI)
+  expect_bad_csv("x1,x2,label\n1,0x10,0\n", "column 2 ('x2'): '0x10' is not a number");
+  expect_bad_csv("x1,x2,label\n1,+2,0\n", "column 2 ('x2'): '+2' is not a number");
+}
+
+TEST_CASE("cli: a data file's path is quoted escaped", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --data \"$(printf 'in\\377\\nx.csv')\"",
+                     "in\\xff\\x0ax.csv: cannot open for reading");
 }
 
 TEST_CASE("cli: a missing label column", "[cli][reliability]") {
@@ -101,6 +116,20 @@ TEST_CASE("cli: NaN, infinite and overflowing values", "[cli][reliability]") {
   expect_bad_csv("x1,x2,label\n1,-inf,0\n", "'-inf' is not a finite number");
   expect_bad_csv("x1,x2,label\n1,1e999,0\n", "'1e999' is not a finite number");
   expect_bad_csv("x1,x2,label\n1,2,nan\n", "'nan' is not a finite number");
+  expect_bad_csv("x1,x2,label\n1,1e-400,0\n",
+                 "column 2 ('x2'): '1e-400' is too small for a double (below 4.9e-324; write 0");
+}
+
+TEST_CASE("cli: subnormal values and old Mac line ends are read", "[cli][reliability]") {
+  Sandbox box;
+  box.write("sub.csv", "x1,x2,label\n1e-320,3,0\n7,-4.9e-324,1\n");
+  box.write("cr.csv", "x1,x2,label\r2,3,0\r\r7,6,1\r");
+  for (const char* file : {"sub.csv", "cr.csv"}) {
+    const Result r = run(box, std::string("demo --data ") + file + " --json out.json");
+    INFO(file << ": " << r.err);
+    CHECK(r.code == 0);
+    CHECK(slurp(box.dir() / "out.json").find("\"samples\": 2,") != std::string::npos);
+  }
 }
 
 TEST_CASE("cli: binary noise", "[cli][reliability]") {
@@ -134,7 +163,7 @@ TEST_CASE("cli: a number option given text", "[cli][reliability]") {
 
 TEST_CASE("cli: a non-finite weight scale", "[cli][reliability]") {
   Sandbox box;
-  expect_usage_error(box, "demo --weight-scale nan", "--weight-scale must be finite");
+  expect_usage_error(box, "demo --weight-scale nan", "--weight-scale nan: not a finite number");
 }
 
 TEST_CASE("cli: no samples", "[cli][reliability]") {
@@ -154,10 +183,10 @@ TEST_CASE("cli: an unknown initialiser", "[cli][reliability]") {
 
 TEST_CASE("cli: a learning rate that is not a finite positive number", "[cli][reliability]") {
   Sandbox box;
-  expect_usage_error(box, "train --lr nan", "--lr must be a finite number > 0, got nan");
+  expect_usage_error(box, "train --lr nan", "--lr nan: not a finite number");
   expect_usage_error(box, "train --lr -0.1", "--lr must be a finite number > 0, got -0.1");
   expect_usage_error(box, "train --lr 0", "--lr must be a finite number > 0, got 0");
-  expect_usage_error(box, "train --lr inf", "--lr must be a finite number > 0, got inf");
+  expect_usage_error(box, "train --lr inf", "--lr inf: not a finite number");
 }
 
 TEST_CASE("cli: negative iterations and history interval below 1", "[cli][reliability]") {
@@ -202,6 +231,18 @@ TEST_CASE("cli: numbers read strictly: no saturation, no octal, no exponent for 
   expect_usage_error(box, "demo --depth 1e9", "--depth 1e9: not a whole number");
   expect_usage_error(box, "demo --width 0x10", "--width 0x10: not a whole number");
   expect_usage_error(box, "train --iters +5", "--iters +5: not a whole number");
+  for (const char* bad : {"1e", "0x10", "1.5x", "''", "' 1'", "+1", "1,5", "infinity", "-nan"})
+    expect_usage_error(box, std::string("demo --weight-scale ") + bad, "--weight-scale ");
+  expect_usage_error(
+      box, "demo --weight-scale 1e",
+      "--weight-scale 1e: not a decimal number (e.g. --weight-scale 0.5 or --weight-scale 1e-3)");
+  expect_usage_error(box, "demo --weight-scale 1e999", "--weight-scale 1e999: not a finite number");
+  expect_usage_error(box, "demo --weight-scale 1e-400",
+                     "--weight-scale 1e-400: too small for a double");
+  expect_usage_error(box, "demo --mean0 2 0x3", "--mean0 0x3: not a decimal number");
+  expect_usage_error(box, "train --lr 0x10", "--lr 0x10: not a decimal number");
+  expect_usage_error(box, "compare --rtol 1e-3x", "--rtol 1e-3x: not a decimal number");
+  expect_usage_error(box, "compare --fd-step inf", "--fd-step inf: not a finite number");
   const Result r = run(box, "demo --width 010 --json out.json");  // decimal ten, not octal eight
   REQUIRE(r.code == 0);
   CHECK(slurp(box.dir() / "out.json").find("\"width\": 10,") != std::string::npos);

@@ -3,6 +3,7 @@
 // and never left behind, not even by an interrupt; no path becomes code in a renderer.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -60,7 +61,87 @@ std::string fake_program(const Sandbox& box, const std::string& name, const std:
   return "PATH='" + (box.dir() / "bin").string() + ":/usr/bin:/bin' ";
 }
 
+// A 256 KB tmpfs at dir, filled by fill(); it can be mounted only by root (or with CAP_SYS_ADMIN).
+// Unmounted before the sandbox is removed.
+struct FullDisk {
+  fs::path dir;
+  bool mounted = false;
+  explicit FullDisk(fs::path d) : dir(std::move(d)) {
+    fs::create_directory(dir);
+    mounted = ::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=256k,mode=0755") == 0;
+  }
+  ~FullDisk() {
+    if (mounted) ::umount2(dir.c_str(), MNT_DETACH);
+  }
+  // Fills the disk, then frees `leave` bytes.
+  void fill(off_t leave) const {
+    const int fd = ::open((dir / "filler").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    REQUIRE(fd >= 0);
+    const std::string block(4096, 'x');
+    while (::write(fd, block.data(), block.size()) > 0) continue;
+    const std::string byte(1, 'x');  // the last partial page
+    while (::write(fd, byte.data(), 1) > 0) continue;
+    const off_t size = ::lseek(fd, 0, SEEK_END);
+    REQUIRE(::ftruncate(fd, std::max<off_t>(0, size - leave)) == 0);
+    ::close(fd);
+  }
+  std::vector<std::pair<std::string, std::string>> files() const {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto& e : fs::recursive_directory_iterator(dir))
+      out.emplace_back(e.path().string(), e.is_regular_file() ? slurp(e.path()) : "");
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
 }  // namespace
+
+TEST_CASE("outputs: a full disk is exit 2 and keeps the old files", "[cli][outputs]") {
+  Sandbox box;
+  const FullDisk disk(box.dir() / "disk");
+  if (!disk.mounted) {
+    WARN("cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): the full-disk case is skipped");
+    return;
+  }
+  fs::create_directory(disk.dir / "tmp");
+  box.write("disk/out.json", "old json");
+  box.write("disk/g.svg", "old svg");
+  box.write("disk/p.png", "old png");
+  const std::string tmp_on_disk = "TMPDIR='" + (disk.dir / "tmp").string() + "' ";
+  struct Case {
+    std::string args, env;
+    off_t leave;  // bytes left free
+    std::string expected, shown;
+  };
+  std::vector<Case> cases = {
+      {"demo --json disk/out.json", "", 0, "--json disk/out.json: No space left on device", ""},
+      {"demo --json disk/out.json --svg disk/g.svg", "", 0, "No space left on device", ""},
+      // The renderer works on the full disk: its input (31 KB of DOT) fits, the SVG (108 KB) not.
+      {"demo --json disk/out.json --svg disk/g.svg", tmp_on_disk, 48 << 10, "--svg disk/g.svg",
+       ", TMPDIR on a disk with 48 KB free"},
+      {"demo --json disk/out.json --svg disk/g.svg", tmp_on_disk, 0, "--svg disk/g.svg",
+       ", TMPDIR on the full disk"},
+  };
+  if (have("gnuplot")) {
+    cases.push_back(
+        {"train --iters 5 --samples 5 --plot disk/p.png", "", 0, "No space left on device", ""});
+    cases.push_back({"train --iters 5 --samples 5 --plot disk/p.png", tmp_on_disk, 12 << 10,
+                     "--plot disk/p.png", ", TMPDIR on a disk with 12 KB free"});
+  }
+  for (const auto& c : cases) {
+    disk.fill(c.leave);
+    const auto before = disk.files();
+    const Result r = run(box, c.args, c.env);
+    log_error_message("gradscope " + c.args + c.shown + " → " +
+                      r.err.substr(r.err.rfind("gradscope: error")));
+    INFO(c.env << "gradscope " << c.args << "\nstderr: " << r.err);
+    CHECK(r.code == 2);
+    CHECK_THAT(r.err, Contains("gradscope: error: ") && Contains(c.expected));
+    CHECK(disk.files() == before);  // old files whole, no temporary left
+  }
+  CHECK(slurp(disk.dir / "out.json") == "old json");
+  CHECK(slurp(disk.dir / "p.png") == "old png");
+}
 
 TEST_CASE("outputs: collisions between input and outputs refused before any work",
           "[cli][outputs]") {

@@ -107,6 +107,29 @@ TEST_CASE("training stops with an error naming the iteration where the loss stop
   CHECK(std::isfinite(train(net, data, o).final_loss));
 }
 
+TEST_CASE("the loss history stays bounded at history_every 1, evenly thinned") {
+  TwoGaussians spec;
+  spec.per_class = 5;
+  const auto data = two_gaussians(spec);
+  auto net = logistic_regression<double>(2);
+  TrainOptions o;
+  o.iterations = 1000;
+  o.history_every = 1;
+  o.max_history = 16;
+  std::size_t callbacks = 0;
+  o.on_record = [&](std::size_t, double) { ++callbacks; };
+  const auto r = train(net, data, o);
+  // Thinned at 16 points each time it filled: the interval doubled to 64, points 0, 64, ..., 960,
+  // then the last iteration.
+  REQUIRE(r.history.size() == 17);
+  for (std::size_t k = 0; k + 1 < r.history.size(); ++k) CHECK(r.history[k].iteration == 64 * k);
+  CHECK(r.history.back().iteration == 1000);
+  CHECK(r.history.back().loss == r.final_loss);
+  CHECK(callbacks > r.history.size());  // every point was reported once when recorded
+  o.max_history = 1;
+  CHECK_THROWS_WITH(train(net, data, o), "train: max_history must be at least 2");
+}
+
 TEST_CASE("the seed's classifier (10 x 2 ReLU, w = 1.1·I) passes 99% on the seed's data") {
   // The seed trains 50,000 full-batch steps; 2,000 already reach 99% on this draw, which keeps the
   // test short. docs/seed.md shows the full run.

@@ -402,6 +402,36 @@ TEST_CASE("float graphs export like double ones", "[graphviz]") {
   CHECK(nodes.at(fmt::format("n{}", x.index())).grad == "4");
 }
 
+TEST_CASE("a float graph of values near FLT_MAX is summarised without overflow", "[graphviz]") {
+  Graph<float> g;
+  auto x = g.variable(Matrix<float>::Constant(2, 2, 3e38f), "x");
+  const auto label = by_id(read_dot(to_dot(g))).at(fmt::format("n{}", x.index())).label;
+  CHECK(label.find("mean 3e+38 min 3e+38 max 3e+38") != std::string::npos);
+  CHECK(label.find("inf") == std::string::npos);
+}
+
+TEST_CASE("names with backslashes, quotes or a DOT keyword give DOT that Graphviz reads", "[graphviz]") {
+  Graph<double> g;
+  auto a = g.variable(1.0, "ends in \\");
+  auto b = g.variable(2.0, "say \"hi\" \\");
+  auto c = g.variable(3.0, "node");  // a DOT keyword: quoted, or Graphviz reads `name=node` wrong
+  g.backward((a * b * c).named("back\\slash\\"));
+  const std::string dot = to_dot(g);
+  const auto nodes = by_id(read_dot(dot));
+  // Backslashes doubled, as Graphviz's escape strings (label, tooltip) need; quotes escaped.
+  CHECK(nodes.at(fmt::format("n{}", a.index())).name == "ends in \\\\");
+  CHECK(nodes.at(fmt::format("n{}", b.index())).name == "say \"hi\" \\\\");
+  CHECK(nodes.at(fmt::format("n{}", c.index())).name == "node");
+  CHECK(dot.find("name=\"node\"") != std::string::npos);
+  if (!find_program("dot")) {
+    WARN("Graphviz 'dot' not on PATH: skipped rendering the names");
+    return;
+  }
+  const std::string svg = render_dot_text(dot, "svg", "names");  // Error if dot rejects it
+  CHECK(svg.find("ends in \\</text>") != std::string::npos);     // one backslash, as named
+  CHECK(svg.find("back\\slash\\</text>") != std::string::npos);
+}
+
 TEST_CASE("files: written whole or not at all, rendered when dot is found", "[graphviz][files]") {
   SmallGraph s;
   const ScratchDir scratch("files");
