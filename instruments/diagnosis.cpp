@@ -73,7 +73,8 @@ void reset(Diagnosis& d) {
 
 template <class T>
 void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
-              const std::vector<GradSums>* grads) {
+              const PassFigures& figures) {
+  const std::vector<GradSums>* grads = figures.grads;
   if (!g.has_gradients()) fail("diagnose: backward() has not run on this graph");
   if (grads && grads->size() != g.size())
     fail("diagnose: statistics of {} nodes given for a graph of {} nodes", grads->size(), g.size());
@@ -98,11 +99,14 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
 
   // The units and what was measured at each. A unit keeps its previous verdict (for hysteresis)
   // when it is the same scope at the same place.
-  out.note = out.finder.find(g, out.units);
-  const auto depth = int(out.units.size());
-  out.layers.resize(out.units.size());
+  const LayerFinder& finder = figures.units ? *figures.units : out.finder;
+  if (!figures.units) out.finder.find(g);
+  const std::vector<LayerNodes>& units = finder.units();
+  out.note = finder.note();
+  const auto depth = int(units.size());
+  out.layers.resize(units.size());
   for (int l = 1; l <= depth; ++l) {
-    const LayerNodes& u = out.units[std::size_t(l - 1)];
+    const LayerNodes& u = units[std::size_t(l - 1)];
     auto& ld = out.layers[std::size_t(l - 1)];
     const std::string_view scope = g.scope_path(u.scope);
     if (ld.scope != scope) {
@@ -135,7 +139,16 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
     finite &= std::isfinite(ld.grad_rms);
     if (l == depth) continue;
     ld.gain = ld.grad_rms / out.layers[std::size_t(l)].grad_rms;
-    ld.theory_gain = mean_field_gain(g, out.units[std::size_t(l - 1)], out.units[std::size_t(l)]);
+    // E[φ′(z_l)²] as measured during the pass, and ‖W_{l+1}‖ as the parameters' list has it (a
+    // transpose has its operand's norm).
+    const LayerNodes &unit = units[std::size_t(l - 1)], &up = units[std::size_t(l)];
+    const double measured = figures.slope_squared ? (*figures.slope_squared)[std::size_t(l - 1)] : kNoValue;
+    const double slope_squared = std::isnan(measured) ? mean_slope_squared(g, unit) : measured;
+    double w_norm = kNoValue;
+    for (const auto& pr : out.parameters)
+      if (pr.node == up.param) w_norm = pr.value_norm;
+    if (std::isnan(w_norm) && up.w != kNoNode) w_norm = l2_norm(g.node(up.w).value());
+    ld.theory_gain = mean_field_gain(g, up, slope_squared, w_norm);
   }
   out.total_gain = out.layers.front().grad_rms / out.layers.back().grad_rms;
   if (!finite) {
@@ -199,8 +212,8 @@ std::string format_table(const Diagnosis& d) {
 }
 
 template void diagnose<double>(const Graph<double>&, const DiagnosisThresholds&, Diagnosis&,
-                               const std::vector<GradSums>*);
+                               const PassFigures&);
 template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&,
-                              const std::vector<GradSums>*);
+                              const PassFigures&);
 
 }  // namespace gradscope

@@ -82,18 +82,26 @@ struct Diagnosis {
   Verdict verdict = Verdict::Unknown;
   std::string note;  // why the verdict is unknown, if it is
   std::vector<ParameterRatio> parameters;  // every parameter node reached by backward, in creation order
-  // Working storage of diagnose(), kept so that diagnosing every pass allocates nothing.
+  // Working storage of diagnose(), kept so that diagnosing every pass allocates nothing, and the
+  // units are found once while the graph's structure stays the same.
   LayerFinder finder;
-  std::vector<LayerNodes> units;
+};
+
+// What a caller that watched the pass (the GradientMonitor) measured during it, so that diagnose()
+// need not measure it again. Each is optional (null).
+struct PassFigures {
+  const std::vector<GradSums>* grads = nullptr;  // by node: the statistics of its gradient
+  const LayerFinder* units = nullptr;            // the units, found for this graph
+  // By unit of *units: E[φ′(z)²] (mean_slope_squared), NaN where not taken.
+  const std::vector<double>* slope_squared = nullptr;
 };
 
 // Diagnoses the last backward pass of g into out, reusing its storage (a training loop that
 // diagnoses every pass allocates nothing once names are stable) and its verdicts for hysteresis.
-// grads: the statistics of every node's gradient where the caller measured them during the pass
-// (g.size() entries), or null to read the gradients here.
+// figures: what the caller measured during the pass; the rest is read from g here.
 template <class T>
 void diagnose(const Graph<T>& g, const DiagnosisThresholds& thresholds, Diagnosis& out,
-              const std::vector<GradSums>* grads = nullptr);
+              const PassFigures& figures = {});
 template <class T>
 Diagnosis diagnose(const Graph<T>& g, const DiagnosisThresholds& thresholds = {}) {
   Diagnosis d;
@@ -107,8 +115,8 @@ std::string format_table(const Diagnosis& d);
 std::string format_summary(const Diagnosis& d);
 
 extern template void diagnose<double>(const Graph<double>&, const DiagnosisThresholds&, Diagnosis&,
-                                      const std::vector<GradSums>*);
+                                      const PassFigures&);
 extern template void diagnose<float>(const Graph<float>&, const DiagnosisThresholds&, Diagnosis&,
-                                     const std::vector<GradSums>*);
+                                     const PassFigures&);
 
 }  // namespace gradscope

@@ -1,6 +1,7 @@
 #include "gradscope/instruments/layers.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace gradscope {
 
@@ -12,7 +13,7 @@ bool is_leaf_param(Op op) { return op == Op::Param || op == Op::Variable; }
 template <class T>
 struct Structure {
   const Graph<T>& g;
-  const std::vector<std::uint32_t>& scope;
+  const std::vector<LayerFinder::NodeKey>& key;
   const std::vector<std::uint32_t>& consumers;
   const std::vector<std::uint32_t>& last_consumer;
 
@@ -20,7 +21,7 @@ struct Structure {
   // The only consumer of i, in i's scope, or kNoNode.
   std::uint32_t sole_consumer(std::uint32_t i) const {
     const std::uint32_t c = consumers[i] == 1 ? last_consumer[i] : kNoNode;
-    return c != kNoNode && scope[c] == scope[i] ? c : kNoNode;
+    return c != kNoNode && key[c].scope == key[i].scope ? c : kNoNode;
   }
   // The parameter or variable leaf behind x (x itself, or the input of a transpose), or kNoNode.
   std::uint32_t leaf_behind(std::uint32_t x) const {
@@ -64,20 +65,54 @@ struct Structure {
 }  // namespace
 
 template <class T>
-std::string LayerFinder::find(const Graph<T>& g, std::vector<LayerNodes>& out) {
+bool LayerFinder::same_structure(const Graph<T>& g) {
   const auto n = std::uint32_t(g.size());
-  scope_.resize(n);
+  const auto& records = g.layer_records();
+  bool same = found_ && key_.size() == n && records_.size() == records.size() &&
+              scope_count_ == g.scope_count();
+  for (std::size_t k = 0; same && k < records.size(); ++k)
+    same = records_[k].scope == records[k].scope && records_[k].first == records[k].first &&
+           std::equal(std::begin(records[k].part), std::end(records[k].part),
+                      std::begin(records_[k].part));
+  key_.resize(n);
+  for (std::uint32_t i = 0; i < n; ++i) {
+    const NodeView<T> v(g, i);
+    const Shape shape = v.shape();
+    const NodeKey k{std::uint32_t(v.op()) << 1 | std::uint32_t(v.requires_grad()),
+                    v.arity() > 0 ? v.input(0) : kNoNode, v.arity() > 1 ? v.input(1) : kNoNode,
+                    shape.rows, shape.cols, v.scope_id()};
+    same = same && key_[i] == k;
+    key_[i] = k;
+  }
+  records_.assign(records.begin(), records.end());
+  scope_count_ = g.scope_count();
+  return same;
+}
+
+template <class T>
+bool LayerFinder::find(const Graph<T>& g) {
+  if (same_structure(g)) return false;
+  found_ = false;
+  search(g);
+  found_ = true;
+  return true;
+}
+
+template <class T>
+void LayerFinder::search(const Graph<T>& g) {
+  const auto n = std::uint32_t(g.size());
   consumers_.assign(n, 0);
   last_consumer_.assign(n, kNoNode);
   for (std::uint32_t i = 0; i < n; ++i) {
-    const NodeView<T> v(g, i);
-    scope_[i] = v.scope_id();
-    for (int k = 0; k < v.arity(); ++k) {
-      ++consumers_[v.input(k)];
-      last_consumer_[v.input(k)] = i;
+    const NodeKey& k = key_[i];
+    for (const std::uint32_t in : {k.in0, k.in1}) {
+      if (in == kNoNode) continue;
+      ++consumers_[in];
+      last_consumer_[in] = i;
     }
   }
-  const Structure<T> s{g, scope_, consumers_, last_consumer_};
+  const Structure<T> s{g, key_, consumers_, last_consumer_};
+  std::vector<LayerNodes>& out = units_;
 
   // Units: the layer records, or else every scope but the top level that holds a product.
   out.clear();
@@ -100,12 +135,12 @@ std::string LayerFinder::find(const Graph<T>& g, std::vector<LayerNodes>& out) {
     std::uint32_t unit = kNoNode;
     if (!records.empty()) {
       if (const LayerRecord* r = g.layer_of(i)) unit = std::uint32_t(r - records.data());
-    } else if (scope_[i] != 0) {
-      if (unit_of_[scope_[i]] == kNoNode) {
-        unit_of_[scope_[i]] = std::uint32_t(out.size());
-        add_unit(scope_[i]);
+    } else if (const std::uint32_t scope = key_[i].scope; scope != 0) {
+      if (unit_of_[scope] == kNoNode) {
+        unit_of_[scope] = std::uint32_t(out.size());
+        add_unit(scope);
       }
-      unit = unit_of_[scope_[i]];
+      unit = unit_of_[scope];
     }
     if (unit != kNoNode) products_[unit].push_back(i);
   }
@@ -138,15 +173,27 @@ std::string LayerFinder::find(const Graph<T>& g, std::vector<LayerNodes>& out) {
   sorted_.clear();
   for (std::uint32_t k : order_) sorted_.push_back(out[k]);
   out.swap(sorted_);
-  if (!out.empty()) return {};
-  return records.empty()
+  if (!out.empty())
+    note_.clear();
+  else
+    note_ = records.empty()
              ? "no layers: looked for layer records (Graph::layer) and for scopes holding a matrix "
                "product (matmul) that needs a gradient; found neither"
              : "no layers: the layer records hold no matrix product (matmul) and no marked "
                "pre-activation";
 }
 
-template std::string LayerFinder::find<double>(const Graph<double>&, std::vector<LayerNodes>&);
-template std::string LayerFinder::find<float>(const Graph<float>&, std::vector<LayerNodes>&);
+std::size_t LayerFinder::memory_bytes() const {
+  std::size_t b = key_.capacity() * sizeof(NodeKey) + records_.capacity() * sizeof(LayerRecord) +
+                  (units_.capacity() + sorted_.capacity()) * sizeof(LayerNodes) + note_.capacity() +
+                  (consumers_.capacity() + last_consumer_.capacity() + unit_of_.capacity() +
+                   order_.capacity()) * sizeof(std::uint32_t) +
+                  products_.capacity() * sizeof(products_[0]);
+  for (const auto& p : products_) b += p.capacity() * sizeof(std::uint32_t);
+  return b;
+}
+
+template bool LayerFinder::find<double>(const Graph<double>&);
+template bool LayerFinder::find<float>(const Graph<float>&);
 
 }  // namespace gradscope

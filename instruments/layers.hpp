@@ -29,22 +29,53 @@ struct LayerNodes {
   std::uint32_t b = kNoNode;       // the bias leaf, if any
 };
 
-// Finds the units of a graph's recording. Keeps its working storage, so that finding them on every
-// pass of a training loop allocates nothing once the graph's shape is stable.
+// Finds the units of a graph's recording. The units follow from the graph's structure alone (ops,
+// inputs, shapes, scopes, layer records), so a training loop that records the same structure every
+// iteration has them found once: find() compares the structure with the last call's and keeps the
+// last units where it is unchanged. Keeps its working storage, so that a pass allocates nothing once
+// the graph's shape is stable.
 class LayerFinder {
  public:
-  // The units into out. Returns "" when at least one was found, else one line saying what was
-  // looked for.
+  // Finds g's units (units(), note()); returns whether they were found anew (false: g's structure
+  // is the last call's, and so are the units).
   template <class T>
-  std::string find(const Graph<T>& g, std::vector<LayerNodes>& out);
+  bool find(const Graph<T>& g);
+  const std::vector<LayerNodes>& units() const { return units_; }
+  // "" when at least one unit was found, else one line saying what was looked for.
+  const std::string& note() const { return note_; }
+  // Per node of the last graph found: how many nodes consume it, and the last of them (kNoNode if
+  // none). The monitor reads the graph's structure from these too.
+  const std::vector<std::uint32_t>& consumers() const { return consumers_; }
+  const std::vector<std::uint32_t>& last_consumer() const { return last_consumer_; }
+  std::size_t memory_bytes() const;  // heap bytes held
+
+  // What find() reads of a node; equal keys (and layer records) give equal units.
+  struct NodeKey {
+    std::uint32_t op_grad, in0, in1, rows, cols, scope;  // op_grad: the op and requires_grad
+    bool operator==(const NodeKey& o) const {
+      return op_grad == o.op_grad && in0 == o.in0 && in1 == o.in1 && rows == o.rows &&
+             cols == o.cols && scope == o.scope;
+    }
+  };
 
  private:
-  std::vector<std::uint32_t> scope_, consumers_, last_consumer_, unit_of_, order_;
+  template <class T>
+  bool same_structure(const Graph<T>& g);  // also stores g's structure for the next call
+  template <class T>
+  void search(const Graph<T>& g);
+
+  std::vector<NodeKey> key_;
+  std::vector<LayerRecord> records_;
+  std::size_t scope_count_ = 0;
+  bool found_ = false;  // whether key_ and records_ describe the units held
+  std::vector<LayerNodes> units_;
+  std::string note_;
+  std::vector<std::uint32_t> consumers_, last_consumer_, unit_of_, order_;
   std::vector<std::vector<std::uint32_t>> products_;  // per unit, in creation order
   std::vector<LayerNodes> sorted_;
 };
 
-extern template std::string LayerFinder::find<double>(const Graph<double>&, std::vector<LayerNodes>&);
-extern template std::string LayerFinder::find<float>(const Graph<float>&, std::vector<LayerNodes>&);
+extern template bool LayerFinder::find<double>(const Graph<double>&);
+extern template bool LayerFinder::find<float>(const Graph<float>&);
 
 }  // namespace gradscope

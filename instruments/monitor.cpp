@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <iterator>
 
+#include "gradscope/instruments/theory.hpp"
+
 namespace gradscope {
 
 // --- loggers ---------------------------------------------------------------------------------------
@@ -77,21 +79,21 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   nodes_used_ = 0;
   const auto n = std::uint32_t(g.size());
   sums_.assign(n, GradSums{});
-  // Which gradients are copies of a consumer's (see Cost in monitor.hpp), from the structure.
-  consumers_.assign(n, 0);
-  last_consumer_.resize(n);
-  for (std::uint32_t i = 0; i < n; ++i) {
-    const NodeView<T> v(g, i);
-    for (int k = 0; k < v.arity(); ++k) {
-      ++consumers_[v.input(k)];
-      last_consumer_[v.input(k)] = i;
-    }
-  }
+  // Which gradients are copies of a consumer's (see Cost in monitor.hpp), and which nodes are the
+  // units' activations: from the structure, so only when it changed.
+  const bool found = finder_.find(g);
+  slope_squared_.assign(finder_.units().size(), kNoValue);
+  if (!found && copies_hooked_ == g.has_hooks()) return;
+  copies_hooked_ = g.has_hooks();
+  unit_of_activation_.assign(n, kNoNode);
+  for (std::uint32_t u = 0; u < finder_.units().size(); ++u)
+    unit_of_activation_[finder_.units()[u].a] = u;
   same_grad_as_.assign(n, kNoNode);
-  if (g.has_hooks()) return;
+  if (copies_hooked_) return;
+  const auto& consumers = finder_.consumers();
   for (std::uint32_t i = 0; i < n; ++i) {
-    if (consumers_[i] != 1) continue;
-    const NodeView<T> c(g, last_consumer_[i]);
+    if (consumers[i] != 1) continue;
+    const NodeView<T> c(g, finder_.last_consumer()[i]);
     if (passes_gradient(c.op()) && c.shape() == g.node(i).shape()) same_grad_as_[i] = c.index();
   }
 }
@@ -107,6 +109,8 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
     const auto grad = node.grad();
     sums.add(grad.data(), std::size_t(grad.size()));
   }
+  if (const std::uint32_t unit = unit_of_activation_[i]; unit != kNoNode)
+    slope_squared_[unit] = mean_slope_squared(node.graph(), finder_.units()[unit]);
 
   if (nodes_used_ == nodes_.size()) {
     nodes_.emplace_back();
@@ -167,14 +171,23 @@ template <class T>
 void GradientMonitor<T>::on_backward_end(const Graph<T>& g) {
   finish_records();
   ++passes_;
-  diagnose(g, options_.thresholds, diagnosis_, &sums_);
+  diagnose(g, options_.thresholds, diagnosis_, PassFigures{&sums_, &finder_, &slope_squared_});
   if (passes_ % every_ == 0) record_history();
   log_pass();
 }
 
 template <class T>
 void GradientMonitor<T>::record_history() {
-  if (history_.empty()) first_recorded_ = passes_;
+  if (history_.empty()) {
+    first_recorded_ = passes_;
+    // The history's whole storage at its first entry, capacity entries of this pass's units: no
+    // later pass allocates, and fresh memory's page faults are taken here once instead of on each
+    // of the first `capacity` recorded passes.
+    history_.reserve(options_.history_capacity);
+    spare_.reserve(options_.history_capacity);
+    spare_.resize(options_.history_capacity);
+    for (auto& e : spare_) e.units.resize(diagnosis_.layers.size());
+  }
   if (history_.size() == options_.history_capacity) {
     // Keep the first entry and those on multiples of 2k (every other one), and double k; the
     // dropped entries' storage is recycled, so a full history allocates nothing.
@@ -203,7 +216,7 @@ void GradientMonitor<T>::record_history() {
   for (std::size_t k = 0; k < d.layers.size(); ++k) {
     const LayerDiagnosis& ld = d.layers[k];
     UnitHistory& u = e.units[k];
-    u.scope = scope_index(diagnosis_.units[k].scope);
+    u.scope = scope_index(finder_.units()[k].scope);
     const std::uint32_t nodes[4] = {ld.z_node, ld.a_node, ld.w_node, ld.b_node};
     for (int kind = 0; kind < 4; ++kind)
       u.kind[std::size_t(kind)] = nodes[kind] == kNoNode ? GradStats{} : sums_[nodes[kind]].stats();
@@ -267,8 +280,8 @@ std::size_t GradientMonitor<T>::memory_bytes() const {
   std::size_t b = entries_bytes(history_) + entries_bytes(spare_);
   b += nodes_.capacity() * sizeof(NodeRecord) + name_keys_.capacity() * sizeof(NameKey) +
        sums_.capacity() * sizeof(GradSums) +
-       (same_grad_as_.capacity() + consumers_.capacity() + last_consumer_.capacity()) *
-           sizeof(std::uint32_t);
+       (same_grad_as_.capacity() + unit_of_activation_.capacity()) * sizeof(std::uint32_t) +
+       slope_squared_.capacity() * sizeof(double) + finder_.memory_bytes();
   for (const auto& r : nodes_) b += string_bytes(r.name);
   for (const auto& k : name_keys_) b += string_bytes(k.local);
   b += scope_names_.capacity() * sizeof(std::string);
@@ -278,8 +291,7 @@ std::size_t GradientMonitor<T>::memory_bytes() const {
        scope_sums_.capacity() * sizeof(GradSums) + scopes_.capacity() * sizeof(ScopeRecord) +
        layer_verdicts_.capacity() * sizeof(Verdict);
   b += diagnosis_.layers.capacity() * sizeof(LayerDiagnosis) +
-       diagnosis_.parameters.capacity() * sizeof(ParameterRatio) +
-       diagnosis_.units.capacity() * sizeof(LayerNodes);
+       diagnosis_.parameters.capacity() * sizeof(ParameterRatio);
   for (const auto& l : diagnosis_.layers) b += string_bytes(l.scope);
   for (const auto& p : diagnosis_.parameters) b += string_bytes(p.name);
   return b;

@@ -18,13 +18,18 @@
 // unit, the statistics of dL/dz, dL/da, dL/dW and dL/db with the unit's gain, theory and verdict,
 // and the network's figures. When history_capacity entries are held, every other entry is dropped
 // (the first is always kept) and k doubles, so the history spans the whole run at a resolution that
-// halves each time it fills: memory stays bounded however long training runs.
+// halves each time it fills: memory stays bounded however long training runs. The whole of it,
+// history_capacity entries of the network's units (about 260 bytes per unit and entry), is taken
+// at the first recorded pass, so that later passes allocate nothing.
 //
 // Cost: one statistics sweep per node, except where a node's gradient is by the graph's structure a
 // copy of one already measured (its only consumer is an add, sub or neg of its shape, and the graph
 // has no hooks that could change it): then the consumer's figures are taken, every figure being a
-// magnitude. Once a training loop records the same graph every iteration, a pass allocates nothing
-// in the monitor. A monitor watches one graph at a time; it can be moved to another between passes.
+// magnitude. The theory's E[φ′(z)²] is taken when backward reaches the unit's activation, just
+// before backward reads the same pre-activations. The units and the copies follow from the graph's
+// structure and are found again only when it changes (LayerFinder). Once a training loop records
+// the same graph every iteration, a pass allocates nothing in the monitor. A monitor watches one
+// graph at a time; it can be moved to another between passes.
 #include <spdlog/logger.h>
 
 #include <array>
@@ -148,7 +153,10 @@ class GradientMonitor : public Observer<T> {
   std::vector<GradSums> sums_;         // this pass's statistics by node index
   // By node: the consumer whose gradient this node's equals up to sign (see Cost above), or kNoNode.
   std::vector<std::uint32_t> same_grad_as_;
-  std::vector<std::uint32_t> consumers_, last_consumer_;
+  bool copies_hooked_ = false;  // whether same_grad_as_ was found for a graph with hooks
+  LayerFinder finder_;
+  std::vector<std::uint32_t> unit_of_activation_;  // by node: the unit whose activation it is
+  std::vector<double> slope_squared_;              // this pass's E[φ′(z)²] by unit, NaN if not taken
   std::vector<ScopeRecord> scopes_;
   Diagnosis diagnosis_;
   std::vector<Verdict> layer_verdicts_;  // as last logged, to warn on changes only

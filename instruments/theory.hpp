@@ -20,15 +20,17 @@ namespace gradscope {
 template <class T>
 double mean_slope_squared(const Graph<T>& g, const LayerNodes& unit);
 
-// √χ_l for unit (l) under up (l+1); NaN where up has no product or its shapes do not fit unit's z.
+// √χ_l of the unit under up (l+1), from that unit's slope_squared (mean_slope_squared) and
+// w_norm = ‖W_{l+1}‖ (the norm of up.w); NaN where up has no product.
 template <class T>
-double mean_field_gain(const Graph<T>& g, const LayerNodes& unit, const LayerNodes& up);
+double mean_field_gain(const Graph<T>& g, const LayerNodes& up, double slope_squared,
+                       double w_norm);
 
 extern template double mean_slope_squared<double>(const Graph<double>&, const LayerNodes&);
 extern template double mean_slope_squared<float>(const Graph<float>&, const LayerNodes&);
-extern template double mean_field_gain<double>(const Graph<double>&, const LayerNodes&,
-                                               const LayerNodes&);
-extern template double mean_field_gain<float>(const Graph<float>&, const LayerNodes&,
-                                              const LayerNodes&);
+extern template double mean_field_gain<double>(const Graph<double>&, const LayerNodes&, double,
+                                               double);
+extern template double mean_field_gain<float>(const Graph<float>&, const LayerNodes&, double,
+                                              double);
 
 }  // namespace gradscope

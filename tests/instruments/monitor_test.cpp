@@ -230,6 +230,35 @@ TEST_CASE("the monitor's diagnosis is diagnose() of the same pass", "[monitor]")
   }
 }
 
+// The monitor finds a graph's units once and keeps them while the structure stays the same; every
+// change of structure (depth, an activation, scopes alone) must be seen.
+TEST_CASE("the monitor's units follow each change of the graph's structure", "[monitor]") {
+  const auto p = seed_points(10, 7, 6, 7);
+  Graph<double> g;
+  GradientMonitor<double> monitor(quiet());
+  g.add_observer(monitor);
+  auto run = [&](LayerStack net, bool one_scope_for_2_and_3) {
+    g.clear();
+    Matrix<double> x = p.x;
+    auto a = g.constant(x, "x");
+    for (int l = 1; l <= net.depth(); ++l) {
+      const bool merged = one_scope_for_2_and_3 && l == 3;
+      auto s = g.scope("layer" + std::to_string(merged ? 2 : l));
+      auto z = matmul(transpose(g.param(net.w[std::size_t(l - 1)])), a) + g.param(net.b[std::size_t(l - 1)]);
+      a = net.act[std::size_t(l - 1)] == "relu" ? relu(z) : sigmoid(z);
+    }
+    g.backward(bce(a, g.constant(p.y, "y")));
+    check_same_diagnosis(monitor, g);
+    return monitor.diagnosis().layers.size();
+  };
+  CHECK(run(seed_net(6, 0.8, "relu", "sigmoid"), false) == 6);
+  CHECK(run(seed_net(6, 0.8, "relu", "sigmoid"), false) == 6);     // unchanged: units kept
+  CHECK(run(seed_net(6, 0.8, "sigmoid", "sigmoid"), false) == 6);  // the activations' op changed
+  CHECK(run(seed_net(6, 0.8, "sigmoid", "sigmoid"), true) == 5);   // only scopes changed
+  CHECK(run(seed_net(8, 0.8, "relu", "sigmoid"), false) == 8);
+  CHECK(run(seed_net(6, 0.8, "relu", "sigmoid"), false) == 6);
+}
+
 TEST_CASE("history: every k-th pass, decimated when full, bounded over 50,000 iterations",
           "[monitor][history]") {
   const auto p = seed_points(10, 7, 6, 7);
