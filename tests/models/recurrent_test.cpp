@@ -115,3 +115,31 @@ TEST_CASE("ClipLog counts the passes whose norm exceeded max_norm") {
   CHECK(log.largest_norm == 5);
   CHECK(log.fired_share() == 0.5);
 }
+
+TEST_CASE("train_sequences: minibatch steps, clipping logged, test MSE recorded and falling") {
+  RecurrentSpec spec;
+  spec.cell = Cell::Lstm;
+  spec.inputs = 2;
+  spec.hidden = 8;
+  Rng rng(2);
+  SequenceRegressor<double> net(spec, 1, rng);
+  const Sequences train = adding_problem(6, 40, 1), test = adding_problem(6, 30, 2);
+  SequenceTrainOptions o;
+  o.iterations = 60;
+  o.batch = 20;
+  o.clip = 0.5;
+  o.eval_every = 20;
+  const SequenceTrainResult r = train_sequences(net, train, test, o);
+  REQUIRE(r.history.size() == 4);
+  CHECK(r.history.back().iteration == 60);
+  CHECK(r.history.back().test_mse == Approx(sequence_mse(net, test)).epsilon(1e-12));
+  CHECK(r.history.back().test_mse < 0.5 * r.history.front().test_mse);
+  CHECK(r.diverged_at == -1);
+  CHECK(r.clip.passes == 60);
+  CHECK(r.clip.fired > 0);
+  o.batch = 41;
+  CHECK_THROWS_WITH(train_sequences(net, train, test, o), Catch::Contains("batch 41 outside 1 .. 40"));
+  o.batch = 20;
+  CHECK_THROWS_WITH(train_sequences(net, adding_problem(6, 40, 1), Sequences{}, o),
+                    Catch::Contains("test sequences: 0 steps"));
+}
