@@ -54,6 +54,21 @@ double clip_grad_value(Range&& params, double limit) {
   return norm;
 }
 
+// How clipping went over training: feed it each norm a clipping function returned.
+//   ClipLog log{1.0};  ...  log.record(clip_grad_norm(params, log.max_norm));
+struct ClipLog {
+  double max_norm = 1;
+  long passes = 0, fired = 0;  // steps clipped, and of them those whose norm exceeded max_norm
+  double last_norm = 0, largest_norm = 0;  // before clipping
+  void record(double norm) {
+    ++passes;
+    fired += norm > max_norm;
+    last_norm = norm;
+    if (!(norm <= largest_norm)) largest_norm = norm;  // NaN sticks: it is what to see
+  }
+  double fired_share() const { return passes ? double(fired) / double(passes) : 0; }
+};
+
 // A hook for Graph::register_hook that rescales one node's gradient to L2 norm <= max_norm before
 // it flows on to the node's inputs:  g.register_hook(z, clip_norm_hook<double>(1.0));
 template <class T>

@@ -171,12 +171,13 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
   const int hidden = depth - 2;
   out.measured_gain = geometric_mean(1, hidden, gain);
   out.theory_gain = geometric_mean(1, hidden, theory);
-  if (out.total_gain < th.vanishing_total || out.measured_gain == 0)
-    out.verdict = Verdict::Vanishing;
-  else if (out.total_gain > th.exploding_total)
-    out.verdict = Verdict::Exploding;
-  else
-    out.verdict = verdict_of(out.measured_gain, previous_network, th);
+  out.verdict = network_verdict(out.measured_gain, out.total_gain, previous_network, th);
+}
+
+Verdict network_verdict(double gain, double total, Verdict previous, const DiagnosisThresholds& th) {
+  if (total < th.vanishing_total || gain == 0) return Verdict::Vanishing;
+  if (total > th.exploding_total) return Verdict::Exploding;
+  return verdict_of(gain, previous, th);
 }
 
 std::string format_summary(const Diagnosis& d) {

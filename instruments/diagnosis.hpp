@@ -109,6 +109,10 @@ Diagnosis diagnose(const Graph<T>& g, const DiagnosisThresholds& thresholds = {}
   return d;
 }
 
+// The network verdict above for a per-unit gain and a total gain, leaving `previous` only past the
+// hysteresis margin (Verdict::Unknown: no previous verdict). The diagnosis through time uses it too.
+Verdict network_verdict(double gain, double total, Verdict previous, const DiagnosisThresholds& th);
+
 // The per-unit table and the network's line, as printed by the CLI and logged by the monitor.
 std::string format_table(const Diagnosis& d);
 // One line: "gain 0.8 per layer (theory 0.8), total 0.168: vanishing".

@@ -1,6 +1,7 @@
 #include "gradscope/models/data.hpp"
 
 #include <Eigen/Cholesky>
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdlib>
@@ -190,6 +191,25 @@ void save_csv(const Dataset& data, const std::string& path) {
     out << (data.y(0, i) != 0 ? 1 : 0) << '\n';
   }
   write_file_atomically(path, out.str());
+}
+
+Sequences adding_problem(Eigen::Index steps, Eigen::Index samples, std::uint64_t seed) {
+  if (steps < 2 || samples < 1)
+    fail("adding_problem: {} steps, {} samples; need at least 2 steps and 1 sample", steps, samples);
+  Rng rng(seed);
+  Sequences s;
+  s.x.assign(std::size_t(steps), Eigen::MatrixXd::Zero(2, samples));
+  s.y.resize(1, samples);
+  const Eigen::Index half = steps / 2;
+  for (Eigen::Index i = 0; i < samples; ++i) {
+    for (auto& x : s.x) x(0, i) = rng.uniform();
+    const auto first = std::size_t(std::min(half - 1, Eigen::Index(rng.uniform() * double(half))));
+    const auto second = std::size_t(
+        std::min(steps - 1, half + Eigen::Index(rng.uniform() * double(steps - half))));
+    s.x[first](1, i) = s.x[second](1, i) = 1;
+    s.y(0, i) = s.x[first](0, i) + s.x[second](0, i);
+  }
+  return s;
 }
 
 }  // namespace gradscope::models

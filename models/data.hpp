@@ -1,6 +1,6 @@
 #pragma once
 // Data sets for binary classification in the seed's layout: x is features x samples, y is 1 x
-// samples with labels 0 or 1.
+// samples with labels 0 or 1; and sequences for recurrent networks.
 #include <Eigen/Core>
 #include <cstdint>
 #include <string>
@@ -54,5 +54,20 @@ Dataset load_csv(const std::string& path);
 // Writes the format load_csv reads (labels as 0/1, values with 17 significant digits, so a round
 // trip is exact), through write_file_atomically: path is never half written.
 void save_csv(const Dataset& data, const std::string& path);
+
+// A sequence task: x[t] is features x samples at step t (t = 0 .. steps-1), y targets x samples.
+struct Sequences {
+  std::vector<Eigen::MatrixXd> x;
+  Eigen::MatrixXd y;
+  Eigen::Index steps() const { return Eigen::Index(x.size()); }
+  Eigen::Index samples() const { return y.cols(); }
+};
+
+// The adding problem (Hochreiter & Schmidhuber 1997, experiment 4, in the form of Le et al. 2015):
+// two features per step, a value drawn from U(0, 1) and a marker, 1 at exactly two steps (one
+// drawn uniformly from the first half, steps 0 .. steps/2 - 1, one from the second half) and 0
+// elsewhere; the target (1 x samples) is the sum of the two marked values. Predicting the mean,
+// 1, gives a mean squared error of 1/6. Throws Error for steps < 2 or samples < 1.
+Sequences adding_problem(Eigen::Index steps, Eigen::Index samples, std::uint64_t seed);
 
 }  // namespace gradscope::models

@@ -9,4 +9,5 @@
 #include "gradscope/models/mlp.hpp"
 #include "gradscope/models/optimizer.hpp"
 #include "gradscope/models/random.hpp"
+#include "gradscope/models/recurrent.hpp"
 #include "gradscope/models/train.hpp"

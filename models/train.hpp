@@ -6,9 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "gradscope/instruments/clip.hpp"
 #include "gradscope/models/data.hpp"
 #include "gradscope/models/mlp.hpp"
 #include "gradscope/models/optimizer.hpp"
+#include "gradscope/models/recurrent.hpp"
 
 namespace gradscope::models {
 
@@ -46,5 +48,42 @@ template <class T>
 Eigen::MatrixXd predict(Mlp<T>& net, const Eigen::MatrixXd& x);
 template <class T>
 double accuracy(Mlp<T>& net, const Dataset& data);
+
+// Minibatch training of a sequence regressor by mean squared error: batch after batch of `train`'s
+// samples in order (wrapping around), one optimiser step each, with the gradients' global norm
+// clipped to `clip` first where clip > 0 (clip_grad_norm).
+struct SequenceTrainOptions {
+  std::size_t iterations = 2000;
+  Eigen::Index batch = 50;
+  std::string optimizer = "adam";
+  double lr = 0.01;
+  double clip = 0;
+  // The test set's MSE at iteration 0, every eval_every steps, and after the last one.
+  std::size_t eval_every = 100;
+  std::function<void(std::size_t iteration, double train_loss, double test_mse)> on_eval;
+};
+
+struct SequenceEval {
+  std::size_t iteration;
+  double train_loss;  // the last minibatch's, before its step
+  double test_mse;
+};
+
+struct SequenceTrainResult {
+  std::vector<SequenceEval> history;
+  ClipLog clip;  // the norms before clipping; passes stay 0 without clipping
+  // The iteration whose minibatch loss was not finite, where training stopped; -1 if none was.
+  long diverged_at = -1;
+};
+
+// Throws Error for a batch outside 1 .. train's samples, eval_every 0, or data whose features or
+// steps do not fit the network.
+template <class T>
+SequenceTrainResult train_sequences(SequenceRegressor<T>& net, const Sequences& train,
+                                    const Sequences& test, const SequenceTrainOptions& options);
+
+// Mean squared error of the network's predictions on data.
+template <class T>
+double sequence_mse(SequenceRegressor<T>& net, const Sequences& data);
 
 }  // namespace gradscope::models

@@ -167,6 +167,22 @@ class Outputs {
   bool graphviz_ = false;
 };
 
+// --arch and the recurrent architectures' options (apps/gradscope/recurrent.cpp). rnn and lstm
+// train on the adding problem of --steps T with --samples sequences; their --act defaults to tanh
+// and --width to 64 unless given.
+struct RecurrentOptions {
+  std::string arch = "mlp";
+  long steps = 50;
+  std::string rec_init = "orthogonal";
+  double rec_scale = 1;
+  const CLI::Option* width_given = nullptr;  // the --width and --act options, to see if given
+  const CLI::Option* act_given = nullptr;
+};
+void add_recurrent_options(CLI::App& cmd, RecurrentOptions& o);  // after add_network_options
+void run_recurrent_demo(const NetworkOptions& net, const RecurrentOptions& o, const OutputOptions& out);
+void run_recurrent_train(const NetworkOptions& net, const RecurrentOptions& o,
+                         const OutputOptions& out, const models::SequenceTrainOptions& t);
+
 // Subcommands.
 void add_demo(CLI::App& app);
 void add_train(CLI::App& app);

@@ -9,10 +9,12 @@ namespace gradscope::cli {
 namespace {
 struct DemoOptions {
   NetworkOptions net;
+  RecurrentOptions rec;
   OutputOptions out;
 };
 
 void run_demo(const DemoOptions& o) {
+  if (o.rec.arch == "rnn" || o.rec.arch == "lstm") return run_recurrent_demo(o.net, o.rec, o.out);
   Outputs outputs(o.out, o.net);
   const models::Dataset data = make_data(o.net);
   auto net = build_network(o.net, data);
@@ -48,6 +50,7 @@ void add_demo(CLI::App& app) {
       "the blog post's first two experiments (w = 0.8*I, 10 points per class around (2,3) and "
       "(7,6); --act sigmoid for the second)");
   add_network_options(*cmd, o->net);
+  add_recurrent_options(*cmd, o->rec);
   add_output_options(*cmd, o->out);
   cmd->callback([o] { run_demo(*o); });
 }

@@ -15,13 +15,26 @@ namespace gradscope::cli {
 namespace {
 struct TrainCmdOptions {
   NetworkOptions net;
+  RecurrentOptions rec;
   OutputOptions out;
   long iters = 50000;
   double lr = 0.01;
   std::string optimizer = "sgd";
   long history_every = 100;
   std::string plot;  // decision surfaces after training, rendered by gnuplot (.svg or .png)
+  const CLI::Option* iters_given = nullptr;  // --arch rnn|lstm: 2000 steps unless given
 };
+
+// --arch rnn|lstm: minibatches of 50 sequences, the test MSE every --history-every steps.
+void run_recurrent(const TrainCmdOptions& o) {
+  if (!o.plot.empty()) fail("--plot draws the MLP's decision surfaces; it needs --arch mlp");
+  models::SequenceTrainOptions t;
+  t.iterations = std::size_t(o.iters_given->count() ? o.iters : 2000);
+  t.lr = o.lr;
+  t.optimizer = o.optimizer;
+  t.eval_every = std::size_t(o.history_every);
+  run_recurrent_train(o.net, o.rec, o.out, t);
+}
 
 // Progress on stderr: one rewritten line on a terminal, a line per 10% otherwise (logs, CI).
 models::TrainOptions train_options(const TrainCmdOptions& o, const char* label) {
@@ -115,6 +128,7 @@ void run_train(const TrainCmdOptions& o) {
   if (o.iters < 0) fail("--iters must be at least 0, got {}", o.iters);
   if (o.history_every < 1) fail("--history-every must be at least 1, got {}", o.history_every);
   require_positive("--lr", o.lr);
+  if (o.rec.arch == "rnn" || o.rec.arch == "lstm") return run_recurrent(o);
   Outputs outputs(o.out, o.net);
   const std::string plot = printable_path(o.plot);
   const std::string ext = std::filesystem::path(o.plot).extension().string();
@@ -214,7 +228,10 @@ void add_train(CLI::App& app) {
       "Defaults: the blog post's third experiment (w = 1.1*I, 1000 points per class around "
       "(2,3) and (17,10)), so they differ from demo's");
   add_network_options(*cmd, o->net);
-  add_integer_option(*cmd, "--iters", o->iters, "full-batch iterations");
+  add_recurrent_options(*cmd, o->rec);
+  o->iters_given = add_integer_option(*cmd, "--iters", o->iters,
+                                      "full-batch iterations (--arch rnn|lstm: minibatch steps, "
+                                      "default 2000)");
   add_decimal_option(*cmd, "--lr", o->lr, "learning rate");
   cmd->add_option("--optimizer", o->optimizer, "sgd, momentum or adam")->capture_default_str();
   add_integer_option(*cmd, "--history-every", o->history_every,

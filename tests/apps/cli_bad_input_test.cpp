@@ -304,6 +304,19 @@ TEST_CASE("cli: an unknown option, subcommand, or a missing subcommand", "[cli][
   expect_usage_error(box, "", "subcommand");
 }
 
+TEST_CASE("cli: recurrent architectures given bad steps, scales or activations", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --arch rnn --steps 0", "--steps must be at least 2");
+  expect_usage_error(box, "train --arch lstm --steps 1", "--steps must be at least 2");
+  for (const char* scale : {"0", "-1", "nan", "inf"})
+    expect_usage_error(box, std::string("demo --arch rnn --rec-scale ") + scale,
+                       "--rec-scale must be a finite number > 0");
+  expect_usage_error(box, "demo --arch gru", "--arch: gru not in {mlp,rnn,lstm}");
+  expect_usage_error(box, "demo --arch rnn --rec-init unit", "unknown recurrent initialiser 'unit'");
+  expect_usage_error(box, "demo --arch rnn --act relu", "--act must be tanh or identity, got relu");
+  expect_usage_error(box, "train --arch rnn --plot p.svg", "--plot draws the MLP's");
+}
+
 TEST_CASE("cli: a weight scale together with an initialiser", "[cli][reliability]") {
   Sandbox box;
   expect_usage_error(box, "demo --weight-scale 0.5 --init he", "excludes");

@@ -170,6 +170,29 @@ TEST_CASE("demo and train: gradient diagnosis table, measured_gain, theory_gain,
         Approx(1.1).margin(1e-9));
 }
 
+TEST_CASE("demo and train --arch rnn|lstm: per_step_gain and verdict through time") {
+  const auto linear = run("demo --arch rnn --act identity --steps 100 --rec-scale 1.1 --json cli_test_rnn.json");
+  REQUIRE(linear.code == 0);
+  CHECK(linear.out.find("Pascanu bound: sigma_max(W_rec) 1.1 x gamma 1") != std::string::npos);
+  auto doc = nlohmann::json::parse(slurp("cli_test_rnn.json"));
+  CHECK(doc["per_step_gain"].get<double>() == Approx(1.1).epsilon(1e-9));
+  CHECK(doc["verdict"] == "exploding");
+  CHECK(doc["config"]["rec_init"] == "orthogonal");
+  CHECK(doc["through_time"]["grad_norm_per_step"].size() == 100);
+  CHECK(doc["through_time"]["pascanu_bound"].get<double>() == Approx(1.1).epsilon(1e-9));
+
+  const auto lstm = run("train --arch lstm --steps 10 --width 8 --samples 60 --iters 20 "
+                        "--optimizer adam --history-every 10 --json cli_test_lstm.json");
+  REQUIRE(lstm.code == 0);
+  doc = nlohmann::json::parse(slurp("cli_test_lstm.json"));
+  CHECK(doc["config"]["arch"] == "lstm");
+  CHECK(doc["per_step_gain"].is_number());
+  CHECK(doc["verdict"].is_string());
+  CHECK(doc["through_time"]["pascanu_bound"].is_null());  // no bound for an LSTM
+  CHECK(doc["history"].size() == 3);
+  CHECK(doc["test_mse"] == doc["history"][2]["test_mse"]);
+}
+
 TEST_CASE("help: exits 0 and lists the subcommands") {
   const auto r = run("--help");
   CHECK(r.code == 0);

@@ -1,4 +1,4 @@
-// The two-Gaussian generator and the CSV reader.
+// The two-Gaussian generator, the CSV reader and the adding problem.
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <fstream>
@@ -50,6 +50,44 @@ std::string write_temp(const std::string& name, const std::string& content) {
   return path;
 }
 }  // namespace
+
+TEST_CASE("adding_problem: two markers, one per half; the target is the sum of the marked values") {
+  const Eigen::Index steps = 50, samples = 300;
+  const Sequences s = adding_problem(steps, samples, 7);
+  REQUIRE(s.steps() == steps);
+  REQUIRE(s.samples() == samples);
+  REQUIRE(s.y.rows() == 1);
+  double sum_of_targets = 0;
+  for (Eigen::Index i = 0; i < samples; ++i) {
+    int first_half = 0, second_half = 0;
+    double marked = 0;
+    for (Eigen::Index t = 0; t < steps; ++t) {
+      const auto& x = s.x[std::size_t(t)];
+      REQUIRE(x.rows() == 2);
+      REQUIRE(x.cols() == samples);
+      CHECK(x(0, i) >= 0);
+      CHECK(x(0, i) < 1);
+      const double m = x(1, i);
+      REQUIRE((m == 0 || m == 1));
+      (t < steps / 2 ? first_half : second_half) += int(m);
+      marked += m * x(0, i);
+    }
+    CHECK(first_half == 1);
+    CHECK(second_half == 1);
+    CHECK(s.y(0, i) == marked);
+    sum_of_targets += s.y(0, i);
+  }
+  // The sum of two U(0, 1): mean 1.
+  CHECK(sum_of_targets / samples == Approx(1).margin(0.05));
+  CHECK(adding_problem(steps, samples, 7).y == s.y);
+  CHECK(adding_problem(steps, samples, 8).y != s.y);
+  // The shortest sequence: the markers sit at steps 0 and 1.
+  const Sequences two = adding_problem(2, 5, 1);
+  CHECK(two.x[0].row(1).isOnes());
+  CHECK(two.x[1].row(1).isOnes());
+  CHECK_THROWS_WITH(adding_problem(1, 5, 1), Catch::Contains("1 steps"));
+  CHECK_THROWS_WITH(adding_problem(10, 0, 1), Catch::Contains("0 samples"));
+}
 
 TEST_CASE("load_csv reads features and labels, save_csv round-trips exactly") {
   const auto path = write_temp("ok", "x,y,label\r\n1.5, 2,0\n\n-3e2,4.25,1\n");
