@@ -21,7 +21,9 @@ template <class T>
 double mean_slope_squared(const Graph<T>& g, const LayerNodes& unit);
 
 // √χ_l of the unit under up (l+1), from that unit's slope_squared (mean_slope_squared) and
-// w_norm = ‖W_{l+1}‖ (the norm of up.w); NaN where up has no product.
+// w_norm = ‖W_{l+1}‖ (the norm of up.w); NaN where up has no product, or where up's z is not its
+// product plus biases (LayerNodes::affine: a normalised layer, a residual block, whose backward
+// the formula above does not describe).
 template <class T>
 double mean_field_gain(const Graph<T>& g, const LayerNodes& up, double slope_squared,
                        double w_norm);

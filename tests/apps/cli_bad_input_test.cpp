@@ -176,6 +176,19 @@ TEST_CASE("cli: an unknown activation", "[cli][reliability]") {
   expect_usage_error(box, "demo --act swish", "swish");
 }
 
+TEST_CASE("cli: an unknown architecture or normalisation", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --arch transformer", "--arch transformer: unknown architecture");
+  expect_usage_error(box, "train --arch '' --iters 1", "expected one of mlp, residual");
+  expect_usage_error(box, "demo --norm batch", "unknown normalisation 'batch'");
+}
+
+TEST_CASE("cli: a residual network without a block, layer norm of one unit", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --arch residual --depth 2", "depth 2; need at least 3");
+  expect_usage_error(box, "demo --norm layer --width 1", "normalising needs at least 2");
+}
+
 TEST_CASE("cli: an unknown initialiser", "[cli][reliability]") {
   Sandbox box;
   expect_usage_error(box, "demo --init glorious", "glorious");
