@@ -30,8 +30,9 @@ ThroughTime diagnose_through_time(const Graph<T>& g, const DiagnosisThresholds& 
   if (!g.has_gradients()) fail("diagnose_through_time: backward() has not run on this graph");
   ThroughTime out;
   LayerFinder finder;
-  std::vector<LayerNodes> units;
-  const std::string none = finder.find(g, units);
+  finder.find(g);
+  const std::vector<LayerNodes>& units = finder.units();
+  const std::string& none = finder.note();
   std::map<std::uint32_t, int> per_scope;
   for (const LayerNodes& u : units) ++per_scope[u.scope];
   std::uint32_t scope = 0;
