@@ -30,7 +30,7 @@ LayerOutput<T> ResidualBlock<T>::forward(Var<T> a_prev) {
   const Var<T> z1 = record_summed_input(name_, orientation_, w1_, b1_, norm_ ? &*norm_ : nullptr,
                                         width_, a_prev, o)
                         .named("z1");
-  const Var<T> u = activate(act_, z1).named("u");
+  const Var<T> u = act_ == Activation::Identity ? z1 : activate(act_, z1).named("u");
   const Var<T> branch =
       record_summed_input<T>(name_, orientation_, w2_, b2_, nullptr, width_, u, second)
           .named("branch");
