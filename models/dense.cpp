@@ -17,6 +17,21 @@ Matrix<T> initialize_weight(const Init& init, Orientation o, Eigen::Index in, Ei
 }
 
 template <class T>
+Var<T> record_summed_input(const std::string& unit, Orientation o, Parameter<T>& w,
+                           Parameter<T>& b, LayerNorm<T>* norm, Eigen::Index in, Var<T> a,
+                           LayerOutput<T>& out) {
+  Graph<T>& g = a.graph();
+  if (a.shape().rows != std::uint32_t(in))
+    fail("layer '{}': input '{}' is {}, expected {} rows (features x samples)", unit, a.name(),
+         a.shape(), in);
+  out.w = g.param(w);
+  out.b = g.param(b);
+  const Var<T> h =
+      (o == Orientation::InOut ? matmul(transpose(out.w), a) : matmul(out.w, a)) + out.b;
+  return norm ? norm->forward(h.named("h")) : h;
+}
+
+template <class T>
 Dense<T>::Dense(std::string name, Eigen::Index in, Eigen::Index out, Activation act, Orientation o,
                 const Init& w_init, const Init& b_init, Rng& rng, Norm norm)
     : name_(std::move(name)),
@@ -38,16 +53,11 @@ std::vector<Parameter<T>*> Dense<T>::parameters() {
 template <class T>
 LayerOutput<T> Dense<T>::forward(Var<T> a_prev) {
   Graph<T>& g = a_prev.graph();
-  if (a_prev.shape().rows != std::uint32_t(in_))
-    fail("layer '{}': input '{}' is {}, expected {} rows (features x samples)", name_,
-         a_prev.name(), a_prev.shape(), in_);
   auto layer = g.layer(name_);
   LayerOutput<T> o;
   o.activation = act_;
-  o.w = g.param(w_);
-  o.b = g.param(b_);
-  const Var<T> h = affine(orientation_, o.w, a_prev, o.b);
-  o.z = (norm_ ? norm_->forward(h.named("h")) : h).named("z");
+  o.z = record_summed_input(name_, orientation_, w_, b_, norm_ ? &*norm_ : nullptr, in_, a_prev, o)
+            .named("z");
   o.a = act_ == Activation::Identity ? o.z : activate(act_, o.z).named("a");
   g.mark(o.w, LayerPart::Weight);
   g.mark(o.z, LayerPart::PreActivation);
@@ -59,6 +69,13 @@ template Matrix<double> initialize_weight(const Init&, Orientation, Eigen::Index
                                          Rng&);
 template Matrix<float> initialize_weight(const Init&, Orientation, Eigen::Index, Eigen::Index,
                                          Rng&);
+#define GRADSCOPE_SUMMED_INPUT(T)                                                               \
+  template Var<T> record_summed_input(const std::string&, Orientation, Parameter<T>&,           \
+                                      Parameter<T>&, LayerNorm<T>*, Eigen::Index, Var<T>,       \
+                                      LayerOutput<T>&);
+GRADSCOPE_SUMMED_INPUT(double)
+GRADSCOPE_SUMMED_INPUT(float)
+#undef GRADSCOPE_SUMMED_INPUT
 template class Dense<double>;
 template class Dense<float>;
 

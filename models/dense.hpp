@@ -35,12 +35,6 @@ std::string_view norm_name(Norm norm);
 template <class T>
 Matrix<T> initialize_weight(const Init& init, Orientation o, Eigen::Index in, Eigen::Index out,
                             Rng& rng);
-// wᵀa + b or Wa + b, as the orientation says.
-template <class T>
-Var<T> affine(Orientation o, Var<T> w, Var<T> a, Var<T> b) {
-  return (o == Orientation::InOut ? matmul(transpose(w), a) : matmul(w, a)) + b;
-}
-
 // The nodes one unit (a layer, a residual block) recorded in one forward pass: its weight and
 // bias (a residual block's first), its pre-activation z and its output a.
 template <class T>
@@ -48,6 +42,15 @@ struct LayerOutput {
   Var<T> w, b, z, a;
   Activation activation = Activation::Identity;  // a = activation(z); a residual block's branch's
 };
+
+// What a dense layer and a residual block's branch record first, in the scope open: out.w and out.b
+// (the leaves of w and b) and the returned wᵀa + b (Wa + b by the orientation), layer-normalised
+// when norm is not null (the sum then named "h"). Throws Error naming unit when a does not have
+// `in` rows.
+template <class T>
+Var<T> record_summed_input(const std::string& unit, Orientation o, Parameter<T>& w,
+                           Parameter<T>& b, LayerNorm<T>* norm, Eigen::Index in, Var<T> a,
+                           LayerOutput<T>& out);
 
 template <class T>
 class Dense {

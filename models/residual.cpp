@@ -24,18 +24,16 @@ ResidualBlock<T>::ResidualBlock(std::string name, Eigen::Index width, Activation
 template <class T>
 LayerOutput<T> ResidualBlock<T>::forward(Var<T> a_prev) {
   Graph<T>& g = a_prev.graph();
-  if (a_prev.shape().rows != std::uint32_t(width_))
-    fail("residual block '{}': input '{}' is {}, expected {} rows (features x samples)", name_,
-         a_prev.name(), a_prev.shape(), width_);
   auto layer = g.layer(name_);
-  LayerOutput<T> o;
+  LayerOutput<T> o, second;
   o.activation = act_;
-  o.w = g.param(w1_);
-  o.b = g.param(b1_);
-  const Var<T> h = affine(orientation_, o.w, a_prev, o.b);
-  const Var<T> z1 = (norm_ ? norm_->forward(h.named("h")) : h).named("z1");
-  const Var<T> u = activate(act_, z1).named("u");
-  const Var<T> branch = affine(orientation_, g.param(w2_), u, g.param(b2_)).named("branch");
+  const Var<T> z1 = record_summed_input(name_, orientation_, w1_, b1_, norm_ ? &*norm_ : nullptr,
+                                        width_, a_prev, o)
+                        .named("z1");
+  const Var<T> u = act_ == Activation::Identity ? z1 : activate(act_, z1).named("u");
+  const Var<T> branch =
+      record_summed_input<T>(name_, orientation_, w2_, b2_, nullptr, width_, u, second)
+          .named("branch");
   o.z = o.a = (a_prev + branch).named("a");
   g.mark(o.w, LayerPart::Weight);
   g.mark(o.z, LayerPart::PreActivation);
@@ -50,7 +48,7 @@ std::vector<Parameter<T>*> ResidualBlock<T>::parameters() {
 }
 
 namespace {
-const ResidualSpec& checked(const ResidualSpec& s) {
+const SeedNetworkSpec& checked(const SeedNetworkSpec& s) {
   if (s.depth < 3)
     fail("residual network: depth {}; need at least 3 (input layer, a block, output layer)",
          s.depth);
@@ -61,19 +59,20 @@ const ResidualSpec& checked(const ResidualSpec& s) {
 }  // namespace
 
 template <class T>
-ResidualMlp<T>::ResidualMlp(const ResidualSpec& spec) : ResidualMlp(checked(spec), Rng(spec.seed)) {}
+ResidualMlp<T>::ResidualMlp(const SeedNetworkSpec& spec)
+    : ResidualMlp(checked(spec), Rng(spec.seed)) {}
 
 // One stream of random numbers, drawn in the order input layer, output layer, blocks.
 template <class T>
-ResidualMlp<T>::ResidualMlp(const ResidualSpec& s, Rng&& rng)
-    : input_("layer1", s.inputs, s.width, s.hidden, s.orientation, s.hidden_init,
+ResidualMlp<T>::ResidualMlp(const SeedNetworkSpec& s, Rng&& rng)
+    : input_("layer1", s.inputs, s.width, s.hidden, Orientation::InOut, s.hidden_init,
              Init::constant(0), rng, s.norm),
-      output_(fmt::format("layer{}", s.depth), s.width, 1, s.output, s.orientation, s.output_init,
+      output_(fmt::format("layer{}", s.depth), s.width, 1, s.output, Orientation::InOut, s.output_init,
               Init::constant(0), rng) {
   const std::size_t blocks = s.depth - 2;
   blocks_.reserve(blocks);
   for (std::size_t l = 2; l < s.depth; ++l)
-    blocks_.emplace_back(fmt::format("block{}", l), s.width, s.hidden, s.orientation,
+    blocks_.emplace_back(fmt::format("block{}", l), s.width, s.hidden, Orientation::InOut,
                          s.hidden_init, Init::constant(0), 1 / std::sqrt(double(blocks)), s.norm,
                          rng);
 }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gradscope/models/dense.hpp"
+#include "gradscope/models/mlp.hpp"
 #include "gradscope/models/network.hpp"
 
 namespace gradscope::models {
@@ -47,28 +48,17 @@ class ResidualBlock {
   std::optional<LayerNorm<T>> norm_;
 };
 
-// A stack of depth units: the input layer ("layer1", inputs -> width, hidden activation), depth − 2
-// residual blocks ("block2" .. "block<depth-1>", width -> width) and the output layer
-// ("layer<depth>", width -> 1, output activation). Counting units as the diagnosis does, a
-// ResidualMlp and an Mlp of the same depth have the same number of rows in its table.
-struct ResidualSpec {
-  Eigen::Index inputs = 2;
-  std::size_t depth = 10;
-  Eigen::Index width = 16;
-  Activation hidden = Activation::Relu;
-  Activation output = Activation::Sigmoid;
-  Init hidden_init = Init::he_normal();  // the input layer and both of each block's weights
-  Init output_init = Init::xavier_uniform();
-  Norm norm = Norm::None;  // of the input layer and each block's branch
-  Orientation orientation = Orientation::InOut;
-  std::uint64_t seed = 0;
-};
-
+// A stack of spec.depth units built from the seed network's spec (mlp.hpp), its hidden layers
+// turned into blocks: the input layer ("layer1", inputs -> width, hidden activation, hidden_init),
+// depth − 2 residual blocks ("block2" .. "block<depth-1>", width -> width, both weights drawn by
+// hidden_init) and the output layer ("layer<depth>", width -> 1, output activation, output_init);
+// seed orientation (wᵀa), biases 0. Counting units as the diagnosis does, a ResidualMlp and an Mlp
+// of the same depth have tables of the same length.
 template <class T>
 class ResidualMlp : public Network<T> {
  public:
   // Throws Error for a depth below 3 (no block), zero inputs or a zero width.
-  explicit ResidualMlp(const ResidualSpec& spec);
+  explicit ResidualMlp(const SeedNetworkSpec& spec);
 
   NetworkForward<T> forward(Var<T> x) override;
   std::vector<Parameter<T>*> parameters() override;
@@ -76,7 +66,7 @@ class ResidualMlp : public Network<T> {
   std::size_t depth() const { return blocks_.size() + 2; }
 
  private:
-  ResidualMlp(const ResidualSpec& spec, Rng&& rng);
+  ResidualMlp(const SeedNetworkSpec& spec, Rng&& rng);
   Dense<T> input_;
   Dense<T> output_;
   std::vector<ResidualBlock<T>> blocks_;

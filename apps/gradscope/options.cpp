@@ -207,17 +207,7 @@ NetworkPtr build_mlp(const models::SeedNetworkSpec& s) {
   return std::make_unique<models::Mlp<double>>(models::seed_network<double>(s));
 }
 NetworkPtr build_residual(const models::SeedNetworkSpec& s) {
-  models::ResidualSpec r;
-  r.inputs = s.inputs;
-  r.depth = s.depth;
-  r.width = s.width;
-  r.hidden = s.hidden;
-  r.output = s.output;
-  r.hidden_init = s.hidden_init;
-  r.output_init = s.output_init;
-  r.norm = s.norm;
-  r.seed = s.seed;
-  return std::make_unique<models::ResidualMlp<double>>(r);
+  return std::make_unique<models::ResidualMlp<double>>(s);
 }
 
 // Each --arch: its name, the width x width weight matrices one hidden unit holds (for the memory

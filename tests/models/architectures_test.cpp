@@ -33,16 +33,6 @@ SeedNetworkSpec deep(Activation act, Init init, Norm norm = Norm::None) {
   return s;
 }
 
-ResidualSpec deep_residual(Activation act, Init init) {
-  ResidualSpec s;
-  s.depth = 50;
-  s.width = 64;
-  s.hidden = act;
-  s.hidden_init = s.output_init = init;
-  s.seed = 1;
-  return s;
-}
-
 // max / min of rms(dL/dz) over the hidden units 1 .. L-1.
 double spread(const Diagnosis& d) {
   double lo = d.layers.front().grad_rms, hi = lo;
@@ -56,7 +46,7 @@ double spread(const Diagnosis& d) {
 }  // namespace
 
 TEST_CASE("residual: each block is one unit, its z the stream's sum, no mean-field theory") {
-  ResidualMlp<double> net(deep_residual(Activation::Relu, Init::xavier_uniform()));
+  ResidualMlp<double> net(deep(Activation::Relu, Init::xavier_uniform()));
   const Diagnosis d = diagnose_pass(net);
   REQUIRE(d.layers.size() == 50);
   CHECK(d.layers.front().scope == "layer1");
@@ -80,7 +70,7 @@ TEST_CASE("residual against plain at depth 50, width 64: the plain stack vanishe
   CHECK(p.measured_gain == Approx(0.707).margin(0.03));
   CHECK(p.total_gain < 1e-6);
 
-  ResidualMlp<double> residual(deep_residual(Activation::Relu, Init::xavier_uniform()));
+  ResidualMlp<double> residual(deep(Activation::Relu, Init::xavier_uniform()));
   const Diagnosis r = diagnose_pass(residual);
   CHECK(r.verdict == Verdict::Stable);
   CHECK(r.measured_gain == Approx(1).margin(0.03));
