@@ -1,14 +1,5 @@
 #include "gradscope/writers/graphviz.hpp"
 
-// GCC 12 reports a false -Wmaybe-uninitialized inside Boost 1.74's adjacency_list edge iterator
-// (a boost::optional it reads only when engaged) wherever write_graphviz is instantiated.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#include <boost/graph/adjacency_list.hpp>
-#include <boost/graph/graphviz.hpp>
-#include <boost/property_map/dynamic_property_map.hpp>
-#pragma GCC diagnostic pop
-
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -19,11 +10,10 @@
 #include <sstream>
 #include <tuple>
 
-#include "gradscope/writers/atomic_file.hpp"
-#include "gradscope/writers/output_set.hpp"
-#include "gradscope/instruments/boost_graph.hpp"
 #include "gradscope/instruments/grad_stats.hpp"
 #include "gradscope/instruments/graph_queries.hpp"
+#include "gradscope/writers/atomic_file.hpp"
+#include "gradscope/writers/output_set.hpp"
 
 extern char** environ;
 
@@ -108,7 +98,7 @@ std::string escape_label(std::string_view text) {
   return out;
 }
 
-// A DOT quoted string, for the text written around Boost's output (clusters, legend).
+// A DOT quoted string.
 std::string quote(std::string_view text) {
   std::string out = "\"";
   for (char c : text) {
@@ -116,6 +106,37 @@ std::string quote(std::string_view text) {
     out += c;
   }
   return out + "\"";
+}
+
+// An attribute value: bare when DOT reads it as an identifier or a number and it is no keyword
+// (shape=box, penwidth=1.50), quoted otherwise.
+std::string dot_value(std::string_view s) {
+  const auto alpha = [](char c) { return std::isalpha((unsigned char)c) || c == '_'; };
+  const auto digit = [](char c) { return std::isdigit((unsigned char)c) != 0; };
+  bool bare = false;
+  if (!s.empty() && alpha(s[0])) {
+    bare = std::all_of(s.begin(), s.end(), [&](char c) { return alpha(c) || digit(c); });
+    std::string lower(s);
+    for (char& c : lower) c = char(std::tolower((unsigned char)c));
+    for (const char* keyword : {"node", "edge", "graph", "digraph", "subgraph", "strict"})
+      if (lower == keyword) bare = false;
+  } else {
+    std::string_view n = s.substr(!s.empty() && s[0] == '-');
+    const auto point = n.find('.');
+    const std::string_view whole = n.substr(0, point),
+                           frac = point == n.npos ? std::string_view() : n.substr(point + 1);
+    bare = (!whole.empty() || !frac.empty()) && std::all_of(whole.begin(), whole.end(), digit) &&
+           std::all_of(frac.begin(), frac.end(), digit);
+  }
+  return bare ? std::string(s) : quote(s);
+}
+
+// " [name=value, ...]" of the attributes given, in that order.
+std::string attributes(const std::vector<std::pair<const char*, const std::string*>>& list) {
+  std::string out = " [";
+  for (const auto& [name, value] : list)
+    out += fmt::format("{}{}={}", out.size() > 2 ? ", " : "", name, dot_value(*value));
+  return out + "]";
 }
 
 std::string number(double x) { return fmt::format("{:.3g}", x); }
@@ -157,8 +178,6 @@ struct DotVertex {
 struct DotEdge {
   std::string style, label, penwidth, grad;
 };
-using DotGraph =
-    boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, DotVertex, DotEdge>;
 
 // One drawn node: a recorded node, or in collapse mode all nodes of one scope.
 struct Group {
@@ -310,7 +329,6 @@ std::string to_dot(const Graph<T>& g, const DotOptions& o) {
   const std::vector<bool> keep =
       o.reaching ? gradscope::reaching(g, *o.reaching) : std::vector<bool>(n, true);
   const bool gradients = o.gradients && g.has_gradients();
-  const BoostGraph mirror = to_boost(g);
 
   // Node -> drawn group, groups numbered in order of their first member (deterministic).
   std::vector<Group> groups;
@@ -354,24 +372,23 @@ std::string to_dot(const Graph<T>& g, const DotOptions& o) {
   // when collapsing. Ordered by (source, target, operand) for stable output.
   std::map<std::tuple<std::uint32_t, std::uint32_t, int>, EdgeAcc> edges;
   std::vector<bool> consumed(groups.size(), false);
-  for (auto e : boost::make_iterator_range(boost::edges(mirror))) {
-    const auto src = std::uint32_t(boost::source(e, mirror)),
-               dst = std::uint32_t(boost::target(e, mirror));
-    if (!keep[src] || !keep[dst] || group_of[src] == group_of[dst]) continue;
-    const int operand = mirror[e].operand;
-    EdgeAcc& acc = edges[{group_of[src], group_of[dst], o.collapse ? -1 : operand}];
-    consumed[group_of[src]] = true;
-    const NodeView<T> consumer = g.node(dst), input = g.node(src);
-    if (gradients && input.requires_grad() && consumer.requires_grad() && consumer.has_grad()) {
-      acc.carries_grad = true;
-      if (o.edge_gradients) acc.flow.merge(edge_flow(g, consumer, operand));
+  for (std::uint32_t dst = 0; dst < n; ++dst)
+    for (int operand = 0; operand < g.node(dst).arity(); ++operand) {
+      const std::uint32_t src = g.node(dst).input(operand);
+      if (!keep[src] || !keep[dst] || group_of[src] == group_of[dst]) continue;
+      EdgeAcc& acc = edges[{group_of[src], group_of[dst], o.collapse ? -1 : operand}];
+      consumed[group_of[src]] = true;
+      const NodeView<T> consumer = g.node(dst), input = g.node(src);
+      if (gradients && input.requires_grad() && consumer.requires_grad() && consumer.has_grad()) {
+        acc.carries_grad = true;
+        if (o.edge_gradients) acc.flow.merge(edge_flow(g, consumer, operand));
+      }
     }
-  }
 
-  DotGraph dg(groups.size());
+  std::vector<DotVertex> vertices(groups.size());
   for (std::size_t k = 0; k < groups.size(); ++k) {
     const Group& grp = groups[k];
-    DotVertex& d = dg[k];
+    DotVertex& d = vertices[k];
     const NodeView<T> v = g.node(grp.first);
     d.id = grp.id;
     d.name = escape_label(grp.name);  // a trailing '\\' would escape the closing quote
@@ -444,9 +461,9 @@ std::string to_dot(const Graph<T>& g, const DotOptions& o) {
   for (const auto& [key, acc] : edges)
     if (acc.carries_grad && acc.flow.finite())
       max_flow = std::max(max_flow, magnitude(acc.flow, o.norm));
+  std::vector<DotEdge> edge_attrs;  // in the order of edges
   for (const auto& [key, acc] : edges) {
-    auto [e, added] = boost::add_edge(std::get<0>(key), std::get<1>(key), dg);
-    DotEdge& d = dg[e];
+    DotEdge& d = edge_attrs.emplace_back();
     d.style = gradients && !acc.carries_grad ? "dashed" : "solid";
     d.penwidth = "1";
     if (o.edge_gradients && acc.carries_grad) {
@@ -472,52 +489,47 @@ std::string to_dot(const Graph<T>& g, const DotOptions& o) {
     for (std::uint32_t u = s; u != 0 && !tree.used[u]; u = tree.parent[u]) tree.used[u] = true;
   }
 
-  const std::string node_id = "node_id";
-  boost::dynamic_properties dp;
-  dp.property(node_id, boost::get(&DotVertex::id, dg));
-  dp.property("label", boost::get(&DotVertex::label, dg));
-  dp.property("tooltip", boost::get(&DotVertex::tooltip, dg));
-  dp.property("shape", boost::get(&DotVertex::shape, dg));
-  dp.property("style", boost::get(&DotVertex::style, dg));
-  dp.property("fillcolor", boost::get(&DotVertex::fillcolor, dg));
-  dp.property("fontcolor", boost::get(&DotVertex::fontcolor, dg));
-  dp.property("color", boost::get(&DotVertex::color, dg));
-  dp.property("penwidth", boost::get(&DotVertex::penwidth, dg));
-  dp.property("peripheries", boost::get(&DotVertex::peripheries, dg));
-  dp.property("name", boost::get(&DotVertex::name, dg));
-  dp.property("op", boost::get(&DotVertex::op, dg));
-  dp.property("dims", boost::get(&DotVertex::dims, dg));
-  if (o.values) dp.property("value", boost::get(&DotVertex::value, dg));
-  if (gradients) dp.property("grad", boost::get(&DotVertex::grad, dg));
-  dp.property("style", boost::get(&DotEdge::style, dg));
-  if (o.edge_gradients && gradients) {
-    dp.property("label", boost::get(&DotEdge::label, dg));
-    dp.property("penwidth", boost::get(&DotEdge::penwidth, dg));
-    dp.property("grad", boost::get(&DotEdge::grad, dg));
-  }
-  std::string rankdir = rankdir_name(o.rankdir), title = escape_label(o.title), top = "t";
-  dp.property("rankdir", boost::ref_property_map<DotGraph*, std::string>(rankdir));
-  if (!o.title.empty()) {
-    dp.property("label", boost::ref_property_map<DotGraph*, std::string>(title));
-    dp.property("labelloc", boost::ref_property_map<DotGraph*, std::string>(top));
-  }
-
-  const boost::dynamic_graph_properties_writer<DotGraph> graph_properties(dp, dg);
-  auto graph_writer = [&](std::ostream& out) {
-    graph_properties(out);
-    out << "fontname=\"Helvetica\";\n"
-        << "node [fontname=\"Helvetica\", fontsize=10];\n"
-        << "edge [fontname=\"Helvetica\", fontsize=9, color=\"" << kBorder << "\"];\n";
-    // Mentioning a node inside a cluster before its declaration puts it in that cluster.
-    if (auto it = tree.children.find(0); it != tree.children.end())
-      for (std::uint32_t s : it->second)
-        if (tree.used[s]) write_cluster(out, g, tree, s, 0);
-    if (o.legend) write_legend(out, o, gradients);
-  };
   std::ostringstream out;
-  boost::write_graphviz(out, dg, boost::dynamic_vertex_properties_writer(dp, node_id),
-                        boost::dynamic_properties_writer(dp), graph_writer,
-                        boost::get(&DotVertex::id, dg));
+  out << "digraph G {\n";
+  if (!o.title.empty()) out << "label=" << dot_value(escape_label(o.title)) << ";\nlabelloc=t;\n";
+  out << "rankdir=" << rankdir_name(o.rankdir) << ";\n"
+      << "fontname=\"Helvetica\";\n"
+      << "node [fontname=\"Helvetica\", fontsize=10];\n"
+      << "edge [fontname=\"Helvetica\", fontsize=9, color=\"" << kBorder << "\"];\n";
+  // Mentioning a node inside a cluster before its declaration puts it in that cluster.
+  if (auto it = tree.children.find(0); it != tree.children.end())
+    for (std::uint32_t s : it->second)
+      if (tree.used[s]) write_cluster(out, g, tree, s, 0);
+  if (o.legend) write_legend(out, o, gradients);
+  // Attributes in alphabetical order; value and grad only when there are values and gradients.
+  for (const DotVertex& d : vertices) {
+    std::vector<std::pair<const char*, const std::string*>> a = {{"color", &d.color},
+                                                                 {"dims", &d.dims},
+                                                                 {"fillcolor", &d.fillcolor},
+                                                                 {"fontcolor", &d.fontcolor}};
+    if (gradients) a.push_back({"grad", &d.grad});
+    a.insert(a.end(), {{"label", &d.label},
+                       {"name", &d.name},
+                       {"op", &d.op},
+                       {"penwidth", &d.penwidth},
+                       {"peripheries", &d.peripheries},
+                       {"shape", &d.shape},
+                       {"style", &d.style},
+                       {"tooltip", &d.tooltip}});
+    if (o.values) a.push_back({"value", &d.value});
+    out << d.id << attributes(a) << ";\n";
+  }
+  std::size_t k = 0;
+  for (const auto& [key, acc] : edges) {
+    const DotEdge& d = edge_attrs[k++];
+    std::vector<std::pair<const char*, const std::string*>> a;
+    if (o.edge_gradients && gradients)
+      a = {{"grad", &d.grad}, {"label", &d.label}, {"penwidth", &d.penwidth}};
+    a.push_back({"style", &d.style});
+    out << vertices[std::get<0>(key)].id << "->" << vertices[std::get<1>(key)].id << " "
+        << attributes(a) << ";\n";
+  }
+  out << "}\n";
   return out.str();
 }
 
@@ -564,9 +576,8 @@ DotExport export_dot(const Graph<T>& g, const std::string& dot_path, const DotOp
   const std::string text = to_dot(g, options);
   out.set(dot_path, text);
   if (!find_program("dot")) {
-    result.note =
-        fmt::format("Graphviz 'dot' not found on PATH; render with: dot -Tsvg {} -o {}",
-                    dot_path, rendered_beside(dot_path)[0]);
+    result.note = fmt::format("Graphviz 'dot' not found on PATH; render with: dot -Tsvg {} -o {}",
+                              dot_path, rendered_beside(dot_path)[0]);
   } else {
     for (const auto& image : rendered_beside(dot_path)) {
       out.add_output("cannot write", image);

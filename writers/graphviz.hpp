@@ -10,11 +10,11 @@
 // clusters; in collapse mode each scope becomes one node carrying its aggregate gradient.
 // Node ids are n<index> (s<scope id> for collapsed scopes), so output is stable run to run.
 //
-// The DOT is written by Boost.Graph's write_graphviz with dynamic properties; every node also
-// carries machine-readable attributes name, op, dims, value and (after backward) grad, which
-// Graphviz ignores and boost::read_graphviz reads back. Backslashes in names are doubled in name,
-// label and tooltip alike (Graphviz reads label and tooltip as escape strings, where '\\' is one
-// backslash), so a name ending in one cannot escape the closing quote. See docs/graphviz.md.
+// Every node also carries machine-readable attributes name, op, dims, value and (after backward)
+// grad, which Graphviz ignores and boost::read_graphviz reads back. Backslashes in names are doubled
+// in name, label and tooltip alike (Graphviz reads label and tooltip as escape strings, where '\\'
+// is one backslash), so a name ending in one cannot escape the closing quote; a value that is a DOT
+// keyword (a node named "node") is quoted. See docs/graphviz.md.
 #include <cstdint>
 #include <optional>
 #include <string>

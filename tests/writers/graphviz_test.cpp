@@ -410,16 +410,19 @@ TEST_CASE("a float graph of values near FLT_MAX is summarised without overflow",
   CHECK(label.find("inf") == std::string::npos);
 }
 
-TEST_CASE("names with backslashes and quotes give DOT that Graphviz reads", "[graphviz]") {
+TEST_CASE("names with backslashes, quotes or a DOT keyword give DOT that Graphviz reads", "[graphviz]") {
   Graph<double> g;
   auto a = g.variable(1.0, "ends in \\");
   auto b = g.variable(2.0, "say \"hi\" \\");
-  g.backward((a * b).named("back\\slash\\"));
+  auto c = g.variable(3.0, "node");  // a DOT keyword: quoted, or Graphviz reads `name=node` wrong
+  g.backward((a * b * c).named("back\\slash\\"));
   const std::string dot = to_dot(g);
   const auto nodes = by_id(read_dot(dot));
   // Backslashes doubled, as Graphviz's escape strings (label, tooltip) need; quotes escaped.
   CHECK(nodes.at(fmt::format("n{}", a.index())).name == "ends in \\\\");
   CHECK(nodes.at(fmt::format("n{}", b.index())).name == "say \"hi\" \\\\");
+  CHECK(nodes.at(fmt::format("n{}", c.index())).name == "node");
+  CHECK(dot.find("name=\"node\"") != std::string::npos);
   if (!find_program("dot")) {
     WARN("Graphviz 'dot' not on PATH: skipped rendering the names");
     return;
