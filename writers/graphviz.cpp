@@ -167,7 +167,7 @@ std::string grad_line(const GradSums& s, GradNorm norm, std::optional<double> sc
   return m == 0 ? std::string("grad 0") : fmt::format("grad {} {}", norm_name(norm), number(m));
 }
 
-// --- the graph handed to write_graphviz ----------------------------------------------------------
+// --- what is drawn: one vertex per group, one edge per pair of groups (and operand) ------------
 
 struct DotVertex {
   // Graphviz attributes

@@ -55,7 +55,7 @@ CLI::Option* add_decimal_option(CLI::App& cmd, const std::string& name, double& 
           name, [name, &target](const std::string& text) { target = read_decimal(name, text); },
           help)
       ->default_str(fmt::format("{}", target))
-      ->type_name("NUMBER");
+      ->type_name("FLOAT");
 }
 
 CLI::Option* add_decimal_option(CLI::App& cmd, const std::string& name, std::vector<double>& target,
@@ -67,8 +67,8 @@ CLI::Option* add_decimal_option(CLI::App& cmd, const std::string& name, std::vec
   };
   return cmd.add_option_function<std::vector<std::string>>(name, parse, help)
       ->expected(int(target.size()))
-      ->default_str(fmt::format("{}", fmt::join(target, " ")))
-      ->type_name("NUMBER");
+      ->default_str(fmt::format("[{}]", fmt::join(target, ",")))
+      ->type_name("FLOAT");
 }
 
 void add_network_options(CLI::App& cmd, NetworkOptions& o) {
