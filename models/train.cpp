@@ -1,6 +1,7 @@
 #include "gradscope/models/train.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 #include "gradscope/models/loss.hpp"
 
@@ -23,6 +24,12 @@ TrainResult train(Mlp<T>& net, const Dataset& data, const TrainOptions& o) {
   auto opt = make_optimizer<T>(o.optimizer, net.parameters(), o.lr);
   const Matrix<T> x = data.x.cast<T>(), y = data.y.cast<T>();
   Graph<T> g;
+  if (o.observer) {
+    if constexpr (std::is_same_v<T, double>)
+      g.add_observer(*o.observer);
+    else
+      fail("train: the observer watches double graphs; this network is float");
+  }
   TrainResult r;
   auto record = [&](std::size_t it, double loss) {
     r.history.push_back({it, loss});

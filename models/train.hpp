@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "gradscope/autodiff/graph.hpp"
 #include "gradscope/models/data.hpp"
 #include "gradscope/models/mlp.hpp"
 #include "gradscope/models/optimizer.hpp"
@@ -21,6 +22,9 @@ struct TrainOptions {
   std::size_t history_every = 100;
   // Called after each recorded loss (iteration, loss), e.g. for a progress display.
   std::function<void(std::size_t, double)> on_record;
+  // Watches every training pass of a double network (e.g. a GradientMonitor); must outlive the
+  // call. train<float> refuses one.
+  Observer<double>* observer = nullptr;
 };
 
 struct LossPoint {

@@ -103,6 +103,16 @@ mode_t default_mode() {  // what open(O_CREAT, 0666) would give a new file
 
 }  // namespace
 
+void remove_on_signal(const std::string& path, bool directory) {
+  SignalsBlocked b;
+  (directory ? pending().dirs : pending().files).push_back(path);
+}
+
+void forget_on_signal(const std::string& path, bool directory) {
+  SignalsBlocked b;
+  forget(directory ? pending().dirs : pending().files, path);
+}
+
 std::string printable_path(const std::string& path) {
   std::string out;
   for (unsigned char c : path)

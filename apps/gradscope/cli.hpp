@@ -4,10 +4,12 @@
 // writer. Each subcommand (demo.cpp, train.cpp, compare.cpp) only adds its own options and flow.
 #include <CLI/CLI.hpp>
 #include <gradscope/instruments/diagnosis.hpp>
+#include <gradscope/instruments/monitor.hpp>
 #include <gradscope/writers/graphviz.hpp>
 #include <gradscope/models/models.hpp>
 #include <gradscope/writers/output_set.hpp>
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -160,9 +162,45 @@ class Outputs {
   bool graphviz_ = false;
 };
 
-// Subcommands.
+// Subcommands: add_* declares one on the command line, run_* runs it (gradscope report runs
+// them in turn, with their outputs in its directory).
+struct DemoOptions {
+  NetworkOptions net;
+  OutputOptions out;
+};
 void add_demo(CLI::App& app);
+void run_demo(const DemoOptions& o);
+
+struct TrainCmdOptions {
+  NetworkOptions net;
+  OutputOptions out;
+  long iters = 50000;
+  double lr = 0.01;
+  std::string optimizer = "sgd";
+  long history_every = 100;
+  std::string plot;  // decision surfaces after training, rendered by gnuplot (.svg or .png)
+  GradientMonitor<double>* monitor = nullptr;  // watches the network's training passes
+};
+// The seed's third experiment: w = 1.1·I, 1000 points per class around (2,3) and (17,10).
+TrainCmdOptions train_defaults();
 void add_train(CLI::App& app);
+void run_train(const TrainCmdOptions& o);
+
+struct CompareOptions {
+  CompareOptions() { net.act.clear(); }  // per derivation: relu for seed-relu, sigmoid otherwise
+  NetworkOptions net;
+  OutputOptions out;
+  std::string derivation = "all";
+  double rtol = 1e-6;
+  double fd_step = 1e-6;
+};
 void add_compare(CLI::App& app);
+void run_compare(const CompareOptions& o);
+
+void add_report(CLI::App& app);
+
+// Runs work with everything it prints to the report stream (stdout) collected and returned
+// instead of printed; the stream is restored even when work throws.
+std::string capture_report(const std::function<void()>& work);
 
 }  // namespace gradscope::cli

@@ -6,12 +6,6 @@
 
 namespace gradscope::cli {
 
-namespace {
-struct DemoOptions {
-  NetworkOptions net;
-  OutputOptions out;
-};
-
 void run_demo(const DemoOptions& o) {
   Outputs outputs(o.out, o.net);
   const models::Dataset data = make_data(o.net);
@@ -38,7 +32,6 @@ void run_demo(const DemoOptions& o) {
   add_diagnosis(doc, diagnosis);
   outputs.finish(pass.graph, doc);
 }
-}  // namespace
 
 void add_demo(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();

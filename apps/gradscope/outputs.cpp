@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <gradscope/writers/atomic_file.hpp>
 
@@ -76,6 +77,28 @@ void route_report() {
 void report_to_stderr() {
   std::fflush(stdout);
   report_fd = STDERR_FILENO;
+}
+
+std::string capture_report(const std::function<void()>& work) {
+  std::fflush(stdout);
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  FILE* memory = ::open_memstream(&buffer, &size);
+  if (!memory) fail("cannot collect the report's text: {}", std::strerror(errno));
+  struct Restore {  // the report stream back, the memory freed, also when work throws
+    FILE* saved;
+    FILE* memory;
+    char*& buffer;
+    ~Restore() {
+      stdout = saved;
+      std::fclose(memory);
+      std::free(buffer);
+    }
+  } restore{stdout, memory, buffer};
+  stdout = memory;  // as route_report: fmt::print and printf read the variable per call
+  work();
+  std::fflush(memory);
+  return std::string(buffer, size);
 }
 
 Outputs::Outputs(const OutputOptions& out, const NetworkOptions& net) : out_(out) {
