@@ -151,6 +151,8 @@ class Outputs {
   // Fills in the JSON document and the graph's DOT (and its images), commits, and prints which
   // files were written.
   void finish(const Graph<double>& graph, const json& doc);
+  // The same for a command that records no graph (sweep, merge): it offers no --dot or --svg.
+  void finish(const json& doc);
 
  private:
   OutputOptions out_;
@@ -158,11 +160,13 @@ class Outputs {
   std::vector<std::string> beside_;   // images rendered beside --dot
   std::vector<std::string> written_;  // as "wrote ..." names them
   bool graphviz_ = false;
+  void commit();  // writes the files set, and says which
 };
 
 // Subcommands.
 void add_demo(CLI::App& app);
 void add_train(CLI::App& app);
 void add_compare(CLI::App& app);
+void add_sweep(CLI::App& app);  // sweep and merge
 
 }  // namespace gradscope::cli
