@@ -45,7 +45,7 @@ std::string gnuplot_output_header(const std::string& ext, int width, int height)
 }
 
 std::string line_plot_script(const LinePlot& p, const std::string& ext) {
-  std::string s = "# gradscope: " + p.title + "\n" + gnuplot_output_header(ext, 900, 540);
+  std::string s = "# gradscope: " + gnuplot_quote(p.title) + "\n" + gnuplot_output_header(ext, 900, 540);
   s += labels(p.title, p.xlabel, p.ylabel);
   s += "set grid\nset key outside right top\nset datafile missing 'NaN'\n";
   if (p.log_y) s += "set logscale y\nset format y '10^{%L}'\n";
@@ -60,8 +60,10 @@ std::string line_plot_script(const LinePlot& p, const std::string& ext) {
     for (std::size_t i = 0; i < series.x.size(); ++i)
       s += fmt::format("{} {}\n", number(series.x[i], false), number(series.y[i], p.log_y));
     s += "EOD\n";
-    plots += fmt::format("{}$s{} using 1:2 with linespoints lw 2 pt 7 ps 0.6 title {}",
-                         k ? ", " : "", k, gnuplot_quote(series.title));
+    plots += fmt::format("{}$s{} using 1:2 with linespoints lw 2 pt 7 ps 0.6 dt {}{} title {}",
+                         k ? ", " : "", k, series.dashed ? 2 : 1,
+                         series.colour > 0 ? fmt::format(" lt {}", series.colour) : "",
+                         gnuplot_quote(series.title));
   }
   if (p.series.empty()) fail("plot '{}': no series", p.title);
   return s + "plot " + plots + "\n";
@@ -71,7 +73,7 @@ std::string heat_map_script(const HeatMap& m, const std::string& ext) {
   if (m.z.size() != m.x.size() || m.x.size() < 2 || m.y.size() < 2)
     fail("heat map '{}': needs at least 2 x 2 values, has {} x {} and {} columns", m.title,
          m.x.size(), m.y.size(), m.z.size());
-  std::string s = "# gradscope: " + m.title + "\n" + gnuplot_output_header(ext, 900, 540);
+  std::string s = "# gradscope: " + gnuplot_quote(m.title) + "\n" + gnuplot_output_header(ext, 900, 540);
   s += labels(m.title, m.xlabel, m.ylabel);
   s += fmt::format("set cblabel {}\nset view map\nset pm3d map corners2color c1\n"
                    "set datafile missing 'NaN'\nset palette defined (0 '#2166ac', 0.5 "

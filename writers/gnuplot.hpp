@@ -21,6 +21,8 @@ std::string gnuplot_output_header(const std::string& ext, int width, int height)
 struct PlotSeries {
   std::string title;
   std::vector<double> x, y;  // same length; a non-finite y (or <= 0 on a log axis) is left out
+  int colour = 0;            // 0: the next colour; n > 0: gnuplot's n-th (series may share one)
+  bool dashed = false;
 };
 
 // Lines with points, one per series.

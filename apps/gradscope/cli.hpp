@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <gradscope/instruments/diagnosis.hpp>
 #include <gradscope/instruments/monitor.hpp>
+#include <gradscope/study/sweep.hpp>
 #include <gradscope/writers/graphviz.hpp>
 #include <gradscope/models/models.hpp>
 #include <gradscope/writers/output_set.hpp>
@@ -12,6 +13,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace gradscope::cli {
@@ -153,6 +155,8 @@ class Outputs {
   // Fills in the JSON document and the graph's DOT (and its images), commits, and prints which
   // files were written.
   void finish(const Graph<double>& graph, const json& doc);
+  // The same for a command that records no graph (sweep, merge): it offers no --dot or --svg.
+  void finish(const json& doc);
 
  private:
   OutputOptions out_;
@@ -160,6 +164,7 @@ class Outputs {
   std::vector<std::string> beside_;   // images rendered beside --dot
   std::vector<std::string> written_;  // as "wrote ..." names them
   bool graphviz_ = false;
+  void commit();  // writes the files set, and says which
 };
 
 // Subcommands: add_* declares one on the command line, run_* runs it (gradscope report runs
@@ -196,6 +201,16 @@ struct CompareOptions {
 };
 void add_compare(CLI::App& app);
 void run_compare(const CompareOptions& o);
+
+struct SweepOptions {
+  study::Grid grid;
+  long threads = long(std::max(1u, std::thread::hardware_concurrency()));
+  std::string shard = "1/1";
+  OutputOptions out;
+  std::string csv;
+};
+void add_sweep(CLI::App& app);  // sweep and merge
+void run_sweep(const SweepOptions& o);
 
 void add_report(CLI::App& app);
 

@@ -157,11 +157,21 @@ void Outputs::finish(const Graph<double>& graph, const json& doc) {
                                  "--dot " + printable_path(out_.dot) + ": rendering " +
                                      printable_path(image)));
   }
-  files_.commit();
-  if (!written_.empty()) fmt::print("wrote {}\n", fmt::join(written_, ", "));
+  commit();
   if (!out_.dot.empty() && out_.dot != "-" && out_.svg.empty() && !graphviz_)
     fmt::print("Graphviz 'dot' not found on PATH; render with: dot -Tsvg {} -o {}\n",
                printable_path(out_.dot), printable_path(rendered_beside(out_.dot)[0]));
+}
+
+void Outputs::finish(const json& doc) {
+  Building b("writing the output files");
+  if (!out_.json.empty()) set(out_.json, doc.dump(2) + "\n");
+  commit();
+}
+
+void Outputs::commit() {
+  files_.commit();
+  if (!written_.empty()) fmt::print("wrote {}\n", fmt::join(written_, ", "));
 }
 
 }  // namespace gradscope::cli

@@ -52,6 +52,7 @@ std::string Progress::line(std::size_t done, const std::string& detail) const {
 }
 
 void Progress::update(std::size_t done, const std::string& detail) {
+  const std::lock_guard<std::mutex> lock(mutex_);
   const auto now = Clock::now();
   if (now - last_ < (tty_ ? std::chrono::duration_cast<Clock::duration>(kTerminalEvery)
                           : std::chrono::duration_cast<Clock::duration>(kPlainEvery)))
@@ -63,6 +64,7 @@ void Progress::update(std::size_t done, const std::string& detail) {
 }
 
 void Progress::finish(const std::string& detail) {
+  const std::lock_guard<std::mutex> lock(mutex_);
   if (finished_) return;
   finished_ = true;
   fmt::print(stderr, tty_ ? "\r{}\x1b[K\n" : "{}\n", line(total_, detail));

@@ -4,6 +4,7 @@
 // every few seconds, and one at the end, so a log shows the work moving without a line per step.
 #include <chrono>
 #include <cstddef>
+#include <mutex>
 #include <string>
 
 namespace gradscope::cli {
@@ -12,7 +13,8 @@ class Progress {
  public:
   // label names the work ("network"), total its steps, unit what a step is ("it", "steps").
   Progress(std::string label, std::size_t total, std::string unit);
-  // done of total steps so far; detail is shown after the rate (e.g. "loss 0.693").
+  // done of total steps so far; detail is shown after the rate (e.g. "loss 0.693"). Safe to call
+  // from several threads (a sweep's workers).
   void update(std::size_t done, const std::string& detail = "");
   // The last line (on a terminal, the bar at 100% and a newline).
   void finish(const std::string& detail = "");
@@ -26,6 +28,7 @@ class Progress {
   bool tty_;
   Clock::time_point start_, last_;
   bool finished_ = false;
+  std::mutex mutex_;
 };
 
 }  // namespace gradscope::cli

@@ -62,9 +62,10 @@ TEST_CASE("report: a page whose every reference exists and is complete", "[cli][
   CHECK_THAT(html, Contains("seed-sigmoid disagrees with autodiff from node layer9/z"));
   CHECK_THAT(html, Contains("This is the post&#39;s bug, caught"));
   CHECK_THAT(html, Contains("seed-relu agrees with autodiff at every node"));
+  CHECK_THAT(html, Contains("relu with he initialisation: measured gain"));
   const auto files = references(html);
   std::size_t images = count(html, "<img ");
-  CHECK(images >= 7);  // 3 plots, the decision surfaces, 3 graphs
+  CHECK(images >= 8);  // 4 plots, the decision surfaces, 3 graphs
   for (const auto& f : files) {
     INFO(f);
     CHECK(f.find('/') == std::string::npos);  // beside the page
@@ -74,7 +75,8 @@ TEST_CASE("report: a page whose every reference exists and is complete", "[cli][
   for (const char* f : {"demo-relu.json", "demo-relu.dot", "demo-sigmoid.json", "compare.json",
                         "train.json", "train.dot", "monitor.csv", "loss.csv", "layer-gradients.csv",
                         "loss.svg", "loss.png", "gradient-history.svg", "layer-gradients.png",
-                        "decision-surface.svg", "decision-surface.gp", "demo-relu.svg"})
+                        "decision-surface.svg", "decision-surface.gp", "demo-relu.svg",
+                        "sweep.json", "sweep.csv", "sweep-layers.csv", "sweep-layers.svg"})
     CHECK(files.count(f) == 1);
   check_only(box, {"report"});
 
@@ -141,7 +143,8 @@ TEST_CASE("report: without gnuplot and Graphviz the page and data are written, a
     CHECK(fs::is_regular_file(box.dir() / "report" / f));
   }
   for (const char* f : {"demo-relu.json", "demo-relu.dot", "compare.json", "train.json",
-                        "monitor.csv", "loss.csv", "layer-gradients.csv"})
+                        "monitor.csv", "loss.csv", "layer-gradients.csv", "sweep.json",
+                        "sweep-layers.csv"})
     CHECK(fs::is_regular_file(box.dir() / "report" / f));
   CHECK_FALSE(fs::exists(box.dir() / "report/loss.svg"));
 }
