@@ -9,7 +9,7 @@ include(CMakePackageConfigHelpers)
 install(TARGETS gradscope EXPORT gradscopeTargets
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
-foreach(dir autodiff ops instruments writers models)
+foreach(dir autodiff ops instruments writers models study)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/${dir}/ DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/gradscope/${dir}
     FILES_MATCHING PATTERN "*.hpp")
 endforeach()

@@ -1,5 +1,8 @@
 #include "gradscope/models/activation.hpp"
 
+#include "gradscope/models/activation_op.hpp"
+#include "gradscope/ops/activation_values.hpp"
+
 namespace gradscope::models {
 
 namespace {
@@ -41,16 +44,14 @@ Var<T> activate(Activation act, Var<T> z) {
 template <class T>
 Matrix<T> derivative(Activation act, const Matrix<T>& z) {
   const Entry& e = entry(act);
-  Matrix<T> d = Matrix<T>::Ones(z.rows(), z.cols());
-  ops::with_activation(e.op, [&](auto k) {
-    using K = decltype(k);
-    Matrix<T> y(z.rows(), z.cols());
-    ops::Forward<T> f{{z.data(), z.rows(), z.cols()}, {nullptr, 0, 0}, {y.data(), y.rows(), y.cols()},
-                      T(e.attr)};
-    K::forward(f);
-    for (Eigen::Index i = 0; i < z.size(); ++i) d(i) = K::slope(z(i), y(i), T(e.attr));
-  });
+  Matrix<T> y(z.rows(), z.cols()), d(z.rows(), z.cols());
+  ops::activation_values(e.op, T(e.attr), z.data(), y.data(), d.data(), z.size());
   return d;
+}
+
+ActivationOp activation_op(Activation act) {
+  const Entry& e = entry(act);
+  return {e.op, e.attr};
 }
 
 template Var<double> activate(Activation, Var<double>);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 #include "gradscope/models/loss.hpp"
 
@@ -26,6 +27,12 @@ TrainResult train(Network<T>& net, const Dataset& data, const TrainOptions& o) {
   auto opt = make_optimizer<T>(o.optimizer, net.parameters(), o.lr);
   const Matrix<T> x = data.x.cast<T>(), y = data.y.cast<T>();
   Graph<T> g;
+  if (o.observer) {
+    if constexpr (std::is_same_v<T, double>)
+      g.add_observer(*o.observer);
+    else
+      fail("train: the observer watches double graphs; this network is float");
+  }
   TrainResult r;
   auto record = [&](std::size_t it, double loss) {
     r.history.push_back({it, loss});

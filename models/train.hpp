@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gradscope/instruments/clip.hpp"
+#include "gradscope/autodiff/graph.hpp"
 #include "gradscope/models/data.hpp"
 #include "gradscope/models/network.hpp"
 #include "gradscope/models/optimizer.hpp"
@@ -25,6 +26,9 @@ struct TrainOptions {
   std::size_t max_history = 10000;
   // Called after each recorded loss (iteration, loss), e.g. for a progress display.
   std::function<void(std::size_t, double)> on_record;
+  // Watches every training pass of a double network (e.g. a GradientMonitor); must outlive the
+  // call. train<float> refuses one.
+  Observer<double>* observer = nullptr;
 };
 
 struct LossPoint {

@@ -103,6 +103,16 @@ mode_t default_mode() {  // what open(O_CREAT, 0666) would give a new file
 
 }  // namespace
 
+void remove_on_signal(const std::string& path, bool directory) {
+  SignalsBlocked b;
+  (directory ? pending().dirs : pending().files).push_back(path);
+}
+
+void forget_on_signal(const std::string& path, bool directory) {
+  SignalsBlocked b;
+  forget(directory ? pending().dirs : pending().files, path);
+}
+
 namespace {
 // The length of the valid UTF-8 sequence at s[i] of a printable character (U+00A0 and above, less
 // the line separators and the bidirectional controls that reorder a terminal's line), or 0.

@@ -51,6 +51,12 @@ class OutputSet {
   std::vector<std::unique_ptr<Target>> targets_;
 };
 
+// A file or (empty once its files are gone) directory the signal handler of clean_up_on_signals
+// removes, until forgotten: for outputs built outside an OutputSet (writers/output_dir.hpp).
+// Files are removed before directories.
+void remove_on_signal(const std::string& path, bool directory);
+void forget_on_signal(const std::string& path, bool directory);
+
 // Runs argv[0] (a path, e.g. from find_program) with argv[1..] in a fresh private directory
 // holding `inputs` (name, content), as its working directory; its standard output goes nowhere.
 // Returns the content of the file it was to write there, `produced` (a fixed name whose extension

@@ -4,13 +4,17 @@
 // writer. Each subcommand (demo.cpp, train.cpp, compare.cpp) only adds its own options and flow.
 #include <CLI/CLI.hpp>
 #include <gradscope/instruments/diagnosis.hpp>
+#include <gradscope/instruments/monitor.hpp>
+#include <gradscope/study/sweep.hpp>
 #include <gradscope/writers/graphviz.hpp>
 #include <gradscope/models/models.hpp>
 #include <gradscope/writers/output_set.hpp>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace gradscope::cli {
@@ -166,6 +170,8 @@ class Outputs {
   // Fills in the JSON document and the graph's DOT (and its images), commits, and prints which
   // files were written.
   void finish(const Graph<double>& graph, const json& doc);
+  // The same for a command that records no graph (sweep, merge): it offers no --dot or --svg.
+  void finish(const json& doc);
 
  private:
   OutputOptions out_;
@@ -173,6 +179,7 @@ class Outputs {
   std::vector<std::string> beside_;   // images rendered beside --dot
   std::vector<std::string> written_;  // as "wrote ..." names them
   bool graphviz_ = false;
+  void commit();  // writes the files set, and says which
 };
 
 // Whether --arch names a recurrent cell (rnn, lstm), which demo and train run through
@@ -193,9 +200,59 @@ void run_recurrent_demo(const NetworkOptions& net, const RecurrentOptions& o, co
 void run_recurrent_train(const NetworkOptions& net, const RecurrentOptions& o,
                          const OutputOptions& out, const models::SequenceTrainOptions& t);
 
-// Subcommands.
+
+// Subcommands: add_* declares one on the command line, run_* runs it (gradscope report runs
+// them in turn, with their outputs in its directory).
+struct DemoOptions {
+  NetworkOptions net;
+  RecurrentOptions rec;
+  OutputOptions out;
+};
 void add_demo(CLI::App& app);
+void run_demo(const DemoOptions& o);
+
+struct TrainCmdOptions {
+  NetworkOptions net;
+  RecurrentOptions rec;
+  OutputOptions out;
+  long iters = 50000;
+  double lr = 0.01;
+  std::string optimizer = "sgd";
+  long history_every = 100;
+  std::string plot;  // decision surfaces after training, rendered by gnuplot (.svg or .png)
+  GradientMonitor<double>* monitor = nullptr;  // watches the network's training passes
+  const CLI::Option* iters_given = nullptr;    // --arch rnn|lstm: 2000 steps unless given
+};
+// The seed's third experiment: w = 1.1·I, 1000 points per class around (2,3) and (17,10).
+TrainCmdOptions train_defaults();
 void add_train(CLI::App& app);
+void run_train(const TrainCmdOptions& o);
+
+struct CompareOptions {
+  CompareOptions() { net.act.clear(); }  // per derivation: relu for seed-relu, sigmoid otherwise
+  NetworkOptions net;
+  OutputOptions out;
+  std::string derivation = "all";
+  double rtol = 1e-6;
+  double fd_step = 1e-6;
+};
 void add_compare(CLI::App& app);
+void run_compare(const CompareOptions& o);
+
+struct SweepOptions {
+  study::Grid grid;
+  long threads = long(std::max(1u, std::thread::hardware_concurrency()));
+  std::string shard = "1/1";
+  OutputOptions out;
+  std::string csv;
+};
+void add_sweep(CLI::App& app);  // sweep and merge
+void run_sweep(const SweepOptions& o);
+
+void add_report(CLI::App& app);
+
+// Runs work with everything it prints to the report stream (stdout) collected and returned
+// instead of printed; the stream is restored even when work throws.
+std::string capture_report(const std::function<void()>& work);
 
 }  // namespace gradscope::cli

@@ -8,14 +8,6 @@
 namespace gradscope::cli {
 
 namespace {
-struct CompareOptions {
-  NetworkOptions net;
-  OutputOptions out;
-  std::string derivation = "all";
-  double rtol = 1e-6;
-  double fd_step = 1e-6;
-};
-
 
 json node_json(const models::NodeCheck& n) {
   auto num = [](double x) { return std::isfinite(x) ? json(x) : json(nullptr); };
@@ -92,6 +84,8 @@ json run_one(const CompareOptions& o, models::SeedDerivation d, const models::Da
   return doc;
 }
 
+}  // namespace
+
 void run_compare(const CompareOptions& o) {
   require_positive("--rtol", o.rtol);
   require_positive("--fd-step", o.fd_step);
@@ -116,11 +110,9 @@ void run_compare(const CompareOptions& o) {
   outputs.finish(pass.graph,
                  {{"command", "compare"}, {"config", config}, {"derivations", derivations}});
 }
-}  // namespace
 
 void add_compare(CLI::App& app) {
   auto o = std::make_shared<CompareOptions>();
-  o->net.act.clear();  // per derivation: relu for seed-relu, sigmoid for the sigmoid ones
   auto* cmd = app.add_subcommand(
       "compare",
       "Check the seed's hand-derived gradients against autodiff and finite differences. "

@@ -6,13 +6,6 @@
 
 namespace gradscope::cli {
 
-namespace {
-struct DemoOptions {
-  NetworkOptions net;
-  RecurrentOptions rec;
-  OutputOptions out;
-};
-
 void run_demo(const DemoOptions& o) {
   if (is_recurrent(o.net)) return run_recurrent_demo(o.net, o.rec, o.out);
   Outputs outputs(o.out, o.net);
@@ -40,7 +33,6 @@ void run_demo(const DemoOptions& o) {
   add_diagnosis(doc, diagnosis);
   outputs.finish(pass.graph, doc);
 }
-}  // namespace
 
 void add_demo(CLI::App& app) {
   auto o = std::make_shared<DemoOptions>();

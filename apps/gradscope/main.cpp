@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
   gradscope::cli::add_demo(app);
   gradscope::cli::add_train(app);
   gradscope::cli::add_compare(app);
+  gradscope::cli::add_sweep(app);
+  gradscope::cli::add_report(app);
   gradscope::cli::route_report();
   gradscope::OutputSet::clean_up_on_signals();
   std::vector<std::string> names;

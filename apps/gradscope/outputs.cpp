@@ -6,6 +6,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <gradscope/writers/atomic_file.hpp>
 
@@ -78,6 +79,28 @@ void report_to_stderr() {
   report_fd = STDERR_FILENO;
 }
 
+std::string capture_report(const std::function<void()>& work) {
+  std::fflush(stdout);
+  char* buffer = nullptr;
+  std::size_t size = 0;
+  FILE* memory = ::open_memstream(&buffer, &size);
+  if (!memory) fail("cannot collect the report's text: {}", std::strerror(errno));
+  struct Restore {  // the report stream back, the memory freed, also when work throws
+    FILE* saved;
+    FILE* memory;
+    char*& buffer;
+    ~Restore() {
+      stdout = saved;
+      std::fclose(memory);
+      std::free(buffer);
+    }
+  } restore{stdout, memory, buffer};
+  stdout = memory;  // as route_report: fmt::print and printf read the variable per call
+  work();
+  std::fflush(memory);
+  return std::string(buffer, size);
+}
+
 Outputs::Outputs(const OutputOptions& out, const NetworkOptions& net) : out_(out) {
   const bool graph = !out.dot.empty() || !out.svg.empty();
   if (!graph && out.collapse) fail("--collapse needs --dot or --svg");
@@ -134,11 +157,21 @@ void Outputs::finish(const Graph<double>& graph, const json& doc) {
                                  "--dot " + printable_path(out_.dot) + ": rendering " +
                                      printable_path(image)));
   }
-  files_.commit();
-  if (!written_.empty()) fmt::print("wrote {}\n", fmt::join(written_, ", "));
+  commit();
   if (!out_.dot.empty() && out_.dot != "-" && out_.svg.empty() && !graphviz_)
     fmt::print("Graphviz 'dot' not found on PATH; render with: dot -Tsvg {} -o {}\n",
                printable_path(out_.dot), printable_path(rendered_beside(out_.dot)[0]));
+}
+
+void Outputs::finish(const json& doc) {
+  Building b("writing the output files");
+  if (!out_.json.empty()) set(out_.json, doc.dump(2) + "\n");
+  commit();
+}
+
+void Outputs::commit() {
+  files_.commit();
+  if (!written_.empty()) fmt::print("wrote {}\n", fmt::join(written_, ", "));
 }
 
 }  // namespace gradscope::cli

@@ -1,60 +1,38 @@
 // `gradscope train`: the seed's third experiment. Full-batch gradient descent of the deep narrow
 // ReLU net on two well separated clusters, beside logistic regression trained the same way.
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <gradscope/writers/atomic_file.hpp>
+#include <gradscope/writers/gnuplot.hpp>
 #include <gradscope/writers/output_set.hpp>
 #include <memory>
 
 #include "cli.hpp"
+#include "progress.hpp"
 
 namespace gradscope::cli {
 
 namespace {
-struct TrainCmdOptions {
-  NetworkOptions net;
-  RecurrentOptions rec;
-  OutputOptions out;
-  long iters = 50000;
-  double lr = 0.01;
-  std::string optimizer = "sgd";
-  long history_every = 100;
-  std::string plot;  // decision surfaces after training, rendered by gnuplot (.svg or .png)
-  const CLI::Option* iters_given = nullptr;  // --arch rnn|lstm: 2000 steps unless given
-};
-
 // --arch rnn|lstm: minibatches of 50 sequences, the test MSE every --history-every steps.
 void run_recurrent(const TrainCmdOptions& o) {
   if (!o.plot.empty()) fail("--plot draws the MLP's decision surfaces; it needs --arch mlp");
   models::SequenceTrainOptions t;
-  t.iterations = std::size_t(o.iters_given->count() ? o.iters : 2000);
+  t.iterations = std::size_t(o.iters_given && o.iters_given->count() ? o.iters : 2000);
   t.lr = o.lr;
   t.optimizer = o.optimizer;
   t.eval_every = std::size_t(o.history_every);
   run_recurrent_train(o.net, o.rec, o.out, t);
 }
 
-// Progress on stderr: one rewritten line on a terminal, a line per 10% otherwise (logs, CI).
-models::TrainOptions train_options(const TrainCmdOptions& o, const char* label) {
+// Progress on stderr (progress.hpp), updated at each recorded loss.
+models::TrainOptions train_options(const TrainCmdOptions& o, Progress& progress) {
   models::TrainOptions t;
   t.iterations = std::size_t(o.iters);
   t.lr = o.lr;
   t.optimizer = o.optimizer;
   t.history_every = std::size_t(o.history_every);
-  const bool tty = isatty(STDERR_FILENO);
-  const std::size_t tenth = std::max<std::size_t>(1, t.iterations / 10);
-  std::size_t next_line = 0;
-  t.on_record = [=](std::size_t it, double loss) mutable {
-    const bool last = it == std::size_t(o.iters);
-    if (tty) {
-      fmt::print(stderr, "\r{:<20} iteration {:>8}/{}  loss {:.6g}{}", label, it, o.iters, loss,
-                 last ? "\n" : "");
-    } else if (it >= next_line || last) {
-      fmt::print(stderr, "{:<20} iteration {:>8}/{}  loss {:.6g}\n", label, it, o.iters, loss);
-      next_line = it + tenth;
-    }
+  t.on_record = [&progress](std::size_t it, double loss) {
+    progress.update(it, fmt::format("loss {:.6g}", loss));
   };
   return t;
 }
@@ -84,7 +62,6 @@ std::string surface_script(const TrainCmdOptions& o, models::Network<double>& ne
   for (Eigen::Index k = 0; k < data.samples(); ++k)
     points[data.y(0, k) != 0] +=
         fmt::format("{} {} {}\n", data.x(0, k), data.x(1, k), data.y(0, k));
-  const bool svg = ext == ".svg";
   std::string script = fmt::format(
       "# gradscope train: P(class 1) of each model after training, over [-10, 30]^2.\n"
       "# Render with: gnuplot THIS.gp (writes THIS{0} beside it), or gnuplot -e "
@@ -93,10 +70,8 @@ std::string surface_script(const TrainCmdOptions& o, models::Network<double>& ne
   script += block("network", models::predict(net, grid));
   script += block("logistic", models::predict(baseline, grid));
   script += "$class0 << EOD\n" + points[0] + "EOD\n$class1 << EOD\n" + points[1] + "EOD\n";
+  script += gnuplot_output_header(ext, 1200, 560);
   script += fmt::format(
-      "if (!exists('out')) out = ARG0[1:strlen(ARG0) - 3] . '{}'\n"
-      "set terminal {} size 1200,560 font 'Helvetica,11'\n"
-      "set output out\n"
       "set multiplot layout 1,2 title 'decision surfaces after {} {} steps, lr {}'\n"
       "set xrange [{}:{}]; set yrange [{}:{}]; set zrange [0:1]; set cbrange [0:1]\n"
       "set xlabel 'x_1'; set ylabel 'x_2'; set zlabel 'P(y=1)' rotate parallel\n"
@@ -110,8 +85,7 @@ std::string surface_script(const TrainCmdOptions& o, models::Network<double>& ne
       "set title 'logistic regression'\n"
       "splot $logistic with pm3d notitle, @points\n"
       "unset multiplot\n",
-      ext, svg ? "svg dynamic background '#ffffff'" : "pngcairo", o.iters, o.optimizer,
-      o.lr, kLo, kHi, kLo, kHi, describe_network(o.net));
+      o.iters, o.optimizer, o.lr, kLo, kHi, kLo, kHi, describe_network(o.net));
   return script;
 }
 
@@ -123,6 +97,8 @@ json result_json(const models::TrainResult& r, double seconds) {
           {"seconds", seconds},
           {"loss_history", history}};
 }
+
+}  // namespace
 
 void run_train(const TrainCmdOptions& o) {
   if (o.iters < 0) fail("--iters must be at least 0, got {}", o.iters);
@@ -142,14 +118,11 @@ void run_train(const TrainCmdOptions& o) {
     outputs.files().add_output("--plot " + plot + " writes its script", script);
   }
   const models::Dataset data = make_data(o.net);
-  std::string gnuplot;
   if (!o.plot.empty()) {
     if (data.features() != 2)
       fail("--plot {}: the surface plot needs 2 features, the data has {}", plot,
            data.features());
-    const auto found = find_program("gnuplot");
-    if (!found) fail("--plot {}: gnuplot is not on PATH (install gnuplot-nox)", plot);
-    gnuplot = *found;
+    if (!find_program("gnuplot")) fail("--plot {}: gnuplot is not on PATH (install gnuplot-nox)", plot);
   }
   auto net = build_network(o.net, data);
   auto baseline = models::logistic_regression<double>(data.features());
@@ -160,10 +133,15 @@ void run_train(const TrainCmdOptions& o) {
   const Diagnosis before = diagnose(initial.graph);
 
   using clock = std::chrono::steady_clock;
-  auto timed = [&](models::Network<double>& m, const char* label, double& seconds) {
+  auto timed = [&](models::Network<double>& m, const char* label, double& seconds,
+                   Observer<double>* observer) {
     const auto t0 = clock::now();
     try {
-      auto r = models::train(m, data, train_options(o, label));
+      Progress progress(label, std::size_t(o.iters), "it");
+      auto options = train_options(o, progress);
+      options.observer = observer;
+      auto r = models::train(m, data, options);
+      progress.finish(fmt::format("loss {:.6g}", r.final_loss));
       seconds = std::chrono::duration<double>(clock::now() - t0).count();
       return r;
     } catch (const Error& e) {
@@ -171,8 +149,8 @@ void run_train(const TrainCmdOptions& o) {
     }
   };
   double net_s = 0, base_s = 0;
-  const auto net_r = timed(*net, "network", net_s);
-  const auto base_r = timed(baseline, "logistic regression", base_s);
+  const auto net_r = timed(*net, "network", net_s, o.monitor);
+  const auto base_r = timed(baseline, "logistic regression", base_s, nullptr);
 
   fmt::print(
       "train: {}, sigmoid output; {} samples; {} x {} steps, lr {}\n", describe_network(o.net),
@@ -208,19 +186,22 @@ void run_train(const TrainCmdOptions& o) {
   if (!o.plot.empty()) {
     Building b("plotting the decision surfaces");
     const std::string text = surface_script(o, *net, baseline, data, ext);
-    outputs.set(o.plot, run_renderer({gnuplot, "plot.gp"}, {{"plot.gp", text}}, "plot" + ext,
-                                     "--plot " + plot + ": gnuplot"));
+    outputs.set(o.plot, render_gnuplot(text, ext, "--plot " + plot));
     outputs.set(script, text);
   }
   outputs.finish(pass.graph, doc);
 }
-}  // namespace
+
+TrainCmdOptions train_defaults() {
+  TrainCmdOptions o;
+  o.net.weight_scale = 1.1;
+  o.net.samples = 1000;
+  o.net.mean1 = {17, 10};
+  return o;
+}
 
 void add_train(CLI::App& app) {
-  auto o = std::make_shared<TrainCmdOptions>();
-  o->net.weight_scale = 1.1;
-  o->net.samples = 1000;
-  o->net.mean1 = {17, 10};
+  auto o = std::make_shared<TrainCmdOptions>(train_defaults());
   auto* cmd = app.add_subcommand(
       "train",
       "Train the seed's classifier (full batch) beside a logistic-regression baseline. "

@@ -289,7 +289,7 @@ TEST_CASE("bare gradscope lists the subcommands, and --version prints the versio
   auto r = run("");
   CHECK(r.code == 2);
   CHECK(r.err ==
-        "gradscope: error: a subcommand is required: demo, train, compare (gradscope --help "
+        "gradscope: error: a subcommand is required: demo, train, compare, sweep, merge, report (gradscope --help "
         "describes them)\n");
   r = run("--version");
   CHECK(r.code == 0);

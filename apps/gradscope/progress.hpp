@@ -1,0 +1,34 @@
+#pragma once
+// Progress of long work (train, report) on stderr. On a terminal: one line rewritten in place, a
+// bar with the share done, the rate and the time left. Otherwise (a log file, CI): a plain line
+// every few seconds, and one at the end, so a log shows the work moving without a line per step.
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <string>
+
+namespace gradscope::cli {
+
+class Progress {
+ public:
+  // label names the work ("network"), total its steps, unit what a step is ("it", "steps").
+  Progress(std::string label, std::size_t total, std::string unit);
+  // done of total steps so far; detail is shown after the rate (e.g. "loss 0.693"). Safe to call
+  // from several threads (a sweep's workers).
+  void update(std::size_t done, const std::string& detail = "");
+  // The last line (on a terminal, the bar at 100% and a newline).
+  void finish(const std::string& detail = "");
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  std::string line(std::size_t done, const std::string& detail) const;
+
+  std::string label_, unit_;
+  std::size_t total_;
+  bool tty_;
+  Clock::time_point start_, last_;
+  bool finished_ = false;
+  std::mutex mutex_;
+};
+
+}  // namespace gradscope::cli

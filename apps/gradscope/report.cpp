@@ -1,0 +1,402 @@
+// `gradscope report --out DIR`: the blog post's study end to end on one page. Runs the post's
+// demos (ReLU and sigmoid), compare (its derivations, the sigmoid bug caught), train and a small
+// sweep through the commands' own functions, with their outputs in DIR, then plots the per-layer
+// gradients, the gradient history of training, the loss curve and the sweep beside theory, and
+// writes DIR/index.html. DIR is written
+// completely or not at all (writers/output_dir.hpp).
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <fstream>
+#include <gradscope/writers/atomic_file.hpp>
+#include <gradscope/writers/gnuplot.hpp>
+#include <gradscope/writers/output_dir.hpp>
+#include <memory>
+#include <limits>
+#include <sstream>
+
+#include "cli.hpp"
+#include "progress.hpp"
+#include "report_page.hpp"
+
+namespace gradscope::cli {
+
+namespace {
+constexpr const char* kMarker = ".gradscope-report";
+constexpr const char* kGnuplotMissing = "gnuplot is not on PATH; install gnuplot-nox";
+constexpr const char* kGraphvizMissing = "Graphviz's dot is not on PATH; install graphviz";
+
+struct ReportOptions {
+  std::string out;
+  bool full = false;
+  long iters = 0;  // 0: 10,000, or the post's 50,000 with --full
+};
+
+json read_json(const std::string& path) {
+  std::ifstream f(path);
+  std::stringstream s;
+  s << f.rdbuf();
+  return json::parse(s.str());
+}
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (std::size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size())
+    s.replace(at, from.size(), to);
+  return s;
+}
+
+// The state of the report while it is built: the directory, the page, what is missing.
+struct Report {
+  OutputDirectory dir;
+  Page page{"gradscope report: vanishing and exploding gradients, measured"};
+  bool gnuplot = bool(find_program("gnuplot"));
+  bool graphviz = bool(find_program("dot"));
+  std::vector<std::string> missing;  // images not drawn, for stderr
+  std::string shown_dir;             // DIR as the user gave it, with a trailing '/'
+
+  explicit Report(const std::string& out)
+      : dir("--out", out, kMarker), shown_dir(printable_path(dir.path()) + "/") {}
+
+  // Runs a command's function, its printed report as the page shows it (paths in DIR).
+  std::string run(const std::function<void()>& work) {
+    return replace_all(capture_report(work), dir.file(""), shown_dir);
+  }
+  void write(const std::string& name, const std::string& content) {
+    write_file_atomically(dir.file(name), content);
+  }
+  // A plot as SVG (shown) and PNG, or the note why not.
+  void plot(const std::string& stem, const std::string& caption,
+            const std::function<std::string(const std::string&)>& script) {
+    if (!gnuplot) return graph_missing(stem + ".svg", caption, kGnuplotMissing);
+    write(stem + ".gp", script(".svg"));
+    for (const char* ext : {".svg", ".png"})
+      write(stem + ext, render_gnuplot(script(ext), ext, "report: " + stem + ext));
+    page.image(stem + ".svg", caption);
+  }
+  // The annotated graph a command rendered beside its DOT, or the note why not.
+  void graph(const std::string& stem, const std::string& caption) {
+    if (!graphviz) return graph_missing(stem + ".svg", caption, kGraphvizMissing);
+    page.image(stem + ".svg", caption);
+  }
+  void graph_missing(const std::string& file, const std::string& caption, const char* why) {
+    page.image(file, caption, why);
+    missing.push_back(fmt::format("{} ({}): {}", file, caption, why));
+  }
+};
+
+std::string verdict_words(const json& doc, const std::string& net) {
+  const auto& d = doc["diagnosis"];
+  auto num = [](const json& x) {
+    return x.is_number() ? fmt::format("{:.3g}", x.get<double>()) : std::string("n/a");
+  };
+  const std::string v = doc["verdict"].is_string() ? doc["verdict"].get<std::string>() : "unknown";
+  return fmt::format(
+      "{}: the gradient dL/dz changes by a factor of {} per layer on its way to the input "
+      "(mean-field theory from the forward pass and weights: {}), {} from the output layer to the "
+      "first in all. Verdict: {}.",
+      net, num(doc["measured_gain"]), num(doc["theory_gain"]), num(d["total_gain"]), v);
+}
+
+double number_or_nan(const json& x) {
+  return x.is_number() ? x.get<double>() : std::numeric_limits<double>::quiet_NaN();
+}
+
+// The post's first two experiments, and its derivations checked.
+void demos(Report& r) {
+  r.page.heading("1. The post's demos: one backward pass through 10 layers of 2 units");
+  r.page.paragraph(
+      "The network of the post: 9 hidden layers with w = 0.8 I, a sigmoid output with w = [1, 1], "
+      "b = 0, two Gaussian clusters of 10 points each. dz of each layer is the next layer's dz "
+      "times its weights times the activation's derivative, so with the ReLU it shrinks by 0.8 per "
+      "layer, and with the sigmoid (whose derivative is at most 0.25) by far more.");
+  for (const std::string act : {"relu", "sigmoid"}) {
+    DemoOptions d;
+    d.net.act = act;
+    d.out.json = r.dir.file("demo-" + act + ".json");
+    d.out.dot = r.dir.file("demo-" + act + ".dot");
+    d.out.collapse = true;  // one node per layer: readable at the width of the page
+    const std::string text = r.run([&] { run_demo(d); });
+    const std::string words = verdict_words(read_json(d.out.json), act == "relu" ? "ReLU net" : "Sigmoid net");
+    fmt::print("{}\n", words);
+    r.page.finding(words);
+    r.page.paragraph(words);
+    r.page.preformatted(text);
+    r.graph("demo-" + act, "the " + act +
+                               " net's graph after backward, one node per layer, coloured by its gradient's "
+                               "magnitude (blue: vanishing, red: exploding)");
+  }
+}
+
+void compare(Report& r, json& doc) {
+  r.page.heading("2. The post's hand-derived backward passes, checked");
+  CompareOptions c;
+  c.out.json = r.dir.file("compare.json");
+  const std::string text = r.run([&] { run_compare(c); });
+  doc = read_json(c.out.json);
+  for (const auto& d : doc["derivations"]) {
+    const std::string name = d["derivation"];
+    std::string words;
+    if (d["agrees"].get<bool>()) {
+      words = fmt::format("{} agrees with autodiff at every node of the {} net.", name,
+                          d["activation"].get<std::string>());
+    } else {
+      const auto& w = d["first_wrong"];
+      words = fmt::format(
+          "{} disagrees with autodiff from node {} on: the hand-derived gradient has norm {:.3g} "
+          "where autodiff (and finite differences) give {:.3g}.",
+          name, w["node"].get<std::string>(), w["hand_norm"].get<double>(),
+          w["autodiff_norm"].get<double>());
+      if (name == "seed-sigmoid")
+        words +=
+            " This is the post's bug, caught: its sigmoid backward pass reuses the ReLU's "
+            "derivative, so the gradients it prints shrink by 0.8 per layer instead of about "
+            "0.8 x sigma'(z).";
+      r.page.note(words);
+    }
+    fmt::print("{}\n", words);
+    r.page.finding(words);
+    if (d["agrees"].get<bool>()) r.page.paragraph(words);
+  }
+  r.page.preformatted(text);
+}
+
+// ‖dL/dz‖ per layer of one derivation in compare's document: the hand-derived or autodiff's.
+PlotSeries layer_series(const json& compare_doc, const std::string& derivation, const char* which,
+                        const std::string& title) {
+  PlotSeries s{title, {}, {}};
+  for (const auto& d : compare_doc["derivations"])
+    if (d["derivation"] == derivation)
+      for (const auto& n : d["nodes"]) {
+        const std::string node = n["node"];
+        if (node.rfind("layer", 0) != 0 || node.size() < 2 || node.substr(node.size() - 2) != "/z")
+          continue;
+        s.x.push_back(std::stod(node.substr(5)));
+        s.y.push_back(number_or_nan(n[which]));
+      }
+  return s;
+}
+
+void layer_plot(Report& r, const json& compare_doc) {
+  LinePlot p;
+  p.title = "gradient norm per layer, 10 layers x 2 units, w = 0.8 I";
+  p.xlabel = "layer (10 = output)";
+  p.ylabel = "||dL/dz||";
+  p.log_y = true;
+  p.reverse_x = true;
+  p.series = {layer_series(compare_doc, "seed-relu", "autodiff_norm", "ReLU"),
+              layer_series(compare_doc, "corrected-sigmoid", "autodiff_norm", "sigmoid"),
+              layer_series(compare_doc, "seed-sigmoid", "hand_norm",
+                           "sigmoid as the post printed it")};
+  std::string csv = "configuration,layer,grad_norm\n";
+  for (const auto& s : p.series)
+    for (std::size_t i = 0; i < s.x.size(); ++i)
+      csv += fmt::format("{},{},{:.10g}\n", s.title, s.x[i], s.y[i]);
+  r.write("layer-gradients.csv", csv);
+  r.plot("layer-gradients",
+         "||dL/dz|| per layer, from the output (left) to the input: the ReLU net loses a factor 0.8 "
+         "per layer, the sigmoid net far more; the post's printed sigmoid gradients follow the "
+         "ReLU's slope",
+         [&](const std::string& ext) { return line_plot_script(p, ext); });
+}
+
+void training(Report& r, long iters) {
+  r.page.heading("3. Training: the post's third experiment");
+  auto logger = console_logger("report");
+  logger->set_level(spdlog::level::off);  // the page shows the monitor's findings
+  MonitorOptions mo;
+  mo.logger = logger;
+  mo.history_capacity = 256;
+  GradientMonitor<double> monitor(mo);
+  TrainCmdOptions t = train_defaults();
+  t.iters = iters;
+  t.history_every = std::max(1L, iters / 200);
+  t.monitor = &monitor;
+  t.out.json = r.dir.file("train.json");
+  t.out.dot = r.dir.file("train.dot");
+  t.out.collapse = true;
+  if (r.gnuplot) t.plot = r.dir.file("decision-surface.svg");
+  const std::string text = r.run([&] { run_train(t); });
+  monitor.write_csv(r.dir.file("monitor.csv"));
+  const json doc = read_json(t.out.json);
+  const std::string words = fmt::format(
+      "Full-batch gradient descent, {} iterations, learning rate {}: the 10-layer network reaches "
+      "loss {:.4g} and {:.2f}% accuracy, logistic regression loss {:.4g} and {:.2f}%. After "
+      "training: {}",
+      iters, t.lr, doc["network"]["final_loss"].get<double>(),
+      100 * doc["network"]["accuracy"].get<double>(), doc["baseline"]["final_loss"].get<double>(),
+      100 * doc["baseline"]["accuracy"].get<double>(),
+      verdict_words(doc, "the trained network"));
+  fmt::print("{}\n", words);
+  r.page.finding(words);
+  r.page.paragraph(words);
+
+  LinePlot loss;
+  loss.title = "training loss";
+  loss.xlabel = "iteration";
+  loss.ylabel = "mean binary cross-entropy";
+  loss.log_y = true;
+  std::string csv = "model,iteration,loss\n";
+  for (const auto& [key, title] : {std::pair{"network", "10 x 2 ReLU network"},
+                                   std::pair{"baseline", "logistic regression"}}) {
+    PlotSeries s{title, {}, {}};
+    for (const auto& h : doc[key]["loss_history"]) {
+      s.x.push_back(h["iteration"].get<double>());
+      s.y.push_back(h["loss"].get<double>());
+      csv += fmt::format("{},{},{:.10g}\n", title, s.x.back(), s.y.back());
+    }
+    loss.series.push_back(s);
+  }
+  r.write("loss.csv", csv);
+  r.plot("loss", "the loss of both models while training",
+         [&](const std::string& ext) { return line_plot_script(loss, ext); });
+
+  HeatMap map;
+  map.title = "rms of dL/dz per layer while training";
+  map.xlabel = "iteration";
+  map.ylabel = "layer";
+  map.zlabel = "rms dL/dz";
+  map.log_z = true;
+  const auto& history = monitor.history();
+  const std::size_t units = history.empty() ? 0 : history.back().units.size();
+  for (std::size_t u = 0; u < units; ++u) map.y.push_back(double(u + 1));
+  for (const auto& e : history) {
+    if (e.units.size() != units) continue;
+    map.x.push_back(double(e.pass - 1));  // pass p follows p - 1 steps
+    std::vector<double> column;
+    for (const auto& unit : e.units)
+      column.push_back(unit.kind[std::size_t(GradKind::Z)].rms);
+    map.z.push_back(column);
+  }
+  r.plot("gradient-history",
+         "the gradient monitor's history: rms of dL/dz of each layer (1 = next to the input) over "
+         "the training iterations",
+         [&](const std::string& ext) { return heat_map_script(map, ext); });
+  if (r.gnuplot)
+    r.page.image("decision-surface.svg",
+                 "P(class 1) over [-10, 30]^2 after training: the network beside logistic "
+                 "regression, as in the post's last figure");
+  else
+    r.graph_missing("decision-surface.svg", "decision surfaces", kGnuplotMissing);
+  r.graph("train", "the trained network's graph, one node per layer, coloured by gradient magnitude");
+  r.page.preformatted(text);
+}
+
+// Wide random networks as they are initialised in practice (gradscope sweep): each layer's
+// measured rms(dL/dz) beside mean-field theory's prediction, the post's picture at width.
+void sweep(Report& r, bool full) {
+  r.page.heading("4. A sweep: wide networks, measured beside mean-field theory");
+  SweepOptions s;
+  s.grid.depths = {full ? 50L : 20L};
+  s.grid.widths = {full ? 256L : 128L};
+  s.grid.acts = {"relu", "tanh"};
+  s.grid.inits = {"he", "xavier"};
+  s.grid.repeats = full ? 5 : 3;
+  s.out.json = r.dir.file("sweep.json");
+  s.csv = r.dir.file("sweep.csv");
+  const std::string text = r.run([&] { run_sweep(s); });
+  const json doc = read_json(s.out.json);
+  const long depth = s.grid.depths.front();
+  r.page.paragraph(fmt::format(
+      "{} layers of {} units on random unit-variance inputs, {} seeds per network, one backward "
+      "pass each. The gain is the measured rms(dL/dz) of a layer over the next one's; the theory "
+      "is mean-field signal propagation, sqrt(chi_1) with chi_1 = sigma_w^2 E[phi'(h)^2] at the "
+      "fixed point of the forward variance. Dashed: the theory's rms(dL/dz) per layer, from the "
+      "output layer down.",
+      depth, s.grid.widths.front(), s.grid.repeats));
+  LinePlot p;
+  p.title = fmt::format("rms(dL/dz) per layer of {} x {} networks: measured and theory", depth,
+                        s.grid.widths.front());
+  p.xlabel = fmt::format("layer ({} = output)", depth);
+  p.ylabel = "rms dL/dz";
+  p.log_y = true;
+  p.reverse_x = true;
+  std::string csv = "act,init,layer,rms_dz,rms_dz_theory\n";
+  int colour = 0;
+  for (const auto& c : doc["cells"]) {
+    const std::string name = c["act"].get<std::string>() + ", " + c["init"].get<std::string>();
+    const double theory = number_or_nan(c["gain_theory"]);
+    const auto& rms = c["rms_dz"];
+    PlotSeries measured{name, {}, {}, ++colour, false};
+    PlotSeries predicted{name + " (theory)", {}, {}, colour, true};
+    for (std::size_t l = 0; l < rms.size(); ++l) {
+      const double at_output = number_or_nan(rms.back());
+      const double expected = at_output * std::pow(theory, double(rms.size() - 1 - l));
+      measured.x.push_back(double(l + 1));
+      measured.y.push_back(number_or_nan(rms[l]));
+      predicted.x.push_back(double(l + 1));
+      predicted.y.push_back(expected);
+      csv += fmt::format("{},{},{},{:.10g},{:.10g}\n", c["act"].get<std::string>(),
+                         c["init"].get<std::string>(), l + 1, measured.y.back(), expected);
+    }
+    p.series.push_back(measured);
+    p.series.push_back(predicted);
+    const std::string words = fmt::format(
+        "{} with {} initialisation: measured gain {:.3f} per layer, theory {:.3f}; {:.3g} "
+        "across the {} layers: {}.",
+        c["act"].get<std::string>(), c["init"].get<std::string>(),
+        number_or_nan(c["gain"]), theory, number_or_nan(c["total_gain"]), depth,
+        c["verdict"].get<std::string>());
+    fmt::print("{}\n", words);
+    r.page.finding(words);
+    r.page.paragraph(words);
+  }
+  r.write("sweep-layers.csv", csv);
+  r.plot("sweep-layers",
+         "rms(dL/dz) per layer from the output (left) to the input: measured (solid) beside "
+         "mean-field theory (dashed)",
+         [&](const std::string& ext) { return line_plot_script(p, ext); });
+  r.page.preformatted(text);
+}
+
+void run_report(const ReportOptions& o) {
+  if (o.iters < 0) fail("--iters must be at least 0, got {}", o.iters);
+  Report r(o.out);
+  const long iters = o.iters ? o.iters : o.full ? 50000 : 10000;
+  Progress progress("report", 5, "steps");
+  r.page.paragraph(fmt::format(
+      "Written by gradscope {} (gradscope report{}{}). Every table below is the output of one "
+      "gradscope command, every picture has its data beside this page (CSV, JSON, DOT, gnuplot "
+      "scripts).",
+      GRADSCOPE_VERSION, o.full ? " --full" : "",
+      o.iters ? fmt::format(" --iters {}", o.iters) : std::string()));
+  if (!r.gnuplot) r.page.note("Plots are missing: " + std::string(kGnuplotMissing) + ".");
+  if (!r.graphviz) r.page.note("Graph pictures are missing: " + std::string(kGraphvizMissing) + ".");
+  json compare_doc;
+  progress.update(0, "demos");
+  demos(r);
+  progress.update(1, "compare");
+  compare(r, compare_doc);
+  layer_plot(r, compare_doc);
+  progress.update(2, "train");
+  training(r, iters);
+  progress.update(3, "sweep");
+  sweep(r, o.full);
+  progress.update(4, "page");
+  r.page.heading("Files");
+  r.page.paragraph("Everything this page was made from:");
+  r.page.file_list(r.dir.files());
+  r.write("index.html", r.page.html());
+  r.dir.commit();
+  progress.finish();
+  for (const auto& m : r.missing) fmt::print(stderr, "gradscope: note: not drawn: {}\n", m);
+  fmt::print("wrote {}index.html and the files it shows; open it in a browser\n", r.shown_dir);
+}
+}  // namespace
+
+void add_report(CLI::App& app) {
+  auto o = std::make_shared<ReportOptions>();
+  auto* cmd = app.add_subcommand(
+      "report",
+      "Run the blog post's study end to end (demo with ReLU and sigmoid, compare, train, a small "
+      "sweep) and "
+      "write DIR/index.html with the tables, verdicts, plots and graph pictures, and every file "
+      "they came from. DIR is created, or replaced if it holds a previous report");
+  cmd->add_option("--out", o->out, "the report's directory")->required();
+  cmd->add_flag("--full", o->full,
+                "train for the post's 50,000 iterations (default 10,000), a larger sweep");
+  add_integer_option(*cmd, "--iters", o->iters, "training iterations (0: the default)");
+  cmd->callback([o] { run_report(*o); });
+}
+
+}  // namespace gradscope::cli

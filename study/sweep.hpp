@@ -1,0 +1,97 @@
+#pragma once
+// A sweep: a grid of wide random networks (activation x initialiser x depth x width), each given
+// one backward pass per seed on random unit-variance inputs, measured by the gradient diagnosis
+// (instruments/diagnosis.hpp) beside mean-field theory (instruments/mean_field.hpp) and, on
+// request, the singular values of the input–output Jacobian.
+//
+// Every network is `depth` dense layers of `width` units (z = Wx + b, the same activation in every
+// layer) on `width` inputs, with the loss L = Σ r ⊙ a_L for a fixed random r ~ N(0, 1): a gradient
+// at the output that does not depend on the network, so what reaches each layer is what the layers
+// did to it.
+//
+// Results depend only on the grid: cell i's seeds are derived from (grid.seed, i, repeat), so any
+// number of threads and any split into shards give the same numbers.
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gradscope/instruments/mean_field.hpp"
+
+namespace gradscope::study {
+
+// The grid, as `gradscope sweep`'s options of the same names set it.
+struct Grid {
+  std::vector<long> depths{30};
+  std::vector<long> widths{256};
+  std::vector<std::string> acts{"relu"};
+  // identity (the post's s·I, s = identity_scale), gaussian (W ~ N(0, σ_w²/n), b ~ N(0, σ_b²), for
+  // each σ_w² and σ_b² listed), xavier (glorot), he (kaiming), orthogonal, fan_in_uniform
+  // (U[±1/√n], the "standard" initialisation of Glorot & Bengio 2010), critical (gaussian at the
+  // edge of chaos: for each σ_b², the σ_w² where χ₁ = 1). Biases are zero except for gaussian and
+  // critical.
+  std::vector<std::string> inits{"he"};
+  std::vector<double> sigma_w2{1};
+  std::vector<double> sigma_b2{0};
+  double identity_scale = 0.8;
+  long repeats = 3;   // seeds per cell
+  long samples = 32;  // inputs per pass
+  std::uint64_t seed = 0;
+  bool spectrum = false;  // the Jacobian's singular values (exact SVD; width <= kMaxSpectrumWidth)
+};
+inline constexpr long kMaxSpectrumWidth = 1024;
+
+// One network of the grid. index is its position in the grid's order: act, init, σ_w², σ_b²,
+// depth, width, the last varying fastest.
+struct CellSpec {
+  std::size_t index = 0;
+  std::string act, init;  // init: the canonical name (glorot reads xavier)
+  long depth = 0, width = 0;
+  double sigma_w2 = 0, sigma_b2 = 0;  // of the weights as drawn: n·Var(W_ij) and Var(b_i)
+};
+
+// Every cell of the grid, in order. Throws Error naming the option and value for an unknown
+// activation or initialiser, an empty list, a depth below 3 (the gain spans layers 1..L-1), a
+// width below 1, σ_w² <= 0, σ_b² < 0, repeats or samples below 1, a spectrum wider than
+// kMaxSpectrumWidth, or no edge of chaos for `critical`.
+std::vector<CellSpec> cells(const Grid& grid);
+
+// Part `index` (1-based) of `count`: the cells whose grid index is index - 1 modulo count.
+struct Shard {
+  std::size_t index = 1, count = 1;
+  bool contains(const CellSpec& c) const { return c.index % count == index - 1; }
+};
+// "I/N" with 1 <= I <= N; anything else throws Error quoting it.
+Shard parse_shard(std::string_view text);
+
+struct JacobianSpectrum {  // of the input–output Jacobian at the first input, means over seeds
+  double s2_mean = 0, s2_var = 0, s_max = 0;
+};
+
+struct CellResult {
+  CellSpec spec;
+  MeanField theory;
+  // The diagnosis's network gain, per seed, then their mean and sample standard deviation (NaN
+  // for one seed).
+  std::vector<double> gains;
+  double gain = 0, gain_sd = 0;
+  double total_gain = 0;  // geometric mean over seeds of rms(dz_1) / rms(dz_L)
+  std::string verdict;    // the diagnosis's verdict most seeds got (ties: the earliest seed's)
+  // Per layer, 1 (next to the input) first, means over seeds: rms of dL/dz and ‖dL/dW‖.
+  std::vector<double> rms_dz, grad_w_norm;
+  bool has_spectrum = false;
+  JacobianSpectrum spectrum;
+};
+
+// One cell: its seeds' passes and the theory.
+CellResult run_cell(const Grid& grid, const CellSpec& spec);
+
+// The cells of `shard`, on `threads` threads (0: one per core), in grid order. progress, if set,
+// is called after each cell with (cells done, cells in the shard), from the thread that ran it.
+using Progress = std::function<void(std::size_t, std::size_t)>;
+std::vector<CellResult> run_sweep(const Grid& grid, Shard shard = {}, unsigned threads = 0,
+                                  const Progress& progress = {});
+
+}  // namespace gradscope::study

@@ -1,0 +1,114 @@
+// The sweep: results that depend on the grid only (not on threads or shards), the merge of shards
+// into the unsharded document, the grid's refusals, and the physics it must reproduce: He init
+// keeps a relu network's gradient (gain 1), Xavier's halves its variance per layer (gain √½).
+#include <gradscope/writers/sweep_files.hpp>
+
+#include <catch2/catch.hpp>
+
+using namespace gradscope;
+using namespace gradscope::study;
+using Catch::Contains;
+
+namespace {
+Grid small_grid() {
+  Grid g;
+  g.depths = {4, 6};
+  g.widths = {16};
+  g.acts = {"relu", "tanh"};
+  g.inits = {"he", "gaussian", "critical"};
+  g.sigma_w2 = {1.5};
+  g.sigma_b2 = {0.05};
+  g.repeats = 2;
+  g.samples = 8;
+  g.seed = 7;
+  g.spectrum = true;
+  return g;
+}
+
+std::string run(const Grid& g, Shard shard, unsigned threads) {
+  return sweep_json(g, shard, cells(g).size(), run_sweep(g, shard, threads)).dump(2);
+}
+}  // namespace
+
+TEST_CASE("sweep: the grid's cells, in order", "[sweep]") {
+  const auto c = cells(small_grid());
+  REQUIRE(c.size() == 2 * 3 * 2);
+  for (std::size_t i = 0; i < c.size(); ++i) CHECK(c[i].index == i);
+  CHECK(c[0].act == "relu");
+  CHECK(c[0].sigma_w2 == 2);  // he
+  CHECK(c[4].init == "critical");
+  CHECK(c[4].sigma_w2 == Approx(2).epsilon(1e-9));  // relu's edge of chaos
+  CHECK(c[10].act == "tanh");
+  CHECK(c[10].sigma_w2 == Approx(1.76).margin(0.01));
+}
+
+TEST_CASE("sweep: results do not depend on the thread count", "[sweep]") {
+  const Grid g = small_grid();
+  CHECK(run(g, {}, 1) == run(g, {}, 2));
+}
+
+TEST_CASE("sweep: three shards merged are the unsharded run", "[sweep]") {
+  const Grid g = small_grid();
+  std::vector<std::pair<std::string, Json>> shards;
+  for (std::size_t i = 1; i <= 3; ++i)
+    shards.emplace_back("s" + std::to_string(i), Json::parse(run(g, {i, 3}, 2)));
+  const std::string whole = run(g, {}, 2);
+  CHECK(merge_shards(shards).dump(2) == whole);
+  std::swap(shards[0], shards[2]);  // the order of the files does not matter
+  CHECK(merge_shards(shards).dump(2) == whole);
+  // the CSV has the JSON's scalar columns
+  const std::string csv = sweep_csv(Json::parse(whole));
+  CHECK_THAT(csv.substr(0, csv.find('\n')),
+             Contains("act,init,depth,width,sigma_w2,sigma_b2,gain,gain_sd,gain_theory") &&
+                 Contains("verdict,jacobian_s2_mean,jacobian_s2_var,jacobian_s_max"));
+  CHECK(std::count(csv.begin(), csv.end(), '\n') == 13);
+}
+
+TEST_CASE("sweep: merge refuses shards of different grids, repeated and missing cells", "[sweep]") {
+  const Grid g = small_grid();
+  Grid other = g;
+  other.seed = 8;
+  const Json a = Json::parse(run(g, {1, 2}, 2)), b = Json::parse(run(other, {2, 2}, 2));
+  CHECK_THROWS_WITH(merge_shards({{"a.json", a}, {"b.json", b}}),
+                    Contains("a.json and b.json are shards of different grids"));
+  CHECK_THROWS_WITH(merge_shards({{"a.json", a}, {"c.json", a}}),
+                    Contains("cell 0 is in both a.json and c.json"));
+  CHECK_THROWS_WITH(merge_shards({{"a.json", a}}), Contains("cell 1 of 12 is in none"));
+  CHECK_THROWS_WITH(merge_shards({{"x.json", Json::object()}}), Contains("x.json is not a sweep's JSON"));
+}
+
+TEST_CASE("sweep: bad grids and shards are refused, naming the option", "[sweep]") {
+  auto refused = [](auto change, const char* message) {
+    Grid g = small_grid();
+    change(g);
+    CHECK_THROWS_WITH(cells(g), Contains(message));
+  };
+  refused([](Grid& g) { g.acts = {"softsign"}; }, "unknown activation 'softsign'");
+  refused([](Grid& g) { g.inits = {"lecun"}; }, "unknown --inits 'lecun'");
+  refused([](Grid& g) { g.depths = {}; }, "--depths is empty");
+  refused([](Grid& g) { g.depths = {-3}; }, "--depths -3");
+  refused([](Grid& g) { g.widths = {0}; }, "--widths 0");
+  refused([](Grid& g) { g.sigma_w2 = {0}; }, "--sigma-w2 0");
+  refused([](Grid& g) { g.sigma_b2 = {-1}; }, "--sigma-b2 -1");
+  refused([](Grid& g) { g.repeats = 0; }, "--repeats 0");
+  CHECK_THROWS_WITH(parse_shard("3/2"), Contains("--shard '3/2'"));
+  CHECK_THROWS_WITH(parse_shard("0/2"), Contains("--shard '0/2'"));
+  CHECK_THROWS_WITH(parse_shard("1/x"), Contains("--shard '1/x'"));
+  CHECK(parse_shard("2/5").index == 2);
+}
+
+TEST_CASE("sweep: He init keeps a deep relu network's gradient, Xavier halves its variance", "[sweep]") {
+  Grid g;
+  g.depths = {20};
+  g.widths = {256};
+  g.acts = {"relu"};
+  g.inits = {"he", "xavier"};
+  g.repeats = 2;
+  const auto r = run_sweep(g, {}, 2);
+  REQUIRE(r.size() == 2);
+  CHECK(r[0].gain == Approx(1).margin(0.05));
+  CHECK(r[0].theory.gain == Approx(1).epsilon(1e-12));
+  CHECK(r[0].verdict == "stable");
+  CHECK(r[1].gain == Approx(std::sqrt(0.5)).margin(0.03));
+  CHECK(r[1].verdict == "vanishing");
+}
