@@ -170,9 +170,11 @@ Verdict network_verdict(double gain, double total, Verdict previous, const Diagn
 std::string format_summary(const Diagnosis& d) {
   if (d.layers.empty() || d.verdict == Verdict::Unknown)
     return fmt::format("verdict unknown ({})", d.note);
-  return fmt::format("gain {:.6g} per layer (theory {:.6g}), rms(dz_1)/rms(dz_{}) = {:.4g}: {}",
-                     d.measured_gain, d.theory_gain, d.layers.size(), d.total_gain,
-                     to_string(d.verdict));
+  // No theory where a unit's z is not Wa + b (theory.hpp): a normalised layer, a residual block.
+  const std::string theory =
+      std::isnan(d.theory_gain) ? std::string() : fmt::format(" (theory {:.6g})", d.theory_gain);
+  return fmt::format("gain {:.6g} per layer{}, rms(dz_1)/rms(dz_{}) = {:.4g}: {}", d.measured_gain,
+                     theory, d.layers.size(), d.total_gain, to_string(d.verdict));
 }
 
 std::string format_table(const Diagnosis& d) {

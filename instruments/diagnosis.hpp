@@ -107,7 +107,8 @@ Verdict network_verdict(double gain, double total, Verdict previous, const Diagn
 
 // The per-unit table and the network's line, as printed by the CLI and logged by the monitor.
 std::string format_table(const Diagnosis& d);
-// One line: "gain 0.8 per layer (theory 0.8), total 0.168: vanishing".
+// One line: "gain 0.8 per layer (theory 0.8), rms(dz_1)/rms(dz_10) = 0.168: vanishing"; the theory
+// left out where it is unstated (a residual or normalised stack).
 std::string format_summary(const Diagnosis& d);
 
 extern template void diagnose<double>(const Graph<double>&, const DiagnosisThresholds&, Diagnosis&,

@@ -52,6 +52,7 @@ struct Structure {
         z = c;
       }
       if (u.z == kNoNode) u.z = z;
+      u.affine = u.z == z;
     }
     if (u.w != kNoNode) u.param = leaf_behind(u.w);
     if (u.a == kNoNode && u.z != kNoNode) {

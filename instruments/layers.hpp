@@ -11,6 +11,8 @@
 //   w        the product's weight side: the input that is a parameter or variable, directly or
 //            transposed (input 0 when neither or both are)
 //   b        the leaf added to the product on the way to z, if any
+//   affine   whether z is the product plus its biases (z = Wa + b), the form mean-field theory
+//            reads; not where z is marked beyond them (a normalised z, a residual block's sum)
 // Units are ordered by the creation of their z: for a stack, from the input to the loss.
 // Names play no part: a network recorded with any scope names and no node names is found.
 #include <cstdint>
@@ -27,6 +29,7 @@ struct LayerNodes {
   std::uint32_t w = kNoNode;       // the product's weight-side input (may be a transpose)
   std::uint32_t param = kNoNode;   // the Parameter or variable leaf behind w, if any
   std::uint32_t b = kNoNode;       // the bias leaf, if any
+  bool affine = false;             // z = product + biases (see above)
 };
 
 // Finds the units of a graph's recording. Keeps its working storage, so that finding them on every

@@ -30,7 +30,7 @@ double mean_slope_squared(const Graph<T>& g, const LayerNodes& unit) {
 template <class T>
 double mean_field_gain(const Graph<T>& g, const LayerNodes& unit, const LayerNodes& up) {
   constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-  if (up.product == kNoNode || up.w == kNoNode) return kNaN;
+  if (up.product == kNoNode || up.w == kNoNode || !up.affine) return kNaN;
   const NodeView<T> p = g.node(up.product);
   const double n = double(g.node(p.input(0)).shape().cols);  // the dimension the product contracts
   const double w = l2_norm(g.node(up.w).value());

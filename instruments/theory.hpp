@@ -20,7 +20,9 @@ namespace gradscope {
 template <class T>
 double mean_slope_squared(const Graph<T>& g, const LayerNodes& unit);
 
-// √χ_l for unit (l) under up (l+1); NaN where up has no product or its shapes do not fit unit's z.
+// √χ_l for unit (l) under up (l+1); NaN where up has no product, where up's z is not its product
+// plus biases (LayerNodes::affine: a normalised layer, a residual block, whose backward the formula
+// above does not describe), or where its shapes do not fit unit's z.
 template <class T>
 double mean_field_gain(const Graph<T>& g, const LayerNodes& unit, const LayerNodes& up);
 

@@ -49,6 +49,30 @@ Dataset two_gaussians(const TwoGaussians& s) {
   return data;
 }
 
+Dataset gaussian_classes(const GaussianClasses& s) {
+  const auto k = Eigen::Index(s.means.size());
+  if (k < 2) fail("gaussian_classes: {} class means; need at least 2", k);
+  const Eigen::Index d = s.means[0].size();
+  for (const auto& m : s.means)
+    if (m.size() != d || d < 1 || !m.allFinite())
+      fail("gaussian_classes: every mean needs the same number (at least 1) of finite components");
+  if (s.per_class < 1) fail("gaussian_classes: {} points per class; need at least 1", s.per_class);
+  if (!std::isfinite(s.stddev) || s.stddev < 0)
+    fail("gaussian_classes: standard deviation {}; need a finite number >= 0", s.stddev);
+  Dataset data;
+  data.x.resize(d, k * s.per_class);
+  data.y.resize(1, k * s.per_class);
+  Rng rng(s.seed);
+  for (Eigen::Index cls = 0; cls < k; ++cls)
+    for (Eigen::Index i = 0; i < s.per_class; ++i) {
+      const Eigen::Index col = cls * s.per_class + i;
+      for (Eigen::Index f = 0; f < d; ++f) data.x(f, col) = s.means[cls](f) + s.stddev * rng.normal();
+      data.y(0, col) = double(cls);
+    }
+  for (Eigen::Index f = 0; f < d; ++f) data.feature_names.push_back(fmt::format("x{}", f + 1));
+  return data;
+}
+
 namespace {
 
 std::string_view trim(std::string_view s) {

@@ -1,6 +1,7 @@
 #pragma once
-// Data sets for binary classification in the seed's layout: x is features x samples, y is 1 x
-// samples with labels 0 or 1; and sequences for recurrent networks.
+// Data sets for classification in the seed's layout: x is features x samples, y is 1 x samples
+// with labels 0 or 1 (binary), or class indices 0 .. k-1 (gaussian_classes, for cross_entropy);
+// and sequences for recurrent networks.
 #include <Eigen/Core>
 #include <cstdint>
 #include <string>
@@ -11,7 +12,7 @@ namespace gradscope::models {
 
 struct Dataset {
   Eigen::MatrixXd x;                       // features x samples
-  Eigen::MatrixXd y;                       // 1 x samples, 0 or 1
+  Eigen::MatrixXd y;                       // 1 x samples: 0 or 1, or a class index
   std::vector<std::string> feature_names;  // one per row of x
   Eigen::Index samples() const { return x.cols(); }
   Eigen::Index features() const { return x.rows(); }
@@ -33,6 +34,18 @@ struct TwoGaussians {
 // Throws Error for mismatched sizes, per_class < 1, or a lower triangle that is not positive
 // definite.
 Dataset two_gaussians(const TwoGaussians& spec);
+
+// k classes (k = means.size() >= 2), per_class points each around its mean with independent
+// normal noise of standard deviation stddev in every feature; class c's points are samples
+// c·per_class .. (c+1)·per_class − 1 with label c. Throws Error for fewer than 2 means, means of
+// different or zero sizes, per_class < 1, or a stddev that is not finite and >= 0.
+struct GaussianClasses {
+  std::vector<Eigen::VectorXd> means;
+  double stddev = 1;
+  Eigen::Index per_class = 10;
+  std::uint64_t seed = 0;
+};
+Dataset gaussian_classes(const GaussianClasses& spec);
 
 // CSV: a header row naming the columns, then one sample per row: feature columns, then the label
 // (0 or 1) in the last column. Blank lines are skipped; fields may be surrounded by spaces; line

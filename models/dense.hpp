@@ -6,12 +6,18 @@
 // forward() records, inside a layer record named after the layer ("layer3", Graph::layer), the
 // parameter leaves "w" and "b", the pre-activation "z" and the activation output "a" (for the
 // identity activation a is z itself), and marks w, z and a as the layer's parts: the diagnosis
-// reads the record, the names are for display.
+// reads the record, the names are for display. With layer normalisation (Norm::Layer) the summed
+// input wᵀa + b is recorded as "h" and z = LayerNorm(h), normalised before the activation as Ba
+// et al. place it.
 #include <gradscope/autodiff/functions.hpp>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "gradscope/models/activation.hpp"
 #include "gradscope/models/init.hpp"
+#include "gradscope/models/layer_norm.hpp"
 
 namespace gradscope::models {
 
@@ -20,11 +26,27 @@ enum class Orientation {
   OutIn,  // z = Wa + b,  W out x in
 };
 
-// The nodes one layer recorded in one forward pass.
+enum class Norm { None, Layer };
+// "none", "layer"; anything else throws Error listing these.
+Norm parse_norm(std::string_view name);
+std::string_view norm_name(Norm norm);
+
+// A weight matrix for a layer from in to out units, in the orientation's shape.
+template <class T>
+Matrix<T> initialize_weight(const Init& init, Orientation o, Eigen::Index in, Eigen::Index out,
+                            Rng& rng);
+// wᵀa + b or Wa + b, as the orientation says.
+template <class T>
+Var<T> affine(Orientation o, Var<T> w, Var<T> a, Var<T> b) {
+  return (o == Orientation::InOut ? matmul(transpose(w), a) : matmul(w, a)) + b;
+}
+
+// The nodes one unit (a layer, a residual block) recorded in one forward pass: its weight and
+// bias (a residual block's first), its pre-activation z and its output a.
 template <class T>
 struct LayerOutput {
   Var<T> w, b, z, a;
-  Activation activation = Activation::Identity;
+  Activation activation = Activation::Identity;  // a = activation(z); a residual block's branch's
 };
 
 template <class T>
@@ -32,7 +54,7 @@ class Dense {
  public:
   // name: the scope the layer records in ("layer3"); weights drawn by w_init, b by b_init.
   Dense(std::string name, Eigen::Index in, Eigen::Index out, Activation act, Orientation o,
-        const Init& w_init, const Init& b_init, Rng& rng);
+        const Init& w_init, const Init& b_init, Rng& rng, Norm norm = Norm::None);
 
   // a_prev: in x m. Throws Error if a_prev has the wrong number of rows.
   LayerOutput<T> forward(Var<T> a_prev);
@@ -41,11 +63,13 @@ class Dense {
   Eigen::Index in() const { return in_; }
   Eigen::Index out() const { return out_; }
   Activation activation() const { return act_; }
+  Norm norm() const { return norm_ ? Norm::Layer : Norm::None; }
   Orientation orientation() const { return orientation_; }
   Parameter<T>& w() { return w_; }
   Parameter<T>& b() { return b_; }
   const Parameter<T>& w() const { return w_; }
   const Parameter<T>& b() const { return b_; }
+  std::vector<Parameter<T>*> parameters();  // w, b, and the normalisation's gain and shift
 
  private:
   std::string name_;
@@ -53,6 +77,7 @@ class Dense {
   Activation act_;
   Orientation orientation_;
   Parameter<T> w_, b_;
+  std::optional<LayerNorm<T>> norm_;
 };
 
 extern template class Dense<double>;

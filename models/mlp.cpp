@@ -15,14 +15,14 @@ Mlp<T>::Mlp(Eigen::Index inputs, const std::vector<LayerSpec>& layers, Orientati
     const LayerSpec& s = layers[l];
     if (s.out <= 0) fail("mlp: layer {} has width {}; need at least 1", l + 1, s.out);
     layers_.emplace_back(fmt::format("layer{}", l + 1), in, s.out, s.activation, o, s.w_init,
-                         s.b_init, rng);
+                         s.b_init, rng, s.norm);
     in = s.out;
   }
 }
 
 template <class T>
-MlpForward<T> Mlp<T>::forward(Var<T> x) {
-  MlpForward<T> f;
+NetworkForward<T> Mlp<T>::forward(Var<T> x) {
+  NetworkForward<T> f;
   f.layers.reserve(layers_.size());
   Var<T> a = x;
   for (auto& layer : layers_) {
@@ -42,10 +42,8 @@ std::size_t Mlp<T>::checked(std::size_t l) const {
 template <class T>
 std::vector<Parameter<T>*> Mlp<T>::parameters() {
   std::vector<Parameter<T>*> p;
-  for (auto& layer : layers_) {
-    p.push_back(&layer.w());
-    p.push_back(&layer.b());
-  }
+  for (auto& layer : layers_)
+    for (Parameter<T>* q : layer.parameters()) p.push_back(q);
   return p;
 }
 
@@ -53,7 +51,7 @@ template <class T>
 Mlp<T> seed_network(const SeedNetworkSpec& s) {
   if (s.depth < 1) fail("seed network: depth {}; need at least 1", s.depth);
   MlpBuilder b(s.inputs);
-  for (std::size_t l = 1; l < s.depth; ++l) b.dense(s.width, s.hidden, s.hidden_init);
+  for (std::size_t l = 1; l < s.depth; ++l) b.dense(s.width, s.hidden, s.hidden_init, Init::constant(0), s.norm);
   return b.dense(1, s.output, s.output_init).seed(s.seed).build<T>();
 }
 

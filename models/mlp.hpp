@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gradscope/models/dense.hpp"
+#include "gradscope/models/network.hpp"
 
 namespace gradscope::models {
 
@@ -13,29 +14,23 @@ struct LayerSpec {
   Activation activation = Activation::Relu;
   Init w_init = Init::xavier_uniform();
   Init b_init = Init::constant(0);
+  Norm norm = Norm::None;
 };
 
-// Every layer's nodes from one forward pass; layers[l - 1] is layer l.
+// forward() records layer l's nodes in layers[l - 1].
 template <class T>
-struct MlpForward {
-  std::vector<LayerOutput<T>> layers;
-  const LayerOutput<T>& output() const { return layers.back(); }
-};
-
-template <class T>
-class Mlp {
+class Mlp : public Network<T> {
  public:
   // Throws Error for no layers, a zero width or zero inputs.
   Mlp(Eigen::Index inputs, const std::vector<LayerSpec>& layers, Orientation o, std::uint64_t seed);
 
-  // x: inputs x m, a node of any graph (usually a constant).
-  MlpForward<T> forward(Var<T> x);
+  NetworkForward<T> forward(Var<T> x) override;
 
-  Eigen::Index inputs() const { return inputs_; }
+  Eigen::Index inputs() const override { return inputs_; }
   std::size_t depth() const { return layers_.size(); }
   Dense<T>& layer(std::size_t l) { return layers_[checked(l)]; }  // 1-based, as the seed counts
   const Dense<T>& layer(std::size_t l) const { return layers_[checked(l)]; }
-  std::vector<Parameter<T>*> parameters();
+  std::vector<Parameter<T>*> parameters() override;
 
  private:
   std::size_t checked(std::size_t l) const;  // index of layer l, or Error
@@ -50,8 +45,8 @@ class MlpBuilder {
  public:
   explicit MlpBuilder(Eigen::Index inputs) : inputs_(inputs) {}
   MlpBuilder& dense(Eigen::Index out, Activation act, Init w_init = Init::xavier_uniform(),
-                    Init b_init = Init::constant(0)) {
-    layers_.push_back({out, act, w_init, b_init});
+                    Init b_init = Init::constant(0), Norm norm = Norm::None) {
+    layers_.push_back({out, act, w_init, b_init, norm});
     return *this;
   }
   MlpBuilder& orientation(Orientation o) {
@@ -77,7 +72,7 @@ class MlpBuilder {
 // The seed's deep narrow network: depth - 1 hidden layers of `width` units with `hidden`
 // activation and weights hidden_init, then one output unit with `output` activation and weights
 // output_init. The seed's: width 2, w = 0.8·I (or 1.1·I) hidden, w = [1,1]ᵀ (constant 1) out, b =
-// 0.
+// 0. norm: the hidden layers' normalisation (none in the seed).
 struct SeedNetworkSpec {
   Eigen::Index inputs = 2;
   std::size_t depth = 10;
@@ -86,6 +81,7 @@ struct SeedNetworkSpec {
   Activation output = Activation::Sigmoid;
   Init hidden_init = Init::scaled_identity(0.8);
   Init output_init = Init::constant(1);
+  Norm norm = Norm::None;
   std::uint64_t seed = 0;
 };
 template <class T>

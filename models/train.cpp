@@ -18,7 +18,7 @@ void check_data(const Dataset& data, Eigen::Index inputs) {
 }  // namespace
 
 template <class T>
-TrainResult train(Mlp<T>& net, const Dataset& data, const TrainOptions& o) {
+TrainResult train(Network<T>& net, const Dataset& data, const TrainOptions& o) {
   check_data(data, net.inputs());
   if (o.history_every == 0) fail("train: history_every must be at least 1");
   auto opt = make_optimizer<T>(o.optimizer, net.parameters(), o.lr);
@@ -59,7 +59,7 @@ TrainResult train(Mlp<T>& net, const Dataset& data, const TrainOptions& o) {
 }
 
 template <class T>
-Eigen::MatrixXd predict(Mlp<T>& net, const Eigen::MatrixXd& x) {
+Eigen::MatrixXd predict(Network<T>& net, const Eigen::MatrixXd& x) {
   Graph<T> g;
   auto guard = g.no_grad();
   const auto f = net.forward(g.constant(x.cast<T>(), "x"));
@@ -68,7 +68,7 @@ Eigen::MatrixXd predict(Mlp<T>& net, const Eigen::MatrixXd& x) {
 }
 
 template <class T>
-double accuracy(Mlp<T>& net, const Dataset& data) {
+double accuracy(Network<T>& net, const Dataset& data) {
   check_data(data, net.inputs());
   const Eigen::MatrixXd p = predict(net, data.x);
   Eigen::Index right = 0;
@@ -150,12 +150,12 @@ SequenceTrainResult train_sequences(SequenceRegressor<T>& net, const Sequences& 
   }
 }
 
-template TrainResult train(Mlp<double>&, const Dataset&, const TrainOptions&);
-template TrainResult train(Mlp<float>&, const Dataset&, const TrainOptions&);
-template Eigen::MatrixXd predict(Mlp<double>&, const Eigen::MatrixXd&);
-template Eigen::MatrixXd predict(Mlp<float>&, const Eigen::MatrixXd&);
-template double accuracy(Mlp<double>&, const Dataset&);
-template double accuracy(Mlp<float>&, const Dataset&);
+template TrainResult train(Network<double>&, const Dataset&, const TrainOptions&);
+template TrainResult train(Network<float>&, const Dataset&, const TrainOptions&);
+template Eigen::MatrixXd predict(Network<double>&, const Eigen::MatrixXd&);
+template Eigen::MatrixXd predict(Network<float>&, const Eigen::MatrixXd&);
+template double accuracy(Network<double>&, const Dataset&);
+template double accuracy(Network<float>&, const Dataset&);
 template SequenceTrainResult train_sequences(SequenceRegressor<double>&, const Sequences&,
                                              const Sequences&, const SequenceTrainOptions&);
 template SequenceTrainResult train_sequences(SequenceRegressor<float>&, const Sequences&,

@@ -8,7 +8,7 @@
 
 #include "gradscope/instruments/clip.hpp"
 #include "gradscope/models/data.hpp"
-#include "gradscope/models/mlp.hpp"
+#include "gradscope/models/network.hpp"
 #include "gradscope/models/optimizer.hpp"
 #include "gradscope/models/recurrent.hpp"
 
@@ -39,13 +39,13 @@ struct TrainResult {
 // Throws gradscope::Error at the first non-finite loss, naming the iteration and the last recorded
 // loss (every later step would compute NaN).
 template <class T>
-TrainResult train(Mlp<T>& net, const Dataset& data, const TrainOptions& options);
+TrainResult train(Network<T>& net, const Dataset& data, const TrainOptions& options);
 
 // Predicted probability per sample (1 x m), and the share of samples with (p >= 0.5) == label.
 template <class T>
-Eigen::MatrixXd predict(Mlp<T>& net, const Eigen::MatrixXd& x);
+Eigen::MatrixXd predict(Network<T>& net, const Eigen::MatrixXd& x);
 template <class T>
-double accuracy(Mlp<T>& net, const Dataset& data);
+double accuracy(Network<T>& net, const Dataset& data);
 
 // Minibatch training of a sequence regressor by mean squared error: batch after batch of `train`'s
 // samples in order (wrapping around), one optimiser step each, with the gradients' global norm

@@ -13,6 +13,8 @@ json config_json(const NetworkOptions& o, const models::Dataset& data) {
   const auto s = network_spec(o, data.features());
   json c = {{"activation", o.act},
             {"output_activation", "sigmoid"},
+            {"arch", o.arch},
+            {"norm", o.norm},
             {"depth", o.depth},
             {"width", o.width},
             {"hidden_init", models::describe(s.hidden_init)},
@@ -31,7 +33,7 @@ json config_json(const NetworkOptions& o, const models::Dataset& data) {
   return c;
 }
 
-void run_pass(models::Mlp<double>& net, const models::Dataset& data, Pass& p) {
+void run_pass(models::Network<double>& net, const models::Dataset& data, Pass& p) {
   Building b(fmt::format("recording the forward and backward pass on {} samples", data.samples()));
   p.graph.clear();
   p.forward = net.forward(p.graph.constant(data.x, "x"));

@@ -7,6 +7,7 @@
 #include <gradscope/writers/graphviz.hpp>
 #include <gradscope/models/models.hpp>
 #include <gradscope/writers/output_set.hpp>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -28,8 +29,14 @@ struct NetworkOptions {
   std::vector<double> mean0{2, 3}, mean1{7, 6};
   std::uint64_t seed = 0;  // data and random initialisers
   std::string data;        // CSV with given points instead of generated ones
+  std::string arch = "mlp";   // the architectures build_network knows (options.cpp)
+  std::string norm = "none";  // none or layer
 };
 void add_network_options(CLI::App& cmd, NetworkOptions& o);
+// --arch and --norm, for the commands that build any architecture (demo, train).
+void add_architecture_options(CLI::App& cmd, NetworkOptions& o);
+// "10 layers x 2 units, relu hidden", and the architecture and normalisation where not the seed's.
+std::string describe_network(const NetworkOptions& o);
 
 // An integer option read strictly: decimal digits only (a leading '-' for a signed target), the
 // whole word, within the target's range; otherwise Error naming the option and the text.
@@ -76,8 +83,9 @@ class Building {
 // and the size.
 models::Dataset make_data(const NetworkOptions& o);
 models::SeedNetworkSpec network_spec(const NetworkOptions& o, Eigen::Index inputs);
-// network_spec, its memory estimate for `samples` samples, and the network.
-models::Mlp<double> build_network(const NetworkOptions& o, const models::Dataset& data);
+// The network --arch names, built from network_spec after its memory estimate for data's samples.
+std::unique_ptr<models::Network<double>> build_network(const NetworkOptions& o,
+                                                       const models::Dataset& data);
 json config_json(const NetworkOptions& o, const models::Dataset& data);
 // Throws Error unless x is finite and > 0, naming the option.
 void require_positive(const char* option, double x);
@@ -86,10 +94,10 @@ void require_positive(const char* option, double x);
 // The graph stays alive for the exporters; layers holds every layer's nodes.
 struct Pass {
   Graph<double> graph;
-  models::MlpForward<double> forward;
+  models::NetworkForward<double> forward;
   Var<double> loss;
 };
-void run_pass(models::Mlp<double>& net, const models::Dataset& data, Pass& pass);
+void run_pass(models::Network<double>& net, const models::Dataset& data, Pass& pass);
 // Throws Error unless the pass's loss and every layer's values and gradients are finite, naming
 // the first layer and quantity that is not (as `train` refuses a non-finite loss).
 void require_finite(const Pass& pass, const char* command);
@@ -160,11 +168,11 @@ class Outputs {
   bool graphviz_ = false;
 };
 
-// --arch and the recurrent architectures' options (apps/gradscope/recurrent.cpp). rnn and lstm
-// train on the adding problem of --steps T with --samples sequences; their --act defaults to tanh
-// and --width to 64 unless given.
+// The recurrent architectures, --arch rnn|lstm, and their options (apps/gradscope/recurrent.cpp).
+// They train on the adding problem of --steps T with --samples sequences; their --act defaults to
+// tanh and --width to 64 unless given.
+bool is_recurrent(const std::string& arch);
 struct RecurrentOptions {
-  std::string arch = "mlp";
   long steps = 50;
   std::string rec_init = "orthogonal";
   double rec_scale = 1;

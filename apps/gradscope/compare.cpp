@@ -43,7 +43,7 @@ json run_one(const CompareOptions& o, models::SeedDerivation d, const models::Da
   if (net_o.act.empty()) net_o.act = fits;
   auto net = build_network(net_o, data);
   pass.graph.clear();
-  pass.forward = net.forward(pass.graph.constant(data.x, "x"));
+  pass.forward = net->forward(pass.graph.constant(data.x, "x"));
   pass.loss = models::binary_cross_entropy(pass.forward.output(), pass.graph.constant(data.y, "y"));
   models::CheckOptions co;
   co.rtol = o.rtol;

@@ -14,17 +14,17 @@ struct DemoOptions {
 };
 
 void run_demo(const DemoOptions& o) {
-  if (o.rec.arch == "rnn" || o.rec.arch == "lstm") return run_recurrent_demo(o.net, o.rec, o.out);
+  if (is_recurrent(o.net.arch)) return run_recurrent_demo(o.net, o.rec, o.out);
   Outputs outputs(o.out, o.net);
   const models::Dataset data = make_data(o.net);
   auto net = build_network(o.net, data);
   Pass pass;
-  run_pass(net, data, pass);
+  run_pass(*net, data, pass);
   require_finite(pass, "demo");
   const auto layers = layer_reports(pass, data.samples());
 
-  fmt::print("demo: {} layers x {} units, {} hidden, sigmoid output, {} samples, loss {:.10g}\n",
-             o.net.depth, o.net.width, o.net.act, data.samples(), pass.loss.item());
+  fmt::print("demo: {}, sigmoid output, {} samples, loss {:.10g}\n", describe_network(o.net),
+             data.samples(), pass.loss.item());
   fmt::print(
       "dz is d(sum of per-sample losses)/dz for sample 0 (the seed's a - y convention, "
       "m x autodiff's mean-loss gradient); dw, db are gradients of the mean loss (the "
@@ -50,6 +50,7 @@ void add_demo(CLI::App& app) {
       "the blog post's first two experiments (w = 0.8*I, 10 points per class around (2,3) and "
       "(7,6); --act sigmoid for the second)");
   add_network_options(*cmd, o->net);
+  add_architecture_options(*cmd, o->net);
   add_recurrent_options(*cmd, o->rec);
   add_output_options(*cmd, o->out);
   cmd->callback([o] { run_demo(*o); });

@@ -62,6 +62,18 @@ void add_network_options(CLI::App& cmd, NetworkOptions& o) {
                  "columns, last column the 0/1 label");
 }
 
+void add_architecture_options(CLI::App& cmd, NetworkOptions& o) {
+  cmd.add_option("--arch", o.arch,
+                 "mlp (a plain stack of layers), residual (input layer, depth - 2 residual "
+                 "blocks a + W2 act(W1 a + b1) + b2, output layer), or rnn or lstm (a recurrent "
+                 "cell over --steps of the adding problem)")
+      ->capture_default_str();
+  cmd.add_option("--norm", o.norm,
+                 "none, or layer: each hidden layer's (each block branch's) W a + b layer-normalised "
+                 "before its activation")
+      ->capture_default_str();
+}
+
 void add_output_options(CLI::App& cmd, OutputOptions& o) {
   cmd.add_option("--json", o.json,
                  "write the configuration and per-layer results as JSON ('-': standard output)");
@@ -154,18 +166,69 @@ models::SeedNetworkSpec network_spec(const NetworkOptions& o, Eigen::Index input
   } else {
     s.hidden_init = s.output_init = models::parse_init(o.init);
   }
+  s.norm = models::parse_norm(o.norm);
   s.seed = o.seed;
   return s;
 }
 
-models::Mlp<double> build_network(const NetworkOptions& o, const models::Dataset& data) {
+namespace {
+using NetworkPtr = std::unique_ptr<models::Network<double>>;
+
+NetworkPtr build_mlp(const models::SeedNetworkSpec& s) {
+  return std::make_unique<models::Mlp<double>>(models::seed_network<double>(s));
+}
+NetworkPtr build_residual(const models::SeedNetworkSpec& s) {
+  models::ResidualSpec r;
+  r.inputs = s.inputs;
+  r.depth = s.depth;
+  r.width = s.width;
+  r.hidden = s.hidden;
+  r.output = s.output;
+  r.hidden_init = s.hidden_init;
+  r.output_init = s.output_init;
+  r.norm = s.norm;
+  r.seed = s.seed;
+  return std::make_unique<models::ResidualMlp<double>>(r);
+}
+
+// Each --arch: its name, the width x width weight matrices one hidden unit holds (for the memory
+// estimate) and how it is built from the seed network's spec.
+struct Architecture {
+  std::string_view name;
+  int hidden_matrices;
+  NetworkPtr (*build)(const models::SeedNetworkSpec&);
+};
+constexpr Architecture kArchitectures[] = {{"mlp", 1, build_mlp}, {"residual", 2, build_residual}};
+
+const Architecture& architecture(const std::string& name) {
+  for (const Architecture& a : kArchitectures)
+    if (a.name == name) return a;
+  std::string names;
+  for (const Architecture& a : kArchitectures)
+    names += fmt::format("{}{}", names.empty() ? "" : ", ", a.name);
+  fail("--arch {}: unknown architecture (expected one of {}, rnn, lstm)", printable_path(name),
+       names);
+}
+}  // namespace
+
+std::string describe_network(const NetworkOptions& o) {
+  std::string s = fmt::format("{} layers x {} units, {} hidden", o.depth, o.width, o.act);
+  if (o.arch == "residual") s += fmt::format(", residual (blocks 2..{})", o.depth - 1);
+  if (o.norm == "layer") s += ", layer norm";
+  return s;
+}
+
+std::unique_ptr<models::Network<double>> build_network(const NetworkOptions& o,
+                                                       const models::Dataset& data) {
+  const Architecture& arch = architecture(o.arch);
   const auto spec = network_spec(o, data.features());
-  // Parameters: the first layer inputs x width, the hidden ones width x width, the output width x
-  // 1, each with its bias; each is held as value, gradient and up to two optimiser moments. A
-  // pass keeps about six width x samples matrices per layer (z, a, their gradients, products).
+  // Parameters: the first layer inputs x width, the hidden ones width x width (a residual block
+  // two of them), the output width x 1, each with its bias; each is held as value, gradient and up
+  // to two optimiser moments. A pass keeps about six width x samples matrices per layer (z, a,
+  // their gradients, products).
   const long double d = o.depth, w = o.width, n = data.samples(), in = data.features();
   const long double params =
-      o.depth == 1 ? in + 1 : in * w + w + (d - 2) * (w * w + w) + w + 1;
+      o.depth == 1 ? in + 1 : in * w + w + (d - 2) * arch.hidden_matrices * (w * w + w) + w + 1;
   const std::string shape = fmt::format("--depth {} --width {}", o.depth, o.width);
   const long double weights = params * sizeof(double);
   if (4 * weights > memory_limit()) too_big(shape, "the weights alone", 4 * weights);
@@ -173,7 +236,7 @@ models::Mlp<double> build_network(const NetworkOptions& o, const models::Dataset
   if (pass > memory_limit())
     too_big(fmt::format("{} on {} samples", shape, data.samples()), "one pass", pass);
   Building b("building the network (" + shape + ")");
-  return models::seed_network<double>(spec);
+  return arch.build(spec);
 }
 
 }  // namespace gradscope::cli

@@ -14,6 +14,8 @@ models::RecurrentSpec recurrent_spec(models::Cell cell, const NetworkOptions& ne
     fail("--steps must be at least 2 (the adding problem marks one step in each half), got {}",
          o.steps);
   require_positive("--rec-scale", o.rec_scale);
+  if (net.norm != "none")
+    fail("--norm {}: the recurrent cells take no normalisation; use --norm none", net.norm);
   models::RecurrentSpec s;
   s.cell = cell;
   s.inputs = 2;
@@ -72,10 +74,11 @@ ThroughTime diagnose_pass(models::SequenceRegressor<double>& net, const models::
 }
 }  // namespace
 
+bool is_recurrent(const std::string& arch) {
+  return arch == models::cell_name(models::Cell::Rnn) || arch == models::cell_name(models::Cell::Lstm);
+}
+
 void add_recurrent_options(CLI::App& cmd, RecurrentOptions& o) {
-  cmd.add_option("--arch", o.arch, "mlp (the seed's network), rnn or lstm (the adding problem)")
-      ->check(CLI::IsMember({"mlp", "rnn", "lstm"}))
-      ->capture_default_str();
   add_integer_option(cmd, "--steps", o.steps, "--arch rnn|lstm: sequence length T");
   cmd.add_option("--rec-init", o.rec_init,
                  "--arch rnn|lstm: recurrent weight: orthogonal, gaussian or identity")
@@ -88,13 +91,13 @@ void add_recurrent_options(CLI::App& cmd, RecurrentOptions& o) {
 
 void run_recurrent_demo(const NetworkOptions& net, const RecurrentOptions& o,
                         const OutputOptions& out) {
-  const auto spec = recurrent_spec(models::parse_cell(o.arch), net, o);
+  const auto spec = recurrent_spec(models::parse_cell(net.arch), net, o);
   Outputs outputs(out, net);
   const models::Sequences data = sequences(net, o, net.seed);
   models::Rng rng(net.seed);
   models::SequenceRegressor<double> model(spec, 1, rng);
   fmt::print("demo: {} of width {}, {} steps, W_rec {} x {}, {} sequences of the adding problem\n",
-             o.arch, spec.hidden, o.steps, o.rec_init, o.rec_scale, net.samples);
+             net.arch, spec.hidden, o.steps, o.rec_init, o.rec_scale, net.samples);
   json doc = {{"command", "demo"}, {"config", config(spec, net, o)}};
   Graph<double> g;
   diagnose_pass(model, data, g, doc);
@@ -103,7 +106,7 @@ void run_recurrent_demo(const NetworkOptions& net, const RecurrentOptions& o,
 
 void run_recurrent_train(const NetworkOptions& net, const RecurrentOptions& o,
                          const OutputOptions& out, const models::SequenceTrainOptions& t) {
-  const auto spec = recurrent_spec(models::parse_cell(o.arch), net, o);
+  const auto spec = recurrent_spec(models::parse_cell(net.arch), net, o);
   Outputs outputs(out, net);
   const models::Sequences train = sequences(net, o, net.seed);
   const models::Sequences test = sequences(net, o, net.seed + 1);
@@ -114,7 +117,7 @@ void run_recurrent_train(const NetworkOptions& net, const RecurrentOptions& o,
   json history = json::array();
   options.on_eval = [&](std::size_t it, double loss, double mse) {
     history.push_back({{"iteration", it}, {"batch_loss", loss}, {"test_mse", mse}});
-    fmt::print(stderr, "{:<20} iteration {:>8}/{}  batch loss {:.6g}  test MSE {:.6g}\n", o.arch, it,
+    fmt::print(stderr, "{:<20} iteration {:>8}/{}  batch loss {:.6g}  test MSE {:.6g}\n", net.arch, it,
                options.iterations, loss, mse);
   };
   const auto r = models::train_sequences(model, train, test, options);
@@ -122,7 +125,7 @@ void run_recurrent_train(const NetworkOptions& net, const RecurrentOptions& o,
     fail("train: the loss became non-finite at iteration {}; lower --lr or --rec-scale",
          r.diverged_at);
   fmt::print("train: {}, width {}, {} steps: test MSE {:.6g} after {} steps (the mean's {:.4g})\n",
-             o.arch, spec.hidden, o.steps, r.history.back().test_mse, options.iterations,
+             net.arch, spec.hidden, o.steps, r.history.back().test_mse, options.iterations,
              (test.y.array() - 1).square().mean());
   json doc = {{"command", "train"},
               {"config", config(spec, net, o)},

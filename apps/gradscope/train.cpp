@@ -63,7 +63,7 @@ models::TrainOptions train_options(const TrainCmdOptions& o, const char* label) 
 // points at the height of their label, as a gnuplot script with its data. The script holds no
 // path: it writes the image beside itself under its own name (ARG0), or to `out` when given, so
 // it renders the same in a private directory (plot.gp -> plot.svg) and when re-run by the user.
-std::string surface_script(const TrainCmdOptions& o, models::Mlp<double>& net,
+std::string surface_script(const TrainCmdOptions& o, models::Network<double>& net,
                            models::Mlp<double>& baseline, const models::Dataset& data,
                            const std::string& ext) {
   constexpr int kSteps = 40;
@@ -105,13 +105,13 @@ std::string surface_script(const TrainCmdOptions& o, models::Mlp<double>& net,
       "set palette defined (0 '#2166ac', 0.5 '#f7f7f7', 1 '#b2182b')\n"
       "points = \"$class0 with points pt 7 ps 0.35 lc rgb '#08306b' title 'label 0', \" . "
       "\"$class1 with points pt 7 ps 0.35 lc rgb '#67000d' title 'label 1'\"\n"
-      "set title '{} layers x {} units, {} hidden'\n"
+      "set title '{}'\n"
       "splot $network with pm3d notitle, @points\n"
       "set title 'logistic regression'\n"
       "splot $logistic with pm3d notitle, @points\n"
       "unset multiplot\n",
       ext, svg ? "svg dynamic background '#ffffff'" : "pngcairo", o.iters, o.optimizer,
-      o.lr, kLo, kHi, kLo, kHi, o.net.depth, o.net.width, o.net.act);
+      o.lr, kLo, kHi, kLo, kHi, describe_network(o.net));
   return script;
 }
 
@@ -128,7 +128,7 @@ void run_train(const TrainCmdOptions& o) {
   if (o.iters < 0) fail("--iters must be at least 0, got {}", o.iters);
   if (o.history_every < 1) fail("--history-every must be at least 1, got {}", o.history_every);
   require_positive("--lr", o.lr);
-  if (o.rec.arch == "rnn" || o.rec.arch == "lstm") return run_recurrent(o);
+  if (is_recurrent(o.net.arch)) return run_recurrent(o);
   Outputs outputs(o.out, o.net);
   const std::string plot = printable_path(o.plot);
   const std::string ext = std::filesystem::path(o.plot).extension().string();
@@ -156,11 +156,11 @@ void run_train(const TrainCmdOptions& o) {
   models::make_optimizer<double>(o.optimizer, baseline.parameters(), o.lr);  // reject bad names now
 
   Pass initial;  // the untrained network's gradients, for the diagnosis before training
-  run_pass(net, data, initial);
+  run_pass(*net, data, initial);
   const Diagnosis before = diagnose(initial.graph);
 
   using clock = std::chrono::steady_clock;
-  auto timed = [&](models::Mlp<double>& m, const char* label, double& seconds) {
+  auto timed = [&](models::Network<double>& m, const char* label, double& seconds) {
     const auto t0 = clock::now();
     try {
       auto r = models::train(m, data, train_options(o, label));
@@ -171,13 +171,12 @@ void run_train(const TrainCmdOptions& o) {
     }
   };
   double net_s = 0, base_s = 0;
-  const auto net_r = timed(net, "network", net_s);
+  const auto net_r = timed(*net, "network", net_s);
   const auto base_r = timed(baseline, "logistic regression", base_s);
 
   fmt::print(
-      "train: {} layers x {} units, {} hidden, sigmoid output; {} samples; {} x {} steps, "
-      "lr {}\n",
-      o.net.depth, o.net.width, o.net.act, data.samples(), o.iters, o.optimizer, o.lr);
+      "train: {}, sigmoid output; {} samples; {} x {} steps, lr {}\n", describe_network(o.net),
+      data.samples(), o.iters, o.optimizer, o.lr);
   Table t({"model", "final loss", "accuracy", "seconds"});
   t.add_row({"network", fmt::format("{:.6g}", net_r.final_loss),
              fmt::format("{:.2f}%", 100 * net_r.accuracy), fmt::format("{:.1f}", net_s)});
@@ -187,7 +186,7 @@ void run_train(const TrainCmdOptions& o) {
 
   // Gradients of the trained network, in the seed's table.
   Pass pass;
-  run_pass(net, data, pass);
+  run_pass(*net, data, pass);
   const auto layers = layer_reports(pass, data.samples());
   fmt::print("\ngradients after training (dz of sample 0 times m; dw, db of the mean loss):\n");
   print_layer_table(layers);
@@ -208,7 +207,7 @@ void run_train(const TrainCmdOptions& o) {
   doc["diagnosis_before_training"] = diagnosis_json(before);
   if (!o.plot.empty()) {
     Building b("plotting the decision surfaces");
-    const std::string text = surface_script(o, net, baseline, data, ext);
+    const std::string text = surface_script(o, *net, baseline, data, ext);
     outputs.set(o.plot, run_renderer({gnuplot, "plot.gp"}, {{"plot.gp", text}}, "plot" + ext,
                                      "--plot " + plot + ": gnuplot"));
     outputs.set(script, text);
@@ -228,6 +227,7 @@ void add_train(CLI::App& app) {
       "Defaults: the blog post's third experiment (w = 1.1*I, 1000 points per class around "
       "(2,3) and (17,10)), so they differ from demo's");
   add_network_options(*cmd, o->net);
+  add_architecture_options(*cmd, o->net);
   add_recurrent_options(*cmd, o->rec);
   o->iters_given = add_integer_option(*cmd, "--iters", o->iters,
                                       "full-batch iterations (--arch rnn|lstm: minibatch steps, "

@@ -147,6 +147,19 @@ TEST_CASE("cli: an unknown activation", "[cli][reliability]") {
   expect_usage_error(box, "demo --act swish", "swish");
 }
 
+TEST_CASE("cli: an unknown architecture or normalisation", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --arch transformer", "--arch transformer: unknown architecture");
+  expect_usage_error(box, "train --arch '' --iters 1", "expected one of mlp, residual");
+  expect_usage_error(box, "demo --norm batch", "unknown normalisation 'batch'");
+}
+
+TEST_CASE("cli: a residual network without a block, layer norm of one unit", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --arch residual --depth 2", "depth 2; need at least 3");
+  expect_usage_error(box, "demo --norm layer --width 1", "normalising needs at least 2");
+}
+
 TEST_CASE("cli: an unknown initialiser", "[cli][reliability]") {
   Sandbox box;
   expect_usage_error(box, "demo --init glorious", "glorious");
@@ -270,7 +283,8 @@ TEST_CASE("cli: recurrent architectures given bad steps, scales or activations",
   for (const char* scale : {"0", "-1", "nan", "inf"})
     expect_usage_error(box, std::string("demo --arch rnn --rec-scale ") + scale,
                        "--rec-scale must be a finite number > 0");
-  expect_usage_error(box, "demo --arch gru", "--arch: gru not in {mlp,rnn,lstm}");
+  expect_usage_error(box, "demo --arch gru", "--arch gru: unknown architecture (expected one of mlp, residual, rnn, lstm)");
+  expect_usage_error(box, "demo --arch lstm --norm layer", "--norm layer: the recurrent cells take no normalisation");
   expect_usage_error(box, "demo --arch rnn --rec-init unit", "unknown recurrent initialiser 'unit'");
   expect_usage_error(box, "demo --arch rnn --act relu", "--act must be tanh or identity, got relu");
   expect_usage_error(box, "train --arch rnn --plot p.svg", "--plot draws the MLP's");

@@ -106,6 +106,22 @@ TEST_CASE("demo --data --json: dz, dw, db equal the seed's algorithm on the same
   }
 }
 
+TEST_CASE("demo --arch residual --norm layer: blocks and normalised layers, diagnosed as units") {
+  std::remove("cli_test_residual.json");
+  const auto r = run("demo --arch residual --norm layer --depth 12 --width 8 --init he "
+                     "--json cli_test_residual.json");
+  REQUIRE(r.code == 0);
+  CHECK(r.out.find("residual (blocks 2..11), layer norm") != std::string::npos);
+  const auto doc = nlohmann::json::parse(slurp("cli_test_residual.json"));
+  CHECK(doc["config"]["arch"] == "residual");
+  CHECK(doc["config"]["norm"] == "layer");
+  REQUIRE(doc["layers"].size() == 12);
+  const auto& units = doc["diagnosis"]["layers"];
+  REQUIRE(units.size() == 12);
+  CHECK(units[1]["scope"] == "block2");
+  CHECK(units[11]["scope"] == "layer12");
+}
+
 TEST_CASE("demo's ReLU table: ratio 0.8 of dz and db below layer 9, dw ratio 1") {
   const auto csv = fixed_points_csv();
   const auto r = run("demo --data " + csv.path + " --json cli_test_ratio.json");

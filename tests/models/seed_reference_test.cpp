@@ -15,7 +15,7 @@ namespace {
 struct Run {
   Mlp<double> net;
   Graph<double> g;
-  MlpForward<double> f;
+  NetworkForward<double> f;
   Run(const gradscope::testing::SeedPoints& p, Activation hidden) : net(spec(hidden)) {
     const int m = int(p.y.size());
     Matrix<double> x(2, m), y(1, m);
