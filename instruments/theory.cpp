@@ -47,7 +47,8 @@ GRADSCOPE_AVX2_FMA double slope_squares_avx2(const T* x, const T* y, std::size_t
 }
 template <class K, class T>
 double fast_slope_squares(const T* x, const T* y, std::size_t n, T attr) {
-  return simd::avx2_fma() ? slope_squares_avx2<K>(x, y, n, attr) : slope_squares<2, K>(x, y, n, attr);
+  return simd::avx2_fma() ? slope_squares_avx2<K>(x, y, n, attr)
+                          : slope_squares<2, K>(x, y, n, attr);
 }
 #else
 template <class K, class T>
@@ -73,7 +74,8 @@ double mean_slope_squared(const Graph<T>& g, const LayerNodes& unit) {
 template <class T>
 double mean_field_gain(const Graph<T>& g, const LayerNodes& up, double slope_squared,
                        double w_norm) {
-  if (up.product == kNoNode || up.w == kNoNode || !up.affine) return std::numeric_limits<double>::quiet_NaN();
+  if (up.product == kNoNode || up.w == kNoNode || !up.affine)
+    return std::numeric_limits<double>::quiet_NaN();
   const NodeView<T> p = g.node(up.product);
   const double n = double(g.node(p.input(0)).shape().cols);  // the dimension the product contracts
   return std::sqrt(w_norm * w_norm / n * slope_squared);

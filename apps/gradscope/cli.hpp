@@ -3,15 +3,15 @@
 // and its data from them, the per-layer gradient report, the one table printer and the one JSON
 // writer. Each subcommand (demo.cpp, train.cpp, compare.cpp) only adds its own options and flow.
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <gradscope/instruments/diagnosis.hpp>
 #include <gradscope/instruments/monitor.hpp>
+#include <gradscope/models/models.hpp>
 #include <gradscope/study/sweep.hpp>
 #include <gradscope/writers/graphviz.hpp>
-#include <gradscope/models/models.hpp>
 #include <gradscope/writers/output_set.hpp>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -31,8 +31,8 @@ struct NetworkOptions {
   std::string init;           // instead of the scaled identity: a named initialiser, all layers
   long samples = 10;          // per class
   std::vector<double> mean0{2, 3}, mean1{7, 6};
-  std::uint64_t seed = 0;  // data and random initialisers
-  std::string data;        // CSV with given points instead of generated ones
+  std::uint64_t seed = 0;     // data and random initialisers
+  std::string data;           // CSV with given points instead of generated ones
   std::string arch = "mlp";   // the architectures build_network knows (options.cpp)
   std::string norm = "none";  // none or layer
 };
@@ -148,9 +148,9 @@ class Table {
   std::vector<std::vector<std::string>> rows_;
 };
 
-// The gradient diagnosis of a pass (instruments/diagnosis.hpp): print_diagnosis prints the per-layer
-// table (rms, gain to the next layer, trend, mean-field theory, ratio, |dw|/|w|, verdict) and
-// the network's verdict under title; diagnosis_json is its JSON, and add_diagnosis puts
+// The gradient diagnosis of a pass (instruments/diagnosis.hpp): print_diagnosis prints the
+// per-layer table (rms, gain to the next layer, trend, mean-field theory, ratio, |dw|/|w|, verdict)
+// and the network's verdict under title; diagnosis_json is its JSON, and add_diagnosis puts
 // measured_gain, theory_gain, verdict and the whole "diagnosis" into doc.
 void print_diagnosis(const Diagnosis& d, const std::string& title);
 json diagnosis_json(const Diagnosis& d);
@@ -196,10 +196,10 @@ struct RecurrentOptions {
   const CLI::Option* act_given = nullptr;
 };
 void add_recurrent_options(CLI::App& cmd, RecurrentOptions& o);  // after add_network_options
-void run_recurrent_demo(const NetworkOptions& net, const RecurrentOptions& o, const OutputOptions& out);
+void run_recurrent_demo(const NetworkOptions& net, const RecurrentOptions& o,
+                        const OutputOptions& out);
 void run_recurrent_train(const NetworkOptions& net, const RecurrentOptions& o,
                          const OutputOptions& out, const models::SequenceTrainOptions& t);
-
 
 // Subcommands: add_* declares one on the command line, run_* runs it (gradscope report runs
 // them in turn, with their outputs in its directory).

@@ -98,9 +98,10 @@ void add_architecture_options(CLI::App& cmd, NetworkOptions& o) {
                  "blocks a + W2 act(W1 a + b1) + b2, output layer), or rnn or lstm (a recurrent "
                  "cell unrolled over --steps on the adding problem)")
       ->capture_default_str();
-  cmd.add_option("--norm", o.norm,
-                 "none, or layer: each hidden layer's (each block branch's) W a + b layer-normalised "
-                 "before its activation")
+  cmd.add_option(
+         "--norm", o.norm,
+         "none, or layer: each hidden layer's (each block branch's) W a + b layer-normalised "
+         "before its activation")
       ->capture_default_str();
 }
 
@@ -113,7 +114,8 @@ void add_output_options(CLI::App& cmd, OutputOptions& o) {
                  "and without --svg, also FILE's .svg and .png");
   cmd.add_option("--svg", o.svg, "render the graph to this SVG file (needs Graphviz's dot)");
   cmd.add_flag("--collapse", o.collapse, "graph: one node per layer");
-  cmd.add_option("--grad-norm", o.grad_norm, "graph: magnitude of a tensor gradient: l2, max or mean")
+  cmd.add_option("--grad-norm", o.grad_norm,
+                 "graph: magnitude of a tensor gradient: l2, max or mean")
       ->check(CLI::IsMember({"l2", "max", "mean"}))
       ->default_str("l2");
   cmd.add_flag("--wide", o.wide, "tables as wide as their content (default: fit 100 columns)");

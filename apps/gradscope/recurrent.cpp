@@ -14,7 +14,9 @@ models::RecurrentSpec recurrent_spec(models::Cell cell, const NetworkOptions& ne
     fail("--steps must be at least 2 (the adding problem marks one step in each half), got {}",
          o.steps);
   require_positive("--rec-scale", o.rec_scale);
-  if (net.norm != "none") fail("--norm {}: --arch {} has no normalisation (--norm applies to mlp and residual)", net.norm, net.arch);
+  if (net.norm != "none")
+    fail("--norm {}: --arch {} has no normalisation (--norm applies to mlp and residual)", net.norm,
+         net.arch);
   models::RecurrentSpec s;
   s.cell = cell;
   s.inputs = 2;
@@ -31,23 +33,25 @@ models::RecurrentSpec recurrent_spec(models::Cell cell, const NetworkOptions& ne
 
 models::Sequences sequences(const NetworkOptions& net, const RecurrentOptions& o,
                             std::uint64_t seed) {
-  if (!net.data.empty()) fail("--data is not read by --arch rnn|lstm (it trains on the adding problem)");
+  if (!net.data.empty())
+    fail("--data is not read by --arch rnn|lstm (it trains on the adding problem)");
   if (net.samples < 1) fail("--samples must be at least 1, got {}", net.samples);
-  Building b(fmt::format("generating the adding problem (--steps {} --samples {})", o.steps,
-                         net.samples));
+  Building b(
+      fmt::format("generating the adding problem (--steps {} --samples {})", o.steps, net.samples));
   return models::adding_problem(o.steps, net.samples, seed);
 }
 
 json config(const models::RecurrentSpec& s, const NetworkOptions& net, const RecurrentOptions& o) {
-  return {{"arch", models::cell_name(s.cell)},
-          {"steps", o.steps},
-          {"width", s.hidden},
-          {"activation", s.cell == models::Cell::Rnn ? models::activation_name(s.activation) : "lstm"},
-          {"rec_init", models::recurrent_init_name(s.rec_init)},
-          {"rec_scale", s.rec_scale},
-          {"samples", net.samples},
-          {"seed", net.seed},
-          {"data", "adding problem"}};
+  return {
+      {"arch", models::cell_name(s.cell)},
+      {"steps", o.steps},
+      {"width", s.hidden},
+      {"activation", s.cell == models::Cell::Rnn ? models::activation_name(s.activation) : "lstm"},
+      {"rec_init", models::recurrent_init_name(s.rec_init)},
+      {"rec_scale", s.rec_scale},
+      {"samples", net.samples},
+      {"seed", net.seed},
+      {"data", "adding problem"}};
 }
 
 // One pass of net on data into g; the diagnosis through time, printed and added to doc.
@@ -112,8 +116,8 @@ void run_recurrent_train(const NetworkOptions& net, const RecurrentOptions& o,
   json history = json::array();
   options.on_eval = [&](std::size_t it, double loss, double mse) {
     history.push_back({{"iteration", it}, {"batch_loss", loss}, {"test_mse", mse}});
-    fmt::print(stderr, "{:<20} iteration {:>8}/{}  batch loss {:.6g}  test MSE {:.6g}\n", net.arch, it,
-               options.iterations, loss, mse);
+    fmt::print(stderr, "{:<20} iteration {:>8}/{}  batch loss {:.6g}  test MSE {:.6g}\n", net.arch,
+               it, options.iterations, loss, mse);
   };
   const auto r = models::train_sequences(model, train, test, options);
   if (r.diverged_at >= 0)

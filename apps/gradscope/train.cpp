@@ -120,9 +120,9 @@ void run_train(const TrainCmdOptions& o) {
   const models::Dataset data = make_data(o.net);
   if (!o.plot.empty()) {
     if (data.features() != 2)
-      fail("--plot {}: the surface plot needs 2 features, the data has {}", plot,
-           data.features());
-    if (!find_program("gnuplot")) fail("--plot {}: gnuplot is not on PATH (install gnuplot-nox)", plot);
+      fail("--plot {}: the surface plot needs 2 features, the data has {}", plot, data.features());
+    if (!find_program("gnuplot"))
+      fail("--plot {}: gnuplot is not on PATH (install gnuplot-nox)", plot);
   }
   auto net = build_network(o.net, data);
   auto baseline = models::logistic_regression<double>(data.features());
@@ -152,9 +152,8 @@ void run_train(const TrainCmdOptions& o) {
   const auto net_r = timed(*net, "network", net_s, o.monitor);
   const auto base_r = timed(baseline, "logistic regression", base_s, nullptr);
 
-  fmt::print(
-      "train: {}, sigmoid output; {} samples; {} x {} steps, lr {}\n", describe_network(o.net),
-      data.samples(), o.iters, o.optimizer, o.lr);
+  fmt::print("train: {}, sigmoid output; {} samples; {} x {} steps, lr {}\n",
+             describe_network(o.net), data.samples(), o.iters, o.optimizer, o.lr);
   Table t({"model", "final loss", "accuracy", "seconds"});
   t.add_row({"network", fmt::format("{:.6g}", net_r.final_loss),
              fmt::format("{:.2f}%", 100 * net_r.accuracy), fmt::format("{:.1f}", net_s)});

@@ -17,12 +17,12 @@
 #include "reliability/expect_error.hpp"
 
 namespace fs = std::filesystem;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
 using gradscope::testing::Result;
 using gradscope::testing::run;
 using gradscope::testing::Sandbox;
 using gradscope::testing::slurp;
-using Catch::Matchers::Contains;
-using Catch::Matchers::StartsWith;
 
 namespace {
 
@@ -235,8 +235,7 @@ TEST_CASE("cli: data so large that training overflows", "[cli][reliability]") {
 TEST_CASE("cli: numbers read strictly: no saturation, no octal, no exponent for a count",
           "[cli][reliability]") {
   Sandbox box;
-  expect_usage_error(box, "demo --seed -1",
-                     "--seed -1: out of range (0 to 18446744073709551615)");
+  expect_usage_error(box, "demo --seed -1", "--seed -1: out of range (0 to 18446744073709551615)");
   expect_usage_error(box, "demo --seed 18446744073709551616",
                      "--seed 18446744073709551616: out of range (0 to 18446744073709551615)");
   expect_usage_error(box, "demo --depth 18446744073709551616",
@@ -284,8 +283,9 @@ TEST_CASE("cli: out of memory is exit 2 naming what was being built", "[cli][rel
 #endif
   Sandbox box;
   const Result r = run(box, "demo --width 2000 --depth 4 --json out.json", "ulimit -v 400000; ");
-  gradscope::testing::log_error_message("gradscope demo --width 2000 --depth 4, ulimit -v 400000 → " +
-                                        r.err.substr(0, r.err.find('\n')));
+  gradscope::testing::log_error_message(
+      "gradscope demo --width 2000 --depth 4, ulimit -v 400000 → " +
+      r.err.substr(0, r.err.find('\n')));
   CHECK(r.code == 2);
   CHECK_THAT(r.err, StartsWith("gradscope: error: out of memory while "));
   CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
@@ -312,20 +312,27 @@ TEST_CASE("cli: demo refuses a pass that is not finite, naming where", "[cli][re
 TEST_CASE("cli: an unknown option, subcommand, or a missing subcommand", "[cli][reliability]") {
   Sandbox box;
   expect_usage_error(box, "demo --deepness 3", "--deepness");
-  expect_usage_error(box, "frobnicate",
-                     "unknown subcommand 'frobnicate' (expected demo, train, compare, sweep, merge, report)");
+  expect_usage_error(
+      box, "frobnicate",
+      "unknown subcommand 'frobnicate' (expected demo, train, compare, sweep, merge, report)");
   expect_usage_error(box, "", "subcommand");
 }
 
-TEST_CASE("cli: recurrent architectures given bad steps, scales or activations", "[cli][reliability]") {
+TEST_CASE("cli: recurrent architectures given bad steps, scales or activations",
+          "[cli][reliability]") {
   Sandbox box;
   expect_usage_error(box, "demo --arch rnn --steps 0", "--steps must be at least 2");
   expect_usage_error(box, "train --arch lstm --steps 1", "--steps must be at least 2");
   for (const char* scale : {"0", "-1", "nan", "inf"})
     expect_usage_error(box, std::string("demo --arch rnn --rec-scale ") + scale,
                        "--rec-scale must be a finite number > 0");
-  expect_usage_error(box, "demo --arch gru", "--arch: gru not in {mlp,rnn,lstm}");
-  expect_usage_error(box, "demo --arch rnn --rec-init unit", "unknown recurrent initialiser 'unit'");
+  expect_usage_error(
+      box, "demo --arch gru",
+      "--arch gru: unknown architecture (expected one of mlp, residual, rnn or lstm)");
+  expect_usage_error(box, "demo --arch lstm --norm layer",
+                     "--norm layer: --arch lstm has no normalisation");
+  expect_usage_error(box, "demo --arch rnn --rec-init unit",
+                     "unknown recurrent initialiser 'unit'");
   expect_usage_error(box, "demo --arch rnn --act relu", "--act must be tanh or identity, got relu");
   expect_usage_error(box, "train --arch rnn --plot p.svg", "--plot draws the MLP's");
 }

@@ -51,7 +51,7 @@ std::string write_temp(const std::string& name, const std::string& content) {
 }
 }  // namespace
 
-TEST_CASE("adding_problem: two markers, one per half; the target is the sum of the marked values") {
+TEST_CASE("adding_problem: two markers, one per half, the target the sum of the marked values") {
   const Eigen::Index steps = 50, samples = 300;
   const Sequences s = adding_problem(steps, samples, 7);
   REQUIRE(s.steps() == steps);

@@ -72,7 +72,7 @@ TEST_CASE("the activations' bound γ comes from their slopes") {
   CHECK(std::isnan(slope_bound(Op::Mul, 0)));
 }
 
-TEST_CASE("LSTM: one unit per step, h_t marked; no Pascanu bound stated") {
+TEST_CASE("LSTM: one unit per step, h_t marked, no Pascanu bound stated") {
   RecurrentSpec spec;
   spec.cell = Cell::Lstm;
   spec.inputs = 2;
