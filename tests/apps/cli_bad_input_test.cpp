@@ -285,7 +285,7 @@ TEST_CASE("cli: an unknown option, subcommand, or a missing subcommand", "[cli][
   Sandbox box;
   expect_usage_error(box, "demo --deepness 3", "--deepness");
   expect_usage_error(box, "frobnicate",
-                     "unknown subcommand 'frobnicate' (expected demo, train, compare)");
+                     "unknown subcommand 'frobnicate' (expected demo, train, compare, sweep, merge)");
   expect_usage_error(box, "", "subcommand");
 }
 
