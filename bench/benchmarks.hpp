@@ -12,6 +12,7 @@ std::vector<Figure> allocations_per_iteration(const Options&);
 std::vector<Figure> scalar_tape(const Options&);
 std::vector<Figure> wide_mlp(const Options&);
 std::vector<Figure> long_run(const Options&);
+std::vector<Figure> sweep_throughput(const Options&);
 #if GRADSCOPE_BENCH_HOOKS  // built with hooks compiled in (bench/CMakeLists.txt)
 std::vector<Figure> monitor_overhead(const Options&);
 std::vector<Figure> hook_cost(const Options&);
@@ -38,6 +39,7 @@ inline constexpr Entry kBenchmarks[] = {
 #endif
     {"wide_mlp", wide_mlp},
     {"long_run", long_run},
+    {"sweep_throughput", sweep_throughput},
 #if GRADSCOPE_BENCH_HOOKS
     {"monitor_overhead", monitor_overhead},
     {"hook_cost", hook_cost},

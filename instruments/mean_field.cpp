@@ -1,6 +1,7 @@
 #include "gradscope/instruments/mean_field.hpp"
 
 #include <Eigen/Eigenvalues>
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -43,6 +44,34 @@ Moments moments(Op act, double attr, double q) {
   }
   return m;
 }
+// Pre-activation variances above this count as unbounded: the forward signal explodes.
+constexpr double kUnbounded = 1e8;
+
+// The fixed point q* of a monotone variance map reached from q = 1: by iterating where it settles
+// quickly, else by bisection (on ln q) between the last iterate and the side it moves to — toward 0
+// (q* = 0 below 1e-12, or when map(q) < q down to it, e.g. tanh without bias at σ_w² <= 1) or up (+inf when
+// map(q) > q up to kUnbounded, e.g. relu above σ_w² = 2, or at 2 with a bias).
+template <class F>
+double fixed_point(F map) {
+  double q = 1;
+  for (int k = 0; k < 200; ++k) {
+    const double next = map(q);
+    if (std::abs(next - q) <= 1e-12 * q) return next;
+    if (next < 1e-12) return 0;
+    if (next > kUnbounded) return std::numeric_limits<double>::infinity();
+    q = next;
+  }
+  const bool up = map(q) > q;
+  double lo = std::log(up ? q : 1e-12), hi = std::log(up ? kUnbounded : q);
+  auto above = [&](double log_q) { return map(std::exp(log_q)) > std::exp(log_q); };
+  if (up && above(hi)) return std::numeric_limits<double>::infinity();
+  if (!up && !above(lo)) return 0;
+  for (int k = 0; k < 100 && hi - lo > 1e-15; ++k) {
+    const double mid = 0.5 * (lo + hi);
+    (above(mid) ? lo : hi) = mid;
+  }
+  return std::exp(0.5 * (lo + hi));
+}
 }  // namespace
 
 const GaussHermite& gauss_hermite() {
@@ -55,23 +84,17 @@ MeanField mean_field(Op act, double attr, double sigma_w2, double sigma_b2) {
     fail("mean field: sigma_w2 must be finite and > 0, got {}", sigma_w2);
   if (!std::isfinite(sigma_b2) || !(sigma_b2 >= 0))
     fail("mean field: sigma_b2 must be finite and >= 0, got {}", sigma_b2);
-  // The map is monotone in q, so the iteration approaches its fixed point from one side; near the
-  // edge of chaos it does so slowly (q - q* ~ 1/k for tanh at σ_b² = 0), hence the many steps.
-  constexpr int kSteps = 100000;
-  constexpr double kUnbounded = 1e30;
-  double q = 1;
-  for (int k = 0; k < kSteps; ++k) {
-    const double next = sigma_w2 * moments(act, attr, q).phi2 + sigma_b2;
-    const bool settled = std::abs(next - q) <= 1e-14 * q || next < 1e-13;  // 0 to the slopes
-    q = next;
-    if (settled || q > kUnbounded) break;
-  }
+  const double q = fixed_point([&](double q) {
+    return sigma_w2 * moments(act, attr, q).phi2 + sigma_b2;
+  });
   MeanField mf;
-  // Beyond kUnbounded the slopes are taken at the last q: their limit for large q.
-  mf.chi1 = sigma_w2 * moments(act, attr, q).slope2;
-  mf.q_star = q > kUnbounded ? std::numeric_limits<double>::infinity() : q;
+  mf.q_star = q;
+  // The slopes at q*, or where it is 0 or unbounded, their limit (relu's slope at 0 itself is 0).
+  mf.chi1 = sigma_w2 * moments(act, attr, std::clamp(q, 1e-30, kUnbounded)).slope2;
   mf.gain = std::sqrt(mf.chi1);
-  mf.depth_scale = -1 / std::log(mf.chi1);
+  // Within the quadrature's precision of 1 (He's relu, the edge of chaos), ξ is infinite.
+  mf.depth_scale = std::abs(mf.chi1 - 1) <= 1e-9 ? std::numeric_limits<double>::infinity()
+                                                 : -1 / std::log(mf.chi1);
   return mf;
 }
 

@@ -8,8 +8,8 @@
 //        iterated from q = 1 (unit-variance inputs); z ~ N(0, 1)
 //   χ₁   σ_w² E[φ′(√q* z)²]: the factor by which backward through one layer scales E[dz²]
 //   gain √χ₁, the rms gain per layer that instruments/diagnosis.hpp measures
-//   ξ    −1/ln χ₁, the depth scale over which the gradient changes by e (infinite at χ₁ = 1, the
-//        edge of chaos; negative where it grows)
+//   ξ    −1/ln χ₁, the depth scale over which the gradient changes by e (infinite where χ₁ is 1
+//        within 1e-9, the edge of chaos; negative where it grows)
 #include <cstddef>
 
 #include "gradscope/ops/activation_values.hpp"
@@ -17,7 +17,7 @@
 namespace gradscope {
 
 struct MeanField {
-  double q_star = 0;  // +inf where the variance map has no finite fixed point (it grows without bound)
+  double q_star = 0;  // +inf where the variance map has no fixed point below 1e8 (it grows without bound)
   double chi1 = 0;
   double gain = 0;
   double depth_scale = 0;

@@ -194,6 +194,32 @@ TEST_CASE("cli: an unknown initialiser", "[cli][reliability]") {
   expect_usage_error(box, "demo --init glorious", "glorious");
 }
 
+TEST_CASE("cli: a sweep over a bad grid or shard", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "sweep --acts relu,swish", "unknown activation 'swish'");
+  expect_usage_error(box, "sweep --inits he,lecun", "unknown --inits 'lecun'");
+  expect_usage_error(box, "sweep --depths ''", "--depths");
+  expect_usage_error(box, "sweep --depths 10,-3", "--depths -3: each depth must be >= 3");
+  expect_usage_error(box, "sweep --widths 0", "--widths 0: each width must be >= 1");
+  expect_usage_error(box, "sweep --inits gaussian --sigma-w2 0", "--sigma-w2 0: must be finite and > 0");
+  expect_usage_error(box, "sweep --inits gaussian --sigma-b2 -0.1", "--sigma-b2 -0.1: must be finite and >= 0");
+  expect_usage_error(box, "sweep --repeats 0", "--repeats 0: must be >= 1");
+  expect_usage_error(box, "sweep --shard 3/2", "--shard '3/2': expected I/N with 1 <= I <= N");
+  expect_usage_error(box, "sweep --shard 1", "--shard '1'");
+}
+
+TEST_CASE("cli: merging shards of different grids, or a file that is not a shard", "[cli][reliability]") {
+  Sandbox box;
+  const std::string grid = "sweep --depths 3,4 --widths 2 --repeats 1 --samples 2 --threads 1";
+  REQUIRE(run(box, grid + " --seed 1 --shard 1/2 --json a.json").code == 0);
+  REQUIRE(run(box, grid + " --seed 2 --shard 2/2 --json b.json").code == 0);
+  box.write("c.json", "{\"command\": \"demo\"}");
+  expect_usage_error(box, "merge a.json b.json", "a.json and b.json are shards of different grids");
+  expect_usage_error(box, "merge a.json", "cell 1 of 2 is in none of the files");
+  expect_usage_error(box, "merge a.json c.json", "c.json is not a sweep's JSON");
+  expect_usage_error(box, "merge missing.json", "merge: cannot read missing.json");
+}
+
 TEST_CASE("cli: a learning rate that is not a finite positive number", "[cli][reliability]") {
   Sandbox box;
   expect_usage_error(box, "train --lr nan", "--lr nan: not a finite number");

@@ -38,7 +38,7 @@ TEST_CASE("mean field: chi1 of the piecewise-linear activations", "[mean_field]"
   CHECK(id.q_star == Approx(0.3 / (1 - 0.5)).epsilon(1e-9));
   CHECK(id.depth_scale == Approx(-1 / std::log(0.5)).epsilon(1e-12));
   // relu at He's σ_w² = 2 keeps the input's variance: q* = 1.
-  CHECK(mean_field(Op::Relu, 0, 2, 0).q_star == Approx(1).epsilon(1e-12));
+  CHECK(mean_field(Op::Relu, 0, 2, 0).q_star == Approx(1).epsilon(1e-9));
   // above it, with bias, the variance grows without bound.
   CHECK(std::isinf(mean_field(Op::Relu, 0, 2.5, 0.1).q_star));
 }
@@ -46,7 +46,10 @@ TEST_CASE("mean field: chi1 of the piecewise-linear activations", "[mean_field]"
 TEST_CASE("mean field: the edge of chaos", "[mean_field]") {
   CHECK(critical_sigma_w2(Op::Relu, 0, 0) == Approx(2).epsilon(1e-9));
   CHECK(critical_sigma_w2(Op::Constant, 0, 0) == Approx(1).epsilon(1e-9));
-  CHECK(critical_sigma_w2(Op::Tanh, 0, 0) == Approx(1).epsilon(1e-3));
+  CHECK(critical_sigma_w2(Op::Tanh, 0, 0) == Approx(1).epsilon(1e-6));
+  // tanh without bias at σ_w² <= 1: the signal dies, q* = 0, and χ₁ = σ_w² φ′(0)² = σ_w².
+  CHECK(mean_field(Op::Tanh, 0, 0.8, 0).q_star == 0);
+  CHECK(mean_field(Op::Tanh, 0, 0.8, 0).chi1 == Approx(0.8).epsilon(1e-9));
   const double tanh = critical_sigma_w2(Op::Tanh, 0, 0.05);
   CHECK(tanh == Approx(1.76).margin(0.01));
   CHECK(mean_field(Op::Tanh, 0, tanh, 0.05).chi1 == Approx(1).epsilon(1e-9));
@@ -68,4 +71,18 @@ TEST_CASE("mean field: variances out of range are refused", "[mean_field]") {
   CHECK_THROWS_WITH(mean_field(Op::Tanh, 0, 0, 0), Catch::Contains("sigma_w2 must be finite and > 0"));
   CHECK_THROWS_WITH(mean_field(Op::Tanh, 0, 1, -0.1), Catch::Contains("sigma_b2 must be finite and >= 0"));
   CHECK_THROWS_WITH(mean_field(Op::Tanh, 0, NAN, 0), Catch::Contains("sigma_w2"));
+}
+
+TEST_CASE("mean field: relu at the edge of chaos with a bias has no finite fixed point", "[mean_field]") {
+  // q ← q + σ_b² grows without bound, linearly.
+  const MeanField mf = mean_field(Op::Relu, 0, 2, 0.05);
+  CHECK(std::isinf(mf.q_star));
+  CHECK(mf.chi1 == Approx(1).epsilon(1e-12));
+  CHECK(std::isinf(mf.depth_scale));
+}
+
+TEST_CASE("mean field: relu below He's sigma_w2 lets the signal die but keeps its slope", "[mean_field]") {
+  const MeanField mf = mean_field(Op::Relu, 0, 1, 0);
+  CHECK(mf.q_star == 0);
+  CHECK(mf.chi1 == Approx(0.5).epsilon(1e-12));
 }
