@@ -20,12 +20,13 @@ report() { echo "$job: $* ($(($(date +%s) - start)) s with its build)" | tee -a 
 
 case $job in
   asan_ubsan)
-    # The whole suite with Eigen's assertions on (Debug), ASan + LeakSanitizer + UBSan.
+    # The whole suite with Eigen's assertions on (Debug), ASan + LeakSanitizer + UBSan, two tests
+    # at a time (the job runs alone: RUN_SERIAL).
     configure -DGRADSCOPE_SANITIZE=address,undefined
     cmake --build "$tree" -j2
     log=$tree/ctest.log
     ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-      ctest --test-dir "$tree" --output-on-failure >"$log" 2>&1 || { cat "$log"; exit 1; }
+      ctest --test-dir "$tree" -j2 --output-on-failure >"$log" 2>&1 || { cat "$log"; exit 1; }
     report "$(grep -E 'tests passed' "$log")"
     ;;
   tsan)
