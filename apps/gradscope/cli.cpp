@@ -3,9 +3,13 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cerrno>
 #include <cmath>
-#include <gradscope/writers/diagnosis_json.hpp>
+#include <cstring>
+#include <fstream>
 #include <gradscope/instruments/grad_stats.hpp>
+#include <gradscope/writers/diagnosis_json.hpp>
+#include <sstream>
 
 namespace gradscope::cli {
 
@@ -194,7 +198,8 @@ void Table::print() const {
       const std::string cell = shortened(cells[c], w[c]);
       // Numbers (and n/a in a number column) right-aligned, text and matrices left.
       const bool number =
-          cell == "n/a" || (!cell.empty() && (std::isdigit((unsigned char)cell[0]) || cell[0] == '-'));
+          cell == "n/a" ||
+          (!cell.empty() && (std::isdigit((unsigned char)cell[0]) || cell[0] == '-'));
       s += c ? "  " : "";
       s += number ? fmt::format("{:>{}}", cell, w[c]) : fmt::format("{:<{}}", cell, w[c]);
     }
@@ -224,6 +229,18 @@ void add_diagnosis(json& doc, const Diagnosis& d) {
   doc["theory_gain"] = j["theory_gain"];
   doc["verdict"] = j["verdict"];
   doc["diagnosis"] = j;
+}
+
+json read_json(const std::string& path, const char* command) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  if (!in) fail("{}: cannot read {}: {}", command, printable_path(path), std::strerror(errno));
+  try {
+    return json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    fail("{}: {} is not JSON ({})", command, printable_path(path), e.what());
+  }
 }
 
 }  // namespace gradscope::cli

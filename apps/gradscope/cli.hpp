@@ -251,6 +251,9 @@ void run_sweep(const SweepOptions& o);
 
 void add_report(CLI::App& app);
 
+// The JSON document in the file at path; Error "command: cannot read path" or "... is not JSON".
+json read_json(const std::string& path, const char* command);
+
 // Runs work with everything it prints to the report stream (stdout) collected and returned
 // instead of printed; the stream is restored even when work throws.
 std::string capture_report(const std::function<void()>& work);

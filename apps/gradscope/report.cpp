@@ -12,8 +12,8 @@
 #include <gradscope/writers/atomic_file.hpp>
 #include <gradscope/writers/gnuplot.hpp>
 #include <gradscope/writers/output_dir.hpp>
-#include <memory>
 #include <limits>
+#include <memory>
 #include <sstream>
 
 #include "cli.hpp"
@@ -32,13 +32,6 @@ struct ReportOptions {
   bool full = false;
   long iters = 0;  // 0: 10,000, or the post's 50,000 with --full
 };
-
-json read_json(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return json::parse(s.str());
-}
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (std::size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size())
@@ -117,14 +110,16 @@ void demos(Report& r) {
     d.out.dot = r.dir.file("demo-" + act + ".dot");
     d.out.collapse = true;  // one node per layer: readable at the width of the page
     const std::string text = r.run([&] { run_demo(d); });
-    const std::string words = verdict_words(read_json(d.out.json), act == "relu" ? "ReLU net" : "Sigmoid net");
+    const std::string words =
+        verdict_words(read_json(d.out.json, "report"), act == "relu" ? "ReLU net" : "Sigmoid net");
     fmt::print("{}\n", words);
     r.page.finding(words);
     r.page.paragraph(words);
     r.page.preformatted(text);
-    r.graph("demo-" + act, "the " + act +
-                               " net's graph after backward, one node per layer, coloured by its gradient's "
-                               "magnitude (blue: vanishing, red: exploding)");
+    r.graph("demo-" + act,
+            "the " + act +
+                " net's graph after backward, one node per layer, coloured by its gradient's "
+                "magnitude (blue: vanishing, red: exploding)");
   }
 }
 
@@ -133,7 +128,7 @@ void compare(Report& r, json& doc) {
   CompareOptions c;
   c.out.json = r.dir.file("compare.json");
   const std::string text = r.run([&] { run_compare(c); });
-  doc = read_json(c.out.json);
+  doc = read_json(c.out.json, "report");
   for (const auto& d : doc["derivations"]) {
     const std::string name = d["derivation"];
     std::string words;
@@ -184,20 +179,21 @@ void layer_plot(Report& r, const json& compare_doc) {
   p.ylabel = "||dL/dz||";
   p.log_y = true;
   p.reverse_x = true;
-  p.series = {layer_series(compare_doc, "seed-relu", "autodiff_norm", "ReLU"),
-              layer_series(compare_doc, "corrected-sigmoid", "autodiff_norm", "sigmoid"),
-              layer_series(compare_doc, "seed-sigmoid", "hand_norm",
-                           "sigmoid as the post printed it")};
+  p.series = {
+      layer_series(compare_doc, "seed-relu", "autodiff_norm", "ReLU"),
+      layer_series(compare_doc, "corrected-sigmoid", "autodiff_norm", "sigmoid"),
+      layer_series(compare_doc, "seed-sigmoid", "hand_norm", "sigmoid as the post printed it")};
   std::string csv = "configuration,layer,grad_norm\n";
   for (const auto& s : p.series)
     for (std::size_t i = 0; i < s.x.size(); ++i)
       csv += fmt::format("{},{},{:.10g}\n", s.title, s.x[i], s.y[i]);
   r.write("layer-gradients.csv", csv);
-  r.plot("layer-gradients",
-         "||dL/dz|| per layer, from the output (left) to the input: the ReLU net loses a factor 0.8 "
-         "per layer, the sigmoid net far more; the post's printed sigmoid gradients follow the "
-         "ReLU's slope",
-         [&](const std::string& ext) { return line_plot_script(p, ext); });
+  r.plot(
+      "layer-gradients",
+      "||dL/dz|| per layer, from the output (left) to the input: the ReLU net loses a factor 0.8 "
+      "per layer, the sigmoid net far more; the post's printed sigmoid gradients follow the "
+      "ReLU's slope",
+      [&](const std::string& ext) { return line_plot_script(p, ext); });
 }
 
 void training(Report& r, long iters) {
@@ -218,15 +214,14 @@ void training(Report& r, long iters) {
   if (r.gnuplot) t.plot = r.dir.file("decision-surface.svg");
   const std::string text = r.run([&] { run_train(t); });
   monitor.write_csv(r.dir.file("monitor.csv"));
-  const json doc = read_json(t.out.json);
+  const json doc = read_json(t.out.json, "report");
   const std::string words = fmt::format(
       "Full-batch gradient descent, {} iterations, learning rate {}: the 10-layer network reaches "
       "loss {:.4g} and {:.2f}% accuracy, logistic regression loss {:.4g} and {:.2f}%. After "
       "training: {}",
       iters, t.lr, doc["network"]["final_loss"].get<double>(),
       100 * doc["network"]["accuracy"].get<double>(), doc["baseline"]["final_loss"].get<double>(),
-      100 * doc["baseline"]["accuracy"].get<double>(),
-      verdict_words(doc, "the trained network"));
+      100 * doc["baseline"]["accuracy"].get<double>(), verdict_words(doc, "the trained network"));
   fmt::print("{}\n", words);
   r.page.finding(words);
   r.page.paragraph(words);
@@ -264,8 +259,7 @@ void training(Report& r, long iters) {
     if (e.units.size() != units) continue;
     map.x.push_back(double(e.pass - 1));  // pass p follows p - 1 steps
     std::vector<double> column;
-    for (const auto& unit : e.units)
-      column.push_back(unit.kind[std::size_t(GradKind::Z)].rms);
+    for (const auto& unit : e.units) column.push_back(unit.kind[std::size_t(GradKind::Z)].rms);
     map.z.push_back(column);
   }
   r.plot("gradient-history",
@@ -278,7 +272,8 @@ void training(Report& r, long iters) {
                  "regression, as in the post's last figure");
   else
     r.graph_missing("decision-surface.svg", "decision surfaces", kGnuplotMissing);
-  r.graph("train", "the trained network's graph, one node per layer, coloured by gradient magnitude");
+  r.graph("train",
+          "the trained network's graph, one node per layer, coloured by gradient magnitude");
   r.page.preformatted(text);
 }
 
@@ -295,7 +290,7 @@ void sweep(Report& r, bool full) {
   s.out.json = r.dir.file("sweep.json");
   s.csv = r.dir.file("sweep.csv");
   const std::string text = r.run([&] { run_sweep(s); });
-  const json doc = read_json(s.out.json);
+  const json doc = read_json(s.out.json, "report");
   const long depth = s.grid.depths.front();
   r.page.paragraph(fmt::format(
       "{} layers of {} units on random unit-variance inputs, {} seeds per network, one backward "
@@ -334,9 +329,8 @@ void sweep(Report& r, bool full) {
     const std::string words = fmt::format(
         "{} with {} initialisation: measured gain {:.3f} per layer, theory {:.3f}; {:.3g} "
         "across the {} layers: {}.",
-        c["act"].get<std::string>(), c["init"].get<std::string>(),
-        number_or_nan(c["gain"]), theory, number_or_nan(c["total_gain"]), depth,
-        c["verdict"].get<std::string>());
+        c["act"].get<std::string>(), c["init"].get<std::string>(), number_or_nan(c["gain"]), theory,
+        number_or_nan(c["total_gain"]), depth, c["verdict"].get<std::string>());
     fmt::print("{}\n", words);
     r.page.finding(words);
     r.page.paragraph(words);
@@ -361,7 +355,8 @@ void run_report(const ReportOptions& o) {
       GRADSCOPE_VERSION, o.full ? " --full" : "",
       o.iters ? fmt::format(" --iters {}", o.iters) : std::string()));
   if (!r.gnuplot) r.page.note("Plots are missing: " + std::string(kGnuplotMissing) + ".");
-  if (!r.graphviz) r.page.note("Graph pictures are missing: " + std::string(kGraphvizMissing) + ".");
+  if (!r.graphviz)
+    r.page.note("Graph pictures are missing: " + std::string(kGraphvizMissing) + ".");
   json compare_doc;
   progress.update(0, "demos");
   demos(r);

@@ -25,9 +25,9 @@ std::string number(const json& v, const char* format = "{:.4g}") {
 void print_cells(const json& doc) {
   const json& cells = doc.at("cells");
   const bool spectrum = !cells.empty() && cells.front().contains("jacobian_s2_mean");
-  std::vector<std::string> headers{"act",   "init",  "depth",  "width", "sigma_w2", "sigma_b2",
-                                   "gain",  "+-sd",  "theory", "ratio", "xi",       "total",
-                                   "verdict"};
+  std::vector<std::string> headers{"act",      "init",  "depth",  "width",  "sigma_w2",
+                                   "sigma_b2", "gain",  "+-sd",   "theory", "ratio",
+                                   "xi",       "total", "verdict"};
   if (spectrum)
     for (const char* h : {"s2 mean", "s2 var", "s max"}) headers.emplace_back(h);
   Table table(headers);
@@ -65,21 +65,26 @@ void run_sweep(const SweepOptions& o) {
   if (o.threads < 1) fail("sweep: --threads {}: must be >= 1", o.threads);
   Outputs outputs(o.out, NetworkOptions{});
   outputs.files().add_output("--csv", o.csv);
-  if (o.csv == "-" && o.out.json == "-") fail("sweep: --json and --csv cannot both be standard output");
+  if (o.csv == "-" && o.out.json == "-")
+    fail("sweep: --json and --csv cannot both be standard output");
   if (o.csv == "-") report_to_stderr();
   const auto all = study::cells(o.grid);
   const auto start = std::chrono::steady_clock::now();
   std::size_t in_shard = 0;
   for (const auto& c : all) in_shard += shard.contains(c);
   Progress progress("sweep", in_shard, "cells");
-  const auto results = study::run_sweep(o.grid, shard, unsigned(o.threads),
-                                        [&](std::size_t done, std::size_t) { progress.update(done); });
+  const auto results =
+      study::run_sweep(o.grid, shard, unsigned(o.threads),
+                       [&](std::size_t done, std::size_t) { progress.update(done); });
   progress.finish();
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const json doc = study::sweep_json(o.grid, shard, all.size(), results);
-  fmt::print("sweep: {} cells{} x {} seeds, {} samples each, on {} threads: {:.3g} s ({:.3g} cells/s)\n",
-             results.size(), shard.count > 1 ? fmt::format(" (shard {} of {} cells)", o.shard, all.size()) : "",
-             o.grid.repeats, o.grid.samples, o.threads, seconds, double(results.size()) / seconds);
+  fmt::print(
+      "sweep: {} cells{} x {} seeds, {} samples each, on {} threads: {:.3g} s ({:.3g} cells/s)\n",
+      results.size(),
+      shard.count > 1 ? fmt::format(" (shard {} of {} cells)", o.shard, all.size()) : "",
+      o.grid.repeats, o.grid.samples, o.threads, seconds, double(results.size()) / seconds);
   fmt::print(
       "gain: the diagnosis's rms gain of dL/dz per layer, mean over seeds (+-sd); theory: "
       "mean-field sqrt(chi1); xi = -1/ln chi1; total: rms(dz_1)/rms(dz_L)\n");
@@ -94,25 +99,13 @@ struct MergeOptions {
   std::string csv;
 };
 
-json read_json(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) fail("merge: cannot read {}: {}", printable_path(path), std::strerror(errno));
-  try {
-    return json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    fail("merge: {} is not JSON ({})", printable_path(path), e.what());
-  }
-}
-
 void run_merge(const MergeOptions& o) {
   Outputs outputs(o.out, NetworkOptions{});
   outputs.files().add_output("--csv", o.csv);
   std::vector<std::pair<std::string, json>> shards;
   for (const auto& f : o.files) {
     outputs.files().add_input("FILES", f);
-    shards.emplace_back(printable_path(f), read_json(f));
+    shards.emplace_back(printable_path(f), read_json(f, "merge"));
   }
   const json doc = study::merge_shards(shards);
   fmt::print("merge: {} files, {} cells\n", shards.size(), doc.at("cells").size());
@@ -128,8 +121,12 @@ void add_sweep(CLI::App& app) {
       "A grid of wide random networks, one backward pass per seed on unit-variance inputs: the "
       "measured gradient gain per layer beside mean-field theory (docs/sweep.md)");
   study::Grid& g = o->grid;
-  cmd->add_option("--depths", g.depths, "layers, comma-separated (each >= 3)")->delimiter(',')->capture_default_str();
-  cmd->add_option("--widths", g.widths, "units per layer, comma-separated")->delimiter(',')->capture_default_str();
+  cmd->add_option("--depths", g.depths, "layers, comma-separated (each >= 3)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--widths", g.widths, "units per layer, comma-separated")
+      ->delimiter(',')
+      ->capture_default_str();
   cmd->add_option("--acts", g.acts, "activations: relu, leaky_relu, tanh, sigmoid, identity")
       ->delimiter(',')
       ->capture_default_str();
@@ -145,27 +142,35 @@ void add_sweep(CLI::App& app) {
   cmd->add_option("--sigma-b2", g.sigma_b2, "gaussian, critical: Var(b), comma-separated (>= 0)")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--identity-scale", g.identity_scale, "identity: s in W = s*I")->capture_default_str();
+  cmd->add_option("--identity-scale", g.identity_scale, "identity: s in W = s*I")
+      ->capture_default_str();
   add_integer_option(*cmd, "--repeats", g.repeats, "seeds per cell");
   add_integer_option(*cmd, "--samples", g.samples, "random inputs per pass");
-  add_integer_option(*cmd, "--seed", g.seed, "seed of the whole grid (each cell's from its position)");
+  add_integer_option(*cmd, "--seed", g.seed,
+                     "seed of the whole grid (each cell's from its position)");
   cmd->add_flag("--spectrum", g.spectrum,
                 "singular values of the input-output Jacobian (exact SVD; widths up to 1024)");
-  add_integer_option(*cmd, "--threads", o->threads, "cells run in parallel (default: one per core)");
-  cmd->add_option("--shard", o->shard, "run part I of N of the grid (I/N); gradscope merge joins them")
+  add_integer_option(*cmd, "--threads", o->threads,
+                     "cells run in parallel (default: one per core)");
+  cmd->add_option("--shard", o->shard,
+                  "run part I of N of the grid (I/N); gradscope merge joins them")
       ->capture_default_str();
-  cmd->add_option("--json", o->out.json, "write the grid and every cell as JSON ('-': standard output)");
+  cmd->add_option("--json", o->out.json,
+                  "write the grid and every cell as JSON ('-': standard output)");
   cmd->add_option("--csv", o->csv, "write one row per cell as CSV ('-': standard output)");
-  cmd->add_flag("--wide", o->out.wide, "tables as wide as their content (default: fit 100 columns)");
+  cmd->add_flag("--wide", o->out.wide,
+                "tables as wide as their content (default: fit 100 columns)");
   cmd->callback([o] { run_sweep(*o); });
 
   auto m = std::make_shared<MergeOptions>();
-  auto* merge = app.add_subcommand(
-      "merge", "Combine the JSON files of a sweep's shards (sweep --shard I/N --json) into the whole grid's");
+  auto* merge = app.add_subcommand("merge",
+                                   "Combine the JSON files of a sweep's shards (sweep --shard I/N "
+                                   "--json) into the whole grid's");
   merge->add_option("FILES", m->files, "the shards' JSON files")->required();
   merge->add_option("--json", m->out.json, "write the merged JSON ('-': standard output)");
   merge->add_option("--csv", m->csv, "write one row per cell as CSV ('-': standard output)");
-  merge->add_flag("--wide", m->out.wide, "tables as wide as their content (default: fit 100 columns)");
+  merge->add_flag("--wide", m->out.wide,
+                  "tables as wide as their content (default: fit 100 columns)");
   merge->callback([m] { run_merge(*m); });
 }
 
