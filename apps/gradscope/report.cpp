@@ -7,75 +7,19 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <cmath>
-#include <fstream>
-#include <gradscope/writers/atomic_file.hpp>
-#include <gradscope/writers/gnuplot.hpp>
-#include <gradscope/writers/output_dir.hpp>
-#include <limits>
+#include <algorithm>
 #include <memory>
-#include <sstream>
 
-#include "cli.hpp"
 #include "progress.hpp"
-#include "report_page.hpp"
+#include "report.hpp"
 
 namespace gradscope::cli {
 
 namespace {
-constexpr const char* kMarker = ".gradscope-report";
-constexpr const char* kGnuplotMissing = "gnuplot is not on PATH; install gnuplot-nox";
-constexpr const char* kGraphvizMissing = "Graphviz's dot is not on PATH; install graphviz";
-
 struct ReportOptions {
   std::string out;
   bool full = false;
   long iters = 0;  // 0: 10,000, or the post's 50,000 with --full
-};
-
-std::string replace_all(std::string s, const std::string& from, const std::string& to) {
-  for (std::size_t at = 0; (at = s.find(from, at)) != std::string::npos; at += to.size())
-    s.replace(at, from.size(), to);
-  return s;
-}
-
-// The state of the report while it is built: the directory, the page, what is missing.
-struct Report {
-  OutputDirectory dir;
-  Page page{"gradscope report: vanishing and exploding gradients, measured"};
-  bool gnuplot = bool(find_program("gnuplot"));
-  bool graphviz = bool(find_program("dot"));
-  std::vector<std::string> missing;  // images not drawn, for stderr
-  std::string shown_dir;             // DIR as the user gave it, with a trailing '/'
-
-  explicit Report(const std::string& out)
-      : dir("--out", out, kMarker), shown_dir(printable_path(dir.path()) + "/") {}
-
-  // Runs a command's function, its printed report as the page shows it (paths in DIR).
-  std::string run(const std::function<void()>& work) {
-    return replace_all(capture_report(work), dir.file(""), shown_dir);
-  }
-  void write(const std::string& name, const std::string& content) {
-    write_file_atomically(dir.file(name), content);
-  }
-  // A plot as SVG (shown) and PNG, or the note why not.
-  void plot(const std::string& stem, const std::string& caption,
-            const std::function<std::string(const std::string&)>& script) {
-    if (!gnuplot) return graph_missing(stem + ".svg", caption, kGnuplotMissing);
-    write(stem + ".gp", script(".svg"));
-    for (const char* ext : {".svg", ".png"})
-      write(stem + ext, render_gnuplot(script(ext), ext, "report: " + stem + ext));
-    page.image(stem + ".svg", caption);
-  }
-  // The annotated graph a command rendered beside its DOT, or the note why not.
-  void graph(const std::string& stem, const std::string& caption) {
-    if (!graphviz) return graph_missing(stem + ".svg", caption, kGraphvizMissing);
-    page.image(stem + ".svg", caption);
-  }
-  void graph_missing(const std::string& file, const std::string& caption, const char* why) {
-    page.image(file, caption, why);
-    missing.push_back(fmt::format("{} ({}): {}", file, caption, why));
-  }
 };
 
 std::string verdict_words(const json& doc, const std::string& net) {
@@ -89,10 +33,6 @@ std::string verdict_words(const json& doc, const std::string& net) {
       "(mean-field theory from the forward pass and weights: {}), {} from the output layer to the "
       "first in all. Verdict: {}.",
       net, num(doc["measured_gain"]), num(doc["theory_gain"]), num(d["total_gain"]), v);
-}
-
-double number_or_nan(const json& x) {
-  return x.is_number() ? x.get<double>() : std::numeric_limits<double>::quiet_NaN();
 }
 
 // The post's first two experiments, and its derivations checked.
@@ -277,72 +217,6 @@ void training(Report& r, long iters) {
   r.page.preformatted(text);
 }
 
-// Wide random networks as they are initialised in practice (gradscope sweep): each layer's
-// measured rms(dL/dz) beside mean-field theory's prediction, the post's picture at width.
-void sweep(Report& r, bool full) {
-  r.page.heading("4. A sweep: wide networks, measured beside mean-field theory");
-  SweepOptions s;
-  s.grid.depths = {full ? 50L : 20L};
-  s.grid.widths = {full ? 256L : 128L};
-  s.grid.acts = {"relu", "tanh"};
-  s.grid.inits = {"he", "xavier"};
-  s.grid.repeats = full ? 5 : 3;
-  s.out.json = r.dir.file("sweep.json");
-  s.csv = r.dir.file("sweep.csv");
-  const std::string text = r.run([&] { run_sweep(s); });
-  const json doc = read_json(s.out.json, "report");
-  const long depth = s.grid.depths.front();
-  r.page.paragraph(fmt::format(
-      "{} layers of {} units on random unit-variance inputs, {} seeds per network, one backward "
-      "pass each. The gain is the measured rms(dL/dz) of a layer over the next one's; the theory "
-      "is mean-field signal propagation, sqrt(chi_1) with chi_1 = sigma_w^2 E[phi'(h)^2] at the "
-      "fixed point of the forward variance. Dashed: the theory's rms(dL/dz) per layer, from the "
-      "output layer down.",
-      depth, s.grid.widths.front(), s.grid.repeats));
-  LinePlot p;
-  p.title = fmt::format("rms(dL/dz) per layer of {} x {} networks: measured and theory", depth,
-                        s.grid.widths.front());
-  p.xlabel = fmt::format("layer ({} = output)", depth);
-  p.ylabel = "rms dL/dz";
-  p.log_y = true;
-  p.reverse_x = true;
-  std::string csv = "act,init,layer,rms_dz,rms_dz_theory\n";
-  int colour = 0;
-  for (const auto& c : doc["cells"]) {
-    const std::string name = c["act"].get<std::string>() + ", " + c["init"].get<std::string>();
-    const double theory = number_or_nan(c["gain_theory"]);
-    const auto& rms = c["rms_dz"];
-    PlotSeries measured{name, {}, {}, ++colour, false};
-    PlotSeries predicted{name + " (theory)", {}, {}, colour, true};
-    for (std::size_t l = 0; l < rms.size(); ++l) {
-      const double at_output = number_or_nan(rms.back());
-      const double expected = at_output * std::pow(theory, double(rms.size() - 1 - l));
-      measured.x.push_back(double(l + 1));
-      measured.y.push_back(number_or_nan(rms[l]));
-      predicted.x.push_back(double(l + 1));
-      predicted.y.push_back(expected);
-      csv += fmt::format("{},{},{},{:.10g},{:.10g}\n", c["act"].get<std::string>(),
-                         c["init"].get<std::string>(), l + 1, measured.y.back(), expected);
-    }
-    p.series.push_back(measured);
-    p.series.push_back(predicted);
-    const std::string words = fmt::format(
-        "{} with {} initialisation: measured gain {:.3f} per layer, theory {:.3f}; {:.3g} "
-        "across the {} layers: {}.",
-        c["act"].get<std::string>(), c["init"].get<std::string>(), number_or_nan(c["gain"]), theory,
-        number_or_nan(c["total_gain"]), depth, c["verdict"].get<std::string>());
-    fmt::print("{}\n", words);
-    r.page.finding(words);
-    r.page.paragraph(words);
-  }
-  r.write("sweep-layers.csv", csv);
-  r.plot("sweep-layers",
-         "rms(dL/dz) per layer from the output (left) to the input: measured (solid) beside "
-         "mean-field theory (dashed)",
-         [&](const std::string& ext) { return line_plot_script(p, ext); });
-  r.page.preformatted(text);
-}
-
 void run_report(const ReportOptions& o) {
   if (o.iters < 0) fail("--iters must be at least 0, got {}", o.iters);
   Report r(o.out);
@@ -366,7 +240,7 @@ void run_report(const ReportOptions& o) {
   progress.update(2, "train");
   training(r, iters);
   progress.update(3, "sweep");
-  sweep(r, o.full);
+  sweep_section(r, o.full);
   progress.update(4, "page");
   r.page.heading("Files");
   r.page.paragraph("Everything this page was made from:");
