@@ -112,6 +112,9 @@ std::vector<Var<T>> Recurrent<T>::forward(const std::vector<Var<T>>& xs) {
   return hs;
 }
 
+template class Recurrent<double>;
+template class Recurrent<float>;
+
 template <class T>
 SequenceRegressor<T>::SequenceRegressor(const RecurrentSpec& spec, Eigen::Index outputs, Rng& rng)
     : cell_("step", spec, rng),
@@ -134,8 +137,6 @@ std::vector<Parameter<T>*> SequenceRegressor<T>::parameters() {
   return p;
 }
 
-template class Recurrent<double>;
-template class Recurrent<float>;
 template class SequenceRegressor<double>;
 template class SequenceRegressor<float>;
 

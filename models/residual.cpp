@@ -47,6 +47,9 @@ std::vector<Parameter<T>*> ResidualBlock<T>::parameters() {
   return {&w1_, &b1_, &w2_, &b2_, &norm_->gain(), &norm_->shift()};
 }
 
+template class ResidualBlock<double>;
+template class ResidualBlock<float>;
+
 namespace {
 const SeedNetworkSpec& checked(const SeedNetworkSpec& s) {
   if (s.depth < 3)
@@ -96,8 +99,6 @@ std::vector<Parameter<T>*> ResidualMlp<T>::parameters() {
   return p;
 }
 
-template class ResidualBlock<double>;
-template class ResidualBlock<float>;
 template class ResidualMlp<double>;
 template class ResidualMlp<float>;
 

@@ -7,6 +7,7 @@
 #include "gradscope/autodiff/error.hpp"
 #include "gradscope/writers/atomic_file.hpp"
 #include "gradscope/writers/output_set.hpp"
+#include "gradscope/writers/printable.hpp"
 
 namespace gradscope {
 

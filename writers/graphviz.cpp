@@ -2,10 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <limits>
 #include <map>
 #include <sstream>
 #include <tuple>
@@ -13,139 +9,15 @@
 #include "gradscope/instruments/grad_stats.hpp"
 #include "gradscope/instruments/graph_queries.hpp"
 #include "gradscope/writers/atomic_file.hpp"
-#include "gradscope/writers/output_set.hpp"
+#include "gradscope/writers/dot_style.hpp"
 
-extern char** environ;
-
+// The DOT text of a graph: what is drawn and how it is annotated. The DOT syntax, colour scale and
+// legend are in writers/dot_style.cpp; rendering with Graphviz's dot in writers/dot_render.cpp.
 namespace gradscope {
 
+using namespace dot;
+
 namespace {
-
-// ColorBrewer RdBu (11 classes), a diverging scale designed for ordered perceptual steps:
-// index 5 is the neutral centre, 0 the deepest blue (vanishing), 10 the deepest red (exploding).
-constexpr const char* kPalette[11] = {"#053061", "#2166ac", "#4393c3", "#92c5de",
-                                      "#d1e5f0", "#f7f7f7", "#fddbc7", "#f4a582",
-                                      "#d6604d", "#b2182b", "#67001f"};
-constexpr int kMaxStep = 5;
-constexpr double kPow10[kMaxStep] = {1, 10, 100, 1000, 10000};
-constexpr const char* kNoGradFill = "#e0e0e0";     // constants: no gradient exists
-constexpr const char* kZeroFill = "#ffffff";       // a gradient exists but is exactly 0
-constexpr const char* kNonFiniteFill = "#ffff00";  // NaN or Inf: hazard yellow, off the scale
-constexpr const char* kBorder = "#404040";
-
-// The magnitude a GradNorm gives to a gradient's statistics: NaN or Inf when any entry is.
-double magnitude(const GradSums& s, GradNorm norm) {
-  if (s.nan) return std::numeric_limits<double>::quiet_NaN();
-  if (s.inf) return std::numeric_limits<double>::infinity();
-  switch (norm) {
-    case GradNorm::L2:
-      return s.l2;
-    case GradNorm::Max:
-      return s.max_abs;
-    case GradNorm::Mean:
-      return s.mean_abs;
-  }
-  return 0.0;
-}
-
-const char* norm_name(GradNorm norm) {
-  switch (norm) {
-    case GradNorm::L2:
-      return "l2";
-    case GradNorm::Max:
-      return "max";
-    case GradNorm::Mean:
-      return "mean";
-  }
-  return "";
-}
-
-const char* rankdir_name(RankDir r) {
-  switch (r) {
-    case RankDir::TB:
-      return "TB";
-    case RankDir::LR:
-      return "LR";
-    case RankDir::BT:
-      return "BT";
-    case RankDir::RL:
-      return "RL";
-  }
-  return "TB";
-}
-
-// Colour step of a finite, non-zero magnitude: 0 inside [healthy_low, healthy_high), -k for k
-// decades below (vanishing), +k for k decades above (exploding), saturating at ±5. The boundaries
-// are healthy_low / 10^k and healthy_high · 10^k, exactly as the legend prints them.
-int decade_step(double m, const DotOptions& o) {
-  int s = 0;
-  while (s < kMaxStep && m < o.healthy_low / kPow10[s]) ++s;
-  if (s) return -s;
-  while (s < kMaxStep && m >= o.healthy_high * kPow10[s]) ++s;
-  return s;
-}
-
-const char* step_fill(int step) { return kPalette[step + kMaxStep]; }
-const char* step_font(int step) { return std::abs(step) >= 4 ? "#ffffff" : "#000000"; }
-
-// Graphviz reads backslash escapes in labels (\n, \l, \N); user text must keep its backslashes.
-std::string escape_label(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\\') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-// A DOT quoted string.
-std::string quote(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
-// An attribute value: bare when DOT reads it as an identifier or a number and it is no keyword
-// (shape=box, penwidth=1.50), quoted otherwise.
-std::string dot_value(std::string_view s) {
-  const auto alpha = [](char c) { return std::isalpha((unsigned char)c) || c == '_'; };
-  const auto digit = [](char c) { return std::isdigit((unsigned char)c) != 0; };
-  bool bare = false;
-  if (!s.empty() && alpha(s[0])) {
-    bare = std::all_of(s.begin(), s.end(), [&](char c) { return alpha(c) || digit(c); });
-    std::string lower(s);
-    for (char& c : lower) c = char(std::tolower((unsigned char)c));
-    for (const char* keyword : {"node", "edge", "graph", "digraph", "subgraph", "strict"})
-      if (lower == keyword) bare = false;
-  } else {
-    std::string_view n = s.substr(!s.empty() && s[0] == '-');
-    const auto point = n.find('.');
-    const std::string_view whole = n.substr(0, point),
-                           frac = point == n.npos ? std::string_view() : n.substr(point + 1);
-    bare = (!whole.empty() || !frac.empty()) && std::all_of(whole.begin(), whole.end(), digit) &&
-           std::all_of(frac.begin(), frac.end(), digit);
-  }
-  return bare ? std::string(s) : quote(s);
-}
-
-// " [name=value, ...]" of the attributes given, in that order.
-std::string attributes(const std::vector<std::pair<const char*, const std::string*>>& list) {
-  std::string out = " [";
-  for (const auto& [name, value] : list)
-    out += fmt::format("{}{}={}", out.size() > 2 ? ", " : "", name, dot_value(*value));
-  return out + "]";
-}
-
-std::string number(double x) { return fmt::format("{:.3g}", x); }
-
-// A band boundary: powers of ten as 1e-3, 1e2 (how gradients are read), others as numbers.
-std::string bound(double x) {
-  const double k = std::round(std::log10(x));
-  return std::pow(10.0, k) == x ? fmt::format("1e{}", k) : number(x);
-}
 
 template <class T>
 std::string value_summary(ConstMatrixMap<T> v) {
@@ -256,56 +128,6 @@ void write_cluster(std::ostream& out, const Graph<T>& g, const ScopeTree& t, std
   out << pad << "}\n";
 }
 
-void write_legend(std::ostream& out, const DotOptions& o, bool gradients) {
-  struct Entry {
-    std::string label, shape, style, fill, font;
-  };
-  std::vector<Entry> entries;
-  if (gradients) {
-    for (int s = kMaxStep; s >= -kMaxStep; --s) {
-      std::string range;
-      if (s == kMaxStep)
-        range = fmt::format(">= {}  exploding", bound(o.healthy_high * kPow10[kMaxStep - 1]));
-      else if (s == -kMaxStep)
-        range = fmt::format("< {}  vanishing", bound(o.healthy_low / kPow10[kMaxStep - 1]));
-      else if (s > 0)
-        range = fmt::format("[{}, {})", bound(o.healthy_high * kPow10[s - 1]),
-                            bound(o.healthy_high * kPow10[s]));
-      else if (s < 0)
-        range = fmt::format("[{}, {})", bound(o.healthy_low / kPow10[-s]),
-                            bound(o.healthy_low / kPow10[-s - 1]));
-      else
-        range = fmt::format("[{}, {})  healthy", bound(o.healthy_low), bound(o.healthy_high));
-      entries.push_back({range, "box", "filled", step_fill(s), step_font(s)});
-    }
-    entries.push_back({"0: no gradient arrived", "box", "filled,dashed", kZeroFill, "#000000"});
-    entries.push_back({"NaN or Inf", "box", "filled,bold", kNonFiniteFill, "#000000"});
-    entries.push_back({"constant: no gradient", "box", "filled", kNoGradFill, "#000000"});
-  }
-  entries.push_back({"parameter", "box3d", "filled", "#ffffff", "#000000"});
-  entries.push_back({"input", "invhouse", "filled", "#ffffff", "#000000"});
-  entries.push_back({"op", "box", "filled,rounded", "#ffffff", "#000000"});
-  entries.push_back({"output", "doubleoctagon", "filled", "#ffffff", "#000000"});
-  if (o.collapse)
-    entries.push_back({"scope (collapsed)", "folder", "filled", "#ffffff", "#000000"});
-
-  out << "subgraph cluster_legend {\n  label="
-      << quote(gradients
-                   ? fmt::format("legend: gradient magnitude ({} norm), one colour per decade",
-                                 norm_name(o.norm))
-                   : std::string("legend"))
-      << "; style=\"rounded\"; color=\"#9e9e9e\"; fontcolor=\"#616161\";\n";
-  for (std::size_t k = 0; k < entries.size(); ++k) {
-    const Entry& e = entries[k];
-    out << "  legend_" << k << " [label=" << quote(e.label) << ", shape=" << e.shape
-        << ", style=" << quote(e.style) << ", fillcolor=" << quote(e.fill)
-        << ", fontcolor=" << quote(e.font) << ", color=" << quote(kBorder) << "];\n";
-  }
-  // Invisible edges stack the entries in one column (one row with rankdir LR).
-  for (std::size_t k = 1; k < entries.size(); ++k)
-    out << "  legend_" << k - 1 << " -> legend_" << k << " [style=invis];\n";
-  out << "}\n";
-}
 
 void check_options(const DotOptions& o) {
   if (!(o.healthy_low > 0) || !(o.healthy_high > o.healthy_low) || !std::isfinite(o.healthy_high))
@@ -538,63 +360,10 @@ void write_dot(const Graph<T>& g, const std::string& path, const DotOptions& opt
   write_file_atomically(path, to_dot(g, options));
 }
 
-std::string render_dot_text(const std::string& dot_text, const std::string& format,
-                            const std::string& what) {
-  if (format != "svg" && format != "png" && format != "pdf")
-    fail("{}: unknown format '{}' (use .svg, .png or .pdf)", what, format);
-  const auto dot = find_program("dot");
-  if (!dot) fail("{}: Graphviz 'dot' is not on PATH; install graphviz", what);
-  const std::string image = "graph." + format;  // fixed names: no path reaches dot's arguments
-  return run_renderer({*dot, "-T" + format, "graph.dot", "-o", image}, {{"graph.dot", dot_text}},
-                      image, what);
-}
-
-std::vector<std::string> rendered_beside(const std::string& dot_path) {
-  const std::string stem = std::filesystem::path(dot_path).replace_extension().string();
-  return {stem + ".svg", stem + ".png"};
-}
-
-void render_dot(const std::string& dot_path, const std::string& out_path) {
-  const std::string what = fmt::format("cannot render '{}'", printable_path(out_path));
-  const std::string ext = std::filesystem::path(out_path).extension().string();
-  std::ifstream in(dot_path, std::ios::binary);
-  if (!std::filesystem::is_regular_file(dot_path) || !in)
-    fail("{}: DOT file '{}' does not exist", what, printable_path(dot_path));
-  const std::string text{std::istreambuf_iterator<char>(in), {}};
-  OutputSet out;
-  out.add_input("DOT file", dot_path);
-  out.add_output("cannot render", out_path);
-  out.set(out_path, render_dot_text(text, ext.empty() ? "" : ext.substr(1), what));
-  out.commit();
-}
-
-template <class T>
-DotExport export_dot(const Graph<T>& g, const std::string& dot_path, const DotOptions& options) {
-  DotExport result{{dot_path}, {}};
-  OutputSet out;
-  out.add_output("cannot write", dot_path);
-  const std::string text = to_dot(g, options);
-  out.set(dot_path, text);
-  if (!find_program("dot")) {
-    result.note = fmt::format("Graphviz 'dot' not found on PATH; render with: dot -Tsvg {} -o {}",
-                              dot_path, rendered_beside(dot_path)[0]);
-  } else {
-    for (const auto& image : rendered_beside(dot_path)) {
-      out.add_output("cannot write", image);
-      out.set(image, render_dot_text(text, image.substr(image.size() - 3),
-                                     fmt::format("cannot render '{}'", printable_path(image))));
-      result.files.push_back(image);
-    }
-  }
-  out.commit();
-  return result;
-}
-
 #define GRADSCOPE_INSTANTIATE(T)                                                   \
   template double grad_magnitude<T>(ConstMatrixMap<T>, GradNorm);                  \
   template std::string to_dot(const Graph<T>&, const DotOptions&);                 \
-  template void write_dot(const Graph<T>&, const std::string&, const DotOptions&); \
-  template DotExport export_dot(const Graph<T>&, const std::string&, const DotOptions&);
+  template void write_dot(const Graph<T>&, const std::string&, const DotOptions&);
 GRADSCOPE_INSTANTIATE(double)
 GRADSCOPE_INSTANTIATE(float)
 #undef GRADSCOPE_INSTANTIATE

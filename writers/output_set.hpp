@@ -15,7 +15,6 @@
 // ending in %%EOF).
 #include <memory>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -69,11 +68,5 @@ std::string run_renderer(const std::vector<std::string>& argv,
 // Throws Error (starting with what) unless content is a complete file of the type its name's
 // extension says (.svg, .png, .pdf; any other: non-empty).
 void check_complete(const std::string& name, const std::string& content, const std::string& what);
-
-// Text (a path, a field of a file, a program's message) as an error message shows it: one line that
-// a terminal shows as it is. Control bytes, bytes of 0x80 and above that are not valid UTF-8, and
-// the UTF-8 of C1 controls, line separators and bidirectional controls are escaped ("\x0a",
-// "\xff"); printable UTF-8 (é) stays.
-std::string printable_path(std::string_view path);
 
 }  // namespace gradscope

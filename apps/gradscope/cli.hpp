@@ -10,6 +10,7 @@
 #include <gradscope/study/sweep.hpp>
 #include <gradscope/writers/graphviz.hpp>
 #include <gradscope/writers/output_set.hpp>
+#include <gradscope/writers/printable.hpp>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>

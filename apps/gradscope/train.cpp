@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <gradscope/writers/atomic_file.hpp>
 #include <gradscope/writers/gnuplot.hpp>
-#include <gradscope/writers/output_set.hpp>
+#include <gradscope/writers/printable.hpp>
 #include <memory>
 
 #include "cli.hpp"
