@@ -1,7 +1,6 @@
 #include "gradscope/autodiff/graph.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <iterator>
 #include <limits>
@@ -58,12 +57,6 @@ inline __attribute__((always_inline)) void with_shape_class(bool scalar, Run&& r
     run(std::integral_constant<int, Eigen::Dynamic>{});
 }
 
-// A new epoch for a graph: see Graph::check.
-std::uint64_t next_epoch() {
-  static std::atomic<std::uint64_t> last{0};
-  return ++last;
-}
-
 // Ops whose inputs have a domain their shapes do not express (bce: probabilities) define
 // K::reject(a, b), which returns what is wrong with the input values, or nullptr.
 template <class K, class = void>
@@ -75,7 +68,7 @@ struct HasReject<K, std::void_t<decltype(&K::template reject<double, Eigen::Dyna
 }  // namespace
 
 template <class T>
-Graph<T>::Graph() : epoch_(next_epoch()) {
+Graph<T>::Graph() : epoch_(detail::next_id()) {
   intern("");                    // string 0: the empty name
   scopes_.push_back({0});        // scope 0: top level
   shapes_.push_back({1, 1});     // shape 0: a scalar
@@ -453,7 +446,7 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
     Graph& g;
     ~EndPass() { g.end_pass(); }
   } end_pass_guard{*this};
-  const bool instrumented = kHooksCompiledIn && (!hooks_.empty() || !observers_.empty() || anomaly_);
+  const bool instrumented = kHooksCompiledIn && (has_hooks() || !observers_.empty() || anomaly_);
   std::uint32_t i = root + 1;
   try {
     for (auto& o : observers_)
@@ -602,6 +595,14 @@ void Graph<T>::instrument(std::uint32_t i) {
   const Shape s = shape_of(n);
   while (hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node > i) ++hook_cursor_;
   bool hooked = false;
+  if (n.op == Op::Param && !param_hooks_.empty()) {
+    const std::uint64_t param = params_[n.in[0]]->id;
+    for (auto& h : param_hooks_) {
+      if (h.param != param || !h.id) continue;  // another parameter's, or removed in this pass
+      h.fn(MatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols));
+      hooked = true;
+    }
+  }
   for (; hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node == i; ++hook_cursor_) {
     if (!hooks_[hook_cursor_].id) continue;  // removed earlier in this pass
     hooks_[hook_cursor_].fn(MatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols));
@@ -629,11 +630,13 @@ void Graph<T>::abort_pass(std::uint32_t root, std::uint32_t i) {
 template <class T>
 void Graph<T>::end_pass() {
   in_backward_ = false;
-  hooks_.erase(std::remove_if(hooks_.begin(), hooks_.end(), [](auto& h) { return h.id == 0; }),
-               hooks_.end());
-  observers_.erase(std::remove_if(observers_.begin(), observers_.end(),
-                                  [](auto& o) { return o.id == 0; }),
-                   observers_.end());
+  auto erase_removed = [](auto& list) {
+    list.erase(std::remove_if(list.begin(), list.end(), [](auto& e) { return e.id == 0; }),
+               list.end());
+  };
+  erase_removed(hooks_);
+  erase_removed(param_hooks_);
+  erase_removed(observers_);
 }
 
 // --- anomaly detection ---------------------------------------------------------------------------
@@ -703,7 +706,7 @@ void Graph<T>::clear() {
   layers_.clear();
   hooks_.clear();
   grads_from_ = grads_to_ = 0;
-  epoch_ = next_epoch();
+  epoch_ = detail::next_id();
 }
 
 template <class T>
@@ -766,17 +769,30 @@ typename Graph<T>::NoGradGuard Graph<T>::no_grad() {
 }
 
 template <class T>
-HookHandle Graph<T>::register_hook(Var<T> v, Hook hook) {
-  const auto i = check(v, "register_hook");
+void Graph<T>::check_new_hook(const Hook& hook, const std::string& what) const {
   if (!kHooksCompiledIn) fail("register_hook: gradscope was built with GRADSCOPE_HOOKS=OFF");
   if (in_backward_)
-    fail("register_hook: called during backward (from a hook or observer) for '{}'; register "
-         "hooks before backward()", node_name(i));
-  if (!hook) fail("register_hook: empty hook for '{}'", node_name(i));
+    fail("register_hook: called during backward (from a hook or observer) for {}; register "
+         "hooks before backward()", what);
+  if (!hook) fail("register_hook: empty hook for {}", what);
+}
+
+template <class T>
+HookHandle Graph<T>::register_hook(Var<T> v, Hook hook) {
+  const auto i = check(v, "register_hook");
+  check_new_hook(hook, fmt::format("'{}'", node_name(i)));
   if (!(nodes_[i].flags & kRequiresGrad))
     fail("register_hook: '{}' needs no gradient (a constant, or recorded under no_grad), so the "
          "hook would never run", node_name(i));
   hooks_.push_back({next_hook_id_, i, std::move(hook)});
+  return {next_hook_id_++};
+}
+
+template <class T>
+HookHandle Graph<T>::register_hook(Parameter<T>& p, Hook hook) {
+  const auto& s = p.storage("register_hook");
+  check_new_hook(hook, fmt::format("parameter '{}'", s.name));
+  param_hooks_.push_back({next_hook_id_, s.id, std::move(hook)});
   return {next_hook_id_++};
 }
 
@@ -793,23 +809,18 @@ HookHandle Graph<T>::add_observer(Observer<T>& observer) {
 template <class T>
 void Graph<T>::remove(HookHandle handle) {
   if (handle.id == 0) return;  // never issued
-  // During backward the loops over hooks_ and observers_ are running, perhaps inside the very
+  // During backward the loops over hooks and observers are running, perhaps inside the very
   // function being removed: only mark it (id 0); end_pass() erases it.
-  auto hit = std::find_if(hooks_.begin(), hooks_.end(), [&](auto& h) { return h.id == handle.id; });
-  if (hit != hooks_.end()) {
+  auto take = [&](auto& list) {
+    auto it = std::find_if(list.begin(), list.end(), [&](auto& e) { return e.id == handle.id; });
+    if (it == list.end()) return false;
     if (in_backward_)
-      hit->id = 0;
+      it->id = 0;
     else
-      hooks_.erase(hit);
-    return;
-  }
-  auto oit = std::find_if(observers_.begin(), observers_.end(),
-                          [&](auto& o) { return o.id == handle.id; });
-  if (oit == observers_.end()) return;
-  if (in_backward_)
-    oit->id = 0;
-  else
-    observers_.erase(oit);
+      list.erase(it);
+    return true;
+  };
+  take(hooks_) || take(param_hooks_) || take(observers_);
 }
 
 template class Graph<double>;
