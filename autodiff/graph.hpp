@@ -413,7 +413,7 @@ class Graph {
     return {grads_.data() + nodes_[i].offset, s.rows, s.cols};
   }
 
-  // The backward pass (graph.cpp): backward_from runs the reverse loop, chain(i) node i's step.
+  // The backward pass (backward.cpp): backward_from runs the reverse loop, chain(i) node i's step.
   void backward_from(std::uint32_t root, const T* seed);
   void start_pass(std::uint32_t root, const T* seed);
   void chain(std::uint32_t i);
@@ -424,7 +424,7 @@ class Graph {
   // An Error stopped the pass at node i (root + 1: before the loop).
   void abort_pass(std::uint32_t root, std::uint32_t i);
   void end_pass();  // however the pass ended: erases hooks and observers removed during it
-  // Lazy zeroing of gradient slots, see graph.cpp.
+  // Lazy zeroing of gradient slots, see backward.cpp.
   void start_grad(Node& n);
   bool take_reached(std::uint32_t i);
   void zero_grad(const Node& n);
