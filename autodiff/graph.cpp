@@ -1,68 +1,18 @@
 #include "gradscope/autodiff/graph.hpp"
 
 #include <algorithm>
-#include <atomic>
-#include <cmath>
 #include <iterator>
 #include <limits>
 #include <type_traits>
 
+#include "gradscope/autodiff/graph_internal.hpp"
+
 namespace gradscope {
 
+using detail::map_of;
+using detail::with_shape_class;
+
 namespace {
-
-template <class T>
-std::string range_of(ConstMatrixMap<T> m) {
-  return fmt::format("[{:.6g}, {:.6g}]", double(m.minCoeff()), double(m.maxCoeff()));
-}
-
-// "2 NaN, 1 inf of 6 elements, first at (0,1)"; empty when every element is finite.
-template <class T>
-std::string non_finite(ConstMatrixMap<T> m) {
-  if (m.allFinite()) return {};
-  Eigen::Index nan = 0, inf = 0, first = -1;
-  for (Eigen::Index j = 0; j < m.size(); ++j) {
-    if (std::isfinite(m(j))) continue;
-    ++(std::isnan(m(j)) ? nan : inf);
-    if (first < 0) first = j;
-  }
-  return fmt::format("{} NaN, {} inf of {} elements, first at ({},{})", nan, inf, m.size(),
-                     first % m.rows(), first / m.rows());
-}
-
-// A map over p of shape class N (see ops/kernel.hpp): s.rows x s.cols, or a fixed 1x1 for N = 1.
-template <int N, class P>
-auto map_of(P* p, Shape s) {
-  using M = Eigen::Matrix<std::remove_const_t<P>, N, N>;
-  using Map = Eigen::Map<std::conditional_t<std::is_const_v<P>, const M, M>>;
-  if constexpr (N == 1)
-    return Map(p);
-  else
-    return Map(p, s.rows, s.cols);
-}
-
-// Whether node n and its inputs a (and b, for binary ops) are all 1x1 (shape index 0): the scalar
-// kernels apply.
-template <class Node>
-bool all_scalar(const Node& n, const Node& a, const Node* b) {
-  return (n.shape | a.shape | (b ? b->shape : 0)) == 0;
-}
-
-// Calls run with the kernels' shape class: std::integral_constant<int, 1> for all-scalar nodes,
-// else <int, Eigen::Dynamic>.
-template <class Run>
-inline __attribute__((always_inline)) void with_shape_class(bool scalar, Run&& run) {
-  if (scalar)
-    run(std::integral_constant<int, 1>{});
-  else
-    run(std::integral_constant<int, Eigen::Dynamic>{});
-}
-
-// A new epoch for a graph: see Graph::check.
-std::uint64_t next_epoch() {
-  static std::atomic<std::uint64_t> last{0};
-  return ++last;
-}
 
 // Ops whose inputs have a domain their shapes do not express (bce: probabilities) define
 // K::reject(a, b), which returns what is wrong with the input values, or nullptr.
@@ -75,7 +25,7 @@ struct HasReject<K, std::void_t<decltype(&K::template reject<double, Eigen::Dyna
 }  // namespace
 
 template <class T>
-Graph<T>::Graph() : epoch_(next_epoch()) {
+Graph<T>::Graph() : epoch_(detail::next_id()) {
   intern("");                    // string 0: the empty name
   scopes_.push_back({0});        // scope 0: top level
   shapes_.push_back({1, 1});     // shape 0: a scalar
@@ -166,14 +116,6 @@ void Graph<T>::node_name_into(std::uint32_t i, std::string& out) const {
 }
 
 template <class T>
-void Graph<T>::bad_handle(const Var<T>& v, std::string_view what) const {
-  if (!v.graph_) fail("{}: empty node handle (default-constructed Var)", what);
-  if (v.graph_ != this) fail("{}: node #{} belongs to another graph", what, v.index_);
-  fail("{}: node #{} is from before the graph was cleared, or from a graph since destroyed; "
-       "record it again", what, v.index_);
-}
-
-template <class T>
 std::size_t Graph<T>::bytes() const {
   return nodes_.size() * sizeof(Node) + (values_.size() + grads_.size()) * sizeof(T) +
          params_.size() * sizeof(params_[0]) + locations_.size() * sizeof(SourceLoc) +
@@ -190,18 +132,6 @@ template <class T>
 ConstMatrixMap<T> NodeView<T>::grad() const {
   if (!has_grad()) g_->no_gradient(i_);
   return g_->grad_slot(i_);
-}
-
-template <class T>
-void Graph<T>::no_gradient(std::uint32_t i) const {
-  const char* why = !backward_count_  ? "backward() has not run on this graph"
-                    : i >= grads_to_  ? "node was recorded after the last backward()"
-                    : in_backward_    ? "backward has not reached it yet in this pass; a hook or "
-                                        "observer may read the gradient of the node it is called "
-                                        "for and of nodes created after it"
-                                      : "the last backward() stopped with an Error before it "
-                                        "reached this node";
-  fail("gradient of '{}': {}", node_name(i), why);
 }
 
 template <class T>
@@ -299,24 +229,6 @@ Var<T> Graph<T>::param(Parameter<T>& p, SourceLoc loc) {
   return leaf(Op::Param, p.shape(), nullptr, std::uint32_t(params_.size() - 1), p.name(), true, loc);
 }
 
-template <class T>
-void Graph<T>::bad_operands(Op op, std::uint32_t in0, std::uint32_t in1, T attr,
-                            Eigen::Index bad) const {
-  const OpInfo& info = op_info(op);
-  const std::uint32_t in[2] = {in0, in1};
-  std::string operands;
-  for (int j = 0; j < info.arity; ++j)
-    operands += fmt::format("{}'{}' is {}", j ? ", " : "", node_name(in[j]),
-                            shape_of(nodes_[in[j]]));
-  if (info.has_attr) operands += fmt::format(", attribute {}", double(attr));
-  if (bad >= 0) {
-    const auto rows = Eigen::Index(shape_of(nodes_[in1]).rows);
-    operands += fmt::format("; element ({},{}) of '{}' is {}", bad % rows, bad / rows,
-                            node_name(in1), double(value_ptr(nodes_[in1])[bad]));
-  }
-  fail("{}: {} ({})", info.name, operands, info.rule);
-}
-
 namespace {
 // Whether kernel K checks its operands' values (ops/kernel.hpp: first_bad).
 template <class K, class T, class = void>
@@ -327,43 +239,6 @@ struct checks_values<K, T,
                                                        std::declval<ops::Value<T>>()))>>
     : std::true_type {};
 }  // namespace
-
-template <class T>
-void Graph<T>::no_gradient_root(std::uint32_t root) const {
-  const Op op = nodes_[root].op;
-  if (op == Op::Variable || op == Op::Param)
-    fail("backward: root '{}' is a {} recorded under no_grad, so it needs no gradient; record it "
-         "outside no_grad", node_name(root), op_info(op).name);
-  // The variables and parameters root depends on: each was recorded under no_grad, or root
-  // depends on it only through a node that was.
-  std::vector<bool> upstream(root + 1);
-  upstream[root] = true;
-  std::string leaves;
-  std::size_t count = 0;
-  for (std::uint32_t i = root + 1; i-- > 0;) {
-    if (!upstream[i]) continue;
-    const Node& n = nodes_[i];
-    if (n.op == Op::Variable || n.op == Op::Param) {
-      if (++count <= 3) leaves += fmt::format("{}'{}'", leaves.empty() ? "" : ", ", node_name(i));
-      continue;
-    }
-    for (int k = 0; k < op_info(n.op).arity; ++k) upstream[n.in[k]] = true;
-  }
-  if (count == 0)
-    fail("backward: root '{}' does not depend on any variable or parameter, only on constants",
-         node_name(root));
-  fail("backward: root '{}' needs no gradient: it reads {} variable(s) or parameter(s) ({}{}), but "
-       "through nodes recorded under no_grad (the root itself, a node between, or the leaves); "
-       "record what backward should differentiate outside no_grad",
-       node_name(root), count, leaves, count > 3 ? ", ..." : "");
-}
-
-template <class T>
-void Graph<T>::bad_values(Op op, int k, std::uint32_t in, const char* why, SourceLoc loc) const {
-  const std::string at = loc.file ? fmt::format(" at {}:{}", loc.file, loc.line) : "";
-  fail("{}{}: input {} '{}' ({}) holds values in {}: {}", op_info(op).name, at, k, node_name(in),
-       shape_of(nodes_[in]), range_of<T>(NodeView<T>(*this, in).value()), why);
-}
 
 template <class T>
 template <class K, Op op>
@@ -419,273 +294,6 @@ Var<T> Graph<T>::record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc 
   return Var<T>(this, i, epoch_);
 }
 
-// --- backward --------------------------------------------------------------------------------------
-
-template <class T>
-void Graph<T>::backward(Var<T> root) {
-  const auto r = check(root, "backward");
-  if (nodes_[r].shape != kScalarShape)
-    fail("backward: root '{}' is {}, not 1x1; pass a seed gradient of that shape", node_name(r),
-         shape_of(nodes_[r]));
-  const T one(1);
-  backward_from(r, &one);
-}
-
-template <class T>
-void Graph<T>::backward(Var<T> root, const Matrix<T>& seed) {
-  const auto r = check(root, "backward");
-  const Shape s{std::uint32_t(seed.rows()), std::uint32_t(seed.cols())};
-  if (s != shape_of(nodes_[r]))
-    fail("backward: seed gradient is {} but root '{}' is {}", s, node_name(r), shape_of(nodes_[r]));
-  if (const auto bad = non_finite<T>({seed.data(), seed.rows(), seed.cols()}); !bad.empty())
-    fail("backward: seed gradient for root '{}' is not finite ({})", node_name(r), bad);
-  backward_from(r, seed.data());
-}
-
-// The reverse sweep. Creation order is a topological order, so when the loop reaches node i every
-// consumer of i (created later) has added its contribution: i's gradient is final, and chain(i)
-// passes it on to i's inputs. Hooks, observers and anomaly checks (instrument) run only in a pass
-// that has any of them; otherwise the loop is the algorithm alone.
-template <class T>
-void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
-  start_pass(root, seed);
-  struct EndPass {  // however the pass ends, normally or by an Error
-    Graph& g;
-    ~EndPass() { g.end_pass(); }
-  } end_pass_guard{*this};
-  const bool instrumented = kHooksCompiledIn && (!hooks_.empty() || !observers_.empty() || anomaly_);
-  std::uint32_t i = root + 1;
-  try {
-    for (auto& o : observers_)
-      if (o.id) o.observer->on_backward_begin(*this);
-    while (i-- > 0) {
-      if (!take_reached(i)) continue;  // the root does not depend on node i
-      if (instrumented)
-        instrument(i);
-      else
-        chain(i);
-    }
-  } catch (...) {
-    abort_pass(root, i);
-    throw;
-  }
-  grads_from_ = 0;
-  for (auto& o : observers_)
-    if (o.id) o.observer->on_backward_end(*this);
-}
-
-template <class T>
-void Graph<T>::start_pass(std::uint32_t root, const T* seed) {
-  if (in_backward_)
-    fail("backward: called during backward (from a hook or observer) for root '{}'; a pass "
-         "cannot start inside another", node_name(root));
-  Node& rn = nodes_[root];
-  if (!(rn.flags & kRequiresGrad)) no_gradient_root(root);
-  // Nodes after the root get zero gradients, the root the seed; the rest as the sweep reaches them.
-  grads_.resize(values_.size());
-  if (root + 1 < nodes_.size())
-    std::fill(grads_.data() + nodes_[root + 1].offset, grads_.data() + grads_.size(), T(0));
-  std::copy(seed, seed + size_of(rn), grads_.data() + rn.offset);
-  rn.flags |= kReached;
-  grads_from_ = root + 1;
-  grads_to_ = std::uint32_t(nodes_.size());
-  ++backward_count_;
-  // Hooks in reverse creation order, so instrument() walks them with a cursor as i falls.
-  std::stable_sort(hooks_.begin(), hooks_.end(), [](auto& x, auto& y) { return x.node > y.node; });
-  hook_cursor_ = 0;
-  in_backward_ = true;
-}
-
-// Node i's step: its gradient, now final, flows to its inputs. The one dispatch on the op code per
-// node, to code that knows the op's kernel.
-template <class T>
-inline __attribute__((always_inline)) void Graph<T>::chain(std::uint32_t i) {
-  switch (nodes_[i].op) {
-    case Op::Constant:
-    case Op::Variable:
-      break;
-    case Op::Param:
-      accumulate_param(i);
-      break;
-#define GRADSCOPE_CHAIN(Name, str) \
-  case Op::Name:                   \
-    backward_node<ops::Name>(i);   \
-    break;
-      GRADSCOPE_OPS(GRADSCOPE_CHAIN)
-#undef GRADSCOPE_CHAIN
-  }
-}
-
-// Forced inline into chain, and so into the loop: a call per node, with its register saves, cost
-// as much as a scalar op's whole backward.
-template <class T>
-template <class K>
-inline __attribute__((always_inline)) void Graph<T>::backward_node(std::uint32_t i) {
-  constexpr bool binary = K::arity > 1;
-  const Node& n = nodes_[i];
-  Node& a = nodes_[n.in[0]];
-  Node* b = binary ? &nodes_[n.in[1]] : nullptr;
-  const bool need_a = a.flags & kRequiresGrad;
-  const bool need_b = b && (b->flags & kRequiresGrad);
-  if (need_a) start_grad(a);
-  if (need_b) start_grad(*b);
-  T* g = grads_.data();
-  with_shape_class(all_scalar(n, a, b), [&](auto shape_class) __attribute__((always_inline)) {
-    constexpr int N = decltype(shape_class)::value;
-    // 1x1 operands need no lookup in the shape table.
-    auto shape = [&](const Node& x) { return N == 1 ? Shape{1, 1} : shape_of(x); };
-    const Shape sn = shape(n), sa = shape(a), sb = b ? shape(*b) : Shape{};
-    const T attr = K::has_attr ? values_[n.offset + sn.size()] : T(0);
-    ops::Backward<T, N> bw{map_of<N>(value_ptr(a), sa),
-                           map_of<N>(b ? value_ptr(*b) : nullptr, sb),
-                           map_of<N>(static_cast<const T*>(values_.data() + n.offset), sn),
-                           map_of<N>(static_cast<const T*>(g + n.offset), sn),
-                           map_of<N>(need_a ? g + a.offset : nullptr, sa),
-                           map_of<N>(need_b ? g + b->offset : nullptr, sb),
-                           attr};
-    K::backward(bw);
-  });
-}
-
-// A Param leaf's step: this pass's gradient adds into the Parameter's.
-template <class T>
-void Graph<T>::accumulate_param(std::uint32_t i) {
-  const Node& n = nodes_[i];
-  auto& g = params_[n.in[0]]->grad;
-  const Shape s = shape_of(n);
-  if (g.rows() != s.rows || g.cols() != s.cols)
-    fail("backward: grad() of parameter '{}' is {}x{} but the parameter was recorded as {}",
-         node_name(i), g.rows(), g.cols(), s);
-  g += ConstMatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols);
-}
-
-// Lazy zeroing of gradient slots. No pass over the arena zeroes them beforehand: a node's slot is
-// zeroed when its first consumer's backward is about to add into it (start_grad, which marks the
-// node reached) or, if no consumer reached it, when the sweep passes it (take_reached). The slot is
-// then still in cache when it is first written, and the arena is swept once instead of twice. The
-// sweep clears each mark as it passes, so no mark outlives a pass.
-template <class T>
-inline __attribute__((always_inline)) void Graph<T>::start_grad(Node& n) {
-  if (n.flags & kReached) return;
-  n.flags |= kReached;
-  zero_grad(n);
-}
-
-template <class T>
-inline __attribute__((always_inline)) bool Graph<T>::take_reached(std::uint32_t i) {
-  Node& n = nodes_[i];
-  if (!(n.flags & kReached)) {
-    zero_grad(n);  // the root does not depend on it, or it needs no gradient
-    return false;
-  }
-  n.flags &= ~kReached;
-  return true;
-}
-
-template <class T>
-inline __attribute__((always_inline)) void Graph<T>::zero_grad(const Node& n) {
-  if (n.shape == kScalarShape)
-    grads_[n.offset] = T(0);  // a store, not a call to memset
-  else
-    std::fill_n(grads_.data() + n.offset, size_of(n), T(0));
-}
-
-// --- instrumentation: everything a pass does besides the algorithm ---------------------------------
-
-// Node i's step in a pass with hooks, observers or anomaly detection: node i's hooks may replace
-// its gradient, observers see the result, chain(i) passes it on, and anomaly detection checks what
-// chain(i) gave the inputs.
-template <class T>
-void Graph<T>::instrument(std::uint32_t i) {
-  grads_from_ = i;  // what hooks and observers may read: node i and the nodes after it
-  const Node& n = nodes_[i];
-  const Shape s = shape_of(n);
-  while (hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node > i) ++hook_cursor_;
-  bool hooked = false;
-  for (; hook_cursor_ < hooks_.size() && hooks_[hook_cursor_].node == i; ++hook_cursor_) {
-    if (!hooks_[hook_cursor_].id) continue;  // removed earlier in this pass
-    hooks_[hook_cursor_].fn(MatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols));
-    hooked = true;
-  }
-  // The seed is checked on entry and every backward's output after it ran, so only a hook can
-  // have made this gradient non-finite.
-  if (anomaly_ && hooked) check_hooked_gradient(i);
-  for (auto& o : observers_)
-    if (o.id) o.observer->on_node(NodeView<T>(*this, i));
-  chain(i);
-  if (anomaly_) check_backward(i);
-}
-
-template <class T>
-void Graph<T>::abort_pass(std::uint32_t root, std::uint32_t i) {
-  // Nodes up to the one the Error stopped at may carry reached marks the sweep did not clear, and
-  // their gradients are partial sums or what an earlier pass left: none is this pass's gradient.
-  for (std::uint32_t j = 0; j <= root; ++j) nodes_[j].flags &= ~kReached;
-  grads_from_ = std::min(i, root) + 1;
-  for (auto& o : observers_)
-    if (o.id) o.observer->on_backward_abort(*this);
-}
-
-template <class T>
-void Graph<T>::end_pass() {
-  in_backward_ = false;
-  hooks_.erase(std::remove_if(hooks_.begin(), hooks_.end(), [](auto& h) { return h.id == 0; }),
-               hooks_.end());
-  observers_.erase(std::remove_if(observers_.begin(), observers_.end(),
-                                  [](auto& o) { return o.id == 0; }),
-                   observers_.end());
-}
-
-// --- anomaly detection ---------------------------------------------------------------------------
-
-template <class T>
-std::string Graph<T>::describe(std::uint32_t i) const {
-  const NodeView<T> v(*this, i);
-  const SourceLoc loc = v.location();
-  const std::string where = loc.file ? fmt::format("{}:{}", loc.file, loc.line)
-                                     : "an unknown line: recorded before anomaly detection was on";
-  return fmt::format("'{}' ({} {}, created at {})", v.name(), v.op_name(), v.shape(), where);
-}
-
-template <class T>
-void Graph<T>::check_value(std::uint32_t i) const {
-  const NodeView<T> v(*this, i);
-  const std::string bad = non_finite(v.value());
-  if (bad.empty()) return;
-  std::string inputs;
-  for (int k = 0; k < v.arity(); ++k) {
-    const NodeView<T> in(*this, v.input(k));
-    inputs += fmt::format("; input '{}' {} in {}", in.name(), in.shape(), range_of<T>(in.value()));
-  }
-  fail("anomaly: value of {} is not finite ({}){}", describe(i), bad, inputs);
-}
-
-template <class T>
-void Graph<T>::check_backward(std::uint32_t i) const {
-  const NodeView<T> v(*this, i);
-  for (int k = 0; k < v.arity(); ++k) {
-    const std::uint32_t in = v.input(k);
-    if (!(nodes_[in].flags & kRequiresGrad)) continue;
-    const std::string bad = non_finite(grad_slot(in));
-    if (bad.empty()) continue;
-    std::string values;
-    for (int j = 0; j < v.arity(); ++j) {
-      const NodeView<T> x(*this, v.input(j));
-      values += fmt::format("; input '{}' {} in {}", x.name(), x.shape(), range_of<T>(x.value()));
-    }
-    fail("anomaly: backward of {} made the gradient of input {} {} not finite ({}); incoming "
-         "gradient in {}{}",
-         describe(i), k, describe(in), bad, range_of<T>(v.grad()), values);
-  }
-}
-
-template <class T>
-void Graph<T>::check_hooked_gradient(std::uint32_t i) const {
-  const std::string bad = non_finite(grad_slot(i));
-  if (!bad.empty())
-    fail("anomaly: a hook left the gradient of {} not finite ({})", describe(i), bad);
-}
-
 // --- bookkeeping -----------------------------------------------------------------------------------
 
 template <class T>
@@ -703,7 +311,7 @@ void Graph<T>::clear() {
   layers_.clear();
   hooks_.clear();
   grads_from_ = grads_to_ = 0;
-  epoch_ = next_epoch();
+  epoch_ = detail::next_id();
 }
 
 template <class T>
@@ -763,53 +371,6 @@ typename Graph<T>::NoGradGuard Graph<T>::no_grad() {
   const bool previous = grad_enabled_;
   grad_enabled_ = false;
   return NoGradGuard(*this, previous);
-}
-
-template <class T>
-HookHandle Graph<T>::register_hook(Var<T> v, Hook hook) {
-  const auto i = check(v, "register_hook");
-  if (!kHooksCompiledIn) fail("register_hook: gradscope was built with GRADSCOPE_HOOKS=OFF");
-  if (in_backward_)
-    fail("register_hook: called during backward (from a hook or observer) for '{}'; register "
-         "hooks before backward()", node_name(i));
-  if (!hook) fail("register_hook: empty hook for '{}'", node_name(i));
-  if (!(nodes_[i].flags & kRequiresGrad))
-    fail("register_hook: '{}' needs no gradient (a constant, or recorded under no_grad), so the "
-         "hook would never run", node_name(i));
-  hooks_.push_back({next_hook_id_, i, std::move(hook)});
-  return {next_hook_id_++};
-}
-
-template <class T>
-HookHandle Graph<T>::add_observer(Observer<T>& observer) {
-  if (!kHooksCompiledIn) fail("add_observer: gradscope was built with GRADSCOPE_HOOKS=OFF");
-  if (in_backward_)
-    fail("add_observer: called during backward (from a hook or observer); add observers before "
-         "backward()");
-  observers_.push_back({next_hook_id_, &observer});
-  return {next_hook_id_++};
-}
-
-template <class T>
-void Graph<T>::remove(HookHandle handle) {
-  if (handle.id == 0) return;  // never issued
-  // During backward the loops over hooks_ and observers_ are running, perhaps inside the very
-  // function being removed: only mark it (id 0); end_pass() erases it.
-  auto hit = std::find_if(hooks_.begin(), hooks_.end(), [&](auto& h) { return h.id == handle.id; });
-  if (hit != hooks_.end()) {
-    if (in_backward_)
-      hit->id = 0;
-    else
-      hooks_.erase(hit);
-    return;
-  }
-  auto oit = std::find_if(observers_.begin(), observers_.end(),
-                          [&](auto& o) { return o.id == handle.id; });
-  if (oit == observers_.end()) return;
-  if (in_backward_)
-    oit->id = 0;
-  else
-    observers_.erase(oit);
 }
 
 template class Graph<double>;

@@ -12,6 +12,7 @@
 // (24 bytes), so a handle kept past clear() or used with another graph is caught, not undefined
 // behaviour. Parameter<T> holds a value and an accumulated gradient outside any graph.
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -56,15 +57,23 @@ struct SourceLoc {
 template <class T>
 class Graph;
 
+namespace detail {
+// A process-wide unique, never reused, 64-bit number: graph epochs and parameter identities.
+inline std::uint64_t next_id() {
+  static std::atomic<std::uint64_t> last{0};
+  return ++last;
+}
+}  // namespace detail
+
 // A trainable tensor that outlives graphs. Its storage sits behind a pointer, so a Parameter can
 // be moved (into a vector, say) while graphs refer to it; it must outlive every graph that uses it.
 // Backward adds into grad(); zero_grad() resets it. Every member of a moved-from Parameter throws
-// Error.
+// Error. Its identity (for Graph::register_hook(Parameter&)) moves with it and is never reused.
 template <class T>
 class Parameter {
  public:
   Parameter(Matrix<T> value, std::string name)
-      : s_(std::make_unique<Storage>(Storage{std::move(value), {}, std::move(name)})) {
+      : s_(std::make_unique<Storage>(Storage{std::move(value), {}, std::move(name), detail::next_id()})) {
     if (s_->value.size() == 0) fail("parameter '{}': empty value (0 elements)", s_->name);
     s_->grad.setZero(s_->value.rows(), s_->value.cols());
   }
@@ -83,6 +92,7 @@ class Parameter {
   struct Storage {
     Matrix<T> value, grad;
     std::string name;
+    std::uint64_t id;  // what a graph's parameter hooks are keyed on: never an address
   };
   friend class Graph<T>;
   // The storage, or an Error naming what asked (what) if this Parameter was moved from.
@@ -291,9 +301,14 @@ class Graph {
   // what is removed is not called again, and is erased when the pass ends. Registering during
   // backward is an Error (the pass's order of hooks is fixed when it starts).
   HookHandle register_hook(Var<T> v, Hook hook);  // dropped by clear() with the node
+  // A hook on a Parameter, kept across clear(): it runs on the Param node of every pass that
+  // recorded p in this graph (each node, where p was recorded more than once), before the node's
+  // own hooks, until removed. Keyed on p's identity, not its address: if p is destroyed the hook
+  // never runs again (remove() it to free what it captured).
+  HookHandle register_hook(Parameter<T>& p, Hook hook);
   HookHandle add_observer(Observer<T>& observer);  // kept across clear(); must outlive the graph or be removed
   void remove(HookHandle handle);                  // unknown or already removed handles are ignored
-  bool has_hooks() const { return !hooks_.empty(); }
+  bool has_hooks() const { return !hooks_.empty() || !param_hooks_.empty(); }
 
   // Anomaly detection: the first non-finite value (forward), or gradient (backward: the node whose
   // backward produced it, or a hook), throws an Error naming the node, its op, shape, input ranges
@@ -332,6 +347,11 @@ class Graph {
   };
   struct NodeHook {
     std::uint32_t id, node;  // id 0: removed during backward, erased when it ends
+    Hook fn;
+  };
+  struct ParamHook {
+    std::uint32_t id;    // 0: removed during backward, erased when it ends
+    std::uint64_t param; // Parameter::Storage::id
     Hook fn;
   };
   struct ObserverEntry {
@@ -393,7 +413,7 @@ class Graph {
     return {grads_.data() + nodes_[i].offset, s.rows, s.cols};
   }
 
-  // The backward pass (graph.cpp): backward_from runs the reverse loop, chain(i) node i's step.
+  // The backward pass (backward.cpp): backward_from runs the reverse loop, chain(i) node i's step.
   void backward_from(std::uint32_t root, const T* seed);
   void start_pass(std::uint32_t root, const T* seed);
   void chain(std::uint32_t i);
@@ -404,10 +424,12 @@ class Graph {
   // An Error stopped the pass at node i (root + 1: before the loop).
   void abort_pass(std::uint32_t root, std::uint32_t i);
   void end_pass();  // however the pass ended: erases hooks and observers removed during it
-  // Lazy zeroing of gradient slots, see graph.cpp.
+  // Lazy zeroing of gradient slots, see backward.cpp.
   void start_grad(Node& n);
   bool take_reached(std::uint32_t i);
   void zero_grad(const Node& n);
+  // The checks register_hook(Var) and register_hook(Parameter&) share; what names the target.
+  void check_new_hook(const Hook& hook, const std::string& what) const;
   // Anomaly checks: node i's value; the gradients node i's backward gave its inputs; node i's
   // gradient as its hooks left it.
   void check_value(std::uint32_t i) const;
@@ -469,6 +491,7 @@ class Graph {
 
   std::vector<NodeHook> hooks_;
   std::size_t hook_cursor_ = 0;
+  std::vector<ParamHook> param_hooks_;  // kept across clear()
   std::vector<ObserverEntry> observers_;
   std::uint32_t next_hook_id_ = 1;
   bool in_backward_ = false;
