@@ -79,13 +79,17 @@ ThroughTime diagnose_pass(models::SequenceRegressor<double>& net, const models::
 
 void add_recurrent_options(CLI::App& cmd, RecurrentOptions& o) {
   add_integer_option(cmd, "--steps", o.steps, "--arch rnn|lstm: sequence length T");
-  cmd.add_option("--rec-init", o.rec_init,
-                 "--arch rnn|lstm: recurrent weight: orthogonal, gaussian or identity")
-      ->capture_default_str();
-  add_decimal_option(cmd, "--rec-scale", o.rec_scale,
-                     "--arch rnn|lstm: scale s of the recurrent weight");
+  add_recurrent_weight_options(cmd, o.rec_init, o.rec_scale);
   o.width_given = cmd.get_option("--width");
   o.act_given = cmd.get_option("--act");
+}
+
+void add_recurrent_weight_options(CLI::App& cmd, std::string& rec_init, double& rec_scale) {
+  cmd.add_option("--rec-init", rec_init,
+                 "--arch rnn|lstm: recurrent weight: orthogonal, gaussian or identity")
+      ->capture_default_str();
+  add_decimal_option(cmd, "--rec-scale", rec_scale,
+                     "--arch rnn|lstm: scale s of the recurrent weight");
 }
 
 void run_recurrent_demo(const NetworkOptions& net, const RecurrentOptions& o,
