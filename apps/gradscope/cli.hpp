@@ -192,7 +192,9 @@ struct RecurrentOptions {
   long steps = 50;
   std::string rec_init = "orthogonal";
   double rec_scale = 1;
-  const CLI::Option* width_given = nullptr;  // the --width and --act options, to see if given
+  // The --width and --act options, to see if given; null (options set in code, as the report
+  // does): net's width and act are read as they are.
+  const CLI::Option* width_given = nullptr;
   const CLI::Option* act_given = nullptr;
 };
 void add_recurrent_options(CLI::App& cmd, RecurrentOptions& o);  // after add_network_options

@@ -20,9 +20,10 @@ models::RecurrentSpec recurrent_spec(models::Cell cell, const NetworkOptions& ne
   models::RecurrentSpec s;
   s.cell = cell;
   s.inputs = 2;
-  s.hidden = o.width_given && o.width_given->count() ? net.width : 64;
+  s.hidden = !o.width_given || o.width_given->count() ? net.width : 64;
   if (s.hidden < 1) fail("--width must be at least 1, got {}", s.hidden);
-  s.activation = models::parse_activation(o.act_given && o.act_given->count() ? net.act : "tanh");
+  s.activation =
+      models::parse_activation(!o.act_given || o.act_given->count() ? net.act : "tanh");
   if (cell == models::Cell::Rnn && s.activation != models::Activation::Tanh &&
       s.activation != models::Activation::Identity)
     fail("--arch rnn: --act must be tanh or identity, got {}", net.act);
