@@ -25,16 +25,14 @@ std::string number(const json& v, const char* format = "{:.4g}") {
 void print_cells(const json& doc) {
   const json& cells = doc.at("cells");
   const bool spectrum = !cells.empty() && cells.front().contains("jacobian_s2_mean");
-  std::vector<std::string> headers{"arch", "norm", "act", "init",  "depth",  "width",  "sigma_w2",
+  std::vector<std::string> headers{"act",      "init",  "depth",  "width",  "sigma_w2",
                                    "sigma_b2", "gain",  "+-sd",   "theory", "ratio",
                                    "xi",       "total", "verdict"};
   if (spectrum)
     for (const char* h : {"s2 mean", "s2 var", "s max"}) headers.emplace_back(h);
   Table table(headers);
   for (const json& c : cells) {
-    std::vector<std::string> row{c.at("arch").get<std::string>(),
-                                 c.at("norm").get<std::string>(),
-                                 c.at("act").get<std::string>(),
+    std::vector<std::string> row{c.at("act").get<std::string>(),
                                  c.at("init").get<std::string>(),
                                  std::to_string(c.at("depth").get<long>()),
                                  std::to_string(c.at("width").get<long>()),
@@ -93,14 +91,24 @@ void run_sweep(const SweepOptions& o) {
       results.size(),
       shard.count > 1 ? fmt::format(" (shard {} of {} cells)", o.shard, all.size()) : "",
       grid.repeats, grid.samples, o.threads, seconds, double(results.size()) / seconds);
-  fmt::print("{}\n", recurrent
-                         ? "gain: the fitted per-step gain of |dL/dh_t|, mean over seeds (+-sd); "
-                           "theory: rnn Pascanu's bound sigma_max(W_rec) x sup|phi'|, lstm none; "
-                           "total: |dL/dh_1|/|dL/dh_T|"
-                         : "gain: the diagnosis's rms gain of dL/dz per unit, mean over seeds "
-                           "(+-sd); theory: mean-field (mlp sqrt(chi1), layer norm and residual "
-                           "blocks as docs/sweep.md derives); xi = -1/ln chi1; total: "
-                           "rms(dz_1)/rms(dz_L)");
+  // One architecture per grid: named here, in each cell's JSON and CSV, not in every row.
+  if (recurrent)
+    fmt::print(
+        "{}: gain: the fitted per-step gain of |dL/dh_t|, mean over seeds (+-sd); theory: {}; "
+        "total: |dL/dh_1|/|dL/dh_T|\n",
+        grid.arch,
+        grid.arch == "rnn" ? "Pascanu's bound sigma_max(W_rec) x sup|phi'|" : "none for an lstm");
+  else if (grid.arch == "mlp" && grid.norm == "none")
+    fmt::print(
+        "gain: the diagnosis's rms gain of dL/dz per layer, mean over seeds (+-sd); theory: "
+        "mean-field sqrt(chi1); xi = -1/ln chi1; total: rms(dz_1)/rms(dz_L)\n");
+  else
+    fmt::print(
+        "{}{}: gain: the diagnosis's rms gain of dL/dz per {}, mean over seeds (+-sd); theory: "
+        "mean-field {} (docs/sweep.md); total: rms(dz_1)/rms(dz_L)\n",
+        grid.arch, grid.norm == "layer" ? " with layer norm" : "",
+        grid.arch == "mlp" ? "layer" : "block",
+        grid.arch == "mlp" ? "through the layer norm" : "of residual blocks");
   print_cells(doc);
   finish(outputs, o.csv, doc);
 }
