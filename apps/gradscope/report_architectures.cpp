@@ -39,12 +39,8 @@ PlotSeries unit_series(const json& doc, const std::string& title, std::string& c
 // Two deep stacks of 50 x 64 (the second the remedy), one plot of rms(dL/dz) per unit.
 void stacks(Report& r, const std::string& stem, const std::string& what,
             const std::vector<std::pair<std::string, DemoOptions>>& runs) {
-  LinePlot p;
-  p.title = "rms(dL/dz) per unit, 50 x 64: " + what;
-  p.xlabel = "unit (50 = output)";
-  p.ylabel = "rms dL/dz";
-  p.log_y = true;
-  p.reverse_x = true;
+  LinePlot p{"rms(dL/dz) per unit, 50 x 64: " + what, "unit (50 = output)", "rms dL/dz", true, true,
+             {}};
   std::string csv = "network,unit,rms_dz\n";
   for (const auto& [name, options] : runs) {
     const json doc = demo(r, options, stem + "-" + std::to_string(p.series.size() + 1));
@@ -85,31 +81,36 @@ void architectures_section(Report& r, bool full) {
   r.page.paragraph(
       "The remedies change the architecture, not the initialisation, and the diagnosis reads a "
       "residual block or a time step as one unit like a layer (docs/architectures.md, "
-      "docs/recurrent.md). Plain against residual (He et al. 2016 in miniature): ReLU, Xavier "
-      "initialisation (variance 1/n, half what ReLU needs), the seed's two clusters of 100 "
-      "points.");
+      "docs/recurrent.md).");
   DemoOptions residual = deep("relu", "xavier");
   residual.net.arch = "residual";
-  stacks(r, "architectures-residual", "plain against residual, ReLU, Xavier",
-         {{"plain ReLU stack", deep("relu", "xavier")}, {"residual ReLU stack", residual}});
-
-  r.page.paragraph(
-      "Layer normalisation in a deep tanh stack: weights N(0, 0.1^2) (sigma_w^2 = 0.64 at width "
-      "64), the same weights and data with and without normalising each layer's Wa + b.");
   DemoOptions normalised = deep("tanh", "normal");
   normalised.net.norm = "layer";
-  stacks(r, "architectures-norm", "tanh, with and without layer norm",
-         {{"plain tanh stack", deep("tanh", "normal")}, {"layer-normalised tanh stack", normalised}});
+  const struct {
+    const char *intro, *stem, *what;
+    std::vector<std::pair<std::string, DemoOptions>> runs;
+  } pairs[] = {
+      {"Plain against residual (He et al. 2016 in miniature): ReLU, Xavier initialisation "
+       "(variance 1/n, half what ReLU needs), the seed's two clusters of 100 points.",
+       "architectures-residual",
+       "plain against residual, ReLU, Xavier",
+       {{"plain ReLU stack", deep("relu", "xavier")}, {"residual ReLU stack", residual}}},
+      {"Layer normalisation in a deep tanh stack: weights N(0, 0.1^2) (sigma_w^2 = 0.64 at width "
+       "64), the same weights and data with and without normalising each layer's Wa + b.",
+       "architectures-norm",
+       "tanh, with and without layer norm",
+       {{"plain tanh stack", deep("tanh", "normal")}, {"layer-normalised tanh stack", normalised}}}};
+  for (const auto& pair : pairs) {
+    r.page.paragraph(pair.intro);
+    stacks(r, pair.stem, pair.what, pair.runs);
+  }
 
   r.page.paragraph(
       "A linear RNN with W_rec = s Q, Q orthogonal, width 64, 100 steps (Pascanu, Mikolov & "
       "Bengio 2013): going back one step multiplies the gradient by exactly s, and Pascanu's "
       "bound sigma_max(W_rec) x sup|phi'| is s too.");
-  LinePlot p;
-  p.title = "|dL/dh_t| per step, linear RNN, W_{rec} = s Q, T = 100";
-  p.xlabel = "step t";
-  p.ylabel = "|dL/dh_t|";
-  p.log_y = true;
+  LinePlot p{"|dL/dh_t| per step, linear RNN, W_{rec} = s Q, T = 100", "step t", "|dL/dh_t|",
+             true, false, {}};
   std::string csv = "s,step,grad_norm\n";
   for (const double s : {0.9, 1.1}) {
     const json doc = demo(r, recurrent("rnn", "identity", s, 100),
