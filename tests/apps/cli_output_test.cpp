@@ -327,9 +327,8 @@ TEST_CASE("outputs: a reader that leaves the pipe drops the report, not the file
   CHECK(nlohmann::json::parse(slurp(box.dir() / "head.json"))["command"] == "demo");
 }
 
-TEST_CASE("outputs: sweep --arch names the architecture and theory of every cell; its shards merge "
-          "to the whole",
-          "[cli][outputs]") {
+// Its shards merge into the unsharded file, and not with another architecture's.
+TEST_CASE("outputs: sweep --arch names each cell's architecture and theory", "[cli][outputs]") {
   Sandbox box;
   const std::string grid =
       "sweep --arch rnn --acts identity --rec-scale 0.9 --depths 5,6 --widths 4 --repeats 1 "
