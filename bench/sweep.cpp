@@ -16,9 +16,10 @@ std::vector<Figure> sweep_throughput(const Options& opt) {
   grid.acts = {"relu", "tanh"};
   grid.inits = {"he", "xavier"};
   grid.repeats = 1;
-  const double cells = double(study::cells(grid).size());
+  const auto specs = study::cells(grid);
+  const double cells = double(specs.size());
   auto rate = [&](unsigned threads) {
-    return cells / wall_seconds([&] { keep(study::run_sweep(grid, {}, threads)); });
+    return cells / wall_seconds([&] { keep(study::run_sweep(grid, specs, {}, threads)); });
   };
   Figure one{"sweep_throughput", "cells/s", "", {}, {}, {}};
   Figure all{"sweep_threads", "cells/s",

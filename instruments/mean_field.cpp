@@ -28,10 +28,8 @@ GaussHermite make_rule() {
   return rule;
 }
 
-// E[φ(√q z)²] and E[φ′(√q z)²].
-struct Moments {
-  double phi2 = 0, slope2 = 0;
-};
+}  // namespace
+
 Moments moments(Op act, double attr, double q) {
   const GaussHermite& rule = gauss_hermite();
   double x[kGaussHermiteNodes], y[kGaussHermiteNodes], d[kGaussHermiteNodes];
@@ -44,6 +42,8 @@ Moments moments(Op act, double attr, double q) {
   }
   return m;
 }
+
+namespace {
 // Pre-activation variances above this count as unbounded: the forward signal explodes.
 constexpr double kUnbounded = 1e8;
 
@@ -79,11 +79,17 @@ const GaussHermite& gauss_hermite() {
   return rule;
 }
 
-MeanField mean_field(Op act, double attr, double sigma_w2, double sigma_b2) {
+namespace {
+void require_sigmas(double sigma_w2, double sigma_b2) {
   if (!std::isfinite(sigma_w2) || !(sigma_w2 > 0))
     fail("mean field: sigma_w2 must be finite and > 0, got {}", sigma_w2);
   if (!std::isfinite(sigma_b2) || !(sigma_b2 >= 0))
     fail("mean field: sigma_b2 must be finite and >= 0, got {}", sigma_b2);
+}
+}  // namespace
+
+MeanField mean_field(Op act, double attr, double sigma_w2, double sigma_b2) {
+  require_sigmas(sigma_w2, sigma_b2);
   const double q = fixed_point([&](double q) {
     return sigma_w2 * moments(act, attr, q).phi2 + sigma_b2;
   });
@@ -96,6 +102,27 @@ MeanField mean_field(Op act, double attr, double sigma_w2, double sigma_b2) {
   mf.depth_scale = std::abs(mf.chi1 - 1) <= 1e-9 ? std::numeric_limits<double>::infinity()
                                                  : -1 / std::log(mf.chi1);
   return mf;
+}
+
+double layer_norm_gain(Op act, double attr, double sigma_w2, double sigma_b2, double width) {
+  require_sigmas(sigma_w2, sigma_b2);
+  const Moments m = moments(act, attr, 1);
+  return std::sqrt((1 - 2 / width) * sigma_w2 * m.slope2 / (sigma_w2 * m.phi2 + sigma_b2));
+}
+
+double residual_gain(Op act, double attr, double sigma_w2, double sigma_b2, double width,
+                     long blocks, bool layer_norm) {
+  require_sigmas(sigma_w2, sigma_b2);
+  const double beta2 = 1.0 / double(blocks);
+  double q_a = 1, log_chi = 0;  // the stream's variance (unit-variance inputs); Σ ln χ over 2..L-1
+  for (long l = 1; l < blocks; ++l) {
+    const double q1 = sigma_w2 * q_a + sigma_b2;  // of W₁a + b₁
+    const Moments m = moments(act, attr, layer_norm ? 1 : q1);
+    const double back = layer_norm ? (1 - 2 / width) * sigma_w2 / q1 : sigma_w2;
+    if (l >= 2) log_chi += std::log1p(beta2 * sigma_w2 * m.slope2 * back);
+    q_a += beta2 * sigma_w2 * m.phi2 + sigma_b2;
+  }
+  return std::exp(log_chi / (2.0 * double(blocks - 2)));
 }
 
 double critical_sigma_w2(Op act, double attr, double sigma_b2) {

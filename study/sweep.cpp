@@ -5,16 +5,22 @@
 #include <charconv>
 #include <cmath>
 #include <exception>
+#include <limits>
 #include <map>
 #include <mutex>
+#include <optional>
+#include <tuple>
 #include <thread>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
 #include "gradscope/instruments/diagnosis.hpp"
+#include "gradscope/instruments/through_time.hpp"
 #include "gradscope/models/activation_op.hpp"
 #include "gradscope/models/mlp.hpp"
+#include "gradscope/models/recurrent.hpp"
+#include "gradscope/models/residual.hpp"
 
 namespace gradscope::study {
 
@@ -59,12 +65,45 @@ void require_nonempty(const char* option, const std::vector<T>& v) {
   if (v.empty()) fail("sweep: {} is empty", option);
 }
 
+bool recurrent(const std::string& arch) { return arch == "rnn" || arch == "lstm"; }
+
 struct Pass {
   double gain, total_gain;
   Verdict verdict;
   std::vector<double> rms_dz, grad_w_norm;
   JacobianSpectrum spectrum;
+  double bound = kNoValue;  // rnn: Pascanu's bound for this seed's W_rec
 };
+
+Eigen::MatrixXd normal_matrix(models::Rng& rng, Eigen::Index rows, Eigen::Index cols) {
+  Eigen::MatrixXd m(rows, cols);
+  for (Eigen::Index i = 0; i < m.size(); ++i) m(i) = rng.normal();
+  return m;
+}
+
+// A recurrent cell over depth = T steps of fresh random inputs, L = Σ r ⊙ h_T.
+Pass recurrent_pass(const Grid& grid, const CellSpec& c, std::uint64_t seed) {
+  models::RecurrentSpec spec;
+  spec.cell = models::parse_cell(c.arch);
+  spec.inputs = spec.hidden = c.width;
+  spec.activation = models::parse_activation(c.act);
+  spec.rec_init = models::parse_recurrent_init(c.init);
+  spec.rec_scale = grid.rec_scale;
+  models::Rng weights(seed);
+  models::Recurrent<double> cell("cell", spec, weights);
+  models::Rng rng(mix(seed, 1));
+  Graph<double> g;
+  std::vector<Var<double>> xs;
+  for (long t = 0; t < c.depth; ++t)
+    xs.push_back(g.constant(normal_matrix(rng, c.width, grid.samples), "x"));
+  const auto hs = cell.forward(xs);
+  g.backward(sum(hs.back() * g.constant(normal_matrix(rng, c.width, grid.samples), "r")));
+  const ThroughTime d = diagnose_through_time(g);
+  Pass p{d.gain, d.total, d.verdict, {}, {}, {}, d.bound};
+  const double size = double(c.width) * double(grid.samples);
+  for (double n : d.grad_norm) p.rms_dz.push_back(n / std::sqrt(size));
+  return p;
+}
 
 // J = D_L W_L ··· D_1 W_1 at the first input, D_l = diag(φ′(z_l)), by the activation's own φ′.
 JacobianSpectrum spectrum(models::Mlp<double>& net, const models::NetworkForward<double>& fwd,
@@ -80,39 +119,92 @@ JacobianSpectrum spectrum(models::Mlp<double>& net, const models::NetworkForward
 }
 
 Pass run_pass(const Grid& grid, const CellSpec& c, std::uint64_t seed) {
+  if (recurrent(c.arch)) return recurrent_pass(grid, c, seed);
   const models::Activation act = models::parse_activation(c.act);
+  const models::Norm norm = models::parse_norm(c.norm);
   const auto [w_init, b_init] = initialisers(grid, c);
-  models::MlpBuilder builder(c.width);
-  for (long l = 0; l < c.depth; ++l) builder.dense(c.width, act, w_init, b_init);
-  auto net = builder.orientation(models::Orientation::OutIn).seed(seed).build<double>();
+  const auto o = models::Orientation::OutIn;
+  std::optional<models::Mlp<double>> net;
+  std::vector<models::ResidualBlock<double>> blocks;
+  if (c.arch == "mlp") {
+    models::MlpBuilder builder(c.width);
+    for (long l = 0; l < c.depth; ++l) builder.dense(c.width, act, w_init, b_init, norm);
+    net = builder.orientation(o).seed(seed).build<double>();
+  } else {
+    models::Rng weights(seed);
+    for (long l = 1; l <= c.depth; ++l)
+      blocks.emplace_back(fmt::format("block{}", l), c.width, act, o, w_init, b_init,
+                          1 / std::sqrt(double(c.depth)), norm, weights);
+  }
   models::Rng rng(mix(seed, 1));
-  Eigen::MatrixXd x(c.width, grid.samples), r(c.width, grid.samples);
-  for (Eigen::Index i = 0; i < x.size(); ++i) x(i) = rng.normal();
-  for (Eigen::Index i = 0; i < r.size(); ++i) r(i) = rng.normal();
+  const Eigen::MatrixXd x = normal_matrix(rng, c.width, grid.samples);
+  const Eigen::MatrixXd r = normal_matrix(rng, c.width, grid.samples);
 
   Graph<double> g;
-  const auto fwd = net.forward(g.constant(x, "x"));
+  models::NetworkForward<double> fwd;
+  if (net) {
+    fwd = net->forward(g.constant(x, "x"));
+  } else {
+    Var<double> a = g.constant(x, "x");
+    for (auto& block : blocks) a = fwd.layers.emplace_back(block.forward(a)).a;
+  }
   g.backward(sum(fwd.output().a * g.constant(r, "r")));
   const Diagnosis d = diagnose(g);
   Pass p{d.measured_gain, d.total_gain, d.verdict, {}, {}, {}};
   for (const auto& layer : d.layers) p.rms_dz.push_back(layer.grad_rms);
-  for (std::size_t l = 1; l <= net.depth(); ++l) p.grad_w_norm.push_back(net.layer(l).w().grad().norm());
-  if (grid.spectrum) p.spectrum = spectrum(net, fwd, act);
+  for (const auto& layer : fwd.layers) p.grad_w_norm.push_back(layer.w.grad().norm());
+  if (grid.spectrum) p.spectrum = spectrum(*net, fwd, act);
   return p;
+}
+
+// The theory of a cell's architecture (CellResult's theory_kind); rnn's is filled in from its
+// passes, one bound per seed's W_rec.
+std::pair<MeanField, std::string> theory(const CellSpec& c) {
+  const models::ActivationOp op = models::activation_op(models::parse_activation(c.act));
+  constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+  MeanField none{nan, nan, nan, nan};
+  const bool layer_norm = models::parse_norm(c.norm) == models::Norm::Layer;
+  if (c.arch == "mlp" && !layer_norm)
+    return {mean_field(op.op, op.attr, c.sigma_w2, c.sigma_b2), "mean-field"};
+  if (c.arch == "mlp") {
+    none.gain = layer_norm_gain(op.op, op.attr, c.sigma_w2, c.sigma_b2, double(c.width));
+    return {none, "mean-field layer norm"};
+  }
+  if (c.arch == "residual") {
+    none.gain = residual_gain(op.op, op.attr, c.sigma_w2, c.sigma_b2, double(c.width), c.depth,
+                              layer_norm);
+    return {none, "mean-field residual"};
+  }
+  return {none, c.arch == "rnn" ? "pascanu bound" : "none"};
 }
 }  // namespace
 
 std::vector<CellSpec> cells(const Grid& grid) {
+  if (grid.arch != "mlp" && grid.arch != "residual" && !recurrent(grid.arch))
+    fail("sweep: --arch {}: unknown architecture (expected mlp, residual, rnn or lstm)", grid.arch);
+  const bool layer_norm = models::parse_norm(grid.norm) == models::Norm::Layer;
+  const bool rec = recurrent(grid.arch);
+  if (rec && layer_norm)
+    fail("sweep: --norm layer: --arch {} has no normalisation (--norm applies to mlp and residual)",
+         grid.arch);
+  if (grid.spectrum && (grid.arch != "mlp" || layer_norm))
+    fail("sweep: --spectrum: the Jacobian is for --arch mlp without --norm only");
   require_nonempty("--depths", grid.depths);
   require_nonempty("--widths", grid.widths);
   require_nonempty("--acts", grid.acts);
   require_nonempty("--inits", grid.inits);
   require_nonempty("--sigma-w2", grid.sigma_w2);
   require_nonempty("--sigma-b2", grid.sigma_b2);
-  for (long d : grid.depths)
-    if (d < 3) fail("sweep: --depths {}: each depth must be >= 3 (the gain spans layers 1 to L-1)", d);
+  for (long d : grid.depths) {
+    if (rec && d < 2)
+      fail("sweep: --depths {}: --arch {} reads each depth as the steps T, which must be >= 2", d,
+           grid.arch);
+    if (!rec && d < 3)
+      fail("sweep: --depths {}: each depth must be >= 3 (the gain spans layers 1 to L-1)", d);
+  }
   for (long w : grid.widths) {
     if (w < 1) fail("sweep: --widths {}: each width must be >= 1", w);
+    if (layer_norm && w < 2) fail("sweep: --widths {}: layer norm needs widths >= 2", w);
     if (grid.spectrum && w > kMaxSpectrumWidth)
       fail("sweep: --widths {} with --spectrum: the exact SVD takes widths up to {}", w,
            kMaxSpectrumWidth);
@@ -125,8 +217,27 @@ std::vector<CellSpec> cells(const Grid& grid) {
     fail("sweep: --identity-scale {}: must be finite and > 0", grid.identity_scale);
   if (grid.repeats < 1) fail("sweep: --repeats {}: must be >= 1", grid.repeats);
   if (grid.samples < 1) fail("sweep: --samples {}: must be >= 1", grid.samples);
+  if (!std::isfinite(grid.rec_scale) || !(grid.rec_scale > 0))
+    fail("sweep: --rec-scale {}: must be finite and > 0", grid.rec_scale);
 
   std::vector<CellSpec> out;
+  if (rec) {
+    const std::string rec_init(
+        models::recurrent_init_name(models::parse_recurrent_init(grid.rec_init)));
+    for (const auto& act_name : grid.acts) {
+      const models::Activation act = models::parse_activation(act_name);
+      const bool linear = act == models::Activation::Identity && grid.arch == "rnn";
+      if (act != models::Activation::Tanh && !linear)
+        fail("sweep: --acts {}: --arch {} takes {}", act_name, grid.arch,
+             grid.arch == "lstm" ? "tanh only (its gates are fixed)" : "tanh or identity");
+      for (long depth : grid.depths)
+        for (long width : grid.widths)
+          out.push_back({out.size(), grid.arch, grid.norm,
+                         std::string(models::activation_name(act)), rec_init, depth, width,
+                         grid.rec_scale * grid.rec_scale, 0});
+    }
+    return out;
+  }
   for (const auto& act_name : grid.acts) {
     const models::Activation act = models::parse_activation(act_name);
     const models::ActivationOp op = models::activation_op(act);
@@ -145,8 +256,8 @@ std::vector<CellSpec> cells(const Grid& grid) {
       for (const auto& [w2, b2] : sigmas)
         for (long depth : grid.depths)
           for (long width : grid.widths)
-            out.push_back({out.size(), std::string(models::activation_name(act)), init, depth,
-                           width, w2, b2});
+            out.push_back({out.size(), grid.arch, grid.norm,
+                           std::string(models::activation_name(act)), init, depth, width, w2, b2});
     }
   }
   return out;
@@ -166,13 +277,13 @@ Shard parse_shard(std::string_view text) {
 }
 
 CellResult run_cell(const Grid& grid, const CellSpec& spec) {
-  const models::ActivationOp op = models::activation_op(models::parse_activation(spec.act));
   CellResult c;
   c.spec = spec;
-  c.theory = mean_field(op.op, op.attr, spec.sigma_w2, spec.sigma_b2);
+  std::tie(c.theory, c.theory_kind) = theory(spec);
   c.has_spectrum = grid.spectrum;
   c.rms_dz.assign(std::size_t(spec.depth), 0);
-  c.grad_w_norm.assign(std::size_t(spec.depth), 0);
+  c.grad_w_norm.assign(recurrent(spec.arch) ? 0 : std::size_t(spec.depth), 0);
+  double bound = 0;
   std::map<Verdict, long> votes;
   Verdict first = Verdict::Unknown;
   double log_total = 0;
@@ -188,7 +299,9 @@ CellResult run_cell(const Grid& grid, const CellSpec& spec) {
     c.spectrum.s2_mean += p.spectrum.s2_mean / n;
     c.spectrum.s2_var += p.spectrum.s2_var / n;
     c.spectrum.s_max += p.spectrum.s_max / n;
+    bound += p.bound / n;
   }
+  if (spec.arch == "rnn") c.theory.gain = bound;
   Verdict verdict = first;
   for (const auto& [v, count] : votes)
     if (count > votes[verdict]) verdict = v;
@@ -202,11 +315,11 @@ CellResult run_cell(const Grid& grid, const CellSpec& spec) {
   return c;
 }
 
-std::vector<CellResult> run_sweep(const Grid& grid, Shard shard, unsigned threads,
-                                  const Progress& progress) {
+std::vector<CellResult> run_sweep(const Grid& grid, const std::vector<CellSpec>& all,
+                                  Shard shard, unsigned threads, const Progress& progress) {
   std::vector<CellSpec> todo;
-  for (auto& c : cells(grid))
-    if (shard.contains(c)) todo.push_back(std::move(c));
+  for (const auto& c : all)
+    if (shard.contains(c)) todo.push_back(c);
   std::vector<CellResult> results(todo.size());
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   threads = unsigned(std::min<std::size_t>(threads, std::max<std::size_t>(todo.size(), 1)));

@@ -1,13 +1,18 @@
 #pragma once
 // A sweep: a grid of wide random networks (activation x initialiser x depth x width), each given
 // one backward pass per seed on random unit-variance inputs, measured by the gradient diagnosis
-// (instruments/diagnosis.hpp) beside mean-field theory (instruments/mean_field.hpp) and, on
-// request, the singular values of the input–output Jacobian.
+// (instruments/diagnosis.hpp) beside a theory of the architecture (instruments/mean_field.hpp,
+// instruments/through_time.hpp) and, on request, the singular values of the input–output Jacobian.
 //
-// Every network is `depth` dense layers of `width` units (z = Wx + b, the same activation in every
-// layer) on `width` inputs, with the loss L = Σ r ⊙ a_L for a fixed random r ~ N(0, 1): a gradient
-// at the output that does not depend on the network, so what reaches each layer is what the layers
-// did to it.
+// Every network is `depth` units of `width` on `width` inputs (the same activation in every unit),
+// with the loss L = Σ r ⊙ (the last unit's output) for a fixed random r ~ N(0, 1): a gradient at
+// the output that does not depend on the network, so what reaches each unit is what the units did
+// to it. The units, by Grid::arch:
+//   mlp       dense layers z = Wa + b (with Grid::norm "layer": z = LN(Wa + b)), a = φ(z)
+//   residual  residual blocks a + W₂ φ(W₁a + b₁) + b₂, W₂ scaled by 1/√depth (models/residual.hpp)
+//   rnn, lstm a recurrent cell of `width` hidden units unrolled over depth = T steps, a fresh input
+//             x_t ~ N(0, 1) at every step; W_rec by Grid::rec_init and rec_scale (its σ_w² is
+//             rec_scale²), W_in xavier. The units are the time steps (through_time.hpp).
 //
 // Results depend only on the grid: cell i's seeds are derived from (grid.seed, i, repeat), so any
 // number of threads and any split into shards give the same numbers.
@@ -24,6 +29,12 @@ namespace gradscope::study {
 
 // The grid, as `gradscope sweep`'s options of the same names set it.
 struct Grid {
+  std::string arch = "mlp";  // mlp, residual, rnn or lstm
+  std::string norm = "none";  // mlp, residual: none or layer
+  std::string rec_init = "orthogonal";  // rnn, lstm: orthogonal, gaussian or identity
+  double rec_scale = 1;                 // rnn, lstm: the scale s of W_rec
+  // rnn, lstm: depths are the steps T, widths the hidden size, and the inits and σ lists are not
+  // read (W_rec is rec_init at rec_scale); acts are tanh or identity (lstm: tanh, its gates fixed).
   std::vector<long> depths{30};
   std::vector<long> widths{256};
   std::vector<std::string> acts{"relu"};
@@ -47,15 +58,19 @@ inline constexpr long kMaxSpectrumWidth = 1024;
 // depth, width, the last varying fastest.
 struct CellSpec {
   std::size_t index = 0;
-  std::string act, init;  // init: the canonical name (glorot reads xavier)
+  std::string arch, norm;  // the grid's
+  std::string act, init;  // init: the canonical name (glorot reads xavier); rnn, lstm: rec_init
   long depth = 0, width = 0;
   double sigma_w2 = 0, sigma_b2 = 0;  // of the weights as drawn: n·Var(W_ij) and Var(b_i)
 };
 
-// Every cell of the grid, in order. Throws Error naming the option and value for an unknown
-// activation or initialiser, an empty list, a depth below 3 (the gain spans layers 1..L-1), a
-// width below 1, σ_w² <= 0, σ_b² < 0, repeats or samples below 1, a spectrum wider than
-// kMaxSpectrumWidth, or no edge of chaos for `critical`.
+// Every cell of the grid, in order, with σ_w² solved for `critical`. Throws Error naming the
+// option and value for an unknown architecture, normalisation, activation or initialiser, an empty
+// list, a depth below 3 (the gain spans layers 1..L-1; rnn, lstm: below 2 steps), a width below 1
+// (2 with layer norm), σ_w² <= 0, σ_b² < 0, a rec_scale not finite and > 0, repeats or samples
+// below 1, a spectrum wider than kMaxSpectrumWidth or of any network but a plain mlp, layer norm
+// for rnn or lstm, an rnn activation other than tanh or identity, or no edge of chaos for
+// `critical`.
 std::vector<CellSpec> cells(const Grid& grid);
 
 // Part `index` (1-based) of `count`: the cells whose grid index is index - 1 modulo count.
@@ -72,14 +87,24 @@ struct JacobianSpectrum {  // of the input–output Jacobian at the first input,
 
 struct CellResult {
   CellSpec spec;
+  // The theory's gain per unit beside the measurement, and what it is (theory_kind):
+  //   "mean-field"             mlp: mean_field(), with its q*, χ₁ and ξ
+  //   "mean-field layer norm"  mlp with layer norm: layer_norm_gain()
+  //   "mean-field residual"    residual (either norm): residual_gain()
+  //   "pascanu bound"          rnn: σ_max(W_rec)·γ, mean over seeds (an upper bound, not a
+  //                            prediction: the measured gain may be below it)
+  //   "none"                   lstm: no bound, its cell state's path is not governed by W_rec
+  // Where the theory is not mean_field(), only theory.gain is set (NaN for "none"), the rest NaN.
   MeanField theory;
+  std::string theory_kind;
   // The diagnosis's network gain, per seed, then their mean and sample standard deviation (NaN
   // for one seed).
   std::vector<double> gains;
   double gain = 0, gain_sd = 0;
   double total_gain = 0;  // geometric mean over seeds of rms(dz_1) / rms(dz_L)
   std::string verdict;    // the diagnosis's verdict most seeds got (ties: the earliest seed's)
-  // Per layer, 1 (next to the input) first, means over seeds: rms of dL/dz and ‖dL/dW‖.
+  // Per unit, 1 (next to the input) first, means over seeds: rms of dL/dz and ‖dL/dW‖ (of W₁ in
+  // a block). rnn, lstm: rms of dL/dh_t per step, and no ‖dL/dW‖ (one W_rec serves every step).
   std::vector<double> rms_dz, grad_w_norm;
   bool has_spectrum = false;
   JacobianSpectrum spectrum;
@@ -88,10 +113,12 @@ struct CellResult {
 // One cell: its seeds' passes and the theory.
 CellResult run_cell(const Grid& grid, const CellSpec& spec);
 
-// The cells of `shard`, on `threads` threads (0: one per core), in grid order. progress, if set,
-// is called after each cell with (cells done, cells in the shard), from the thread that ran it.
+// The cells of `shard` among all (cells(grid), as solved once), on `threads` threads (0: one per
+// core), in grid order. progress, if set, is called after each cell with (cells done, cells in the
+// shard), from the thread that ran it.
 using Progress = std::function<void(std::size_t, std::size_t)>;
-std::vector<CellResult> run_sweep(const Grid& grid, Shard shard = {}, unsigned threads = 0,
+std::vector<CellResult> run_sweep(const Grid& grid, const std::vector<CellSpec>& all,
+                                  Shard shard = {}, unsigned threads = 0,
                                   const Progress& progress = {});
 
 }  // namespace gradscope::study

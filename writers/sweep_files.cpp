@@ -18,7 +18,11 @@ Json numbers(const std::vector<double>& xs) {
 }
 
 Json grid_json(const Grid& g) {
-  return {{"depths", g.depths},     {"widths", g.widths},     {"acts", g.acts},
+  return {{"arch", g.arch},
+          {"norm", g.norm},
+          {"rec_init", g.rec_init},
+          {"rec_scale", g.rec_scale},
+          {"depths", g.depths},     {"widths", g.widths},     {"acts", g.acts},
           {"inits", g.inits},       {"sigma_w2", g.sigma_w2}, {"sigma_b2", g.sigma_b2},
           {"identity_scale", g.identity_scale}, {"repeats", g.repeats}, {"samples", g.samples},
           {"seed", g.seed},         {"spectrum", g.spectrum}};
@@ -27,6 +31,8 @@ Json grid_json(const Grid& g) {
 Json cell_json(const CellResult& c) {
   const CellSpec& s = c.spec;
   Json j = {{"index", s.index},
+            {"arch", s.arch},
+            {"norm", s.norm},
             {"act", s.act},
             {"init", s.init},
             {"depth", s.depth},
@@ -36,6 +42,7 @@ Json cell_json(const CellResult& c) {
             {"gain", number(c.gain)},
             {"gain_sd", number(c.gain_sd)},
             {"gain_theory", number(c.theory.gain)},
+            {"theory", c.theory_kind},
             {"ratio", number(c.gain / c.theory.gain)},
             {"chi1", number(c.theory.chi1)},
             {"q_star", number(c.theory.q_star)},

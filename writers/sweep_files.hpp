@@ -4,8 +4,9 @@
 //
 // Document: {"command": "sweep", "grid": {the options that define the cells}, "cell_count": cells
 // in the whole grid, "shard": "I/N" (only for a part), "cells": [one object per cell, in grid
-// order]}. A cell's scalars (index, act, init, depth, width, sigma_w2, sigma_b2, gain, gain_sd,
-// gain_theory, ratio = gain / gain_theory, chi1, q_star, xi, total_gain, verdict, and with
+// order]}. A cell's scalars (index, arch, norm, act, init, depth, width, sigma_w2, sigma_b2, gain,
+// gain_sd, gain_theory, theory (what gain_theory is: CellResult::theory_kind), ratio = gain /
+// gain_theory, chi1, q_star, xi, total_gain, verdict, and with
 // --spectrum jacobian_s2_mean, jacobian_s2_var, jacobian_s_max) are the CSV's columns; its arrays
 // (gains per seed; rms_dz and grad_w_norm per layer, 1 = next to the input) are JSON only. Values
 // that cannot be stated (NaN, Inf) are null, an empty CSV field.

@@ -38,8 +38,8 @@ struct NetworkOptions {
   std::string norm = "none";  // none or layer
 };
 void add_network_options(CLI::App& cmd, NetworkOptions& o);
-// --arch and --norm, for the commands that build any architecture (demo, train).
-void add_architecture_options(CLI::App& cmd, NetworkOptions& o);
+// --arch and --norm, for the commands that build any architecture (demo, train, sweep).
+void add_architecture_options(CLI::App& cmd, std::string& arch, std::string& norm);
 // "10 layers x 2 units, relu hidden", and the architecture and normalisation where not the seed's.
 std::string describe_network(const NetworkOptions& o);
 
@@ -193,10 +193,14 @@ struct RecurrentOptions {
   long steps = 50;
   std::string rec_init = "orthogonal";
   double rec_scale = 1;
-  const CLI::Option* width_given = nullptr;  // the --width and --act options, to see if given
+  // The --width and --act options, to see if given; null (options set in code, as the report
+  // does): net's width and act are read as they are.
+  const CLI::Option* width_given = nullptr;
   const CLI::Option* act_given = nullptr;
 };
 void add_recurrent_options(CLI::App& cmd, RecurrentOptions& o);  // after add_network_options
+// --rec-init and --rec-scale alone (add_recurrent_options declares them with --steps).
+void add_recurrent_weight_options(CLI::App& cmd, std::string& rec_init, double& rec_scale);
 void run_recurrent_demo(const NetworkOptions& net, const RecurrentOptions& o,
                         const OutputOptions& out);
 void run_recurrent_train(const NetworkOptions& net, const RecurrentOptions& o,
@@ -242,6 +246,10 @@ void run_compare(const CompareOptions& o);
 
 struct SweepOptions {
   study::Grid grid;
+  // As given on the command line: --acts (rnn and lstm read tanh unless given), and the options
+  // only the layer stacks (mlp, residual) or only the recurrent cells read, refused for the other.
+  const CLI::Option* acts_given = nullptr;
+  std::vector<const CLI::Option*> layer_only, recurrent_only;
   long threads = long(std::max(1u, std::thread::hardware_concurrency()));
   std::string shard = "1/1";
   OutputOptions out;

@@ -42,7 +42,7 @@ void add_demo(CLI::App& app) {
       "the blog post's first two experiments (w = 0.8*I, 10 points per class around (2,3) and "
       "(7,6); --act sigmoid for the second)");
   add_network_options(*cmd, o->net);
-  add_architecture_options(*cmd, o->net);
+  add_architecture_options(*cmd, o->net.arch, o->net.norm);
   add_recurrent_options(*cmd, o->rec);
   add_output_options(*cmd, o->out);
   cmd->callback([o] { run_demo(*o); });

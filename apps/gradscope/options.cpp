@@ -92,14 +92,13 @@ void add_network_options(CLI::App& cmd, NetworkOptions& o) {
                  "columns, last column the 0/1 label");
 }
 
-void add_architecture_options(CLI::App& cmd, NetworkOptions& o) {
-  cmd.add_option("--arch", o.arch,
-                 "mlp (a plain stack of layers), residual (input layer, depth - 2 residual "
-                 "blocks a + W2 act(W1 a + b1) + b2, output layer), or rnn or lstm (a recurrent "
-                 "cell unrolled over --steps on the adding problem)")
+void add_architecture_options(CLI::App& cmd, std::string& arch, std::string& norm) {
+  cmd.add_option("--arch", arch,
+                 "mlp (a plain stack of layers), residual (residual blocks a + W2 act(W1 a + b1) "
+                 "+ b2), or rnn or lstm (a recurrent cell unrolled over time steps)")
       ->capture_default_str();
   cmd.add_option(
-         "--norm", o.norm,
+         "--norm", norm,
          "none, or layer: each hidden layer's (each block branch's) W a + b layer-normalised "
          "before its activation")
       ->capture_default_str();

@@ -20,9 +20,10 @@ models::RecurrentSpec recurrent_spec(models::Cell cell, const NetworkOptions& ne
   models::RecurrentSpec s;
   s.cell = cell;
   s.inputs = 2;
-  s.hidden = o.width_given && o.width_given->count() ? net.width : 64;
+  s.hidden = !o.width_given || o.width_given->count() ? net.width : 64;
   if (s.hidden < 1) fail("--width must be at least 1, got {}", s.hidden);
-  s.activation = models::parse_activation(o.act_given && o.act_given->count() ? net.act : "tanh");
+  s.activation =
+      models::parse_activation(!o.act_given || o.act_given->count() ? net.act : "tanh");
   if (cell == models::Cell::Rnn && s.activation != models::Activation::Tanh &&
       s.activation != models::Activation::Identity)
     fail("--arch rnn: --act must be tanh or identity, got {}", net.act);
@@ -79,13 +80,17 @@ ThroughTime diagnose_pass(models::SequenceRegressor<double>& net, const models::
 
 void add_recurrent_options(CLI::App& cmd, RecurrentOptions& o) {
   add_integer_option(cmd, "--steps", o.steps, "--arch rnn|lstm: sequence length T");
-  cmd.add_option("--rec-init", o.rec_init,
-                 "--arch rnn|lstm: recurrent weight: orthogonal, gaussian or identity")
-      ->capture_default_str();
-  add_decimal_option(cmd, "--rec-scale", o.rec_scale,
-                     "--arch rnn|lstm: scale s of the recurrent weight");
+  add_recurrent_weight_options(cmd, o.rec_init, o.rec_scale);
   o.width_given = cmd.get_option("--width");
   o.act_given = cmd.get_option("--act");
+}
+
+void add_recurrent_weight_options(CLI::App& cmd, std::string& rec_init, double& rec_scale) {
+  cmd.add_option("--rec-init", rec_init,
+                 "--arch rnn|lstm: recurrent weight: orthogonal, gaussian or identity")
+      ->capture_default_str();
+  add_decimal_option(cmd, "--rec-scale", rec_scale,
+                     "--arch rnn|lstm: scale s of the recurrent weight");
 }
 
 void run_recurrent_demo(const NetworkOptions& net, const RecurrentOptions& o,

@@ -1,7 +1,8 @@
 // `gradscope report --out DIR`: the blog post's study end to end on one page. Runs the post's
-// demos (ReLU and sigmoid), compare (its derivations, the sigmoid bug caught), train and a small
-// sweep through the commands' own functions, with their outputs in DIR, then plots the per-layer
-// gradients, the gradient history of training, the loss curve and the sweep beside theory, and
+// demos (ReLU and sigmoid), compare (its derivations, the sigmoid bug caught), train, a small
+// sweep and the architectures' demos (residual, layer norm, RNN, LSTM) through the commands' own
+// functions, with their outputs in DIR, then plots the per-layer gradients, the gradient history
+// of training, the loss curve, the sweep beside theory and the architectures' gradients, and
 // writes DIR/index.html. DIR is written
 // completely or not at all (writers/output_dir.hpp).
 #include <fmt/format.h>
@@ -221,7 +222,7 @@ void run_report(const ReportOptions& o) {
   if (o.iters < 0) fail("--iters must be at least 0, got {}", o.iters);
   Report r(o.out);
   const long iters = o.iters ? o.iters : o.full ? 50000 : 10000;
-  Progress progress("report", 5, "steps");
+  Progress progress("report", 6, "steps");
   r.page.paragraph(fmt::format(
       "Written by gradscope {} (gradscope report{}{}). Every table below is the output of one "
       "gradscope command, every picture has its data beside this page (CSV, JSON, DOT, gnuplot "
@@ -241,7 +242,9 @@ void run_report(const ReportOptions& o) {
   training(r, iters);
   progress.update(3, "sweep");
   sweep_section(r, o.full);
-  progress.update(4, "page");
+  progress.update(4, "architectures");
+  architectures_section(r, o.full);
+  progress.update(5, "page");
   r.page.heading("Files");
   r.page.paragraph("Everything this page was made from:");
   r.page.file_list(r.dir.files());
@@ -258,7 +261,7 @@ void add_report(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "report",
       "Run the blog post's study end to end (demo with ReLU and sigmoid, compare, train, a small "
-      "sweep) and "
+      "sweep, residual, layer-norm and recurrent networks) and "
       "write DIR/index.html with the tables, verdicts, plots and graph pictures, and every file "
       "they came from. DIR is created, or replaced if it holds a previous report");
   cmd->add_option("--out", o->out, "the report's directory")->required();

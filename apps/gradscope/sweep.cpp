@@ -1,4 +1,4 @@
-// `gradscope sweep`: a grid of wide random networks measured beside mean-field theory
+// `gradscope sweep`: a grid of wide random networks of any architecture measured beside its theory
 // (study/sweep.hpp), on all cores, in shards for many machines; `gradscope merge`: the shards'
 // JSON files combined into the whole grid's.
 #include <cerrno>
@@ -68,26 +68,47 @@ void run_sweep(const SweepOptions& o) {
   if (o.csv == "-" && o.out.json == "-")
     fail("sweep: --json and --csv cannot both be standard output");
   if (o.csv == "-") report_to_stderr();
-  const auto all = study::cells(o.grid);
+  const bool recurrent = o.grid.arch == "rnn" || o.grid.arch == "lstm";
+  for (const CLI::Option* given : recurrent ? o.layer_only : o.recurrent_only)
+    if (given && given->count())
+      fail("sweep: {} does not apply to --arch {}", given->get_name(), o.grid.arch);
+  study::Grid grid = o.grid;
+  if (recurrent && !(o.acts_given && o.acts_given->count())) grid.acts = {"tanh"};
+  const auto all = study::cells(grid);
   const auto start = std::chrono::steady_clock::now();
   std::size_t in_shard = 0;
   for (const auto& c : all) in_shard += shard.contains(c);
   Progress progress("sweep", in_shard, "cells");
   const auto results =
-      study::run_sweep(o.grid, shard, unsigned(o.threads),
+      study::run_sweep(grid, all, shard, unsigned(o.threads),
                        [&](std::size_t done, std::size_t) { progress.update(done); });
   progress.finish();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const json doc = study::sweep_json(o.grid, shard, all.size(), results);
+  const json doc = study::sweep_json(grid, shard, all.size(), results);
   fmt::print(
       "sweep: {} cells{} x {} seeds, {} samples each, on {} threads: {:.3g} s ({:.3g} cells/s)\n",
       results.size(),
       shard.count > 1 ? fmt::format(" (shard {} of {} cells)", o.shard, all.size()) : "",
-      o.grid.repeats, o.grid.samples, o.threads, seconds, double(results.size()) / seconds);
-  fmt::print(
-      "gain: the diagnosis's rms gain of dL/dz per layer, mean over seeds (+-sd); theory: "
-      "mean-field sqrt(chi1); xi = -1/ln chi1; total: rms(dz_1)/rms(dz_L)\n");
+      grid.repeats, grid.samples, o.threads, seconds, double(results.size()) / seconds);
+  // One architecture per grid: named here, in each cell's JSON and CSV, not in every row.
+  if (recurrent)
+    fmt::print(
+        "{}: gain: the fitted per-step gain of |dL/dh_t|, mean over seeds (+-sd); theory: {}; "
+        "total: |dL/dh_1|/|dL/dh_T|\n",
+        grid.arch,
+        grid.arch == "rnn" ? "Pascanu's bound sigma_max(W_rec) x sup|phi'|" : "none for an lstm");
+  else if (grid.arch == "mlp" && grid.norm == "none")
+    fmt::print(
+        "gain: the diagnosis's rms gain of dL/dz per layer, mean over seeds (+-sd); theory: "
+        "mean-field sqrt(chi1); xi = -1/ln chi1; total: rms(dz_1)/rms(dz_L)\n");
+  else
+    fmt::print(
+        "{}{}: gain: the diagnosis's rms gain of dL/dz per {}, mean over seeds (+-sd); theory: "
+        "mean-field {} (docs/sweep.md); total: rms(dz_1)/rms(dz_L)\n",
+        grid.arch, grid.norm == "layer" ? " with layer norm" : "",
+        grid.arch == "mlp" ? "layer" : "block",
+        grid.arch == "mlp" ? "through the layer norm" : "of residual blocks");
   print_cells(doc);
   finish(outputs, o.csv, doc);
 }
@@ -118,32 +139,45 @@ void add_sweep(CLI::App& app) {
   auto o = std::make_shared<SweepOptions>();
   auto* cmd = app.add_subcommand(
       "sweep",
-      "A grid of wide random networks, one backward pass per seed on unit-variance inputs: the "
-      "measured gradient gain per layer beside mean-field theory (docs/sweep.md)");
+      "A grid of wide random networks (--arch mlp, residual, rnn or lstm), one backward pass per "
+      "seed on unit-variance inputs: the measured gradient gain per layer or time step beside "
+      "its theory (docs/sweep.md)");
   study::Grid& g = o->grid;
-  cmd->add_option("--depths", g.depths, "layers, comma-separated (each >= 3)")
+  add_architecture_options(*cmd, g.arch, g.norm);
+  add_recurrent_weight_options(*cmd, g.rec_init, g.rec_scale);
+  o->recurrent_only = {cmd->get_option("--rec-init"), cmd->get_option("--rec-scale")};
+  cmd->add_option("--depths", g.depths,
+                  "layers or blocks, comma-separated (each >= 3); rnn, lstm: steps T (>= 2)")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--widths", g.widths, "units per layer, comma-separated")
+  cmd->add_option("--widths", g.widths,
+                  "units per layer (rnn, lstm: hidden units), comma-separated")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--acts", g.acts, "activations: relu, leaky_relu, tanh, sigmoid, identity")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--inits", g.inits,
+  o->acts_given =
+      cmd->add_option("--acts", g.acts,
+                      "activations: relu, leaky_relu, tanh, sigmoid, identity (rnn: tanh or "
+                      "identity, default tanh; lstm: tanh)")
+          ->delimiter(',')
+          ->capture_default_str();
+  auto* inits = cmd->add_option("--inits", g.inits,
                   "initialisers: identity (s*I), gaussian (--sigma-w2, --sigma-b2), xavier "
                   "(glorot), he (kaiming), orthogonal, fan_in_uniform (U[+-1/sqrt n]), critical "
                   "(gaussian on the edge of chaos for each --sigma-b2)")
       ->delimiter(',')
       ->capture_default_str();
-  cmd->add_option("--sigma-w2", g.sigma_w2, "gaussian: n Var(W), comma-separated (> 0)")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--sigma-b2", g.sigma_b2, "gaussian, critical: Var(b), comma-separated (>= 0)")
-      ->delimiter(',')
-      ->capture_default_str();
-  cmd->add_option("--identity-scale", g.identity_scale, "identity: s in W = s*I")
-      ->capture_default_str();
+  auto* sigma_w2 =
+      cmd->add_option("--sigma-w2", g.sigma_w2, "gaussian: n Var(W), comma-separated (> 0)")
+          ->delimiter(',')
+          ->capture_default_str();
+  auto* sigma_b2 =
+      cmd->add_option("--sigma-b2", g.sigma_b2, "gaussian, critical: Var(b), comma-separated (>= 0)")
+          ->delimiter(',')
+          ->capture_default_str();
+  auto* identity =
+      cmd->add_option("--identity-scale", g.identity_scale, "identity: s in W = s*I")
+          ->capture_default_str();
+  o->layer_only = {inits, sigma_w2, sigma_b2, identity};
   add_integer_option(*cmd, "--repeats", g.repeats, "seeds per cell");
   add_integer_option(*cmd, "--samples", g.samples, "random inputs per pass");
   add_integer_option(*cmd, "--seed", g.seed,

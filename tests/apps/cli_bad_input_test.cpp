@@ -206,6 +206,17 @@ TEST_CASE("cli: a sweep over a bad grid or shard", "[cli][reliability]") {
   expect_usage_error(box, "sweep --repeats 0", "--repeats 0: must be >= 1");
   expect_usage_error(box, "sweep --shard 3/2", "--shard '3/2': expected I/N with 1 <= I <= N");
   expect_usage_error(box, "sweep --shard 1", "--shard '1'");
+  expect_usage_error(box, "sweep --arch unknown", "--arch unknown: unknown architecture");
+  expect_usage_error(box, "sweep --norm batch", "unknown normalisation 'batch'");
+  expect_usage_error(box, "sweep --arch rnn --depths 1", "--depths 1: --arch rnn reads each depth");
+  expect_usage_error(box, "sweep --arch rnn --acts relu", "--acts relu: --arch rnn takes tanh or");
+  expect_usage_error(box, "sweep --arch lstm --norm layer", "--arch lstm has no normalisation");
+  expect_usage_error(box, "sweep --arch rnn --rec-scale 0", "--rec-scale 0: must be finite and > 0");
+  expect_usage_error(box, "sweep --arch rnn --rec-scale inf", "--rec-scale inf: not a finite");
+  expect_usage_error(box, "sweep --arch rnn --rec-init zeros", "zeros");
+  expect_usage_error(box, "sweep --arch rnn --inits he", "--inits does not apply to --arch rnn");
+  expect_usage_error(box, "sweep --rec-scale 0.9", "--rec-scale does not apply to --arch mlp");
+  expect_usage_error(box, "sweep --arch residual --spectrum", "--spectrum: the Jacobian is for");
 }
 
 TEST_CASE("cli: merging shards of different grids, or a file that is not a shard", "[cli][reliability]") {

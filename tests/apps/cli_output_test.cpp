@@ -326,3 +326,34 @@ TEST_CASE("outputs: a reader that leaves the pipe drops the report, not the file
   CHECK(std::system(cmd.c_str()) == 0);
   CHECK(nlohmann::json::parse(slurp(box.dir() / "head.json"))["command"] == "demo");
 }
+
+// Its shards merge into the unsharded file, and not with another architecture's.
+TEST_CASE("outputs: sweep --arch names each cell's architecture and theory", "[cli][outputs]") {
+  Sandbox box;
+  const std::string grid =
+      "sweep --arch rnn --acts identity --rec-scale 0.9 --depths 5,6 --widths 4 --repeats 1 "
+      "--samples 2";
+  REQUIRE(run(box, grid + " --threads 2 --json whole.json --csv whole.csv").code == 0);
+  const auto doc = nlohmann::json::parse(slurp(box.dir() / "whole.json"));
+  CHECK(doc["grid"]["arch"] == "rnn");
+  REQUIRE(doc["cells"].size() == 2);
+  for (const auto& c : doc["cells"]) {
+    CHECK(c["arch"] == "rnn");
+    CHECK(c["norm"] == "none");
+    CHECK(c["theory"] == "pascanu bound");
+    CHECK(c["gain"].get<double>() == Approx(0.9).epsilon(1e-9));
+    CHECK(c["gain_theory"].get<double>() == Approx(0.9).epsilon(1e-9));
+    CHECK(c["verdict"].is_string());
+  }
+  CHECK_THAT(slurp(box.dir() / "whole.csv"), StartsWith("index,arch,norm,act,init,depth,width"));
+  REQUIRE(run(box, grid + " --threads 1 --shard 1/2 --json a.json").code == 0);
+  REQUIRE(run(box, grid + " --threads 1 --shard 2/2 --json b.json").code == 0);
+  REQUIRE(run(box, "merge b.json a.json --json merged.json").code == 0);
+  CHECK(slurp(box.dir() / "merged.json") == slurp(box.dir() / "whole.json"));
+  // The architecture is part of the grid: an mlp shard does not merge with an rnn one.
+  REQUIRE(run(box, "sweep --depths 5,6 --widths 4 --repeats 1 --samples 2 --shard 2/2 --json m.json")
+              .code == 0);
+  const Result r = run(box, "merge a.json m.json --json x.json");
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Contains("a.json and m.json are shards of different grids"));
+}

@@ -63,9 +63,26 @@ TEST_CASE("report: a page whose every reference exists and is complete", "[cli][
   CHECK_THAT(html, Contains("This is the post&#39;s bug, caught"));
   CHECK_THAT(html, Contains("seed-relu agrees with autodiff at every node"));
   CHECK_THAT(html, Contains("relu with he initialisation: measured gain"));
+  // The architectures: each remedy's verdict beside the plain stack's, the linear RNN's gain s.
+  for (const char* finding :
+       {"plain ReLU stack, 50 units of 64: the gradient changes by 0.69[0-9]* per unit, [^<]* "
+        "Verdict: vanishing",
+        "residual ReLU stack, 50 units of 64: the gradient changes by 0.99[0-9]* per unit, [^<]* "
+        "Verdict: stable",
+        "plain tanh stack, [^<]* Verdict: vanishing",
+        "layer-normalised tanh stack, [^<]* Verdict: stable",
+        "Linear RNN, s = 0.9: per-step gain 0.9 beside s = 0.9 and Pascanu&#39;s bound 0.9; "
+        "[^<]* Verdict: vanishing",
+        "Linear RNN, s = 1.1: per-step gain 1.1 beside s = 1.1 and Pascanu&#39;s bound 1.1; "
+        "[^<]* Verdict: exploding",
+        "Adding problem, T = 50, vanilla tanh RNN: the gradient reaching t = 1 is [0-9.e-]+ of",
+        "Adding problem, T = 50, LSTM: the gradient reaching t = 1 is [0-9.e-]+ of"}) {
+    INFO(finding);
+    CHECK(std::regex_search(html, std::regex(finding)));
+  }
   const auto files = references(html);
   std::size_t images = count(html, "<img ");
-  CHECK(images >= 8);  // 4 plots, the decision surfaces, 3 graphs
+  CHECK(images >= 11);  // 7 plots, the decision surfaces, 3 graphs
   for (const auto& f : files) {
     INFO(f);
     CHECK(f.find('/') == std::string::npos);  // beside the page
@@ -76,7 +93,13 @@ TEST_CASE("report: a page whose every reference exists and is complete", "[cli][
                         "train.json", "train.dot", "monitor.csv", "loss.csv", "layer-gradients.csv",
                         "loss.svg", "loss.png", "gradient-history.svg", "layer-gradients.png",
                         "decision-surface.svg", "decision-surface.gp", "demo-relu.svg",
-                        "sweep.json", "sweep.csv", "sweep-layers.csv", "sweep-layers.svg"})
+                        "sweep.json", "sweep.csv", "sweep-layers.csv", "sweep-layers.svg",
+                        "architectures-residual.svg", "architectures-residual.csv",
+                        "architectures-residual-1.json", "architectures-residual-2.json",
+                        "architectures-norm.svg", "architectures-norm.png",
+                        "architectures-linear-rnn.svg", "architectures-linear-rnn.csv",
+                        "architectures-linear-rnn-0.9.json", "architectures-adding-rnn-50.json",
+                        "architectures-adding-lstm-50.json"})
     CHECK(files.count(f) == 1);
   check_only(box, {"report"});
 
@@ -144,7 +167,8 @@ TEST_CASE("report: without gnuplot and Graphviz the page and data are written, a
   }
   for (const char* f : {"demo-relu.json", "demo-relu.dot", "compare.json", "train.json",
                         "monitor.csv", "loss.csv", "layer-gradients.csv", "sweep.json",
-                        "sweep-layers.csv"})
+                        "sweep-layers.csv", "architectures-residual.csv",
+                        "architectures-linear-rnn.csv"})
     CHECK(fs::is_regular_file(box.dir() / "report" / f));
   CHECK_FALSE(fs::exists(box.dir() / "report/loss.svg"));
 }

@@ -86,3 +86,20 @@ TEST_CASE("mean field: relu below He's sigma_w2 lets the signal die but keeps it
   CHECK(mf.q_star == 0);
   CHECK(mf.chi1 == Approx(0.5).epsilon(1e-12));
 }
+
+TEST_CASE("mean field: layer-normalised and residual stacks in closed form", "[mean_field]") {
+  // Identity φ: E[φ′²] = E[φ²] = 1, so LN leaves the projection's 1 - 2/n and the bias's share.
+  CHECK(layer_norm_gain(Op::Constant, 0, 0.5, 0, 64) == Approx(std::sqrt(1 - 2.0 / 64)).epsilon(1e-12));
+  CHECK(layer_norm_gain(Op::Constant, 0, 3, 1, 64) ==
+        Approx(std::sqrt((1 - 2.0 / 64) * 3 / 4)).epsilon(1e-12));
+  // relu: E[φ′²]/E[φ²] = (1/2)/(1/2) at any σ_w² — the weight scale cancels.
+  CHECK(layer_norm_gain(Op::Relu, 0, 0.1, 0, 1e12) == Approx(1).epsilon(1e-9));
+  // relu blocks, He: χ = 1 + (1/L)·2·2·½ at every block, whatever the stream's variance.
+  CHECK(residual_gain(Op::Relu, 0, 2, 0, 64, 30, false) == Approx(std::sqrt(1 + 2.0 / 30)).epsilon(1e-12));
+  // Identity φ, σ_w² = 1, no bias: the stream's variance after k blocks is (1 + 1/L)^k and the
+  // normalised branch's χ is 1 + (1/L)(1 - 2/n)/q_a, so it falls with depth below the plain one.
+  const double plain = residual_gain(Op::Constant, 0, 1, 0, 16, 10, false);
+  CHECK(plain == Approx(std::sqrt(1.1)).epsilon(1e-12));
+  CHECK(residual_gain(Op::Constant, 0, 1, 0, 16, 10, true) < plain);
+  CHECK_THROWS_WITH(residual_gain(Op::Relu, 0, 0, 0, 16, 10, false), Catch::Contains("sigma_w2"));
+}

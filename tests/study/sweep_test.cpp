@@ -26,7 +26,8 @@ Grid small_grid() {
 }
 
 std::string run(const Grid& g, Shard shard, unsigned threads) {
-  return sweep_json(g, shard, cells(g).size(), run_sweep(g, shard, threads)).dump(2);
+  const auto all = cells(g);
+  return sweep_json(g, shard, all.size(), run_sweep(g, all, shard, threads)).dump(2);
 }
 }  // namespace
 
@@ -59,7 +60,8 @@ TEST_CASE("sweep: three shards merged are the unsharded run", "[sweep]") {
   // the CSV has the JSON's scalar columns
   const std::string csv = sweep_csv(Json::parse(whole));
   CHECK_THAT(csv.substr(0, csv.find('\n')),
-             Contains("act,init,depth,width,sigma_w2,sigma_b2,gain,gain_sd,gain_theory") &&
+             Contains("index,arch,norm,act,init,depth,width,sigma_w2,sigma_b2,gain,gain_sd,"
+                      "gain_theory,theory,ratio") &&
                  Contains("verdict,jacobian_s2_mean,jacobian_s2_var,jacobian_s_max"));
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 13);
 }
@@ -91,6 +93,20 @@ TEST_CASE("sweep: bad grids and shards are refused, naming the option", "[sweep]
   refused([](Grid& g) { g.sigma_w2 = {0}; }, "--sigma-w2 0");
   refused([](Grid& g) { g.sigma_b2 = {-1}; }, "--sigma-b2 -1");
   refused([](Grid& g) { g.repeats = 0; }, "--repeats 0");
+  refused([](Grid& g) { g.arch = "cnn"; }, "--arch cnn: unknown architecture");
+  refused([](Grid& g) { g.norm = "batch"; }, "unknown normalisation 'batch'");
+  refused([](Grid& g) { g.arch = "residual"; }, "--spectrum: the Jacobian is for --arch mlp");
+  auto rnn = [](Grid& g) {
+    g.arch = "rnn";
+    g.spectrum = false;
+    g.acts = {"tanh"};
+  };
+  refused([&](Grid& g) { rnn(g), g.depths = {1}; }, "--depths 1: --arch rnn reads each depth");
+  refused([&](Grid& g) { rnn(g), g.acts = {"relu"}; }, "--acts relu: --arch rnn takes tanh or");
+  refused([&](Grid& g) { rnn(g), g.arch = "lstm", g.acts = {"identity"}; }, "lstm takes tanh only");
+  refused([&](Grid& g) { rnn(g), g.norm = "layer"; }, "--arch rnn has no normalisation");
+  refused([&](Grid& g) { rnn(g), g.rec_scale = 0; }, "--rec-scale 0");
+  refused([&](Grid& g) { rnn(g), g.rec_init = "zeros"; }, "zeros");
   CHECK_THROWS_WITH(parse_shard("3/2"), Contains("--shard '3/2'"));
   CHECK_THROWS_WITH(parse_shard("0/2"), Contains("--shard '0/2'"));
   CHECK_THROWS_WITH(parse_shard("1/x"), Contains("--shard '1/x'"));
@@ -104,11 +120,76 @@ TEST_CASE("sweep: He init keeps a deep relu network's gradient, Xavier halves it
   g.acts = {"relu"};
   g.inits = {"he", "xavier"};
   g.repeats = 2;
-  const auto r = run_sweep(g, {}, 2);
+  const auto r = run_sweep(g, cells(g), {}, 2);
   REQUIRE(r.size() == 2);
   CHECK(r[0].gain == Approx(1).margin(0.05));
   CHECK(r[0].theory.gain == Approx(1).epsilon(1e-12));
   CHECK(r[0].verdict == "stable");
   CHECK(r[1].gain == Approx(std::sqrt(0.5)).margin(0.03));
   CHECK(r[1].verdict == "vanishing");
+}
+
+TEST_CASE("sweep: every architecture is independent of threads and shards", "[sweep]") {
+  for (const char* arch : {"residual", "rnn", "lstm"}) {
+    Grid g = small_grid();
+    g.arch = arch;
+    g.spectrum = false;
+    g.norm = std::string(arch) == "residual" ? "layer" : "none";
+    if (std::string(arch) != "residual") g.acts = {"tanh"};
+    const std::string whole = run(g, {}, 1);
+    CHECK(run(g, {}, 2) == whole);
+    std::vector<std::pair<std::string, Json>> shards;
+    for (std::size_t i = 1; i <= 2; ++i)
+      shards.emplace_back("s" + std::to_string(i), Json::parse(run(g, {i, 2}, 2)));
+    CHECK(merge_shards(shards).dump(2) == whole);
+    CHECK(Json::parse(whole)["grid"]["arch"] == arch);
+  }
+}
+
+TEST_CASE("sweep: each architecture's measured gain beside its theory", "[sweep]") {
+  Grid g;
+  g.depths = {30};
+  g.widths = {128};
+  g.repeats = 2;
+  g.acts = {"tanh"};
+  g.inits = {"gaussian"};
+  g.sigma_w2 = {0.64};
+  SECTION("tanh with layer norm: mean-field through the normalisation, weight scale cancels") {
+    g.norm = "layer";
+    const auto r = run_sweep(g, cells(g), {}, 2);
+    CHECK(r[0].theory_kind == "mean-field layer norm");
+    CHECK(r[0].theory.gain == Approx(1.08 * std::sqrt(1 - 2.0 / 128)).margin(0.01));
+    CHECK(r[0].gain == Approx(r[0].theory.gain).epsilon(0.03));
+  }
+  SECTION("relu residual blocks: 1 + the branch's share per block") {
+    g.arch = "residual";
+    g.acts = {"relu"};
+    g.inits = {"he"};
+    const auto r = run_sweep(g, cells(g), {}, 2);
+    CHECK(r[0].theory_kind == "mean-field residual");
+    // relu, σ_w² = 2, no bias: χ = 1 + (1/30)·2·2·½ per block
+    CHECK(r[0].theory.gain == Approx(std::sqrt(1 + 2.0 / 30)).epsilon(1e-9));
+    CHECK(r[0].gain == Approx(r[0].theory.gain).epsilon(0.02));
+    CHECK(r[0].verdict == "stable");
+  }
+  SECTION("linear rnn, W_rec = s·Q: per-step gain s, Pascanu's bound s") {
+    g.arch = "rnn";
+    g.acts = {"identity"};
+    g.rec_scale = 0.9;
+    const auto r = run_sweep(g, cells(g), {}, 2);
+    CHECK(r[0].spec.init == "orthogonal");
+    CHECK(r[0].gain == Approx(0.9).epsilon(1e-9));
+    CHECK(r[0].theory.gain == Approx(0.9).epsilon(1e-9));
+    CHECK(r[0].theory_kind == "pascanu bound");
+    CHECK(r[0].total_gain == Approx(std::pow(0.9, 29)).epsilon(1e-9));
+    CHECK(r[0].rms_dz.size() == 30);
+    CHECK(r[0].grad_w_norm.empty());
+  }
+  SECTION("lstm: no bound") {
+    g.arch = "lstm";
+    const auto r = run_sweep(g, cells(g), {}, 2);
+    CHECK(r[0].theory_kind == "none");
+    CHECK(std::isnan(r[0].theory.gain));
+    CHECK(r[0].gain > 0);
+  }
 }
