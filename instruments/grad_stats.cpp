@@ -86,21 +86,14 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
 }
 
 // With FMA (simd.hpp), Σx² takes one instruction per vector instead of two.
-#ifdef GRADSCOPE_MULTIVERSION
-template <class T>
-GRADSCOPE_AVX2_FMA Partial sweep_avx2(const T* d, std::size_t n) {
-  return sweep<4>(d, n);
-}
 template <class T>
 Partial fast_sweep(const T* d, std::size_t n) {
-  return simd::avx2_fma() ? sweep_avx2(d, n) : sweep<2>(d, n);
+  Partial p;
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+    p = sweep<decltype(lanes)::value>(d, n);
+  });
+  return p;
 }
-#else
-template <class T>
-Partial fast_sweep(const T* d, std::size_t n) {
-  return sweep<simd::kLanes>(d, n);
-}
-#endif
 
 // The statistics' pass for rare data, in a scalar loop: NaN and Inf are counted and left out, and
 // the squares and magnitudes summed over the entries divided by unit (a power of two).

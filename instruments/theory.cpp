@@ -40,22 +40,14 @@ inline __attribute__((always_inline)) double slope_squares(const T* x, const T* 
   return total;
 }
 
-#ifdef GRADSCOPE_MULTIVERSION
-template <class K, class T>
-GRADSCOPE_AVX2_FMA double slope_squares_avx2(const T* x, const T* y, std::size_t n, T attr) {
-  return slope_squares<4, K>(x, y, n, attr);
-}
 template <class K, class T>
 double fast_slope_squares(const T* x, const T* y, std::size_t n, T attr) {
-  return simd::avx2_fma() ? slope_squares_avx2<K>(x, y, n, attr)
-                          : slope_squares<2, K>(x, y, n, attr);
+  double total = 0;
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+    total = slope_squares<decltype(lanes)::value, K>(x, y, n, attr);
+  });
+  return total;
 }
-#else
-template <class K, class T>
-double fast_slope_squares(const T* x, const T* y, std::size_t n, T attr) {
-  return slope_squares<simd::kLanes, K>(x, y, n, attr);
-}
-#endif
 
 }  // namespace
 

@@ -22,10 +22,12 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <numeric>
 #include <type_traits>
 #include <utility>
 
 #include "gradscope/autodiff/shape.hpp"
+#include "gradscope/ops/simd.hpp"
 
 namespace gradscope {
 
@@ -96,6 +98,24 @@ void for_blocks(Eigen::Index n, F&& f) {
 template <class T>
 using ConstColumn = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
+// f() with its loops across the samples compiled for AVX2+FMA and for the baseline, picked at run
+// time (simd::with_lanes), for operands of any shape; directly for 1x1 ones (N = 1), whose kernels
+// have no loop. f is an always_inline lambda of plain loops over raw data, which GCC vectorises:
+// Eigen's own packets are fixed at compile time (SSE2 in a default build).
+template <int N, class F>
+inline __attribute__((always_inline)) void across_samples(F&& f) {
+  if constexpr (N == 1)
+    f();
+  else
+    simd::with_lanes([&](auto) __attribute__((always_inline)) { f(); });
+}
+
+// Elements per repetition of a column of R values laid along a column-major R x n array, in whole
+// 4-lane vectors: the period of a bias's pattern (broadcast_forward) and of the accumulators of its
+// gradient (add_reduced).
+template <int R>
+inline constexpr int kPeriod = std::lcm(R, 4);
+
 // --- broadcasting -------------------------------------------------------------------------------
 // Two operands broadcast when, per dimension, they are equal or one of them is 1 (NumPy's rule for
 // rank 2). The gradient of a broadcast operand is the output gradient summed back to its shape.
@@ -119,8 +139,36 @@ auto expand(const M& x, Eigen::Index rows, Eigen::Index cols) {
 }
 
 // g += e summed down to g's shape (e has the broadcast shape).
+// An operand e that is a whole contiguous array (the output gradient itself, as for add and sub's
+// first input) runs plain loops across the samples: g += e, and a column g of at most kSmallDim
+// rows (a bias's gradient) summed through one accumulator per position of kPeriod (2 periods, so
+// that consecutive vectors' additions do not wait on each other).
 template <class G, class E>
 void add_reduced(G& g, const E& e) {
+  if constexpr (G::SizeAtCompileTime != 1 && bool(E::Flags & Eigen::DirectAccessBit)) {
+    const typename G::Scalar* x = e.data();
+    auto* y = g.data();
+    const Eigen::Index total = e.size();
+    if (g.rows() == e.rows() && g.cols() == e.cols()) {
+      across_samples<Eigen::Dynamic>([&]() __attribute__((always_inline)) {
+        for (Eigen::Index k = 0; k < total; ++k) y[k] += x[k];
+      });
+      return;
+    }
+    const bool rows = g.cols() == 1 && g.rows() == e.rows() &&
+                      with_small(g.rows(), [&](auto R) {
+                        constexpr int P = 2 * kPeriod<R>;
+                        across_samples<Eigen::Dynamic>([&]() __attribute__((always_inline)) {
+                          typename G::Scalar acc[P] = {};
+                          Eigen::Index k = 0;
+                          for (; k + P <= total; k += P)
+                            for (int l = 0; l < P; ++l) acc[l] += x[k + l];
+                          for (int l = 0; k < total; ++k, ++l) acc[l] += x[k];
+                          for (int l = 0; l < P; ++l) y[l % R] += acc[l];
+                        });
+                      });
+    if (rows) return;
+  }
   if (g.rows() == e.rows() && g.cols() == e.cols())
     g.array() += e;
   else if (g.rows() == 1 && g.cols() == 1)
@@ -162,11 +210,20 @@ void broadcast_forward(Forward<T, N>& f, F op) {
     f.out.array() = op(f.a.array(), f.b.array());
   } else if (a_full && f.b.rows() == r && f.b.cols() == 1) {
     if constexpr (N == Eigen::Dynamic) {
+      // The bias repeated to a whole number of vectors, and one flat loop over a and out.
       const bool small = with_small(r, [&](auto R) {
-        using Rows = Eigen::Array<T, R, Eigen::Dynamic>;
-        const Eigen::Array<T, R, 1> bias = f.b.array();
-        Eigen::Map<Rows>(f.out.data(), R, c) =
-            op(Eigen::Map<const Rows>(f.a.data(), R, c), bias.rowwise().replicate(c));
+        constexpr int P = kPeriod<R>;
+        T pattern[P];
+        for (int l = 0; l < P; ++l) pattern[l] = f.b(l % R, 0);
+        const T* a = f.a.data();
+        T* out = f.out.data();
+        const Eigen::Index total = r * c;
+        across_samples<N>([&]() __attribute__((always_inline)) {
+          Eigen::Index k = 0;
+          for (; k + P <= total; k += P)
+            for (int l = 0; l < P; ++l) out[k + l] = op(a[k + l], pattern[l]);
+          for (int l = 0; k < total; ++k, ++l) out[k] = op(a[k], pattern[l]);
+        });
       });
       if (small) return;
     }
@@ -197,7 +254,7 @@ struct Activation : Unary {};
 template <class K>
 inline constexpr bool is_activation = std::is_base_of_v<Activation, K>;
 
-// ga += gout ⊙ φ′(a) for an activation K. A plain loop, which GCC vectorises (the ternaries of the
+// ga += gout ⊙ φ′(a) for an activation K. A plain loop across the samples, which GCC vectorises (the ternaries of the
 // piecewise-linear slopes become compare-and-blend), where Eigen 3.4's select() has no packet path.
 template <class K, class T, int N>
 void backward_by_slope(Backward<T, N>& b) {
@@ -206,7 +263,10 @@ void backward_by_slope(Backward<T, N>& b) {
   const T* g = b.gout.data();
   T* ga = b.ga.data();
   const Eigen::Index n = b.ga.size();
-  for (Eigen::Index i = 0; i < n; ++i) ga[i] += g[i] * K::slope(a[i], y[i], b.attr);
+  const T attr = b.attr;
+  across_samples<N>([&]() __attribute__((always_inline)) {
+    for (Eigen::Index i = 0; i < n; ++i) ga[i] += g[i] * K::slope(a[i], y[i], attr);
+  });
 }
 
 struct Elementwise {

@@ -23,17 +23,26 @@ bool with_small_dims(Eigen::Index rows, Eigen::Index cols, F&& f) {
   return done;
 }
 
-// out (+)= s x, s a fixed R x C matrix, x C x n and out R x n (column-major, contiguous).
+// out (+)= s x, s a fixed R x C matrix, x C x n and out R x n (column-major, contiguous): a loop
+// across the columns (samples), compiled for AVX2+FMA too (across_samples).
 template <bool Accumulate, class S, class X, class Out>
 void small_times(const S& s, const X& x, Out& out) {
   using T = typename S::Scalar;
   constexpr int R = S::RowsAtCompileTime, C = S::ColsAtCompileTime;
-  Eigen::Map<const Eigen::Matrix<T, C, Eigen::Dynamic>> xs(x.data(), C, x.cols());
-  Eigen::Map<Eigen::Matrix<T, R, Eigen::Dynamic>> os(out.data(), R, out.cols());
-  if constexpr (Accumulate)
-    os.noalias() += s.lazyProduct(xs);
-  else
-    os.noalias() = s.lazyProduct(xs);
+  T w[R][C];
+  for (int r = 0; r < R; ++r)
+    for (int c = 0; c < C; ++c) w[r][c] = s(r, c);
+  const T* xs = x.data();
+  T* os = out.data();
+  const Eigen::Index n = x.cols();
+  across_samples<Eigen::Dynamic>([&]() __attribute__((always_inline)) {
+    for (Eigen::Index j = 0; j < n; ++j)
+      for (int r = 0; r < R; ++r) {
+        T v = Accumulate ? os[j * R + r] : T(0);
+        for (int c = 0; c < C; ++c) v += w[r][c] * xs[j * C + c];
+        os[j * R + r] = v;
+      }
+  });
 }
 
 // s += y xᵀ for y R x n, x C x n and s R x C small. Two accumulators, even and odd columns, so

@@ -7,7 +7,13 @@ namespace gradscope::ops {
 struct Relu : Activation {
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
-    f.out = f.a.cwiseMax(T(0));
+    const T* a = f.a.data();
+    T* out = f.out.data();
+    const Eigen::Index n = f.a.size();
+    // As Eigen's cwiseMax(0): NaN stays NaN, -0 stays -0.
+    across_samples<N>([&]() __attribute__((always_inline)) {
+      for (Eigen::Index i = 0; i < n; ++i) out[i] = a[i] < T(0) ? T(0) : a[i];
+    });
   }
   // φ′(x) = 1 where x > 0, else 0 (0 at the kink, as in the post's relu_gradient)
   template <class T>

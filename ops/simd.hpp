@@ -1,12 +1,13 @@
 #pragma once
-// Internal to the library's .cpp files: GCC/Clang vector types for loops that vectorise by hand,
-// and the second version, for AVX2 and FMA, that a default x86-64 build (SSE2) compiles of such a
-// loop and picks at run time. Eigen's own vectorisation is fixed at compile time by the
-// target flags, and its templates would be instantiated alike for both versions, so these loops
-// do not use it.
+// Internal to the library (its .cpp files and the op kernels, which the engine's .cpp
+// instantiates): GCC/Clang vector types for loops that vectorise by hand, and the second version,
+// for AVX2 and FMA, that a default x86-64 build (SSE2) compiles of such a loop and picks at run
+// time. Eigen's own vectorisation is fixed at compile time by the target flags, and its templates
+// would be instantiated alike for both versions, so these loops do not use it.
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 namespace gradscope::simd {
 
@@ -84,5 +85,29 @@ namespace gradscope::simd {
 constexpr int kLanes = 4;
 #else
 constexpr int kLanes = 2;
+#endif
+}  // namespace gradscope::simd
+
+namespace gradscope::simd {
+// f(std::integral_constant<int, N>{}) with N the lanes of double the code runs on. In a
+// multiversioned build f is compiled twice, for AVX2+FMA (N = 4) and for the baseline (N = 2), and
+// the CPU picks one at run time; elsewhere once, with kLanes. Only a body inlined into the version
+// is compiled for it, so f and what its loops call are declared always_inline. The one run-time
+// dispatch of the library's hand-vectorised loops and of the kernels' loops across samples.
+#ifdef GRADSCOPE_MULTIVERSION
+template <class F>
+GRADSCOPE_AVX2_FMA void run_avx2_fma(F& f) {
+  f(std::integral_constant<int, 4>{});
+}
+template <class F>
+inline void with_lanes(F&& f) {
+  if (avx2_fma()) return run_avx2_fma(f);
+  f(std::integral_constant<int, 2>{});
+}
+#else
+template <class F>
+inline void with_lanes(F&& f) {
+  f(std::integral_constant<int, kLanes>{});
+}
 #endif
 }  // namespace gradscope::simd

@@ -116,24 +116,25 @@ inline __attribute__((always_inline)) void with_fn(Fn fn, G&& g) {
   }
 }
 
-// The AVX2+FMA version, and the baseline's, which keeps libm's loop: 2 SSE2 lanes without fused
+// 4 lanes with FMA; a multiversioned build's baseline keeps libm's loop: 2 SSE2 lanes without fused
 // multiply-adds were slower than libm.
 #ifdef GRADSCOPE_MULTIVERSION
-template <class T>
-GRADSCOPE_AVX2_FMA void lanes_avx2(Fn fn, const T* x, T* out, std::size_t n) {
-  with_fn(fn, [&](auto f) { lanes_loop<decltype(f), 4>(x, out, n); });
-}
-template <class T>
-void dispatch(Fn fn, const T* x, T* out, std::size_t n) {
-  if (simd::avx2_fma()) return lanes_avx2(fn, x, out, n);
-  with_fn(fn, [&](auto f) { libm_loop<decltype(f)>(x, out, 0, n); });
-}
+constexpr int kFewestLanes = 4;
 #else
+constexpr int kFewestLanes = 1;
+#endif
 template <class T>
 void dispatch(Fn fn, const T* x, T* out, std::size_t n) {
-  with_fn(fn, [&](auto f) { lanes_loop<decltype(f), simd::kLanes>(x, out, n); });
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+    constexpr int N = decltype(lanes)::value;
+    with_fn(fn, [&](auto f) __attribute__((always_inline)) {
+      if constexpr (N >= kFewestLanes)
+        lanes_loop<decltype(f), N>(x, out, n);
+      else
+        libm_loop<decltype(f)>(x, out, 0, n);
+    });
+  });
 }
-#endif
 
 }  // namespace
 
