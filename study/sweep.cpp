@@ -1,6 +1,7 @@
 #include "gradscope/study/sweep.hpp"
 
 #include <Eigen/SVD>
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <cmath>
@@ -76,7 +77,8 @@ JacobianSpectrum spectrum(models::Mlp<double>& net, const models::NetworkForward
   }
   const Eigen::VectorXd s = Eigen::BDCSVD<Eigen::MatrixXd>(j).singularValues();
   const Eigen::ArrayXd s2 = s.array().square();
-  return {s2.mean(), (s2 - s2.mean()).square().mean(), s.maxCoeff()};
+  return {s2.mean(), (s2 - s2.mean()).square().mean(), s.maxCoeff(),
+          std::vector<double>(s2.begin(), s2.end())};
 }
 
 Pass run_pass(const Grid& grid, const CellSpec& c, std::uint64_t seed) {
@@ -188,7 +190,9 @@ CellResult run_cell(const Grid& grid, const CellSpec& spec) {
     c.spectrum.s2_mean += p.spectrum.s2_mean / n;
     c.spectrum.s2_var += p.spectrum.s2_var / n;
     c.spectrum.s_max += p.spectrum.s_max / n;
+    c.spectrum.s2.insert(c.spectrum.s2.end(), p.spectrum.s2.begin(), p.spectrum.s2.end());
   }
+  std::sort(c.spectrum.s2.begin(), c.spectrum.s2.end());
   Verdict verdict = first;
   for (const auto& [v, count] : votes)
     if (count > votes[verdict]) verdict = v;
