@@ -23,6 +23,16 @@ json sweep_files(Report& r, SweepOptions s, const std::string& stem, std::string
   return read_json(s.out.json, "report");
 }
 
+// A finding: printed, in the page's summary and in its section.
+void state(Report& r, const std::string& words) {
+  fmt::print("{}\n", words);
+  r.page.finding(words);
+  r.page.paragraph(words);
+}
+
+// A CSV field: empty where a value cannot be stated (ξ at the edge of chaos), as the sweep's CSV.
+std::string field(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : ""; }
+
 // Backward through L layers multiplies E[dz²] by χ₁^L = e^(−L/ξ): at L = 6|ξ| the rms gradient has
 // changed by e³, a factor of 10^1.30, whichever way it goes.
 constexpr double kSixXiLog10 = 3 / 2.302585092994046;
@@ -73,8 +83,9 @@ void phase_diagram(Report& r, bool full) {
                                                 c["depth"].get<double>()) - map.y.begin());
     if (i >= map.x.size() || j >= map.y.size()) fail("report: a phase-diagram cell off its grid");
     map.z[i][j] = std::log10(number_or_nan(c["total_gain"]));
-    csv += fmt::format("{:.6g},{},{:.6g},{:.6g},{:.6g}\n", map.x[i], c["depth"].get<long>(),
-                       map.z[i][j], number_or_nan(c["chi1"]), number_or_nan(c["xi"]));
+    csv += fmt::format("{},{},{},{},{}\n", field(map.x[i]), c["depth"].get<long>(),
+                       field(map.z[i][j]), field(number_or_nan(c["chi1"])),
+                       field(number_or_nan(c["xi"])));
   }
   r.write("phase-diagram.csv", csv);
 
@@ -86,8 +97,8 @@ void phase_diagram(Report& r, bool full) {
     const MeanField mf = mean_field(tanh_op.op, tanh_op.attr, w2, sigma_b2);
     curve.x.push_back(w2);
     curve.y.push_back(6 * std::abs(mf.depth_scale));
-    theory_csv += fmt::format("{:.6g},{:.8g},{:.6g},{:.6g}\n", w2, mf.chi1, mf.depth_scale,
-                              curve.y.back());
+    theory_csv += fmt::format("{},{:.8g},{},{}\n", field(w2), mf.chi1, field(mf.depth_scale),
+                              field(curve.y.back()));
   }
   map.curves.push_back(curve);
   r.write("phase-diagram-theory.csv", theory_csv);
@@ -117,9 +128,7 @@ void phase_diagram(Report& r, bool full) {
       "Phase diagram (tanh, sigma_b^2 = {}): the depth at which the measured gradient has changed "
       "by e^3, against theory's 6|xi|: {}.",
       sigma_b2, fmt::join(rows, "; "));
-  fmt::print("{}\n", words);
-  r.page.finding(words);
-  r.page.paragraph(words);
+  state(r, words);
   r.page.preformatted(table);
 }
 
@@ -199,9 +208,7 @@ void spectra(Report& r, bool full) {
         name, s.grid.depths.front(), mean, ratio, s2.empty() ? NAN : s2.back(),
         d.below ? fmt::format(", {:.0f}% of s^2 below 1e{}", 100.0 * d.below / s2.size(), lowest)
                 : "");
-    fmt::print("{}\n", words);
-    r.page.finding(words);
-    r.page.paragraph(words);
+    state(r, words);
   }
   r.write("spectra.csv", csv);
   r.plot("spectra",
