@@ -134,7 +134,7 @@ Decimal parse_decimal(std::string_view text) {
   return d;
 }
 
-Dataset load_csv(const std::string& path) {
+Dataset load_csv(const std::string& path, const ReadProgress& progress) {
   const std::string file = printable_path(path);  // as messages show it
   // A directory opens as a stream that reads nothing: it would pass for an empty file.
   if (std::filesystem::is_directory(path)) fail("{}: is a directory, not a CSV file", file);
@@ -163,7 +163,10 @@ Dataset load_csv(const std::string& path) {
   const std::size_t cols = header.size();
   std::vector<double> values;  // row-major, cols per row
   std::size_t rows = 0;
+  constexpr std::size_t kProgressEvery = 4096;  // rows: the callback costs nothing per row
   while (line_no < lines.size()) {
+    if (progress && line_no % kProgressEvery == 0)
+      progress(std::size_t(lines[line_no].data() - text.data()), text.size());
     const std::string_view line = lines[line_no++];
     if (trim(line).empty()) continue;
     const auto fields = split(line);

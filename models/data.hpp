@@ -4,6 +4,7 @@
 // and sequences for recurrent networks.
 #include <Eigen/Core>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -62,7 +63,9 @@ Dataset gaussian_classes(const GaussianClasses& spec);
 // ends may be \n, \r\n or \r alone. Values are decimal numbers (parse_decimal), finite.
 // Every malformed input throws Error naming the file, the line and the column (number and header
 // name); text it quotes has control bytes and bytes of 0x80 and above escaped (\x0d, \xff).
-Dataset load_csv(const std::string& path);
+// progress, if set, is called every few thousand rows with (bytes parsed, bytes in the file).
+using ReadProgress = std::function<void(std::size_t, std::size_t)>;
+Dataset load_csv(const std::string& path, const ReadProgress& progress = {});
 
 // Writes the format load_csv reads (labels as 0/1, values with 17 significant digits, so a round
 // trip is exact), through write_file_atomically: path is never half written.

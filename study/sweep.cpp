@@ -1,6 +1,7 @@
 #include "gradscope/study/sweep.hpp"
 
 #include <Eigen/SVD>
+#include <algorithm>
 #include <atomic>
 #include <charconv>
 #include <cmath>
@@ -115,7 +116,8 @@ JacobianSpectrum spectrum(models::Mlp<double>& net, const models::NetworkForward
   }
   const Eigen::VectorXd s = Eigen::BDCSVD<Eigen::MatrixXd>(j).singularValues();
   const Eigen::ArrayXd s2 = s.array().square();
-  return {s2.mean(), (s2 - s2.mean()).square().mean(), s.maxCoeff()};
+  return {s2.mean(), (s2 - s2.mean()).square().mean(), s.maxCoeff(),
+          std::vector<double>(s2.begin(), s2.end())};
 }
 
 Pass run_pass(const Grid& grid, const CellSpec& c, std::uint64_t seed) {
@@ -300,8 +302,10 @@ CellResult run_cell(const Grid& grid, const CellSpec& spec) {
     c.spectrum.s2_var += p.spectrum.s2_var / n;
     c.spectrum.s_max += p.spectrum.s_max / n;
     bound += p.bound / n;
+    c.spectrum.s2.insert(c.spectrum.s2.end(), p.spectrum.s2.begin(), p.spectrum.s2.end());
   }
   if (spec.arch == "rnn") c.theory.gain = bound;
+  std::sort(c.spectrum.s2.begin(), c.spectrum.s2.end());
   Verdict verdict = first;
   for (const auto& [v, count] : votes)
     if (count > votes[verdict]) verdict = v;

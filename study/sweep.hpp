@@ -81,8 +81,9 @@ struct Shard {
 // "I/N" with 1 <= I <= N; anything else throws Error quoting it.
 Shard parse_shard(std::string_view text);
 
-struct JacobianSpectrum {  // of the input–output Jacobian at the first input, means over seeds
-  double s2_mean = 0, s2_var = 0, s_max = 0;
+struct JacobianSpectrum {  // of the input–output Jacobian at the first input
+  double s2_mean = 0, s2_var = 0, s_max = 0;  // means over seeds
+  std::vector<double> s2;                     // every seed's s², pooled, ascending
 };
 
 struct CellResult {

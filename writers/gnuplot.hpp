@@ -28,19 +28,21 @@ struct PlotSeries {
 // Lines with points, one per series.
 struct LinePlot {
   std::string title, xlabel, ylabel;
-  bool log_y = false;
+  bool log_x = false, log_y = false;
   bool reverse_x = false;  // e.g. layers drawn from the output (left) to the input (right)
   std::vector<PlotSeries> series;
 };
 std::string line_plot_script(const LinePlot& plot, const std::string& ext);
 
 // A colour map of z over the grid x × y, z[i][j] at (x[i], y[j]); a non-finite z (or <= 0 with
-// log_z) is left blank.
+// log_z) is left blank. Curves are drawn over it, clipped to the grid's y range.
 struct HeatMap {
   std::string title, xlabel, ylabel, zlabel;
   bool log_z = false;
+  bool centre_zero = false;  // a colour range symmetric about 0 (white): for a signed z
   std::vector<double> x, y;
   std::vector<std::vector<double>> z;
+  std::vector<PlotSeries> curves;
 };
 std::string heat_map_script(const HeatMap& map, const std::string& ext);
 

@@ -57,6 +57,7 @@ Json cell_json(const CellResult& c) {
   j["gains"] = numbers(c.gains);
   j["rms_dz"] = numbers(c.rms_dz);
   j["grad_w_norm"] = numbers(c.grad_w_norm);
+  if (c.has_spectrum) j["jacobian_s2"] = numbers(c.spectrum.s2);
   return j;
 }
 

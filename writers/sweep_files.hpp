@@ -8,7 +8,8 @@
 // gain_sd, gain_theory, theory (what gain_theory is: CellResult::theory_kind), ratio = gain /
 // gain_theory, chi1, q_star, xi, total_gain, verdict, and with
 // --spectrum jacobian_s2_mean, jacobian_s2_var, jacobian_s_max) are the CSV's columns; its arrays
-// (gains per seed; rms_dz and grad_w_norm per layer, 1 = next to the input) are JSON only. Values
+// (gains per seed; rms_dz and grad_w_norm per layer, 1 = next to the input; with --spectrum
+// jacobian_s2, every seed's squared singular values pooled in ascending order) are JSON only. Values
 // that cannot be stated (NaN, Inf) are null, an empty CSV field.
 #include <nlohmann/json.hpp>
 #include <string>

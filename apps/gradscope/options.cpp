@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <exception>
 #include <limits>
+#include <memory>
 
 #include "cli.hpp"
+#include "progress.hpp"
 
 namespace gradscope::cli {
 
@@ -162,10 +165,28 @@ Building::~Building() {
 }
 const std::string& Building::current() { return building_what; }
 
+namespace {
+// load_csv with progress on stderr once the file has taken kQuietFor: a small file prints nothing.
+constexpr auto kQuietFor = std::chrono::seconds(2);
+models::Dataset read_data_file(const std::string& path) {
+  const auto start = std::chrono::steady_clock::now();
+  const auto megabytes = [](std::size_t bytes) { return (bytes + 999999) / 1000000; };
+  std::unique_ptr<Progress> progress;
+  models::Dataset data = models::load_csv(path, [&](std::size_t done, std::size_t total) {
+    if (!progress && std::chrono::steady_clock::now() - start >= kQuietFor)
+      progress = std::make_unique<Progress>("reading " + printable_path(path), megabytes(total),
+                                            "MB");
+    if (progress) progress->update(done / 1000000);
+  });
+  if (progress) progress->finish();
+  return data;
+}
+}  // namespace
+
 models::Dataset make_data(const NetworkOptions& o) {
   if (!o.data.empty()) {
     Building b("reading the data file " + printable_path(o.data));
-    return models::load_csv(o.data);
+    return read_data_file(o.data);
   }
   if (o.samples < 1) fail("--samples must be at least 1, got {}", o.samples);
   // Each sample: two features and a label, generated and then copied into the dataset.

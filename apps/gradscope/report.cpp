@@ -222,7 +222,7 @@ void run_report(const ReportOptions& o) {
   if (o.iters < 0) fail("--iters must be at least 0, got {}", o.iters);
   Report r(o.out);
   const long iters = o.iters ? o.iters : o.full ? 50000 : 10000;
-  Progress progress("report", 6, "steps");
+  Progress progress("report", 7, "steps");
   r.page.paragraph(fmt::format(
       "Written by gradscope {} (gradscope report{}{}). Every table below is the output of one "
       "gradscope command, every picture has its data beside this page (CSV, JSON, DOT, gnuplot "
@@ -242,9 +242,11 @@ void run_report(const ReportOptions& o) {
   training(r, iters);
   progress.update(3, "sweep");
   sweep_section(r, o.full);
-  progress.update(4, "architectures");
+  progress.update(4, "theory");
+  theory_section(r, o.full);
+  progress.update(5, "architectures");
   architectures_section(r, o.full);
-  progress.update(5, "page");
+  progress.update(6, "page");
   r.page.heading("Files");
   r.page.paragraph("Everything this page was made from:");
   r.page.file_list(r.dir.files());

@@ -73,6 +73,7 @@ inline double number_or_nan(const json& x) {
 
 // The sections, in the order of the page.
 void sweep_section(Report& r, bool full);          // report_sweep.cpp
+void theory_section(Report& r, bool full);         // report_theory.cpp
 void architectures_section(Report& r, bool full);  // report_architectures.cpp
 
 }  // namespace gradscope::cli

@@ -1,4 +1,4 @@
-// Section 5 of `gradscope report`: the remedies (residual blocks, layer normalisation) and
+// Section 7 of `gradscope report`: the remedies (residual blocks, layer normalisation) and
 // recurrent networks through time, each a real run of `gradscope demo` diagnosed like any stack.
 #include <string>
 #include <vector>
@@ -77,7 +77,7 @@ DemoOptions recurrent(const std::string& arch, const std::string& act, double sc
 }  // namespace
 
 void architectures_section(Report& r, bool full) {
-  r.page.heading("5. Beyond the plain MLP: residual blocks, layer normalisation, recurrence");
+  r.page.heading("7. Beyond the plain MLP: residual blocks, layer normalisation, recurrence");
   r.page.paragraph(
       "The remedies change the architecture, not the initialisation, and the diagnosis reads a "
       "residual block or a time step as one unit like a layer (docs/architectures.md, "

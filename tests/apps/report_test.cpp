@@ -1,8 +1,11 @@
 // gradscope report: the page and every file it references, a report directory written completely
 // or not at all, and the page without gnuplot and Graphviz.
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 #include <regex>
+#include <cstdio>
 #include <set>
+#include <sstream>
 
 #include "cli_sandbox.hpp"
 
@@ -46,6 +49,38 @@ void check_only(const Sandbox& box, std::vector<std::string> expected) {
   std::sort(expected.begin(), expected.end());
   CHECK(box.files() == expected);
 }
+// The phase diagram and the spectra: their data hold the physics the page states.
+void check_theory_files(const fs::path& dir) {
+  const std::string html = slurp(dir / "index.html");
+  CHECK_THAT(html, Contains("Phase diagram (tanh, sigma_b^2 = 0.05): the depth at which"));
+  CHECK_THAT(html, Contains("Spectrum of identity, orthogonal at depth 32: mean s^2 1, "));
+  // log10 attenuation per (sigma_w^2, depth): ordered below the edge of chaos, chaotic above.
+  std::istringstream csv(slurp(dir / "phase-diagram.csv"));
+  std::string line;
+  std::getline(csv, line);
+  CHECK(line == "sigma_w2,depth,log10_attenuation,chi1,xi");
+  std::size_t rows = 0;
+  while (std::getline(csv, line)) {
+    double w2 = 0, log10_attenuation = 0;
+    long depth = 0;
+    REQUIRE(std::sscanf(line.c_str(), "%lf,%ld,%lf", &w2, &depth, &log10_attenuation) == 3);
+    ++rows;
+    INFO(line);
+    if (depth == 60 && w2 == 0.5) CHECK(log10_attenuation < -5);
+    if (depth == 60 && w2 == 4) CHECK(log10_attenuation > 1.3);
+  }
+  CHECK(rows == 12 * 8);
+  CHECK_THAT(slurp(dir / "phase-diagram.gp"), Contains("with lines"));  // the theory's curve
+  // The spectra: every seed's s^2; linear orthogonal layers keep all of them at 1.
+  const auto doc = nlohmann::json::parse(slurp(dir / "spectra-sweep.json"));
+  REQUIRE(doc["cells"].size() == 6);
+  for (const auto& c : doc["cells"]) {
+    INFO(c["act"] << " " << c["init"]);
+    REQUIRE(c["jacobian_s2"].size() == 2 * 256);
+    if (c["act"] == "identity" && c["init"] == "orthogonal")
+      for (const auto& v : c["jacobian_s2"]) CHECK(v.get<double>() == Approx(1).epsilon(1e-9));
+  }
+}
 }  // namespace
 
 TEST_CASE("report: a page whose every reference exists and is complete", "[cli][report]") {
@@ -82,7 +117,7 @@ TEST_CASE("report: a page whose every reference exists and is complete", "[cli][
   }
   const auto files = references(html);
   std::size_t images = count(html, "<img ");
-  CHECK(images >= 11);  // 7 plots, the decision surfaces, 3 graphs
+  CHECK(images >= 13);  // 9 plots, the decision surfaces, 3 graphs
   for (const auto& f : files) {
     INFO(f);
     CHECK(f.find('/') == std::string::npos);  // beside the page
@@ -94,6 +129,9 @@ TEST_CASE("report: a page whose every reference exists and is complete", "[cli][
                         "loss.svg", "loss.png", "gradient-history.svg", "layer-gradients.png",
                         "decision-surface.svg", "decision-surface.gp", "demo-relu.svg",
                         "sweep.json", "sweep.csv", "sweep-layers.csv", "sweep-layers.svg",
+                        "phase-diagram.svg", "phase-diagram.png", "phase-diagram.gp",
+                        "phase-diagram.csv", "phase-diagram-theory.csv", "phase-diagram-sweep.json",
+                        "spectra.svg", "spectra.png", "spectra.csv", "spectra-sweep.json",
                         "architectures-residual.svg", "architectures-residual.csv",
                         "architectures-residual-1.json", "architectures-residual-2.json",
                         "architectures-norm.svg", "architectures-norm.png",
@@ -102,6 +140,7 @@ TEST_CASE("report: a page whose every reference exists and is complete", "[cli][
                         "architectures-adding-lstm-50.json"})
     CHECK(files.count(f) == 1);
   check_only(box, {"report"});
+  check_theory_files(box.dir() / "report");
 
   // A second run replaces the previous report as a whole.
   box.write("report/old-note.txt", "from before");
@@ -167,7 +206,8 @@ TEST_CASE("report: without gnuplot and Graphviz the page and data are written, a
   }
   for (const char* f : {"demo-relu.json", "demo-relu.dot", "compare.json", "train.json",
                         "monitor.csv", "loss.csv", "layer-gradients.csv", "sweep.json",
-                        "sweep-layers.csv", "architectures-residual.csv",
+                        "sweep-layers.csv", "phase-diagram.csv", "phase-diagram-theory.csv",
+                        "spectra.csv", "spectra-sweep.json", "architectures-residual.csv",
                         "architectures-linear-rnn.csv"})
     CHECK(fs::is_regular_file(box.dir() / "report" / f));
   CHECK_FALSE(fs::exists(box.dir() / "report/loss.svg"));

@@ -110,6 +110,22 @@ TEST_CASE("load_csv reads features and labels, save_csv round-trips exactly") {
   std::remove(path.c_str());
 }
 
+TEST_CASE("load_csv reports its progress in bytes parsed, every few thousand rows") {
+  std::string text = "x,label\n";
+  for (int i = 0; i < 10000; ++i) text += std::to_string(i) + "," + std::to_string(i % 2) + "\n";
+  const auto path = write_temp("progress", text);
+  std::vector<std::size_t> done;
+  const auto d = load_csv(path, [&](std::size_t bytes, std::size_t total) {
+    CHECK(total == text.size());
+    done.push_back(bytes);
+  });
+  CHECK(d.x.cols() == 10000);
+  REQUIRE(done.size() == 2);  // at lines 4096 and 8192 (the header is line 0)
+  CHECK(done[0] == text.find("4095,"));
+  CHECK(done[1] == text.find("8191,"));
+  std::remove(path.c_str());
+}
+
 TEST_CASE("load_csv names file, line and column for every malformed input") {
   struct Case {
     const char* name;

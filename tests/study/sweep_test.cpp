@@ -3,7 +3,9 @@
 // keeps a relu network's gradient (gain 1), Xavier's halves its variance per layer (gain √½).
 #include <gradscope/writers/sweep_files.hpp>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
+#include <cmath>
 
 using namespace gradscope;
 using namespace gradscope::study;
@@ -64,6 +66,30 @@ TEST_CASE("sweep: three shards merged are the unsharded run", "[sweep]") {
                       "gain_theory,theory,ratio") &&
                  Contains("verdict,jacobian_s2_mean,jacobian_s2_var,jacobian_s_max"));
   CHECK(std::count(csv.begin(), csv.end(), '\n') == 13);
+  CHECK(csv.find("jacobian_s2,") == std::string::npos);  // the s² list is JSON only
+}
+
+TEST_CASE("sweep: --spectrum keeps every seed's s², ascending, whose moments are the means",
+          "[sweep]") {
+  Grid g = small_grid();
+  g.acts = {"identity"};
+  g.inits = {"orthogonal", "gaussian"};
+  g.depths = {4};
+  const auto results = run_sweep(g);
+  REQUIRE(results.size() == 2);
+  for (const auto& c : results) {
+    const auto& s2 = c.spectrum.s2;
+    REQUIRE(s2.size() == std::size_t(g.repeats * g.widths.front()));
+    CHECK(std::is_sorted(s2.begin(), s2.end()));
+    double mean = 0;
+    for (double v : s2) mean += v / double(s2.size());
+    CHECK(mean == Approx(c.spectrum.s2_mean).epsilon(1e-9));  // equal seeds' sizes
+  }
+  // orthogonal linear layers: every singular value is 1
+  CHECK(results[0].spectrum.s2.front() == Approx(1).epsilon(1e-9));
+  CHECK(results[0].spectrum.s2.back() == Approx(1).epsilon(1e-9));
+  CHECK(results[1].spectrum.s2.back() > 1.5);  // gaussian: a spread
+  CHECK(sweep_json(g, {}, 2, results)["cells"][1]["jacobian_s2"].size() == results[1].spectrum.s2.size());
 }
 
 TEST_CASE("sweep: merge refuses shards of different grids, repeated and missing cells", "[sweep]") {
