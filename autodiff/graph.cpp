@@ -14,8 +14,8 @@ using detail::with_shape_class;
 
 namespace {
 
-// Ops whose inputs have a domain their shapes do not express (bce: probabilities) define
-// K::reject(a, b), which returns what is wrong with the input values, or nullptr.
+// Ops whose inputs have a domain their shapes do not express (bce: probabilities, cross_entropy:
+// class labels) define K::reject(a, b), which returns what is wrong with the input values.
 template <class K, class = void>
 struct HasReject : std::false_type {};
 template <class K>
@@ -229,17 +229,6 @@ Var<T> Graph<T>::param(Parameter<T>& p, SourceLoc loc) {
   return leaf(Op::Param, p.shape(), nullptr, std::uint32_t(params_.size() - 1), p.name(), true, loc);
 }
 
-namespace {
-// Whether kernel K checks its operands' values (ops/kernel.hpp: first_bad).
-template <class K, class T, class = void>
-struct checks_values : std::false_type {};
-template <class K, class T>
-struct checks_values<K, T,
-                     std::void_t<decltype(K::first_bad(std::declval<ops::Value<T>>(),
-                                                       std::declval<ops::Value<T>>()))>>
-    : std::true_type {};
-}  // namespace
-
 template <class T>
 template <class K, Op op>
 Var<T> Graph<T>::record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
@@ -264,19 +253,13 @@ Var<T> Graph<T>::record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc 
     const Shape s1 = scalar ? Shape{1, 1} : binary ? shapes_[shape1] : Shape{};
     const Shape out = K::shape(s0, s1, double(attr));
     if (out.size() == 0) bad_operands(op, in0, in1, attr);
-    if constexpr (checks_values<K, T>::value) {
-      const ops::Value<T> v0(value_ptr(nodes_[in0]), s0.rows, s0.cols);
-      const ops::Value<T> v1(value_ptr(nodes_[in1]), s1.rows, s1.cols);
-      const Eigen::Index bad = K::first_bad(v0, v1);
-      if (bad >= 0) bad_operands(op, in0, in1, attr, bad);
-    }
     // Most ops keep an operand's shape: reuse its index instead of looking the shape up.
     const std::uint16_t out_id = out == s0 ? shape0 : out == s1 ? shape1 : intern_shape(out, op);
     if constexpr (HasReject<K>::value) {
       using Map = ops::Value<T, Eigen::Dynamic>;
       const Map a(value_ptr(nodes_[in0]), s0.rows, s0.cols);
       const Map b(binary ? value_ptr(nodes_[in1]) : nullptr, s1.rows, s1.cols);
-      if (const auto [k, why] = K::reject(a, b); why) bad_values(op, k, k ? in1 : in0, why, loc);
+      if (const ops::Rejection r = K::reject(a, b); r.why) bad_values(op, in0, in1, r, loc);
     }
     i = push_node(op, out_id, out.size(), in0, in1, requires_grad, K::has_attr, loc);
     const Node& n = nodes_[i];

@@ -369,11 +369,9 @@ class Graph {
   }
   [[noreturn, gnu::cold, gnu::noinline]] void bad_handle(const Var<T>& v,
                                                          std::string_view what) const;
-  // The Error for operands whose shapes (or attribute) op does not accept, or, with bad >= 0,
-  // whose second operand's element bad (a class label, say) it cannot use.
+  // The Error for operands whose shapes (or attribute) op does not accept.
   [[noreturn, gnu::cold, gnu::noinline]] void bad_operands(Op op, std::uint32_t in0,
-                                                           std::uint32_t in1, T attr,
-                                                           Eigen::Index bad = -1) const;
+                                                           std::uint32_t in1, T attr) const;
   // The Error for a backward root that needs no gradient, saying why (constants only, no_grad).
   [[noreturn, gnu::cold, gnu::noinline]] void no_gradient_root(std::uint32_t root) const;
   std::uint32_t intern(std::string_view s);
@@ -402,9 +400,10 @@ class Graph {
   // constant (functions.hpp) the call goes straight to record<K, op>.
   template <class K, Op op>
   Var<T> record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc);
-  // The Error for an input whose values op does not accept (K::reject).
-  [[noreturn, gnu::cold, gnu::noinline]] void bad_values(Op op, int k, std::uint32_t in,
-                                                         const char* why, SourceLoc loc) const;
+  // The Error for operands whose values op does not accept (K::reject found r).
+  [[noreturn, gnu::cold, gnu::noinline]] void bad_values(Op op, std::uint32_t in0,
+                                                         std::uint32_t in1, ops::Rejection r,
+                                                         SourceLoc loc) const;
   // The Error for reading node i's gradient where has_grad() is false.
   [[noreturn, gnu::cold, gnu::noinline]] void no_gradient(std::uint32_t i) const;
   // Node i's gradient slot, final or not: for the anomaly checks within a pass.

@@ -40,8 +40,7 @@ void Graph<T>::no_gradient(std::uint32_t i) const {
 }
 
 template <class T>
-void Graph<T>::bad_operands(Op op, std::uint32_t in0, std::uint32_t in1, T attr,
-                            Eigen::Index bad) const {
+void Graph<T>::bad_operands(Op op, std::uint32_t in0, std::uint32_t in1, T attr) const {
   const OpInfo& info = op_info(op);
   const std::uint32_t in[2] = {in0, in1};
   std::string operands;
@@ -49,11 +48,6 @@ void Graph<T>::bad_operands(Op op, std::uint32_t in0, std::uint32_t in1, T attr,
     operands += fmt::format("{}'{}' is {}", j ? ", " : "", node_name(in[j]),
                             shape_of(nodes_[in[j]]));
   if (info.has_attr) operands += fmt::format(", attribute {}", double(attr));
-  if (bad >= 0) {
-    const auto rows = Eigen::Index(shape_of(nodes_[in1]).rows);
-    operands += fmt::format("; element ({},{}) of '{}' is {}", bad % rows, bad / rows,
-                            node_name(in1), double(value_ptr(nodes_[in1])[bad]));
-  }
   fail("{}: {} ({})", info.name, operands, info.rule);
 }
 
@@ -88,10 +82,23 @@ void Graph<T>::no_gradient_root(std::uint32_t root) const {
 }
 
 template <class T>
-void Graph<T>::bad_values(Op op, int k, std::uint32_t in, const char* why, SourceLoc loc) const {
+void Graph<T>::bad_values(Op op, std::uint32_t in0, std::uint32_t in1, ops::Rejection r,
+                          SourceLoc loc) const {
+  const std::uint32_t in = r.input ? in1 : in0;
   const std::string at = loc.file ? fmt::format(" at {}:{}", loc.file, loc.line) : "";
-  fail("{}{}: input {} '{}' ({}) holds values in {}: {}", op_info(op).name, at, k, node_name(in),
-       shape_of(nodes_[in]), range_of<T>(NodeView<T>(*this, in).value()), why);
+  std::string element;
+  if (r.element >= 0) {  // an index: the element, and the input it indexes
+    const auto rows = Eigen::Index(shape_of(nodes_[in]).rows);
+    element = fmt::format("; element ({},{}) of '{}' is {}", r.element % rows, r.element / rows,
+                          node_name(in), double(value_ptr(nodes_[in])[r.element]));
+    if (op_info(op).arity > 1) {
+      const std::uint32_t other = r.input ? in0 : in1;
+      element += fmt::format(", where '{}' is {}", node_name(other), shape_of(nodes_[other]));
+    }
+  }
+  fail("{}{}: input {} '{}' ({}) holds values in {}: {}{}", op_info(op).name, at, r.input,
+       node_name(in), shape_of(nodes_[in]), range_of<T>(NodeView<T>(*this, in).value()), r.why,
+       element);
 }
 
 // --- anomaly detection ---------------------------------------------------------------------------
@@ -148,9 +155,10 @@ void Graph<T>::check_hooked_gradient(std::uint32_t i) const {
 #define GRADSCOPE_INSTANTIATE_ERRORS(T)                                                           \
   template void Graph<T>::bad_handle(const Var<T>&, std::string_view) const;                      \
   template void Graph<T>::no_gradient(std::uint32_t) const;                                       \
-  template void Graph<T>::bad_operands(Op, std::uint32_t, std::uint32_t, T, Eigen::Index) const;  \
+  template void Graph<T>::bad_operands(Op, std::uint32_t, std::uint32_t, T) const;                \
   template void Graph<T>::no_gradient_root(std::uint32_t) const;                                  \
-  template void Graph<T>::bad_values(Op, int, std::uint32_t, const char*, SourceLoc) const;       \
+  template void Graph<T>::bad_values(Op, std::uint32_t, std::uint32_t, ops::Rejection,           \
+                                     SourceLoc) const;                                            \
   template std::string Graph<T>::describe(std::uint32_t) const;                                   \
   template void Graph<T>::check_value(std::uint32_t) const;                                       \
   template void Graph<T>::check_backward(std::uint32_t) const;                                    \

@@ -16,11 +16,12 @@ struct CrossEntropy : Loss {
   static Shape shape(Shape z, Shape y, double) {
     return y.rows == 1 && y.cols == z.cols ? Shape{1, 1} : Shape{};
   }
-  template <class M>
-  static Eigen::Index first_bad(const M& z, const M& y) {
+  // The first label that is not a whole number in [0, classes).
+  template <class T, int N>
+  static Rejection reject(const Value<T, N>& z, const Value<T, N>& y) {
     for (Eigen::Index j = 0; j < y.size(); ++j)
-      if (!whole_below(double(y(j)), double(z.rows()))) return j;
-    return -1;
+      if (!whole_below(double(y(j)), double(z.rows()))) return {1, rule, j};
+    return {1, nullptr};
   }
   template <class T, int N>
   static void forward(Forward<T, N>& f) {

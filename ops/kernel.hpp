@@ -8,12 +8,11 @@
 //   shape(a, b, attr)          output shape, or an empty Shape when the operands do not fit
 //   rule                       what shape() accepts, in words, for error messages
 //   reject(a, b)               optional: the input values it does not accept where shapes do not
-//                              say (bce: probabilities), checked while recording; a Rejection
+//                              say (bce: probabilities; cross_entropy: class labels), checked
+//                              while recording; a Rejection
 //   forward(f), backward(b)    backward *adds* each input's gradient into ga/gb (inputs may be shared)
 //   test_shapes, test_attrs,   what the generic finite-difference checker feeds it
 //   domain                     per input: sample range, and a gap around 0 to keep away from kinks
-//   first_bad(a, b)            optional, for an input of indices (class labels): the position of
-//                              b's first element the op cannot use, or -1; recording checks it
 // and inherits most of that from one of the categories below.
 #include <Eigen/Core>
 
@@ -82,9 +81,12 @@ struct ShapePair {
 };
 
 // What reject() found: the input whose values the op does not accept and why, or why = nullptr.
+// For an input of indices (class labels), element is the first one the op cannot use, which the
+// error names with the shape of the other input, the one it indexes.
 struct Rejection {
   int input;
   const char* why;
+  Eigen::Index element = -1;
 };
 
 // f(i, m, buffer) for consecutive blocks [i, i + m) of n elements, with a buffer of m elements on
