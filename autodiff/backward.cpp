@@ -18,21 +18,22 @@ template <class T>
 void Graph<T>::backward(Var<T> root) {
   const auto r = check(root, "backward");
   if (nodes_[r].shape != kScalarShape)
-    fail("backward: root '{}' is {}, not 1x1; pass a seed gradient of that shape", node_name(r),
+    fail("backward: root '{}' is {}, not 1x1; pass a root gradient of that shape", node_name(r),
          shape_of(nodes_[r]));
   const T one(1);
   backward_from(r, &one);
 }
 
 template <class T>
-void Graph<T>::backward(Var<T> root, const Matrix<T>& seed) {
+void Graph<T>::backward(Var<T> root, const Matrix<T>& root_grad) {
   const auto r = check(root, "backward");
-  const Shape s{std::uint32_t(seed.rows()), std::uint32_t(seed.cols())};
+  const Shape s{std::uint32_t(root_grad.rows()), std::uint32_t(root_grad.cols())};
   if (s != shape_of(nodes_[r]))
-    fail("backward: seed gradient is {} but root '{}' is {}", s, node_name(r), shape_of(nodes_[r]));
-  if (const auto bad = non_finite<T>({seed.data(), seed.rows(), seed.cols()}); !bad.empty())
-    fail("backward: seed gradient for root '{}' is not finite ({})", node_name(r), bad);
-  backward_from(r, seed.data());
+    fail("backward: root gradient is {} but root '{}' is {}", s, node_name(r), shape_of(nodes_[r]));
+  if (const auto bad = non_finite<T>({root_grad.data(), root_grad.rows(), root_grad.cols()});
+      !bad.empty())
+    fail("backward: root gradient for root '{}' is not finite ({})", node_name(r), bad);
+  backward_from(r, root_grad.data());
 }
 
 // The reverse sweep. Creation order is a topological order, so when the loop reaches node i every
@@ -40,8 +41,8 @@ void Graph<T>::backward(Var<T> root, const Matrix<T>& seed) {
 // passes it on to i's inputs. Hooks, observers and anomaly checks (instrument) run only in a pass
 // that has any of them; otherwise the loop is the algorithm alone.
 template <class T>
-void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
-  start_pass(root, seed);
+void Graph<T>::backward_from(std::uint32_t root, const T* root_grad) {
+  start_pass(root, root_grad);
   struct EndPass {  // however the pass ends, normally or by an Error
     Graph& g;
     ~EndPass() { g.end_pass(); }
@@ -68,17 +69,18 @@ void Graph<T>::backward_from(std::uint32_t root, const T* seed) {
 }
 
 template <class T>
-void Graph<T>::start_pass(std::uint32_t root, const T* seed) {
+void Graph<T>::start_pass(std::uint32_t root, const T* root_grad) {
   if (in_backward_)
     fail("backward: called during backward (from a hook or observer) for root '{}'; a pass "
          "cannot start inside another", node_name(root));
   Node& rn = nodes_[root];
   if (!(rn.flags & kRequiresGrad)) no_gradient_root(root);
-  // Nodes after the root get zero gradients, the root the seed; the rest as the sweep reaches them.
+  // Nodes after the root get zero gradients, the root its root gradient; the rest as the sweep
+  // reaches them.
   grads_.resize(values_.size());
   if (root + 1 < nodes_.size())
     std::fill(grads_.data() + nodes_[root + 1].offset, grads_.data() + grads_.size(), T(0));
-  std::copy(seed, seed + size_of(rn), grads_.data() + rn.offset);
+  std::copy(root_grad, root_grad + size_of(rn), grads_.data() + rn.offset);
   rn.flags |= kReached;
   grads_from_ = root + 1;
   grads_to_ = std::uint32_t(nodes_.size());
@@ -208,8 +210,8 @@ void Graph<T>::instrument(std::uint32_t i) {
     hooks_[hook_cursor_].fn(MatrixMap<T>(grads_.data() + n.offset, s.rows, s.cols));
     hooked = true;
   }
-  // The seed is checked on entry and every backward's output after it ran, so only a hook can
-  // have made this gradient non-finite.
+  // The root gradient is checked on entry and every backward's output after it ran, so only a hook
+  // can have made this gradient non-finite.
   if (anomaly_ && hooked) check_hooked_gradient(i);
   for (auto& o : observers_)
     if (o.id) o.observer->on_node(NodeView<T>(*this, i));

@@ -224,8 +224,8 @@ class Graph {
   // --- backward ---------------------------------------------------------------------------------
   // Gradient of root (1x1) with respect to every node it depends on, in one reverse sweep.
   void backward(Var<T> root);
-  // The same from a root of any shape, seeded with d(objective)/d(root).
-  void backward(Var<T> root, const Matrix<T>& seed);
+  // The same from a root of any shape, starting from the root gradient d(objective)/d(root).
+  void backward(Var<T> root, const Matrix<T>& root_grad);
 
   // Forgets all nodes (handles to them become invalid), keeping arena capacity, scopes, names,
   // observers and settings.
@@ -413,8 +413,8 @@ class Graph {
   }
 
   // The backward pass (backward.cpp): backward_from runs the reverse loop, chain(i) node i's step.
-  void backward_from(std::uint32_t root, const T* seed);
-  void start_pass(std::uint32_t root, const T* seed);
+  void backward_from(std::uint32_t root, const T* root_grad);
+  void start_pass(std::uint32_t root, const T* root_grad);
   void chain(std::uint32_t i);
   template <class K>
   void backward_node(std::uint32_t i);

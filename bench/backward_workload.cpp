@@ -1,13 +1,13 @@
 // Built twice into gradscope_bench: against the engine as configured, and (see CMakeLists.txt)
 // with GRADSCOPE_HOOKS=0 and -Dgradscope=gradscope_nohooks together with its own copy of the engine
-// and of the seed workload. So "hooks compiled in, none registered" and "hooks compiled out" run in
+// and of the post workload. So "hooks compiled in, none registered" and "hooks compiled out" run in
 // one process, interleaved, from one source: no twin of the backward loop or of this workload.
 #include "backward_workload.hpp"
 
 #include <memory>
 #include <optional>
 
-#include "seed_workload.hpp"
+#include "post_workload.hpp"
 
 #if GRADSCOPE_HOOKS
 #include <gradscope/instruments/monitor.hpp>
@@ -19,11 +19,11 @@ namespace gradscope::bench {
 namespace {
 
 struct Timed {
-  const SeedData data;
+  const PostData data;
 #if GRADSCOPE_HOOKS
   std::optional<GradientMonitor<double>> monitor;  // before the net: it outlives the net's graph
 #endif
-  GradscopeSeedNet net{data};
+  GradscopePostNet net{data};
 
   double step(double (*now)()) {
     const Var<double> loss = net.record();
@@ -35,17 +35,17 @@ struct Timed {
   }
 };
 
-SeedBackward warmed_up(std::shared_ptr<Timed> t) {
+PostBackward warmed_up(std::shared_ptr<Timed> t) {
   for (int k = 0; k < 3; ++k) t->net.step();  // arenas, names, monitor storage
   return [t](double (*now)()) { return t->step(now); };
 }
 
 }  // namespace
 
-SeedBackward plain_seed_backward() { return warmed_up(std::make_shared<Timed>()); }
+PostBackward plain_post_backward() { return warmed_up(std::make_shared<Timed>()); }
 
 #if GRADSCOPE_HOOKS
-SeedBackward monitored_seed_backward() {
+PostBackward monitored_post_backward() {
   MonitorOptions options;
   options.logger = std::make_shared<spdlog::logger>(
       "bench", std::make_shared<spdlog::sinks::null_sink_st>());

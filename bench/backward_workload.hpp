@@ -1,5 +1,5 @@
 #pragma once
-// backward() of the seed's training step (seed_workload.hpp), timed one step at a time on a net of
+// backward() of the post's training step (post_workload.hpp), timed one step at a time on a net of
 // its own, so that several configurations can take their steps in turn: a drift in the machine's
 // speed then reaches each alike.
 #include <functional>
@@ -8,18 +8,18 @@ namespace gradscope::bench {
 
 // Records the forward pass, times backward() with the clock it is given, applies the update, and
 // returns the microseconds backward() took. Each holds its own net, warmed up by 3 steps.
-using SeedBackward = std::function<double(double (*now)())>;
+using PostBackward = std::function<double(double (*now)())>;
 
 // Without observers.
-SeedBackward plain_seed_backward();
+PostBackward plain_post_backward();
 // With a GradientMonitor attached (statistics at every node, diagnosis and history every pass;
 // logging at warn level into a null sink). Not in the copy with hooks compiled out.
-SeedBackward monitored_seed_backward();
+PostBackward monitored_post_backward();
 
 }  // namespace gradscope::bench
 
-// plain_seed_backward() again, built against a second copy of the engine compiled with
+// plain_post_backward() again, built against a second copy of the engine compiled with
 // GRADSCOPE_HOOKS=0 under this namespace (bench/CMakeLists.txt): hooks compiled out.
 namespace gradscope_nohooks::bench {
-std::function<double(double (*)())> plain_seed_backward();
+std::function<double(double (*)())> plain_post_backward();
 }  // namespace gradscope_nohooks::bench

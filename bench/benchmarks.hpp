@@ -7,7 +7,7 @@
 
 namespace gradscope::bench {
 
-std::vector<Figure> seed_train(const Options&);
+std::vector<Figure> post_train(const Options&);
 std::vector<Figure> allocations_per_iteration(const Options&);
 std::vector<Figure> scalar_tape(const Options&);
 std::vector<Figure> wide_mlp(const Options&);
@@ -22,7 +22,7 @@ std::vector<Figure> monitor_memory(const Options&);
 std::vector<Figure> scalar_tape_adolc(const Options&);
 #endif
 #if GRADSCOPE_BENCH_LIBTORCH
-std::vector<Figure> seed_train_libtorch(const Options&);
+std::vector<Figure> post_train_libtorch(const Options&);
 std::vector<Figure> wide_mlp_libtorch(const Options&);
 #endif
 
@@ -31,7 +31,7 @@ struct Entry {
   Benchmark run;
 };
 inline constexpr Entry kBenchmarks[] = {
-    {"seed_train", seed_train},
+    {"post_train", post_train},
     {"allocations_per_iteration", allocations_per_iteration},
     {"scalar_tape", scalar_tape},
 #if GRADSCOPE_BENCH_ADOLC
@@ -46,7 +46,7 @@ inline constexpr Entry kBenchmarks[] = {
     {"monitor_memory", monitor_memory},
 #endif
 #if GRADSCOPE_BENCH_LIBTORCH
-    {"seed_train_libtorch", seed_train_libtorch},
+    {"post_train_libtorch", post_train_libtorch},
     {"wide_mlp_libtorch", wide_mlp_libtorch},
 #endif
 };

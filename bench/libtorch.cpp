@@ -1,5 +1,5 @@
-// seed_train_libtorch and wide_mlp_libtorch: the seed_train and wide_mlp workloads
-// (seed_workload.hpp, wide_mlp_workload.hpp) written in libtorch's eager C++ API, timed against
+// post_train_libtorch and wide_mlp_libtorch: the post_train and wide_mlp workloads
+// (post_workload.hpp, wide_mlp_workload.hpp) written in libtorch's eager C++ API, timed against
 // gradscope in the same process at the same thread count. The figure's value is gradscope's time,
 // its baseline libtorch's, its ratio gradscope's speed-up (libtorch time / gradscope time).
 // Built only with -DGRADSCOPE_BENCH_LIBTORCH=ON; the only file that includes torch's headers.
@@ -16,7 +16,7 @@
 #include <cstring>
 
 #include "benchmarks.hpp"
-#include "seed_workload.hpp"
+#include "post_workload.hpp"
 #include "wide_mlp_workload.hpp"
 
 namespace gradscope::bench {
@@ -108,24 +108,24 @@ void check_close(const char* bench, const std::string& what, const Matrix<T>& mi
          bench, what, i, j, mine(i, j), theirs(i, j), tolerance * scale);
 }
 
-// The seed's network in libtorch, samples as rows: z = a w + bᵀ (torch::addmm) with w in x out,
+// The post's network in libtorch, samples as rows: z = a w + bᵀ (torch::addmm) with w in x out,
 // ReLU between layers, binary_cross_entropy_with_logits (mean) at the output.
-class TorchSeedNet {
+class TorchPostNet {
  public:
-  TorchSeedNet(const SeedData& data, const GradscopeSeedNet& init)
+  TorchPostNet(const PostData& data, const GradscopePostNet& init)
       : x_(tensor<double>(data.x.transpose())), y_(tensor<double>(data.y.transpose())) {
     for (std::size_t k = 0; k < init.params().size(); ++k)
       params_.push_back(trainable(init.params()[k].value(), k % 2 == 1));
   }
   torch::Tensor step() {
     torch::Tensor a = x_;
-    for (int l = 0; l < kSeedLayers; ++l) {
+    for (int l = 0; l < kPostLayers; ++l) {
       const auto z = torch::addmm(params_[2 * l + 1], a, params_[2 * l]);
-      a = l + 1 < kSeedLayers ? torch::relu(z) : z;
+      a = l + 1 < kPostLayers ? torch::relu(z) : z;
     }
     auto loss = torch::binary_cross_entropy_with_logits(a, y_);
     loss.backward();
-    sgd(params_, kSeedRate);
+    sgd(params_, kPostRate);
     return loss;
   }
   const std::vector<torch::Tensor>& params() const { return params_; }
@@ -164,32 +164,32 @@ class TorchWideMlp {
   std::vector<torch::Tensor> params_;  // W1 (out x in), b1 (out), W2, b2, W3, b3
 };
 
-constexpr int kSeedSteps = 100;  // training steps per timed repetition, as seed_train
+constexpr int kPostSteps = 100;  // training steps per timed repetition, as post_train
 
 }  // namespace
 
-std::vector<Figure> seed_train_libtorch(const Options& opt) {
+std::vector<Figure> post_train_libtorch(const Options& opt) {
   const std::string baseline = libtorch_at_gradscope_threads();
-  const SeedData data;
-  GradscopeSeedNet mine(data);
-  TorchSeedNet theirs(data, mine);
-  Figure f{"seed_train_libtorch", "us/iter", baseline, {}, {},
+  const PostData data;
+  GradscopePostNet mine(data);
+  TorchPostNet theirs(data, mine);
+  Figure f{"post_train_libtorch", "us/iter", baseline, {}, {},
            Target{Target::Of::Ratio, Target::Is::AtLeast, 7}, true};
   double my_loss = 0;
   torch::Tensor their_loss;
   for (int r = 0; r < opt.repeat; ++r) {
     f.baselines.push_back(seconds([&] {
-                            for (int k = 0; k < kSeedSteps; ++k) their_loss = theirs.step();
+                            for (int k = 0; k < kPostSteps; ++k) their_loss = theirs.step();
                           }) /
-                          kSeedSteps * 1e6);
+                          kPostSteps * 1e6);
     f.values.push_back(seconds([&] {
-                         for (int k = 0; k < kSeedSteps; ++k) my_loss = mine.step();
+                         for (int k = 0; k < kPostSteps; ++k) my_loss = mine.step();
                        }) /
-                       kSeedSteps * 1e6);
+                       kPostSteps * 1e6);
   }
   // Same start, same steps: the same loss at the last step and the same parameters after it.
   constexpr double kTolerance = 1e-9;  // relative, double
-  const char* name = "seed_train_libtorch";
+  const char* name = "post_train_libtorch";
   check_close<double>(name, "the last loss", Matrix<double>::Constant(1, 1, my_loss),
               matrix<double>(their_loss.reshape({1, 1})), kTolerance, 1 + std::abs(my_loss));
   for (std::size_t k = 0; k < mine.params().size(); ++k) {

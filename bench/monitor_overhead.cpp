@@ -1,4 +1,4 @@
-// What watching gradients costs on the seed's training workload: the GradientMonitor attached at
+// What watching gradients costs on the post's training workload: the GradientMonitor attached at
 // every node against backward without it; hooks compiled in but none registered against hooks
 // compiled out; the monitor's memory over a long run, and its steady-state allocations.
 #include <gradscope/instruments/monitor.hpp>
@@ -6,7 +6,7 @@
 
 #include "backward_workload.hpp"
 #include "benchmarks.hpp"
-#include "seed_workload.hpp"
+#include "post_workload.hpp"
 
 namespace gradscope::bench {
 
@@ -31,8 +31,8 @@ std::vector<Figure> monitor_overhead(const Options& opt) {
   // What the default monitor adds per gradient element backward writes: a figure that does not
   // move when the engine's backward gets faster or slower, as the ratios do.
   Figure per_element{"monitor_overhead_per_element", "ns/element", "", {}, {}, {}};
-  const SeedData data;
-  GradscopeSeedNet plain(data), watched(data);
+  const PostData data;
+  GradscopePostNet plain(data), watched(data);
   const double elements = [&] {  // recording alone fixes which nodes will get a gradient
     plain.record();
     double n = 0;
@@ -44,12 +44,12 @@ std::vector<Figure> monitor_overhead(const Options& opt) {
   options.logger = null_logger();
   GradientMonitor<double> monitor(options);
   watched.graph().add_observer(monitor);
-  for (int k = 0; k < 3; ++k) {  // warm-up, as the SeedBackward nets have had
+  for (int k = 0; k < 3; ++k) {  // warm-up, as the PostBackward nets have had
     plain.step();
     watched.step();
   }
   // Each repetition takes kSteps steps of every configuration in turn (see backward_workload.hpp).
-  const SeedBackward base = plain_seed_backward(), monitored = monitored_seed_backward();
+  const PostBackward base = plain_post_backward(), monitored = monitored_post_backward();
   for (int r = 0; r < opt.repeat; ++r) {
     double t_base = 0, t_monitored = 0, t_plain_step = 0, t_watched_step = 0;
     for (int k = 0; k < kSteps; ++k) {
@@ -70,8 +70,8 @@ std::vector<Figure> monitor_overhead(const Options& opt) {
 std::vector<Figure> hook_cost(const Options& opt) {
   Figure f{"hook_cost_backward", "us/backward", "hooks compiled out", {}, {},
            Target{Target::Of::Ratio, Target::Is::AtMost, 1.02}};
-  const auto compiled_out = gradscope_nohooks::bench::plain_seed_backward();
-  const SeedBackward compiled_in = plain_seed_backward();
+  const auto compiled_out = gradscope_nohooks::bench::plain_post_backward();
+  const PostBackward compiled_in = plain_post_backward();
   for (int r = 0; r < opt.repeat; ++r) {
     double t_out = 0, t_in = 0;
     for (int k = 0; k < kSteps; ++k) {
@@ -86,8 +86,8 @@ std::vector<Figure> hook_cost(const Options& opt) {
 
 std::vector<Figure> monitor_memory(const Options& opt) {
   if (opt.long_iterations <= 0) return {};
-  const SeedData data;
-  GradscopeSeedNet net(data);
+  const PostData data;
+  GradscopePostNet net(data);
   MonitorOptions options;  // defaults: history every backward, 1024 entries
   options.logger = null_logger();
   GradientMonitor<double> monitor(options);
@@ -96,9 +96,9 @@ std::vector<Figure> monitor_memory(const Options& opt) {
   Figure allocs{"monitor_allocations_per_iteration", "allocs/iter", "without monitor", {}, {},
                 Target{Target::Of::Value, Target::Is::AtMost, 0}};
   {
-    GradscopeSeedNet plain(data);
+    GradscopePostNet plain(data);
     for (int k = 0; k < 3; ++k) plain.step();
-    auto per_step = [](GradscopeSeedNet& n) {
+    auto per_step = [](GradscopePostNet& n) {
       const auto before = allocation_count();
       for (int k = 0; k < kSteps; ++k) n.step();
       return double(allocation_count() - before) / kSteps;

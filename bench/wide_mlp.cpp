@@ -1,6 +1,6 @@
 // wide_mlp: one training step of the 784-512-512-10 MLP (wide_mlp_workload.hpp) against the same
 // step's matrix products alone, computed by Eigen into preallocated matrices. The main figure
-// uses the usual W out x in orientation, wide_mlp_seed_orientation the seed's w in x out.
+// uses the usual W out x in orientation, wide_mlp_post_orientation the post's w in x out.
 // wide_mlp_threads: the same step with its large products on Eigen's threads (OpenMP; as many as
 // cores unless OMP_NUM_THREADS says otherwise) against one thread, in wall time.
 #include <fmt/format.h>
@@ -14,7 +14,7 @@ std::vector<Figure> wide_mlp(const Options& opt) {
   using M = Matrix<float>;
   std::mt19937 rng(7);
   const WideMlpData data(rng);
-  WideMlp usual(false, rng), seed(true, rng);
+  WideMlp usual(false, rng), post(true, rng);
 
   // The products alone, on the same shapes (W out x in): forward z_l = W_l a_{l-1}; backward
   // dW_l = dz_l a_{l-1}ᵀ and, above the first layer, da_{l-1} = W_lᵀ dz_l.
@@ -37,16 +37,16 @@ std::vector<Figure> wide_mlp(const Options& opt) {
 
   Figure f{"wide_mlp", "ms/step", "its matrix products alone", {}, {},
            Target{Target::Of::Ratio, Target::Is::AtMost, 1.15}};
-  Figure s{"wide_mlp_seed_orientation", "ms/step", "its matrix products alone", {}, {}, {}};
+  Figure s{"wide_mlp_post_orientation", "ms/step", "its matrix products alone", {}, {}, {}};
   usual.step(data);  // warm-up: arenas reach full size
-  seed.step(data);
+  post.step(data);
   products();
   for (int r = 0; r < opt.repeat; ++r) {
     const double base = seconds(products) * 1e3;
     f.baselines.push_back(base);
     s.baselines.push_back(base);
     f.values.push_back(seconds([&] { usual.step(data); }) * 1e3);
-    s.values.push_back(seconds([&] { seed.step(data); }) * 1e3);
+    s.values.push_back(seconds([&] { post.step(data); }) * 1e3);
   }
   Eigen::setNbThreads(0);  // Eigen's own count: OMP_NUM_THREADS, else one per core
   const int threads = Eigen::nbThreads();

@@ -4,7 +4,7 @@
 // features x samples. Shared by wide_mlp.cpp and the libtorch comparison.
 //
 // Two weight orientations, as models::Dense offers: W out x in with z = W a + b (the usual one),
-// and the seed's w in x out with z = wᵀa + b, which records a transpose node and so copies every
+// and the post's w in x out with z = wᵀa + b, which records a transpose node and so copies every
 // weight matrix forward and back.
 #include <gradscope/autodiff/functions.hpp>
 
@@ -27,7 +27,7 @@ struct WideMlpData {
 class WideMlp {
  public:
   // He-initialised weights (normal, variance 2 / fan-in) drawn from rng, zero biases.
-  WideMlp(bool seed_orientation, std::mt19937& rng);
+  WideMlp(bool post_orientation, std::mt19937& rng);
   float step(const WideMlpData& data);  // records, backward, update; returns the loss
   // Layer l's (0-based) weight in the usual orientation (out x in), whatever the stored one.
   Matrix<float> w_out_in(int l) const;
@@ -35,7 +35,7 @@ class WideMlp {
   const Matrix<float>& b(int l) const { return params_[2 * l + 1].value(); }
 
  private:
-  bool seed_orientation_;
+  bool post_orientation_;
   std::vector<Parameter<float>> params_;  // w1, b1, w2, b2, w3, b3
   Graph<float> g_;
 };

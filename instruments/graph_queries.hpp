@@ -14,7 +14,7 @@ template <class T>
 std::vector<bool> reaching(const Graph<T>& g, std::uint32_t target);
 
 // Length of the longest path from any leaf (constant, variable, parameter) to each node; leaves
-// have depth 0. In the seed's network (z = wᵀa + b, a = σ(z)) layer l's "a" sits at depth 3l + 1.
+// have depth 0. In the post's network (z = wᵀa + b, a = σ(z)) layer l's "a" sits at depth 3l + 1.
 template <class T>
 std::vector<std::uint32_t> depth_from_inputs(const Graph<T>& g);
 

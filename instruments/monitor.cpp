@@ -230,7 +230,7 @@ template <class T>
 void GradientMonitor<T>::log_pass() {
   const std::uint64_t k = options_.summary_every;
   if ((passes_ == 1 || (k != 0 && passes_ % k == 0)) && log_->should_log(spdlog::level::info)) {
-    // The root's gradient is the seed the pass started from: not a finding.
+    // The root's gradient is the root gradient the pass started from: not a finding.
     const NodeRecord* largest = nullptr;
     std::uint64_t nonfinite = 0;
     for (std::size_t j = 1; j < nodes_.size(); ++j) {

@@ -1,5 +1,5 @@
 #pragma once
-// Data sets for classification in the seed's layout: x is features x samples, y is 1 x samples
+// Data sets for classification in the post's layout: x is features x samples, y is 1 x samples
 // with labels 0 or 1 (binary), or class indices 0 .. k-1 (gaussian_classes, for cross_entropy);
 // and sequences for recurrent networks.
 #include <Eigen/Core>
@@ -19,12 +19,12 @@ struct Dataset {
   Eigen::Index features() const { return x.rows(); }
 };
 
-// The seed's generator: per class, per_class points mean + r·R with r a row of independent
+// The post's generator: per class, per_class points mean + r·R with r a row of independent
 // standard normals and R = cholesky(sigma), the lower-triangular factor NumPy's
-// numpy.linalg.cholesky returns. Like NumPy it reads only sigma's lower triangle, so the seed's
-// non-symmetric [[1, 0.5], [1.5, 3]] is taken as [[1, 1.5], [1.5, 3]]; and because the seed
+// numpy.linalg.cholesky returns. Like NumPy it reads only sigma's lower triangle, so the post's
+// non-symmetric [[1, 0.5], [1.5, 3]] is taken as [[1, 1.5], [1.5, 3]]; and because the post
 // multiplies the row r by R on the right, the points' covariance is RᵀR, not sigma.
-// Class 0 comes first (samples 0 .. per_class-1), then class 1, as in the seed.
+// Class 0 comes first (samples 0 .. per_class-1), then class 1, as in the post.
 struct TwoGaussians {
   Eigen::VectorXd mean0 = Eigen::Vector2d(2, 3);
   Eigen::VectorXd mean1 = Eigen::Vector2d(7, 6);

@@ -1,5 +1,5 @@
 #pragma once
-// A fully connected layer. Two orientations of the weight, because the seed writes
+// A fully connected layer. Two orientations of the weight, because the post writes
 // z = wᵀa + b with w of shape in x out, while most libraries write z = Wa + b with W out x in.
 // Activations a are features x samples; b (out x 1) broadcasts across the samples.
 //
@@ -22,7 +22,7 @@
 namespace gradscope::models {
 
 enum class Orientation {
-  InOut,  // z = wᵀa + b, w in x out (the seed)
+  InOut,  // z = wᵀa + b, w in x out (the post)
   OutIn,  // z = Wa + b,  W out x in
 };
 

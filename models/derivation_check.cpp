@@ -195,33 +195,33 @@ std::string format_report(const DerivationReport& r, std::string_view title) {
   return s + ".\n";
 }
 
-// --- the seed's derivations
+// --- the post's derivations
 // ------------------------------------------------------------------------
 
 namespace {
-constexpr std::pair<SeedDerivation, std::string_view> kSeedNames[] = {
-    {SeedDerivation::Relu, "seed-relu"},
-    {SeedDerivation::SigmoidAsPublished, "seed-sigmoid"},
-    {SeedDerivation::SigmoidCorrected, "corrected-sigmoid"}};
+constexpr std::pair<PostDerivation, std::string_view> kPostNames[] = {
+    {PostDerivation::Relu, "post-relu"},
+    {PostDerivation::SigmoidAsPublished, "post-sigmoid"},
+    {PostDerivation::SigmoidCorrected, "corrected-sigmoid"}};
 }
 
-std::string_view seed_derivation_name(SeedDerivation d) {
-  for (const auto& [k, n] : kSeedNames)
+std::string_view post_derivation_name(PostDerivation d) {
+  for (const auto& [k, n] : kPostNames)
     if (k == d) return n;
-  fail("seed derivation code {} out of range", int(d));
+  fail("post derivation code {} out of range", int(d));
 }
 
-SeedDerivation parse_seed_derivation(std::string_view name) {
-  for (const auto& [k, n] : kSeedNames)
+PostDerivation parse_post_derivation(std::string_view name) {
+  for (const auto& [k, n] : kPostNames)
     if (n == name) return k;
-  fail("unknown derivation '{}' (expected seed-relu, seed-sigmoid or corrected-sigmoid)", name);
+  fail("unknown derivation '{}' (expected post-relu, post-sigmoid or corrected-sigmoid)", name);
 }
 
-Derivation<double> seed_derivation(SeedDerivation d) {
+Derivation<double> post_derivation(PostDerivation d) {
   return [d](const ForwardPass<double>& p) {
     std::size_t depth = 0;
     while (p.has(fmt::format("layer{}/z", depth + 1))) ++depth;
-    if (depth == 0) fail("seed derivation: the graph has no layer1/z");
+    if (depth == 0) fail("post derivation: the graph has no layer1/z");
     auto v = [&](std::size_t l, const char* node) {
       return p.value(l == 0 ? std::string("x") : fmt::format("layer{}/{}", l, node));
     };
@@ -231,11 +231,11 @@ Derivation<double> seed_derivation(SeedDerivation d) {
     Eigen::MatrixXd dz;
     for (std::size_t l = depth; l >= 1; --l) {
       if (l == depth) {
-        dz = v(l, "a") - y;  // the seed's dz[L] = a[L] - y (sigmoid output, cross-entropy)
+        dz = v(l, "a") - y;  // the post's dz[L] = a[L] - y (sigmoid output, cross-entropy)
       } else {
         const Eigen::MatrixXd z = v(l, "z");
         Eigen::MatrixXd deriv;
-        if (d == SeedDerivation::SigmoidCorrected) {
+        if (d == PostDerivation::SigmoidCorrected) {
           const Eigen::ArrayXXd s = 1 / (1 + (-z.array()).exp());
           deriv = (s * (1 - s)).matrix();  // logistic_gradient
         } else {

@@ -1,7 +1,7 @@
 #pragma once
 // Checking hand-derived backward passes against autodiff and finite differences.
 //
-// A user who derived dL/d(node) by hand — as the seed does for dz, dw and db — hands those
+// A user who derived dL/d(node) by hand — as the post does for dz, dw and db — hands those
 // gradients in, per node name, either as values or as a function of the recorded forward pass.
 // check_derivation() runs backward, and for every node the derivation covers reports the largest
 // absolute and relative difference from autodiff and from central finite differences, and the
@@ -93,20 +93,20 @@ template <class T>
 DerivationReport check_derivation(Graph<T>& g, Var<T> loss, std::vector<HandGradient<T>> values,
                                   const CheckOptions& options = {});
 
-// The seed's hand derivations for its networks (layers "layer1".."layerL", output sigmoid, mean
+// The post's hand derivations for its networks (layers "layer1".."layerL", output sigmoid, mean
 // binary cross-entropy, data "x" and labels "y"): dz_L = a_L - y, dz_l = (w_{l+1} dz_{l+1}) ⊙
-// g'(z_l), dw_l = a_{l-1} dz_lᵀ / m, db_l = Σ dz_l / m. The seed's dz carries no 1/m; the hand
+// g'(z_l), dw_l = a_{l-1} dz_lᵀ / m, db_l = Σ dz_l / m. The post's dz carries no 1/m; the hand
 // gradient of z handed in is dz/m, the gradient of the mean loss the dw and db formulas already
 // use.
-enum class SeedDerivation {
-  Relu,                // g' = relu_gradient, for the ReLU net (the seed's first demo)
-  SigmoidAsPublished,  // the seed's sigmoid demo: g' = relu_gradient still (its bug)
+enum class PostDerivation {
+  Relu,                // g' = relu_gradient, for the ReLU net (the post's first demo)
+  SigmoidAsPublished,  // the post's sigmoid demo: g' = relu_gradient still (its bug)
   SigmoidCorrected,    // g' = σ(z)(1 - σ(z))
 };
-std::string_view seed_derivation_name(
-    SeedDerivation d);  // seed-relu, seed-sigmoid, corrected-sigmoid
-SeedDerivation parse_seed_derivation(std::string_view name);
-Derivation<double> seed_derivation(SeedDerivation d);
+std::string_view post_derivation_name(
+    PostDerivation d);  // post-relu, post-sigmoid, corrected-sigmoid
+PostDerivation parse_post_derivation(std::string_view name);
+Derivation<double> post_derivation(PostDerivation d);
 
 extern template class ForwardPass<double>;
 extern template class ForwardPass<float>;

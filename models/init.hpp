@@ -12,7 +12,7 @@ namespace gradscope::models {
 struct Init {
   enum class Kind {
     Constant,        // every entry a
-    ScaledIdentity,  // a·I (rectangular: a on the main diagonal); the seed's 0.8·I and 1.1·I
+    ScaledIdentity,  // a·I (rectangular: a on the main diagonal); the post's 0.8·I and 1.1·I
     Uniform,         // U(a, b)
     Normal,          // N(mean a, std b)
     XavierUniform,   // U(±a·√(6/(fan_in+fan_out)))       Glorot & Bengio 2010, gain a

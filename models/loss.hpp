@@ -1,5 +1,5 @@
 #pragma once
-// Losses on a network's output layer, each the mean over all samples (the seed's 1/m), recorded as
+// Losses on a network's output layer, each the mean over all samples (the post's 1/m), recorded as
 // a top-level node named "loss".
 #include "gradscope/models/dense.hpp"
 
@@ -8,7 +8,7 @@ namespace gradscope::models {
 // Binary cross-entropy of the output against 0/1 labels y (1 x m). When the output activation is
 // sigmoid the loss is computed from the logits z (bce_with_logits): σ(z) rounds to exactly 0 or 1
 // once |z| > 37, and bce on that probability is inf, which long training reaches. d loss/dz is
-// then (σ(z) - y)/m — the seed's dz = a - y, divided by m.
+// then (σ(z) - y)/m — the post's dz = a - y, divided by m.
 template <class T>
 Var<T> binary_cross_entropy(const LayerOutput<T>& out, Var<T> y) {
   const Var<T> l =

@@ -48,8 +48,8 @@ std::vector<Parameter<T>*> Mlp<T>::parameters() {
 }
 
 template <class T>
-Mlp<T> seed_network(const SeedNetworkSpec& s) {
-  if (s.depth < 1) fail("seed network: depth {}; need at least 1", s.depth);
+Mlp<T> post_network(const PostNetworkSpec& s) {
+  if (s.depth < 1) fail("post network: depth {}; need at least 1", s.depth);
   MlpBuilder b(s.inputs);
   for (std::size_t l = 1; l < s.depth; ++l) b.dense(s.width, s.hidden, s.hidden_init, Init::constant(0), s.norm);
   return b.dense(1, s.output, s.output_init).seed(s.seed).build<T>();
@@ -62,8 +62,8 @@ Mlp<T> logistic_regression(Eigen::Index inputs, const Init& w_init) {
 
 template class Mlp<double>;
 template class Mlp<float>;
-template Mlp<double> seed_network(const SeedNetworkSpec&);
-template Mlp<float> seed_network(const SeedNetworkSpec&);
+template Mlp<double> post_network(const PostNetworkSpec&);
+template Mlp<float> post_network(const PostNetworkSpec&);
 template Mlp<double> logistic_regression(Eigen::Index, const Init&);
 template Mlp<float> logistic_regression(Eigen::Index, const Init&);
 

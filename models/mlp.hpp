@@ -1,6 +1,6 @@
 #pragma once
-// A stack of dense layers (multi-layer perceptron), built with MlpBuilder or seed_network().
-// Layer l (1 = next to the input, as in the seed) records in scope "layer<l>".
+// A stack of dense layers (multi-layer perceptron), built with MlpBuilder or post_network().
+// Layer l (1 = next to the input, as in the post) records in scope "layer<l>".
 #include <cstdint>
 #include <vector>
 
@@ -28,7 +28,7 @@ class Mlp : public Network<T> {
 
   Eigen::Index inputs() const override { return inputs_; }
   std::size_t depth() const { return layers_.size(); }
-  Dense<T>& layer(std::size_t l) { return layers_[checked(l)]; }  // 1-based, as the seed counts
+  Dense<T>& layer(std::size_t l) { return layers_[checked(l)]; }  // 1-based, as the post counts
   const Dense<T>& layer(std::size_t l) const { return layers_[checked(l)]; }
   std::vector<Parameter<T>*> parameters() override;
 
@@ -69,11 +69,11 @@ class MlpBuilder {
   std::uint64_t seed_ = 0;
 };
 
-// The seed's deep narrow network: depth - 1 hidden layers of `width` units with `hidden`
+// The post's deep narrow network: depth - 1 hidden layers of `width` units with `hidden`
 // activation and weights hidden_init, then one output unit with `output` activation and weights
-// output_init. The seed's: width 2, w = 0.8·I (or 1.1·I) hidden, w = [1,1]ᵀ (constant 1) out, b =
-// 0. norm: the hidden layers' normalisation (none in the seed).
-struct SeedNetworkSpec {
+// output_init. The post's: width 2, w = 0.8·I (or 1.1·I) hidden, w = [1,1]ᵀ (constant 1) out, b =
+// 0. norm: the hidden layers' normalisation (none in the post).
+struct PostNetworkSpec {
   Eigen::Index inputs = 2;
   std::size_t depth = 10;
   Eigen::Index width = 2;
@@ -85,7 +85,7 @@ struct SeedNetworkSpec {
   std::uint64_t seed = 0;
 };
 template <class T>
-Mlp<T> seed_network(const SeedNetworkSpec& spec);
+Mlp<T> post_network(const PostNetworkSpec& spec);
 
 // Logistic regression: one sigmoid unit, p = σ(wᵀx + b), as a one-layer Mlp ("layer1").
 template <class T>

@@ -31,7 +31,7 @@ class Optimizer {
   double lr_;
 };
 
-// Plain gradient descent, p -= lr·g (momentum 0, the seed's update), or heavy-ball momentum:
+// Plain gradient descent, p -= lr·g (momentum 0, the post's update), or heavy-ball momentum:
 // v = μv + g, p -= lr·v (PyTorch's SGD with momentum μ).
 template <class T>
 class Sgd : public Optimizer<T> {

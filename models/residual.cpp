@@ -51,7 +51,7 @@ template class ResidualBlock<double>;
 template class ResidualBlock<float>;
 
 namespace {
-const SeedNetworkSpec& checked(const SeedNetworkSpec& s) {
+const PostNetworkSpec& checked(const PostNetworkSpec& s) {
   if (s.depth < 3)
     fail("residual network: depth {}; need at least 3 (input layer, a block, output layer)",
          s.depth);
@@ -62,12 +62,12 @@ const SeedNetworkSpec& checked(const SeedNetworkSpec& s) {
 }  // namespace
 
 template <class T>
-ResidualMlp<T>::ResidualMlp(const SeedNetworkSpec& spec)
+ResidualMlp<T>::ResidualMlp(const PostNetworkSpec& spec)
     : ResidualMlp(checked(spec), Rng(spec.seed)) {}
 
 // One stream of random numbers, drawn in the order input layer, output layer, blocks.
 template <class T>
-ResidualMlp<T>::ResidualMlp(const SeedNetworkSpec& s, Rng&& rng)
+ResidualMlp<T>::ResidualMlp(const PostNetworkSpec& s, Rng&& rng)
     : input_("layer1", s.inputs, s.width, s.hidden, Orientation::InOut, s.hidden_init,
              Init::constant(0), rng, s.norm),
       output_(fmt::format("layer{}", s.depth), s.width, 1, s.output, Orientation::InOut, s.output_init,

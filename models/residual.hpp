@@ -48,17 +48,17 @@ class ResidualBlock {
   std::optional<LayerNorm<T>> norm_;
 };
 
-// A stack of spec.depth units built from the seed network's spec (mlp.hpp), its hidden layers
+// A stack of spec.depth units built from the post network's spec (mlp.hpp), its hidden layers
 // turned into blocks: the input layer ("layer1", inputs -> width, hidden activation, hidden_init),
 // depth − 2 residual blocks ("block2" .. "block<depth-1>", width -> width, both weights drawn by
 // hidden_init) and the output layer ("layer<depth>", width -> 1, output activation, output_init);
-// seed orientation (wᵀa), biases 0. Counting units as the diagnosis does, a ResidualMlp and an Mlp
+// post's orientation (wᵀa), biases 0. Counting units as the diagnosis does, a ResidualMlp and an Mlp
 // of the same depth have tables of the same length.
 template <class T>
 class ResidualMlp : public Network<T> {
  public:
   // Throws Error for a depth below 3 (no block), zero inputs or a zero width.
-  explicit ResidualMlp(const SeedNetworkSpec& spec);
+  explicit ResidualMlp(const PostNetworkSpec& spec);
 
   NetworkForward<T> forward(Var<T> x) override;
   std::vector<Parameter<T>*> parameters() override;
@@ -66,7 +66,7 @@ class ResidualMlp : public Network<T> {
   std::size_t depth() const { return blocks_.size() + 2; }
 
  private:
-  ResidualMlp(const SeedNetworkSpec& spec, Rng&& rng);
+  ResidualMlp(const PostNetworkSpec& spec, Rng&& rng);
   Dense<T> input_;
   Dense<T> output_;
   std::vector<ResidualBlock<T>> blocks_;

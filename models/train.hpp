@@ -1,5 +1,5 @@
 #pragma once
-// Full-batch training of a binary classifier, the seed's loop: forward on all samples, mean binary
+// Full-batch training of a binary classifier, the post's loop: forward on all samples, mean binary
 // cross-entropy, backward, one optimiser step; repeated. The graph is cleared and re-recorded each
 // iteration, so after the first the engine allocates nothing.
 #include <functional>

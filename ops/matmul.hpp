@@ -4,7 +4,7 @@
 namespace gradscope::ops {
 
 // --- products with a small factor ----------------------------------------------------------------
-// A dense layer of a few units multiplies a tiny weight (the seed's 2x2) with activations of
+// A dense layer of a few units multiplies a tiny weight (the post's 2x2) with activations of
 // thousands of samples (2 x 2000). Eigen's GEMM first packs both operands into panels, which pays
 // when each packed element is reused many times; here each is used k <= 4 times, and packing plus
 // the blocked kernel's edge handling take about three times as long as the products below (9 vs

@@ -1,5 +1,5 @@
 #pragma once
-// What the gradscope subcommands share: the network and data options, building the seed network
+// What the gradscope subcommands share: the network and data options, building the post network
 // and its data from them, the per-layer gradient report, the one table printer and the one JSON
 // writer. Each subcommand (demo.cpp, train.cpp, compare.cpp) only adds its own options and flow.
 #include <CLI/CLI.hpp>
@@ -23,12 +23,12 @@ namespace gradscope::cli {
 // ordered: the document reads configuration first, then results, as written.
 using json = nlohmann::ordered_json;
 
-// Network and data options, with each subcommand's defaults (the seed's experiment it runs).
+// Network and data options, with each subcommand's defaults (the post's experiment it runs).
 struct NetworkOptions {
   std::string act = "relu";  // hidden activation; the output is always sigmoid
   long depth = 10;
   long width = 2;
-  double weight_scale = 0.8;  // the seed's scaled identity w = s·I, output w = [1,...,1]ᵀ
+  double weight_scale = 0.8;  // the post's scaled identity w = s·I, output w = [1,...,1]ᵀ
   std::string init;           // instead of the scaled identity: a named initialiser, all layers
   long samples = 10;          // per class
   std::vector<double> mean0{2, 3}, mean1{7, 6};
@@ -40,7 +40,7 @@ struct NetworkOptions {
 void add_network_options(CLI::App& cmd, NetworkOptions& o);
 // --arch and --norm, for the commands that build any architecture (demo, train, sweep).
 void add_architecture_options(CLI::App& cmd, std::string& arch, std::string& norm);
-// "10 layers x 2 units, relu hidden", and the architecture and normalisation where not the seed's.
+// "10 layers x 2 units, relu hidden", and the architecture and normalisation where not the post's.
 std::string describe_network(const NetworkOptions& o);
 
 // An integer option read strictly: decimal digits only (a leading '-' for a signed target), the
@@ -94,7 +94,7 @@ class Building {
 // are estimated first: what would not fit in this machine's memory is an Error naming the options
 // and the size.
 models::Dataset make_data(const NetworkOptions& o);
-models::SeedNetworkSpec network_spec(const NetworkOptions& o, Eigen::Index inputs);
+models::PostNetworkSpec network_spec(const NetworkOptions& o, Eigen::Index inputs);
 // The network --arch names, built from network_spec after its memory estimate for data's samples.
 std::unique_ptr<models::Network<double>> build_network(const NetworkOptions& o,
                                                        const models::Dataset& data);
@@ -114,9 +114,9 @@ void run_pass(models::Network<double>& net, const models::Dataset& data, Pass& p
 // the first layer and quantity that is not (as `train` refuses a non-finite loss).
 void require_finite(const Pass& pass, const char* command);
 
-// One layer's gradients in the seed's orientation and convention: dz of sample 0 multiplied by m
-// (the seed's dz = a - y has no 1/m; autodiff of the mean loss gives dz/m), dw (in x out) and db
-// (out) as d(mean loss)/dw and /db, which carry the seed's 1/m.
+// One layer's gradients in the post's orientation and convention: dz of sample 0 multiplied by m
+// (the post's dz = a - y has no 1/m; autodiff of the mean loss gives dz/m), dw (in x out) and db
+// (out) as d(mean loss)/dw and /db, which carry the post's 1/m.
 struct LayerReport {
   std::size_t layer;
   std::string activation;
@@ -127,7 +127,7 @@ struct LayerReport {
 std::vector<LayerReport> layer_reports(const Pass& pass, Eigen::Index samples);
 // JSON array "layers": layer, activation, dz, dw, db, their norms and ratios to the next layer.
 json layers_json(const std::vector<LayerReport>& layers);
-// The seed's table, output layer first, with each layer's norm ratio to the next.
+// The post's table, output layer first, with each layer's norm ratio to the next.
 void print_layer_table(const std::vector<LayerReport>& layers);
 
 // A matrix as the table shows it: up to 8 entries spelled out ("[a b; c d]"), else "‖·‖ = x".
@@ -228,13 +228,13 @@ struct TrainCmdOptions {
   GradientMonitor<double>* monitor = nullptr;  // watches the network's training passes
   const CLI::Option* iters_given = nullptr;    // --arch rnn|lstm: 2000 steps unless given
 };
-// The seed's third experiment: w = 1.1·I, 1000 points per class around (2,3) and (17,10).
+// The post's third experiment: w = 1.1·I, 1000 points per class around (2,3) and (17,10).
 TrainCmdOptions train_defaults();
 void add_train(CLI::App& app);
 void run_train(const TrainCmdOptions& o);
 
 struct CompareOptions {
-  CompareOptions() { net.act.clear(); }  // per derivation: relu for seed-relu, sigmoid otherwise
+  CompareOptions() { net.act.clear(); }  // per derivation: relu for post-relu, sigmoid otherwise
   NetworkOptions net;
   OutputOptions out;
   std::string derivation = "all";

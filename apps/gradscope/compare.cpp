@@ -1,5 +1,5 @@
-// `gradscope compare`: the seed's hand-derived backward passes checked against autodiff and
-// finite differences, node by node, on the seed's network.
+// `gradscope compare`: the post's hand-derived backward passes checked against autodiff and
+// finite differences, node by node, on the post's network.
 #include <cmath>
 #include <memory>
 
@@ -26,12 +26,12 @@ json node_json(const models::NodeCheck& n) {
           {"autodiff_fd_rel_error", num(n.autodiff_fd_rel_error)}};
 }
 
-// One derivation on its network: the seed's ReLU derivation on the ReLU net, the sigmoid ones on
+// One derivation on its network: the post's ReLU derivation on the ReLU net, the sigmoid ones on
 // the sigmoid net, unless --act names another hidden activation.
-json run_one(const CompareOptions& o, models::SeedDerivation d, const models::Dataset& data,
+json run_one(const CompareOptions& o, models::PostDerivation d, const models::Dataset& data,
              Pass& pass) {
   NetworkOptions net_o = o.net;
-  const std::string fits = d == models::SeedDerivation::Relu ? "relu" : "sigmoid";
+  const std::string fits = d == models::PostDerivation::Relu ? "relu" : "sigmoid";
   if (net_o.act.empty()) net_o.act = fits;
   auto net = build_network(net_o, data);
   pass.graph.clear();
@@ -41,9 +41,9 @@ json run_one(const CompareOptions& o, models::SeedDerivation d, const models::Da
   co.rtol = o.rtol;
   co.fd_step = o.fd_step;
   const auto report =
-      models::check_derivation(pass.graph, pass.loss, models::seed_derivation(d), co);
+      models::check_derivation(pass.graph, pass.loss, models::post_derivation(d), co);
 
-  const std::string_view name = models::seed_derivation_name(d);
+  const std::string_view name = models::post_derivation_name(d);
   fmt::print(
       "\n{} on the {} net ({} layers x {} units): hand-derived vs autodiff vs central "
       "finite differences\n",
@@ -59,7 +59,7 @@ json run_one(const CompareOptions& o, models::SeedDerivation d, const models::Da
         fd_off,
         kinked ? "where a ReLU input is exactly 0 (a unit cut off in a lower layer passes 0 "
                  "upward) differences see the kink's average slope 1/2, autodiff relu'(0) = 0 "
-                 "as the seed's relu_gradient"
+                 "as the post's relu_gradient"
                : "these gradients are so small (< 1e-6) that the differences' rounding noise "
                  "(~1e-16 x loss / step) is a visible share of them");
   }
@@ -73,7 +73,7 @@ json run_one(const CompareOptions& o, models::SeedDerivation d, const models::Da
         "expected\n",
         name, fits, net_o.act,
         net_o.act == "relu" || net_o.act == "sigmoid"
-            ? std::string("seed-relu fits --act relu, the sigmoid ones --act sigmoid")
+            ? std::string("post-relu fits --act relu, the sigmoid ones --act sigmoid")
             : fmt::format("no built-in derivation is for {}", net_o.act));
   doc["first_wrong"] =
       report.first_wrong ? node_json(report.nodes[*report.first_wrong]) : json(nullptr);
@@ -89,12 +89,12 @@ json run_one(const CompareOptions& o, models::SeedDerivation d, const models::Da
 void run_compare(const CompareOptions& o) {
   require_positive("--rtol", o.rtol);
   require_positive("--fd-step", o.fd_step);
-  std::vector<models::SeedDerivation> which;
+  std::vector<models::PostDerivation> which;
   if (o.derivation == "all")
-    which = {models::SeedDerivation::Relu, models::SeedDerivation::SigmoidAsPublished,
-             models::SeedDerivation::SigmoidCorrected};
+    which = {models::PostDerivation::Relu, models::PostDerivation::SigmoidAsPublished,
+             models::PostDerivation::SigmoidCorrected};
   else
-    which = {models::parse_seed_derivation(o.derivation)};
+    which = {models::parse_post_derivation(o.derivation)};
   if (!o.net.act.empty()) models::parse_activation(o.net.act);
   Outputs outputs(o.out, o.net);
   const models::Dataset data = make_data(o.net);
@@ -115,13 +115,13 @@ void add_compare(CLI::App& app) {
   auto o = std::make_shared<CompareOptions>();
   auto* cmd = app.add_subcommand(
       "compare",
-      "Check the seed's hand-derived gradients against autodiff and finite differences. "
-      "seed-relu is derived for the ReLU net, seed-sigmoid and corrected-sigmoid for the sigmoid "
+      "Check the post's hand-derived gradients against autodiff and finite differences. "
+      "post-relu is derived for the ReLU net, post-sigmoid and corrected-sigmoid for the sigmoid "
       "net; each runs on its own net unless --act is given. No built-in derivation is for tanh, "
       "leaky_relu or identity: on those nets all of them disagree");
   add_network_options(*cmd, o->net);
   cmd->add_option("--derivation", o->derivation,
-                  "seed-relu (for --act relu), seed-sigmoid (as published) or corrected-sigmoid "
+                  "post-relu (for --act relu), post-sigmoid (as published) or corrected-sigmoid "
                   "(both for --act sigmoid), or all")
       ->capture_default_str();
   add_decimal_option(*cmd, "--rtol", o->rtol, "relative tolerance for agreement");

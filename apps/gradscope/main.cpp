@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_version_flag("--version", "gradscope " GRADSCOPE_VERSION);
   app.footer(
-      "demo and train follow the blog post's experiments (docs/seed.md), so their defaults "
+      "demo and train follow the blog post's experiments (docs/post.md), so their defaults "
       "differ: demo (one pass) w = 0.8*I, 10 points per class, class means (2,3) and (7,6); "
       "train w = 1.1*I, 1000 points per class, means (2,3) and (17,10). gradscope SUBCOMMAND "
       "--help lists every option with its default.");

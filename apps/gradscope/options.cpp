@@ -80,7 +80,7 @@ void add_network_options(CLI::App& cmd, NetworkOptions& o) {
   add_integer_option(cmd, "--depth", o.depth, "layers, the output layer included");
   add_integer_option(cmd, "--width", o.width, "units per hidden layer");
   auto* scale = add_decimal_option(cmd, "--weight-scale", o.weight_scale,
-                                   "hidden weights s*I, output weights all ones (the seed's init)");
+                                   "hidden weights s*I, output weights all ones (the post's init)");
   cmd.add_option("--init", o.init,
                  "named initialiser for all layers instead of the scaled identity: zeros, "
                  "identity, uniform, normal, xavier (glorot), xavier_normal (glorot_normal), he "
@@ -202,10 +202,10 @@ models::Dataset make_data(const NetworkOptions& o) {
   return models::two_gaussians(spec);
 }
 
-models::SeedNetworkSpec network_spec(const NetworkOptions& o, Eigen::Index inputs) {
+models::PostNetworkSpec network_spec(const NetworkOptions& o, Eigen::Index inputs) {
   if (o.depth < 1) fail("--depth must be at least 1, got {}", o.depth);
   if (o.width < 1) fail("--width must be at least 1, got {}", o.width);
-  models::SeedNetworkSpec s;
+  models::PostNetworkSpec s;
   s.inputs = inputs;
   s.depth = std::size_t(o.depth);
   s.width = o.width;
@@ -225,19 +225,19 @@ models::SeedNetworkSpec network_spec(const NetworkOptions& o, Eigen::Index input
 namespace {
 using NetworkPtr = std::unique_ptr<models::Network<double>>;
 
-NetworkPtr build_mlp(const models::SeedNetworkSpec& s) {
-  return std::make_unique<models::Mlp<double>>(models::seed_network<double>(s));
+NetworkPtr build_mlp(const models::PostNetworkSpec& s) {
+  return std::make_unique<models::Mlp<double>>(models::post_network<double>(s));
 }
-NetworkPtr build_residual(const models::SeedNetworkSpec& s) {
+NetworkPtr build_residual(const models::PostNetworkSpec& s) {
   return std::make_unique<models::ResidualMlp<double>>(s);
 }
 
 // Each --arch: its name, the width x width weight matrices one hidden unit holds (for the memory
-// estimate) and how it is built from the seed network's spec.
+// estimate) and how it is built from the post network's spec.
 struct Architecture {
   std::string_view name;
   int hidden_matrices;
-  NetworkPtr (*build)(const models::SeedNetworkSpec&);
+  NetworkPtr (*build)(const models::PostNetworkSpec&);
 };
 constexpr Architecture kArchitectures[] = {{"mlp", 1, build_mlp}, {"residual", 2, build_residual}};
 

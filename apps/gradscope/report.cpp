@@ -83,7 +83,7 @@ void compare(Report& r, json& doc) {
           "where autodiff (and finite differences) give {:.3g}.",
           name, w["node"].get<std::string>(), w["hand_norm"].get<double>(),
           w["autodiff_norm"].get<double>());
-      if (name == "seed-sigmoid")
+      if (name == "post-sigmoid")
         words +=
             " This is the post's bug, caught: its sigmoid backward pass reuses the ReLU's "
             "derivative, so the gradients it prints shrink by 0.8 per layer instead of about "
@@ -121,9 +121,9 @@ void layer_plot(Report& r, const json& compare_doc) {
   p.log_y = true;
   p.reverse_x = true;
   p.series = {
-      layer_series(compare_doc, "seed-relu", "autodiff_norm", "ReLU"),
+      layer_series(compare_doc, "post-relu", "autodiff_norm", "ReLU"),
       layer_series(compare_doc, "corrected-sigmoid", "autodiff_norm", "sigmoid"),
-      layer_series(compare_doc, "seed-sigmoid", "hand_norm", "sigmoid as the post printed it")};
+      layer_series(compare_doc, "post-sigmoid", "hand_norm", "sigmoid as the post printed it")};
   std::string csv = "configuration,layer,grad_norm\n";
   for (const auto& s : p.series)
     for (std::size_t i = 0; i < s.x.size(); ++i)

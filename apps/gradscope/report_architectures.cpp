@@ -91,7 +91,7 @@ void architectures_section(Report& r, bool full) {
     std::vector<std::pair<std::string, DemoOptions>> runs;
   } pairs[] = {
       {"Plain against residual (He et al. 2016 in miniature): ReLU, Xavier initialisation "
-       "(variance 1/n, half what ReLU needs), the seed's two clusters of 100 points.",
+       "(variance 1/n, half what ReLU needs), the post's two clusters of 100 points.",
        "architectures-residual",
        "plain against residual, ReLU, Xavier",
        {{"plain ReLU stack", deep("relu", "xavier")}, {"residual ReLU stack", residual}}},

@@ -1,4 +1,4 @@
-// `gradscope train`: the seed's third experiment. Full-batch gradient descent of the deep narrow
+// `gradscope train`: the post's third experiment. Full-batch gradient descent of the deep narrow
 // ReLU net on two well separated clusters, beside logistic regression trained the same way.
 #include <chrono>
 #include <filesystem>
@@ -37,7 +37,7 @@ models::TrainOptions train_options(const TrainCmdOptions& o, Progress& progress)
   return t;
 }
 
-// The seed's last figure: each model's P(class 1) as a surface over [-10, 30]², with the training
+// The post's last figure: each model's P(class 1) as a surface over [-10, 30]², with the training
 // points at the height of their label, as a gnuplot script with its data. The script holds no
 // path: it writes the image beside itself under its own name (ARG0), or to `out` when given, so
 // it renders the same in a private directory (plot.gp -> plot.svg) and when re-run by the user.
@@ -161,7 +161,7 @@ void run_train(const TrainCmdOptions& o) {
              fmt::format("{:.2f}%", 100 * base_r.accuracy), fmt::format("{:.1f}", base_s)});
   t.print();
 
-  // Gradients of the trained network, in the seed's table.
+  // Gradients of the trained network, in the post's table.
   Pass pass;
   run_pass(*net, data, pass);
   const auto layers = layer_reports(pass, data.samples());
@@ -178,7 +178,7 @@ void run_train(const TrainCmdOptions& o) {
               {"config", config},
               {"network", result_json(net_r, net_s)},
               {"baseline", result_json(base_r, base_s)},
-              {"dz_convention", "sample 0, multiplied by the number of samples m (seed's a - y)"},
+              {"dz_convention", "sample 0, multiplied by the number of samples m (post's a - y)"},
               {"layers", layers_json(layers)}};
   add_diagnosis(doc, after);
   doc["diagnosis_before_training"] = diagnosis_json(before);
@@ -203,7 +203,7 @@ void add_train(CLI::App& app) {
   auto o = std::make_shared<TrainCmdOptions>(train_defaults());
   auto* cmd = app.add_subcommand(
       "train",
-      "Train the seed's classifier (full batch) beside a logistic-regression baseline. "
+      "Train the post's classifier (full batch) beside a logistic-regression baseline. "
       "Defaults: the blog post's third experiment (w = 1.1*I, 1000 points per class around "
       "(2,3) and (17,10)), so they differ from demo's");
   add_network_options(*cmd, o->net);

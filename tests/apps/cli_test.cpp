@@ -12,7 +12,7 @@
 #include <sstream>
 #include <string>
 
-#include "../models/seed_reference.hpp"
+#include "../models/post_reference.hpp"
 
 namespace {
 
@@ -77,7 +77,7 @@ void check_close(const nlohmann::json& got, const gradscope::testing::Mat& want,
 
 }  // namespace
 
-TEST_CASE("demo --data --json: dz, dw, db equal the seed's algorithm on the same points") {
+TEST_CASE("demo --data --json: dz, dw, db equal the post's algorithm on the same points") {
   const auto csv = fixed_points_csv();
   for (bool sigmoid : {false, true}) {
     INFO((sigmoid ? "sigmoid" : "relu"));
@@ -89,7 +89,7 @@ TEST_CASE("demo --data --json: dz, dw, db equal the seed's algorithm on the same
     CHECK(r.out.find("layer") != std::string::npos);
     const auto doc = nlohmann::json::parse(slurp("cli_test_demo.json"));
     CHECK(doc["config"]["data"] == csv.path);
-    const auto ref = gradscope::testing::seed_backprop(
+    const auto ref = gradscope::testing::post_backprop(
         gradscope::testing::fixed_points(), 10, 2, 0.8, sigmoid,
         sigmoid ? gradscope::testing::Derivative::Logistic : gradscope::testing::Derivative::Relu);
     REQUIRE(doc["layers"].size() == 10);
@@ -98,7 +98,7 @@ TEST_CASE("demo --data --json: dz, dw, db equal the seed's algorithm on the same
       check_close(layer["dw"], ref.dw[l], "dw", l);
       gradscope::testing::Mat db{ref.db[l]}, dz(1);
       check_close(nlohmann::json::array({layer["db"]}), db, "db", l);
-      for (auto& row : ref.dz[l]) dz[0].push_back(row[0]);  // sample 0, no 1/m: the seed's a - y
+      for (auto& row : ref.dz[l]) dz[0].push_back(row[0]);  // sample 0, no 1/m: the post's a - y
       check_close(nlohmann::json::array({layer["dz"]}), dz, "dz", l);
       CHECK(layer["activation"] == (l == 10 || sigmoid ? "sigmoid" : "relu"));
       CHECK(layer["dw_norm"].get<double>() > 0);
@@ -346,13 +346,13 @@ TEST_CASE("help: defaults shown, and why demo's differ from train's") {
 TEST_CASE("compare says which derivation fits which network") {
   auto r = run("compare --help");
   CHECK(r.out.find("No built-in derivation is for tanh") != std::string::npos);
-  r = run("compare --act tanh --derivation seed-relu");
+  r = run("compare --act tanh --derivation post-relu");
   CHECK(r.code == 0);
-  CHECK(r.out.find("note: seed-relu is derived for the relu net, not the tanh one (no built-in "
+  CHECK(r.out.find("note: post-relu is derived for the relu net, not the tanh one (no built-in "
                    "derivation is for tanh)") != std::string::npos);
-  r = run("compare --act sigmoid --derivation seed-relu --json -");
+  r = run("compare --act sigmoid --derivation post-relu --json -");
   CHECK(nlohmann::json::parse(r.out)["derivations"][0]["derived_for"] == "relu");
-  CHECK(r.err.find("seed-relu fits --act relu") != std::string::npos);
+  CHECK(r.err.find("post-relu fits --act relu") != std::string::npos);
 }
 
 TEST_CASE("tables and prose fit 100 columns unless --wide") {
@@ -376,23 +376,23 @@ TEST_CASE("tables and prose fit 100 columns unless --wide") {
 }
 
 TEST_CASE(
-    "compare: the seed's ReLU and corrected sigmoid derivations agree, the published "
+    "compare: the post's ReLU and corrected sigmoid derivations agree, the published "
     "sigmoid one is wrong from layer9/z") {
   const auto csv = fixed_points_csv();
   std::remove("cli_test_compare.json");
   const auto r = run("compare --data " + csv.path + " --json cli_test_compare.json");
   REQUIRE(r.code == 0);
   // The line is wrapped at 100 columns: its two parts.
-  CHECK(r.out.find("seed-sigmoid: DISAGREES with autodiff at 27 of 30 nodes. First wrong node in "
+  CHECK(r.out.find("post-sigmoid: DISAGREES with autodiff at 27 of 30 nodes. First wrong node in "
                    "backward order:") != std::string::npos);
   CHECK(r.out.find("layer9/z (same direction, 4.25") != std::string::npos);
   const auto doc = nlohmann::json::parse(slurp("cli_test_compare.json"));
   const auto& d = doc["derivations"];
   REQUIRE(d.size() == 3);
-  CHECK(d[0]["derivation"] == "seed-relu");
+  CHECK(d[0]["derivation"] == "post-relu");
   CHECK(d[0]["agrees"] == true);
   CHECK(d[0]["first_wrong"].is_null());
-  CHECK(d[1]["derivation"] == "seed-sigmoid");
+  CHECK(d[1]["derivation"] == "post-sigmoid");
   CHECK(d[1]["agrees"] == false);
   CHECK(d[1]["first_wrong"]["node"] == "layer9/z");
   CHECK(d[1]["first_wrong"]["factor"].get<double>() > 4);
@@ -402,5 +402,5 @@ TEST_CASE(
   CHECK(d[2]["agrees"] == true);
   CHECK(d[1]["nodes"].size() == 30);
   CHECK(d[1]["layers"].size() == 10);
-  CHECK(run("compare --derivation seed-tanh").code == 2);
+  CHECK(run("compare --derivation post-tanh").code == 2);
 }

@@ -94,9 +94,9 @@ TEST_CASE("report: a page whose every reference exists and is complete", "[cli][
   CHECK(html.find("</html>") != std::string::npos);
   // The verdicts in words: the ReLU net vanishes by 0.8 a layer; the post's sigmoid bug is caught.
   CHECK_THAT(html, Contains("ReLU net: the gradient dL/dz changes by a factor of 0.8 per layer"));
-  CHECK_THAT(html, Contains("seed-sigmoid disagrees with autodiff from node layer9/z"));
+  CHECK_THAT(html, Contains("post-sigmoid disagrees with autodiff from node layer9/z"));
   CHECK_THAT(html, Contains("This is the post&#39;s bug, caught"));
-  CHECK_THAT(html, Contains("seed-relu agrees with autodiff at every node"));
+  CHECK_THAT(html, Contains("post-relu agrees with autodiff at every node"));
   CHECK_THAT(html, Contains("relu with he initialisation: measured gain"));
   // The architectures: each remedy's verdict beside the plain stack's, the linear RNN's gain s.
   for (const char* finding :

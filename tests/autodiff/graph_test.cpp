@@ -72,10 +72,10 @@ TEST_CASE("bias broadcast: gradient of a column bias sums over samples", "[autod
   Matrix<double> expected(2, 3);
   expected << 11, 12, 13, 24, 25, 26;
   CHECK(Matrix<double>(y.value()) == expected);
-  Matrix<double> seed(2, 3);
-  seed << 1, 2, 3, 4, 5, 6;
-  g.backward(y, seed);
-  CHECK(Matrix<double>(z.grad()) == seed);
+  Matrix<double> root_grad(2, 3);
+  root_grad << 1, 2, 3, 4, 5, 6;
+  g.backward(y, root_grad);
+  CHECK(Matrix<double>(z.grad()) == root_grad);
   CHECK(b.grad()(0, 0) == 6.0);
   CHECK(b.grad()(1, 0) == 15.0);
 }
@@ -296,9 +296,9 @@ TEST_CASE("a graph refuses its 65537th distinct shape, kept across clear()", "[a
                     Contains("constant") && Contains("1x100000") && Contains("65536"));
 }
 
-// The seed's demo network: 10 layers of 2 units, ReLU hidden layers, sigmoid output, w = 0.8·I
+// The post's demo network: 10 layers of 2 units, ReLU hidden layers, sigmoid output, w = 0.8·I
 // (last layer [1,1]ᵀ), b = 0, z = wᵀa + b, binary cross-entropy averaged over the samples.
-TEST_CASE("seed ReLU network: db shrinks by exactly 0.8 per layer below layer 9", "[autodiff][seed]") {
+TEST_CASE("post ReLU network: db shrinks by exactly 0.8 per layer below layer 9", "[autodiff][post]") {
   Matrix<double> x(2, 20), y(1, 20);
   for (int j = 0; j < 20; ++j) {  // positive points of two clusters, labels 0 then 1
     x(0, j) = (j < 10 ? 2.0 : 7.0) + 0.1 * (j % 5);
@@ -345,14 +345,14 @@ TEST_CASE("shape mismatch names the op, both operands and their shapes", "[autod
   CHECK_THROWS_WITH(sum(a, 2), Contains("sum:") && Contains("axis"));
 }
 
-TEST_CASE("backward errors: non-scalar root, wrong seed, nodes of other or cleared graphs",
+TEST_CASE("backward errors: non-scalar root, wrong root gradient, nodes of other or cleared graphs",
           "[autodiff][errors]") {
   Graph<double> g, other;
   auto x = g.variable(Matrix<double>::Ones(2, 2), "x");
   auto y = x * 2.0;
-  CHECK_THROWS_WITH(g.backward(y), Contains("not 1x1") && Contains("seed"));
+  CHECK_THROWS_WITH(g.backward(y), Contains("not 1x1") && Contains("root gradient"));
   CHECK_THROWS_WITH(g.backward(y, Matrix<double>::Ones(3, 1)),
-                    Contains("seed gradient is 3x1") && Contains("2x2"));
+                    Contains("root gradient is 3x1") && Contains("2x2"));
   auto u = other.variable(1.0, "u");
   CHECK_THROWS_WITH(other.backward(x), Contains("another graph"));
   CHECK_THROWS_WITH(x + u, Contains("add:") && Contains("another graph"));

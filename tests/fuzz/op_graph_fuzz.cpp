@@ -4,7 +4,7 @@
 // 1e300, inf and NaN), then up to 16 ops, each applied to earlier nodes with a random attribute,
 // and whether anomaly mode is on. Ops whose operands do not fit must throw gradscope::Error and
 // are dropped; anything else thrown, or any crash, is a finding. The last node is the root:
-// backward runs seeded with random weights R, i.e. on L = Σ R ∘ root.
+// backward runs from random weights R as the root gradient, i.e. on L = Σ R ∘ root.
 //
 // Where every value is finite, moderate and away from kinks and poles, and no gradient in between
 // is huge, each leaf's gradient must agree with central finite differences of L; the difference

@@ -71,9 +71,9 @@ TEST_CASE("clip_norm_hook bounds one node's gradient before it flows to the inpu
   auto wn = g.param(w);
   auto z = (wn * 10.0).named("z");
   g.register_hook(z, clip_norm_hook<double>(1.0));
-  Matrix<double> seed(2, 1);
-  seed << 30, 40;  // norm 50, clipped to 1: [0.6, 0.8]
-  g.backward(z, seed);
+  Matrix<double> root_grad(2, 1);
+  root_grad << 30, 40;  // norm 50, clipped to 1: [0.6, 0.8]
+  g.backward(z, root_grad);
   CHECK(z.grad()(0, 0) == Approx(0.6));
   CHECK(z.grad()(1, 0) == Approx(0.8));
   CHECK(w.grad()(0, 0) == Approx(6.0));  // 10 · 0.6

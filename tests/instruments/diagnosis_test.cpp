@@ -24,9 +24,9 @@ Diagnosis run(LayerStack& net, const Points& p, Graph<double>& g) {
 TEST_CASE("post's ReLU net, w = 0.8·I: measured gain 0.8 to 1e-9, theory mean-field's", "[diagnosis][post]") {
   // Like the post's own data, these points include negative coordinates: some units are dead
   // in every layer, which changes neither the measured gain nor the layers found.
-  const auto p = seed_points(10, 7, 6, 7);
+  const auto p = post_points(10, 7, 6, 7);
   REQUIRE(p.x.minCoeff() < 0);
-  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  auto net = post_net(10, 0.8, "relu", "sigmoid");
   Graph<double> g;
   const auto d = run(net, p, g);
   REQUIRE(d.layers.size() == 10);
@@ -63,8 +63,8 @@ TEST_CASE("post's ReLU net, w = 0.8·I: measured gain 0.8 to 1e-9, theory mean-f
 
 TEST_CASE("post's sigmoid net: gain about 0.188, vanishing, theory from sigma'(z) of the forward pass",
           "[diagnosis][post]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(10, 0.8, "sigmoid", "sigmoid");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(10, 0.8, "sigmoid", "sigmoid");
   Graph<double> g;
   const auto d = run(net, p, g);
   // Layers 3..8 pass the gradient on at 0.188 = 0.8·σ'(z) with z ≈ 0.5; layer 1, which sees the
@@ -89,8 +89,8 @@ TEST_CASE("post's sigmoid net: gain about 0.188, vanishing, theory from sigma'(z
 
 TEST_CASE("gradients far below 1e-154, whose squares underflow, are measured all the same",
           "[diagnosis][post]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(300, 0.8, "sigmoid", "sigmoid");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(300, 0.8, "sigmoid", "sigmoid");
   Graph<double> g;
   const auto d = run(net, p, g);
   REQUIRE(d.layers.size() == 300);
@@ -105,8 +105,8 @@ TEST_CASE("gradients far below 1e-154, whose squares underflow, are measured all
 }
 
 TEST_CASE("ReLU with w = 1.1·I at depth 100 explodes", "[diagnosis]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(100, 1.1, "relu", "identity");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(100, 1.1, "relu", "identity");
   Graph<double> g;
   auto out = net.forward(g, p.x);
   g.backward(bce_with_logits(out, g.constant(p.y, "y")));
@@ -184,8 +184,8 @@ TEST_CASE("tanh at width 512, sigma_w^2 = 1.5, sigma_b^2 = 0.05: theory within 0
 
 TEST_CASE("layer records: names chosen for display do not change what the diagnosis sees",
           "[diagnosis]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(10, 0.8, "relu", "sigmoid");
   Graph<double> g;
   const auto plain = run(net, p, g);
   // The same network with every node named "a" and the layers opened as layer records whose
@@ -235,8 +235,8 @@ TEST_CASE("graphs with no layers get verdict unknown and say in one line what wa
 
 TEST_CASE("verdicts: hysteresis keeps a verdict near its threshold, one noisy layer does not flip it",
           "[diagnosis]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(10, 0.8, "relu", "sigmoid");
   Graph<double> g;
   run(net, p, g);
   DiagnosisThresholds th;
@@ -262,8 +262,8 @@ TEST_CASE("verdicts: hysteresis keeps a verdict near its threshold, one noisy la
 }
 
 TEST_CASE("thresholds are configurable", "[diagnosis]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(10, 0.8, "relu", "sigmoid");
   Graph<double> g;
   run(net, p, g);
   DiagnosisThresholds lenient;
@@ -277,8 +277,8 @@ TEST_CASE("thresholds are configurable", "[diagnosis]") {
 }
 
 TEST_CASE("non-finite layer gradients give verdict non_finite", "[diagnosis]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(5, 0.8, "relu", "sigmoid");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(5, 0.8, "relu", "sigmoid");
   net.w[2].value()(0, 0) = std::numeric_limits<double>::infinity();
   Graph<double> g;
   const auto d = run(net, p, g);
@@ -286,8 +286,8 @@ TEST_CASE("non-finite layer gradients give verdict non_finite", "[diagnosis]") {
 }
 
 TEST_CASE("diagnosis JSON has the keys the CLI and readers rely on, NaN is null", "[diagnosis]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(10, 0.8, "relu", "sigmoid");
   Graph<double> g;
   const nlohmann::json j = run(net, p, g);
   CHECK(j.at("measured_gain").get<double>() == Approx(0.8));

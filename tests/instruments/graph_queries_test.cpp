@@ -2,7 +2,7 @@
 #include <gradscope/autodiff/autodiff.hpp>
 #include <gradscope/instruments/graph_queries.hpp>
 
-#include "seed_pass.hpp"
+#include "post_pass.hpp"
 
 using namespace gradscope;
 
@@ -26,9 +26,9 @@ TEST_CASE("reaching: the nodes a loss depends on, not a side branch", "[autodiff
   CHECK_THROWS_AS(reaching(g, 99), Error);
 }
 
-TEST_CASE("depth from the inputs: 3l + 1 for layer l's activation in the seed network",
+TEST_CASE("depth from the inputs: 3l + 1 for layer l's activation in the post's network",
           "[autodiff][queries]") {
-  test::SeedPass s(10, models::Activation::Sigmoid);
+  test::PostPass s(10, models::Activation::Sigmoid);
   const Graph<double>& g = s.g;
   const auto depth = depth_from_inputs(g);
   REQUIRE(depth.size() == g.size());
@@ -50,7 +50,7 @@ TEST_CASE("depth from the inputs: 3l + 1 for layer l's activation in the seed ne
 
 TEST_CASE("creation order is a topological order, also after clear() and re-recording",
           "[autodiff][queries]") {
-  test::SeedPass s(4, models::Activation::Relu);
+  test::PostPass s(4, models::Activation::Relu);
   Graph<double>& g = s.g;
   CHECK(is_topologically_ordered(g));
   g.clear();

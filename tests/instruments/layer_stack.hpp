@@ -1,5 +1,5 @@
 #pragma once
-// Layer stacks built by hand with the engine's ops, in the seed's orientation and the models'
+// Layer stacks built by hand with the engine's ops, in the post's orientation and the models'
 // naming convention: scope "layer<l>", parameters "w" (in x out) and "b" (out x 1), nodes "z" and "a",
 // z = wᵀa + b. Used by the monitor and diagnosis tests.
 #include <gradscope/autodiff/autodiff.hpp>
@@ -37,9 +37,9 @@ struct LayerStack {
   }
 };
 
-// The seed's demo net: depth-1 square layers of width 2 with w = scale·I and activation act, then
+// The post's demo net: depth-1 square layers of width 2 with w = scale·I and activation act, then
 // an output layer w = [1,1]ᵀ with activation out_act.
-inline LayerStack seed_net(int depth, double scale, const std::string& act,
+inline LayerStack post_net(int depth, double scale, const std::string& act,
                            const std::string& out_act) {
   LayerStack s;
   for (int l = 1; l < depth; ++l) s.add(scale * Matrix<double>::Identity(2, 2), act);
@@ -47,12 +47,12 @@ inline LayerStack seed_net(int depth, double scale, const std::string& act,
   return s;
 }
 
-// The seed's data: two Gaussian clusters, covariance through the Cholesky factor of
+// The post's data: two Gaussian clusters, covariance through the Cholesky factor of
 // [[1,0.5],[1.5,3]] (lower triangle, as numpy reads it), labels 0 then 1, from a fixed seed.
 struct Points {
   Matrix<double> x, y;
 };
-inline Points seed_points(int per_class, double mx2, double my2, unsigned seed) {
+inline Points post_points(int per_class, double mx2, double my2, unsigned seed) {
   std::mt19937_64 rng(seed);
   std::normal_distribution<double> n01;
   const double l11 = 1, l21 = 1.5, l22 = std::sqrt(3 - 1.5 * 1.5);

@@ -74,11 +74,11 @@ TEST_CASE("per-node statistics: L2, RMS, max, mean, zero share, non-finite", "[m
   Graph<double> g;
   GradientMonitor<double> monitor(quiet());
   g.add_observer(monitor);
-  Matrix<double> seed(1, 4);
-  seed << 3, 0, -4, 0;
+  Matrix<double> root_grad(1, 4);
+  root_grad << 3, 0, -4, 0;
   auto x = g.variable(Matrix<double>::Ones(1, 4), "x");
   auto y = (x * 2.0).named("y");
-  g.backward(y, seed);
+  g.backward(y, root_grad);
   REQUIRE(monitor.nodes().size() == 2);
   const auto& ys = monitor.nodes()[0];
   CHECK(ys.name == "y");
@@ -97,7 +97,7 @@ TEST_CASE("per-node statistics: L2, RMS, max, mean, zero share, non-finite", "[m
   g.register_hook(y, [](MatrixMap<double> grad) {
     grad << 3, std::numeric_limits<double>::quiet_NaN(), -4, std::numeric_limits<double>::infinity();
   });
-  g.backward(y, seed);
+  g.backward(y, root_grad);
   CHECK(monitor.nodes()[0].stats.nonfinite == 2);
   CHECK(monitor.nodes()[0].stats.l2 == 5.0);
   CHECK(monitor.nodes()[0].stats.rms == Approx(std::sqrt(25.0 / 2)));
@@ -154,10 +154,10 @@ TEST_CASE("node names follow the graph when it changes between passes", "[monito
 // The monitor takes some statistics from another node (an add's operand from the add, by the
 // graph's structure): each record must still be its own gradient's, with hooks or without.
 TEST_CASE("every node's record holds its own gradient's statistics", "[monitor]") {
-  const auto p = seed_points(10, 7, 6, 7);
+  const auto p = post_points(10, 7, 6, 7);
   for (const char* act : {"relu", "sigmoid"})
     for (bool hooked : {false, true}) {
-      auto net = seed_net(6, 0.8, act, "sigmoid");
+      auto net = post_net(6, 0.8, act, "sigmoid");
       Graph<double> g;
       GradientMonitor<double> monitor(quiet());
       g.add_observer(monitor);
@@ -216,10 +216,10 @@ void check_same_diagnosis(const GradientMonitor<double>& monitor, const Graph<do
 }  // namespace
 
 TEST_CASE("the monitor's diagnosis is diagnose() of the same pass", "[monitor]") {
-  const auto p = seed_points(10, 7, 6, 7);
+  const auto p = post_points(10, 7, 6, 7);
   // At depth 300 the sigmoid net's gradients fall below 1e-200, where their squares underflow.
   for (auto [act, depth] : {std::pair{"relu", 10}, {"sigmoid", 10}, {"sigmoid", 300}}) {
-    auto net = seed_net(depth, 0.8, act, "sigmoid");
+    auto net = post_net(depth, 0.8, act, "sigmoid");
     Graph<double> g;
     GradientMonitor<double> monitor(quiet());
     g.add_observer(monitor);
@@ -233,7 +233,7 @@ TEST_CASE("the monitor's diagnosis is diagnose() of the same pass", "[monitor]")
 // The monitor finds a graph's units once and keeps them while the structure stays the same; every
 // change of structure (depth, an activation, scopes alone) must be seen.
 TEST_CASE("the monitor's units follow each change of the graph's structure", "[monitor]") {
-  const auto p = seed_points(10, 7, 6, 7);
+  const auto p = post_points(10, 7, 6, 7);
   Graph<double> g;
   GradientMonitor<double> monitor(quiet());
   g.add_observer(monitor);
@@ -251,18 +251,18 @@ TEST_CASE("the monitor's units follow each change of the graph's structure", "[m
     check_same_diagnosis(monitor, g);
     return monitor.diagnosis().layers.size();
   };
-  CHECK(run(seed_net(6, 0.8, "relu", "sigmoid"), false) == 6);
-  CHECK(run(seed_net(6, 0.8, "relu", "sigmoid"), false) == 6);     // unchanged: units kept
-  CHECK(run(seed_net(6, 0.8, "sigmoid", "sigmoid"), false) == 6);  // the activations' op changed
-  CHECK(run(seed_net(6, 0.8, "sigmoid", "sigmoid"), true) == 5);   // only scopes changed
-  CHECK(run(seed_net(8, 0.8, "relu", "sigmoid"), false) == 8);
-  CHECK(run(seed_net(6, 0.8, "relu", "sigmoid"), false) == 6);
+  CHECK(run(post_net(6, 0.8, "relu", "sigmoid"), false) == 6);
+  CHECK(run(post_net(6, 0.8, "relu", "sigmoid"), false) == 6);     // unchanged: units kept
+  CHECK(run(post_net(6, 0.8, "sigmoid", "sigmoid"), false) == 6);  // the activations' op changed
+  CHECK(run(post_net(6, 0.8, "sigmoid", "sigmoid"), true) == 5);   // only scopes changed
+  CHECK(run(post_net(8, 0.8, "relu", "sigmoid"), false) == 8);
+  CHECK(run(post_net(6, 0.8, "relu", "sigmoid"), false) == 6);
 }
 
 TEST_CASE("history: every k-th pass, decimated when full, bounded over 50,000 iterations",
           "[monitor][history]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(10, 0.8, "relu", "sigmoid");
   auto opt = quiet();
   opt.history_every = 5;
   opt.history_capacity = 64;
@@ -314,8 +314,8 @@ TEST_CASE("history: every k-th pass, decimated when full, bounded over 50,000 it
 
 TEST_CASE("a backward pass allocates nothing more with the monitor once in steady state",
           "[monitor][alloc]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(10, 0.8, "relu", "sigmoid");
   Graph<double> g;
   auto count_backward = [&](int iterations) {
     std::uint64_t during_backward = 0;
@@ -339,8 +339,8 @@ TEST_CASE("a backward pass allocates nothing more with the monitor once in stead
 }
 
 TEST_CASE("CSV and JSON writers", "[monitor][io]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(10, 0.8, "relu", "sigmoid");
   GradientMonitor<double> monitor(quiet());
   Graph<double> g;
   g.add_observer(monitor);
@@ -390,8 +390,8 @@ TEST_CASE("CSV and JSON writers", "[monitor][io]") {
 
 TEST_CASE("logging: debug per node, info on the first and every summary_every-th pass, warn once per "
           "change", "[monitor][log]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(10, 0.8, "relu", "sigmoid");
   CapturedLog log(spdlog::level::debug);
   MonitorOptions opt;
   opt.logger = log.logger;
@@ -432,8 +432,8 @@ TEST_CASE("logging: debug per node, info on the first and every summary_every-th
 }
 
 TEST_CASE("2,000 training steps with the default monitor log a few lines", "[monitor][log]") {
-  const auto p = seed_points(10, 7, 6, 7);
-  auto net = seed_net(10, 0.8, "relu", "sigmoid");
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(10, 0.8, "relu", "sigmoid");
   CapturedLog log(spdlog::level::info);  // spdlog's default level
   MonitorOptions opt;
   opt.logger = log.logger;

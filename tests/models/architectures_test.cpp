@@ -11,7 +11,7 @@ using namespace gradscope::models;
 
 namespace {
 
-// The diagnosis of one pass of net, untrained, on the seed's two clusters (100 points each).
+// The diagnosis of one pass of net, untrained, on the post's two clusters (100 points each).
 Diagnosis diagnose_pass(Network<double>& net) {
   TwoGaussians spec;
   spec.per_class = 100;
@@ -22,8 +22,8 @@ Diagnosis diagnose_pass(Network<double>& net) {
   return diagnose(g);
 }
 
-SeedNetworkSpec deep(Activation act, Init init, Norm norm = Norm::None) {
-  SeedNetworkSpec s;
+PostNetworkSpec deep(Activation act, Init init, Norm norm = Norm::None) {
+  PostNetworkSpec s;
   s.depth = 50;
   s.width = 64;
   s.hidden = act;
@@ -64,7 +64,7 @@ TEST_CASE("residual: each block is one unit, its z the stream's sum, no mean-fie
 TEST_CASE("residual against plain at depth 50, width 64: the plain stack vanishes, the residual "
           "one keeps gain 1") {
   // ReLU with Xavier weights (variance 1/n): each plain layer halves the gradient's energy.
-  auto plain = seed_network<double>(deep(Activation::Relu, Init::xavier_uniform()));
+  auto plain = post_network<double>(deep(Activation::Relu, Init::xavier_uniform()));
   const Diagnosis p = diagnose_pass(plain);
   CHECK(p.verdict == Verdict::Vanishing);
   CHECK(p.measured_gain == Approx(0.707).margin(0.03));
@@ -80,12 +80,12 @@ TEST_CASE("residual against plain at depth 50, width 64: the plain stack vanishe
 
 TEST_CASE("layer norm: a deep tanh stack that vanishes plain keeps its gradient within a band") {
   // N(0, 0.1) weights at width 64: σ_w² = 0.64, the plain tanh stack loses ~22% per layer.
-  auto plain = seed_network<double>(deep(Activation::Tanh, Init::normal(0, 0.1)));
+  auto plain = post_network<double>(deep(Activation::Tanh, Init::normal(0, 0.1)));
   const Diagnosis p = diagnose_pass(plain);
   CHECK(p.verdict == Verdict::Vanishing);
   CHECK(spread(p) > 1e5);
 
-  auto normed = seed_network<double>(deep(Activation::Tanh, Init::normal(0, 0.1), Norm::Layer));
+  auto normed = post_network<double>(deep(Activation::Tanh, Init::normal(0, 0.1), Norm::Layer));
   const Diagnosis n = diagnose_pass(normed);
   CHECK(n.verdict == Verdict::Stable);
   CHECK(spread(n) < 100);  // gain ≈ 1.08 per layer: ~40 over 49 units, against > 1e5 plain

@@ -7,7 +7,7 @@
 using namespace gradscope;
 using namespace gradscope::models;
 
-TEST_CASE("two_gaussians: seeded, class 0 first, seed's Cholesky factor of the lower triangle") {
+TEST_CASE("two_gaussians: seeded, class 0 first, post's Cholesky factor of the lower triangle") {
   TwoGaussians s;
   s.per_class = 4000;
   s.seed = 11;

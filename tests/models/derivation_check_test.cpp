@@ -1,20 +1,20 @@
-// The hand-derivation checker, on the seed's own derivations and on small hand-made cases.
+// The hand-derivation checker, on the post's own derivations and on small hand-made cases.
 #include <catch2/catch.hpp>
 #include <gradscope/models/models.hpp>
 
-#include "seed_reference.hpp"
+#include "post_reference.hpp"
 
 using namespace gradscope;
 using namespace gradscope::models;
 
 namespace {
 
-// The seed's network on the fixed points, recorded and ready for check_derivation.
-struct SeedCase {
+// The post's network on the fixed points, recorded and ready for check_derivation.
+struct PostCase {
   Mlp<double> net;
   Graph<double> g;
   Var<double> loss;
-  explicit SeedCase(Activation hidden) : net(make(hidden)) {
+  explicit PostCase(Activation hidden) : net(make(hidden)) {
     const auto p = gradscope::testing::fixed_points();
     Matrix<double> x(2, 20), y(1, 20);
     for (int s = 0; s < 20; ++s) {
@@ -26,17 +26,17 @@ struct SeedCase {
     loss = binary_cross_entropy(f.output(), g.constant(y, "y"));
   }
   static Mlp<double> make(Activation hidden) {
-    SeedNetworkSpec s;
+    PostNetworkSpec s;
     s.hidden = hidden;
-    return seed_network<double>(s);
+    return post_network<double>(s);
   }
 };
 
 }  // namespace
 
-TEST_CASE("the seed's ReLU derivation agrees with autodiff and finite differences") {
-  SeedCase c(Activation::Relu);
-  const auto r = check_derivation(c.g, c.loss, seed_derivation(SeedDerivation::Relu));
+TEST_CASE("the post's ReLU derivation agrees with autodiff and finite differences") {
+  PostCase c(Activation::Relu);
+  const auto r = check_derivation(c.g, c.loss, post_derivation(PostDerivation::Relu));
   CHECK(r.agrees());
   REQUIRE(r.nodes.size() == 30);
   CHECK(r.nodes.front().node == "layer10/z");
@@ -47,9 +47,9 @@ TEST_CASE("the seed's ReLU derivation agrees with autodiff and finite difference
   }
 }
 
-TEST_CASE("the seed's sigmoid derivation as published is wrong from layer9/z down") {
-  SeedCase c(Activation::Sigmoid);
-  const auto r = check_derivation(c.g, c.loss, seed_derivation(SeedDerivation::SigmoidAsPublished));
+TEST_CASE("the post's sigmoid derivation as published is wrong from layer9/z down") {
+  PostCase c(Activation::Sigmoid);
+  const auto r = check_derivation(c.g, c.loss, post_derivation(PostDerivation::SigmoidAsPublished));
   REQUIRE(r.first_wrong);
   const auto& first = r.nodes[*r.first_wrong];
   CHECK(first.node == "layer9/z");
@@ -62,9 +62,9 @@ TEST_CASE("the seed's sigmoid derivation as published is wrong from layer9/z dow
   // factor compounds toward the input, where the reference (plain loops) gives the truth.
   CHECK(first.factor > 4);
   const auto ref =
-      gradscope::testing::seed_backprop(gradscope::testing::fixed_points(), 10, 2, 0.8, true,
+      gradscope::testing::post_backprop(gradscope::testing::fixed_points(), 10, 2, 0.8, true,
                                         gradscope::testing::Derivative::Logistic);
-  const auto bug = gradscope::testing::seed_backprop(gradscope::testing::fixed_points(), 10, 2, 0.8,
+  const auto bug = gradscope::testing::post_backprop(gradscope::testing::fixed_points(), 10, 2, 0.8,
                                                      true, gradscope::testing::Derivative::Relu);
   auto norm = [](const gradscope::testing::Mat& m) {
     double s = 0;
@@ -86,8 +86,8 @@ TEST_CASE("the seed's sigmoid derivation as published is wrong from layer9/z dow
 }
 
 TEST_CASE("the corrected sigmoid derivation agrees") {
-  SeedCase c(Activation::Sigmoid);
-  const auto r = check_derivation(c.g, c.loss, seed_derivation(SeedDerivation::SigmoidCorrected));
+  PostCase c(Activation::Sigmoid);
+  const auto r = check_derivation(c.g, c.loss, post_derivation(PostDerivation::SigmoidCorrected));
   CHECK(r.agrees());
   for (const auto& n : r.nodes) CHECK(n.max_rel_error < 1e-9);
 }
@@ -118,7 +118,7 @@ TEST_CASE("hand gradients as values: a diamond, errors named") {
                     Catch::Contains("no node named 'nope'"));
   CHECK_THROWS_WITH(check_derivation<double>(g3, l3, {{"x", Matrix<double>::Ones(1, 2)}}),
                     Catch::Contains("hand gradient of 'x' is 1x2, the node is 2x2"));
-  CHECK_THROWS_WITH(parse_seed_derivation("seed-tanh"), Catch::Contains("unknown derivation"));
+  CHECK_THROWS_WITH(parse_post_derivation("post-tanh"), Catch::Contains("unknown derivation"));
 }
 
 TEST_CASE("a flipped sign reads as one: cosine -1, relative error 2, norm ratio 1") {

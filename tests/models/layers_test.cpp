@@ -67,7 +67,7 @@ TEST_CASE("initialisers reject bad parameters and names") {
 }
 
 TEST_CASE("the MLP records layer l in scope layer<l> with nodes w, b, z, a") {
-  auto net = seed_network<double>({});
+  auto net = post_network<double>({});
   Graph<double> g;
   Matrix<double> x(2, 3);
   x << 1, 2, 3, 4, 5, 6;
@@ -89,30 +89,30 @@ TEST_CASE("the MLP records layer l in scope layer<l> with nodes w, b, z, a") {
 
 TEST_CASE("both orientations compute the same layer: z = wᵀa + b and z = Wa + b with W = wᵀ") {
   Rng rng(9);
-  Dense<double> seed("layer1", 3, 2, Activation::Tanh, Orientation::InOut, Init::normal(0, 1),
+  Dense<double> post("layer1", 3, 2, Activation::Tanh, Orientation::InOut, Init::normal(0, 1),
                      Init::normal(0, 1), rng);
   Dense<double> common("layer1", 3, 2, Activation::Tanh, Orientation::OutIn, Init::constant(0),
                        Init::constant(0), rng);
-  REQUIRE(seed.w().shape() == Shape{3, 2});
+  REQUIRE(post.w().shape() == Shape{3, 2});
   REQUIRE(common.w().shape() == Shape{2, 3});
-  common.w().value() = seed.w().value().transpose();
-  common.b().value() = seed.b().value();
+  common.w().value() = post.w().value().transpose();
+  common.b().value() = post.b().value();
   Graph<double> g;
   const auto x = g.constant(Matrix<double>::Random(3, 4), "x");
-  const auto a1 = seed.forward(x), a2 = common.forward(x);
+  const auto a1 = post.forward(x), a2 = common.forward(x);
   CHECK(Matrix<double>(a1.a.value()).isApprox(Matrix<double>(a2.a.value()), 1e-15));
   g.backward(sum(a1.a) + sum(a2.a));
-  CHECK(Matrix<double>(seed.w().grad().transpose()).isApprox(common.w().grad(), 1e-14));
+  CHECK(Matrix<double>(post.w().grad().transpose()).isApprox(common.w().grad(), 1e-14));
 }
 
 TEST_CASE("layers and networks reject nonsense shapes with clear errors") {
   CHECK_THROWS_WITH(MlpBuilder(2).dense(0, Activation::Relu).build<double>(),
                     Catch::Contains("layer 1 has width 0"));
   CHECK_THROWS_WITH(MlpBuilder(2).build<double>(), Catch::Contains("no layers"));
-  SeedNetworkSpec s;
+  PostNetworkSpec s;
   s.depth = 0;
-  CHECK_THROWS_WITH(seed_network<double>(s), Catch::Contains("depth 0"));
-  auto net = seed_network<double>({});
+  CHECK_THROWS_WITH(post_network<double>(s), Catch::Contains("depth 0"));
+  auto net = post_network<double>({});
   Graph<double> g;
   CHECK_THROWS_WITH(net.forward(g.constant(Matrix<double>::Ones(3, 4), "x")),
                     Catch::Contains("layer 'layer1': input 'x' is 3x4, expected 2 rows"));

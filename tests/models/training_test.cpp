@@ -130,16 +130,16 @@ TEST_CASE("the loss history stays bounded at history_every 1, evenly thinned") {
   CHECK_THROWS_WITH(train(net, data, o), "train: max_history must be at least 2");
 }
 
-TEST_CASE("the seed's classifier (10 x 2 ReLU, w = 1.1·I) passes 99% on the seed's data") {
-  // The seed trains 50,000 full-batch steps; 2,000 already reach 99% on this draw, which keeps the
-  // test short. docs/seed.md shows the full run.
+TEST_CASE("the post's classifier (10 x 2 ReLU, w = 1.1·I) passes 99% on the post's data") {
+  // The post trains 50,000 full-batch steps; 2,000 already reach 99% on this draw, which keeps the
+  // test short. docs/post.md shows the full run.
   TwoGaussians spec;
   spec.per_class = 1000;
   spec.mean1 = Eigen::Vector2d(17, 10);
   const auto data = two_gaussians(spec);
-  SeedNetworkSpec s;
+  PostNetworkSpec s;
   s.hidden_init = Init::scaled_identity(1.1);
-  auto net = seed_network<double>(s);
+  auto net = post_network<double>(s);
   TrainOptions o;
   o.iterations = 2000;
   o.history_every = 1000;

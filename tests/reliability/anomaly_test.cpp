@@ -14,7 +14,7 @@ namespace {
 // "this file:line", as the engine reports a recording site.
 std::string here(unsigned line) { return fmt::format("{}:{}", __FILE__, line); }
 
-// The seed's deep narrow net, layer l in scope "layer<l>", with one layer scaled so that its
+// The post's deep narrow net, layer l in scope "layer<l>", with one layer scaled so that its
 // pre-activation is huge and exp() of it overflows. Returns the output; `exp_line` receives the
 // line that records the exp.
 template <class T>
@@ -173,14 +173,14 @@ TEST_CASE("anomaly: a hook that writes NaN is named", "[reliability][anomaly]") 
 }
 #endif
 
-TEST_CASE("a non-finite seed gradient is refused, anomaly mode or not", "[reliability][anomaly]") {
+TEST_CASE("a non-finite root gradient is refused, anomaly mode or not", "[reliability][anomaly]") {
   Graph<double> g;
   auto x = g.variable(Matrix<double>::Ones(2, 1), "x");
   auto y = (x * x).named("y");
-  Matrix<double> seed(2, 1);
-  seed << 1, std::numeric_limits<double>::infinity();
-  CHECK_THROWS_WITH(g.backward(y, seed),
-                    Contains("seed gradient for root 'y' is not finite") &&
+  Matrix<double> root_grad(2, 1);
+  root_grad << 1, std::numeric_limits<double>::infinity();
+  CHECK_THROWS_WITH(g.backward(y, root_grad),
+                    Contains("root gradient for root 'y' is not finite") &&
                         Contains("0 NaN, 1 inf of 2 elements, first at (1,0)"));
 }
 

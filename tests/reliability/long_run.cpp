@@ -1,4 +1,4 @@
-// The seed's third experiment as a long run, with the gradient monitor attached: the 10 x 2 ReLU
+// The post's third experiment as a long run, with the gradient monitor attached: the 10 x 2 ReLU
 // network with w = 1.1·I and a sigmoid output, 1000 + 1000 points (means (2,3) and (17,10)),
 // full-batch gradient descent with α = 0.01, a GradientMonitor logging every pass to a file.
 //
@@ -28,9 +28,9 @@ int main(int argc, char** argv) try {
   spec.mean1 = Eigen::Vector2d(17, 10);
   spec.per_class = 1000;
   const models::Dataset data = models::two_gaussians(spec);
-  models::SeedNetworkSpec net_spec;
+  models::PostNetworkSpec net_spec;
   net_spec.hidden_init = models::Init::scaled_identity(1.1);
-  auto net = models::seed_network<double>(net_spec);
+  auto net = models::post_network<double>(net_spec);
   auto sgd = models::make_optimizer<double>("sgd", net.parameters(), 0.01);
 
   MonitorOptions options;

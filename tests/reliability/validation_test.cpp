@@ -136,12 +136,12 @@ TEST_CASE("validation: backward twice recomputes node gradients and accumulates 
   expect_error([&] { g.backward(loss); }, {"backward:", "cleared"});
 }
 
-TEST_CASE("validation: root and seed of backward", "[reliability][validation]") {
+TEST_CASE("validation: root and root gradient of backward", "[reliability][validation]") {
   Graph<double> g;
   auto x = g.variable(ones(2, 3), "x");
   auto y = (x * 2.0).named("y");
-  expect_error([&] { g.backward(y); }, {"root 'y' is 2x3, not 1x1", "seed gradient"});
-  expect_error([&] { g.backward(y, ones(3, 2)); }, {"seed gradient is 3x2", "root 'y' is 2x3"});
+  expect_error([&] { g.backward(y); }, {"root 'y' is 2x3, not 1x1", "root gradient"});
+  expect_error([&] { g.backward(y, ones(3, 2)); }, {"root gradient is 3x2", "root 'y' is 2x3"});
   auto c = g.constant(1.0, "c");
   expect_error([&] { g.backward(exp(c).named("e")); },
                {"root 'e' does not depend on any variable or parameter, only on constants"});

@@ -14,7 +14,7 @@
 #include <set>
 #include <sstream>
 
-#include "seed_pass.hpp"
+#include "post_pass.hpp"
 
 using namespace gradscope;
 namespace fs = std::filesystem;
@@ -181,9 +181,9 @@ TEST_CASE("before backward: values only, no gradient annotation or colour", "[gr
   CHECK(after.at(fmt::format("n{}", y.index())).grad == "1");
 }
 
-TEST_CASE("round trip: read_graphviz recovers nodes, edges and annotations of the seed network",
+TEST_CASE("round trip: read_graphviz recovers nodes, edges and annotations of the post's network",
           "[graphviz]") {
-  test::SeedPass s(10, models::Activation::Sigmoid);
+  test::PostPass s(10, models::Activation::Sigmoid);
   const Graph<double>& g = s.g;
   DotOptions o;
   o.edge_gradients = true;
@@ -255,9 +255,9 @@ TEST_CASE("edge gradients: the flows into a node add up to its gradient", "[grap
   CHECK(total == x.grad()(0, 0));
 }
 
-TEST_CASE("the seed's sigmoid network: neutral at the output, deep blue at layer 1",
-          "[graphviz][seed]") {
-  test::SeedPass s(10, models::Activation::Sigmoid);
+TEST_CASE("the post's sigmoid network: neutral at the output, deep blue at layer 1",
+          "[graphviz][post]") {
+  test::PostPass s(10, models::Activation::Sigmoid);
   const Graph<double>& g = s.g;
   const std::string dot = to_dot(g);
   const auto nodes = by_id(read_dot(dot));
@@ -286,18 +286,18 @@ TEST_CASE("the seed's sigmoid network: neutral at the output, deep blue at layer
           std::stod(named(nodes, fmt::format("layer{}/z", l + 1)).grad));
 
   if (!find_program("dot")) {
-    WARN("Graphviz 'dot' not on PATH: skipped rendering the seed network");
+    WARN("Graphviz 'dot' not on PATH: skipped rendering the post's network");
     return;
   }
-  const ScratchDir scratch("seed");
+  const ScratchDir scratch("post");
   const fs::path& dir = scratch.path;
-  write_dot(g, (dir / "seed.dot").string());
-  render_dot((dir / "seed.dot").string(), (dir / "seed.svg").string());
-  const std::string svg = read_file(dir / "seed.svg");
+  write_dot(g, (dir / "post.dot").string());
+  render_dot((dir / "post.dot").string(), (dir / "post.svg").string());
+  const std::string svg = read_file(dir / "post.svg");
   CHECK(svg.find("<svg") != std::string::npos);
   CHECK(svg.find("layer1/z") != std::string::npos);
   CHECK(svg.find("#053061") != std::string::npos);
-  CHECK_FALSE(fs::exists(dir / "seed.svg.tmp"));
+  CHECK_FALSE(fs::exists(dir / "post.svg.tmp"));
 }
 
 TEST_CASE("scopes become clusters, nested as the scopes nest", "[graphviz]") {
@@ -322,7 +322,7 @@ TEST_CASE("scopes become clusters, nested as the scopes nest", "[graphviz]") {
 
 TEST_CASE("collapse: one node per layer of a 100-layer network, with the layer's aggregate norm",
           "[graphviz]") {
-  test::SeedPass s(100, models::Activation::Relu);
+  test::PostPass s(100, models::Activation::Relu);
   const Graph<double>& g = s.g;
   DotOptions o;
   o.collapse = true;

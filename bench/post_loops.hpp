@@ -1,5 +1,5 @@
 #pragma once
-// The seed's training step (seed_workload.hpp) hand-written as fast as the workload allows: the
+// The post's training step (post_workload.hpp) hand-written as fast as the workload allows: the
 // baselines gradscope's step is measured against. Written for its shapes (2-unit layers, one
 // output), forward and backward fused over blocks of samples so that the activations stay in L1,
 // and every sum over samples kept in accumulators of its own (58 of them, one per weight and
@@ -13,21 +13,21 @@
 #include <string>
 #include <vector>
 
-#include "seed_workload.hpp"
+#include "post_workload.hpp"
 
 namespace gradscope::bench {
 
 // Layer l's weights w[l][2 i + o] (input unit i to unit o) and biases b[l][o]; the output layer
 // uses o = 0 only.
-struct SeedParams {
-  std::array<std::array<double, 4>, kSeedLayers> w{};
-  std::array<std::array<double, 2>, kSeedLayers> b{};
+struct PostParams {
+  std::array<std::array<double, 4>, kPostLayers> w{};
+  std::array<std::array<double, 2>, kPostLayers> b{};
 };
 
-class SeedLoop {
+class PostLoop {
  public:
   enum class Lanes { Scalar, Vector };
-  SeedLoop(const SeedData& data, Lanes lanes);
+  PostLoop(const PostData& data, Lanes lanes);
   void step();
   double w(int layer, int i, int o) const { return p_.w[layer][2 * i + o]; }
   // What runs: "scalar" or "AVX2+FMA, 4 lanes" (Vector on a CPU that has them).
@@ -38,11 +38,11 @@ class SeedLoop {
   struct Count {
     double ops, exps;
   };
-  static Count count_one_step(const SeedData& data);
+  static Count count_one_step(const PostData& data);
 
  private:
   std::vector<double> x0_, x1_, y_;  // the data, one array per feature
-  SeedParams p_;
+  PostParams p_;
   bool vector_;
 };
 

@@ -1,17 +1,17 @@
 #pragma once
-// The seed's demo network from the model library — depth layers of 2 units, w = 0.8·I (last layer
-// [1,1]ᵀ), b = 0, sigmoid output — on the seed's two Gaussian clusters of 10 points each, after one
+// The post's demo network from the model library — depth layers of 2 units, w = 0.8·I (last layer
+// [1,1]ᵀ), b = 0, sigmoid output — on the post's two Gaussian clusters of 10 points each, after one
 // forward and backward pass. Layer l records in scope "layer<l>": w, b, z = wᵀa + b, a.
 #include <gradscope/models/models.hpp>
 
 namespace gradscope::test {
 
-struct SeedPass {
+struct PostPass {
   models::Mlp<double> net;  // holds the parameters: declared before, so destroyed after, the graph
   Graph<double> g;
   Var<double> loss;
 
-  SeedPass(std::size_t depth, models::Activation hidden) : net(make(depth, hidden)) {
+  PostPass(std::size_t depth, models::Activation hidden) : net(make(depth, hidden)) {
     const models::Dataset data = models::two_gaussians({});
     const auto forward = net.forward(g.constant(data.x, "x"));
     loss = models::binary_cross_entropy(forward.output(), g.constant(data.y, "y"));
@@ -20,10 +20,10 @@ struct SeedPass {
 
  private:
   static models::Mlp<double> make(std::size_t depth, models::Activation hidden) {
-    models::SeedNetworkSpec spec;
+    models::PostNetworkSpec spec;
     spec.depth = depth;
     spec.hidden = hidden;
-    return models::seed_network<double>(spec);
+    return models::post_network<double>(spec);
   }
 };
 

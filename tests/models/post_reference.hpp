@@ -1,7 +1,7 @@
 #pragma once
-// The seed's NumPy algorithm (forward, hand-derived backward, per-layer dz, dw, db) re-implemented
+// The post's NumPy algorithm (forward, hand-derived backward, per-layer dz, dw, db) re-implemented
 // with plain loops and std::vector — no Eigen, no graph — as an independent reference for the
-// engine's gradients. Orientation as in the seed: w[l] is in x out, dz is out x m.
+// engine's gradients. Orientation as in the post: w[l] is in x out, dz is out x m.
 #include <cmath>
 #include <vector>
 
@@ -10,19 +10,19 @@ namespace gradscope::testing {
 using Vec = std::vector<double>;
 using Mat = std::vector<Vec>;  // [row][col]
 
-struct SeedPoints {
+struct PostPoints {
   Mat x;  // 2 x m
   Vec y;  // m
 };
 
-// The 10 + 10 fixed points the seed-reference tests use: all coordinates positive, so that a
-// ReLU never cuts an input in layer 1 (the seed's clusters at (2,3) and (7,6) rarely do either).
-inline SeedPoints fixed_points() {
+// The 10 + 10 fixed points the post-reference tests use: all coordinates positive, so that a
+// ReLU never cuts an input in layer 1 (the post's clusters at (2,3) and (7,6) rarely do either).
+inline PostPoints fixed_points() {
   const double pts[20][2] = {{2.1, 3.4}, {1.2, 2.2}, {3.3, 4.1}, {2.7, 2.9}, {0.9, 3.8},
                              {1.8, 2.6}, {2.5, 3.1}, {3.0, 3.6}, {1.4, 2.8}, {2.2, 3.3},
                              {7.2, 6.1}, {6.5, 5.4}, {8.1, 6.9}, {7.7, 6.3}, {6.1, 5.8},
                              {7.0, 6.6}, {8.4, 7.2}, {6.8, 5.9}, {7.5, 6.2}, {6.3, 5.1}};
-  SeedPoints p{Mat(2, Vec(20)), Vec(20)};
+  PostPoints p{Mat(2, Vec(20)), Vec(20)};
   for (int s = 0; s < 20; ++s) {
     p.x[0][s] = pts[s][0];
     p.x[1][s] = pts[s][1];
@@ -33,15 +33,15 @@ inline SeedPoints fixed_points() {
 
 enum class Derivative { Relu, Logistic };
 
-struct SeedGradients {
+struct PostGradients {
   std::vector<Mat> z, a, dz, dw;  // index l = 1..L (0 unused; a[0] = x)
   std::vector<Vec> db;
 };
 
 // depth L layers; hidden layers `width` units with w = scale·I and activation relu (sigmoid
 // false) or logistic; output w = ones, logistic; b = 0. The hidden layers' backward multiplies by
-// `hidden_derivative` — the seed's code uses relu_gradient even for its sigmoid net.
-inline SeedGradients seed_backprop(const SeedPoints& p, int depth, int width, double scale,
+// `hidden_derivative` — the post's code uses relu_gradient even for its sigmoid net.
+inline PostGradients post_backprop(const PostPoints& p, int depth, int width, double scale,
                                    bool sigmoid_hidden, Derivative hidden_derivative) {
   const int m = int(p.y.size());
   const int L = depth;
@@ -55,7 +55,7 @@ inline SeedGradients seed_backprop(const SeedPoints& p, int depth, int width, do
     for (int i = 0; i < n[l - 1]; ++i)
       for (int j = 0; j < n[l]; ++j) w[l][i][j] = l < L ? (i == j ? scale : 0.0) : 1.0;
   }
-  SeedGradients g;
+  PostGradients g;
   g.z.resize(L + 1);
   g.a.resize(L + 1);
   g.dz.resize(L + 1);

@@ -1,4 +1,4 @@
-#include "seed_loops.hpp"
+#include "post_loops.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -11,7 +11,7 @@ namespace gradscope::bench {
 
 namespace {
 
-constexpr int kHidden = kSeedLayers - 1;  // hidden layers; layer kHidden is the output
+constexpr int kHidden = kPostLayers - 1;  // hidden layers; layer kHidden is the output
 constexpr int kBlock = 128;               // samples per block: 19 KB of activations, within L1
 
 // The number types the step runs on: double, a vector of doubles (ops/simd.hpp), or Counted.
@@ -80,22 +80,22 @@ inline __attribute__((always_inline)) void sigmoid(double* z, int n) {
 // The gradient sums over samples, in D's lanes.
 template <class D>
 struct Sums {
-  D w[kSeedLayers][4];
-  D b[kSeedLayers][2];
+  D w[kPostLayers][4];
+  D b[kPostLayers][2];
 };
 
 // Samples [0, n) of one block, n <= kBlock and a multiple of D's lanes: forward through every
 // layer (keeping the hidden activations; relu'(z) > 0 exactly where relu(z) > 0), σ of the
 // output, then backward from dz = σ(z) - y, adding each sample's terms to s.
 template <class D>
-inline __attribute__((always_inline)) void block(const SeedParams& p, const double* x0,
+inline __attribute__((always_inline)) void block(const PostParams& p, const double* x0,
                                                  const double* x1, const double* y, int n,
                                                  Sums<D>& s) {
   constexpr int L = kLanes<D>;
   double act[kHidden][2][kBlock];
   double out[kBlock];
-  D w[kSeedLayers][4], b[kSeedLayers][2];
-  for (int l = 0; l < kSeedLayers; ++l) {
+  D w[kPostLayers][4], b[kPostLayers][2];
+  for (int l = 0; l < kPostLayers; ++l) {
     for (int k = 0; k < 4; ++k) broadcast(w[l][k], p.w[l][k]);
     for (int k = 0; k < 2; ++k) broadcast(b[l][k], p.b[l][k]);
   }
@@ -150,20 +150,20 @@ inline __attribute__((always_inline)) void block(const SeedParams& p, const doub
 
 // g += the gradient sums over samples [0, n), n a multiple of D's lanes.
 template <class D>
-inline __attribute__((always_inline)) void accumulate(const SeedParams& p, const double* x0,
+inline __attribute__((always_inline)) void accumulate(const PostParams& p, const double* x0,
                                                       const double* x1, const double* y, int n,
-                                                      SeedParams& g) {
+                                                      PostParams& g) {
   Sums<D> s{};
   for (int j = 0; j < n; j += kBlock)
     block<D>(p, x0 + j, x1 + j, y + j, std::min(kBlock, n - j), s);
-  for (int l = 0; l < kSeedLayers; ++l) {
+  for (int l = 0; l < kPostLayers; ++l) {
     for (int k = 0; k < 4; ++k) g.w[l][k] += lane_sum(s.w[l][k]);
     for (int k = 0; k < 2; ++k) g.b[l][k] += lane_sum(s.b[l][k]);
   }
 }
 
-void accumulate_scalar(const SeedParams& p, const double* x0, const double* x1, const double* y,
-                       int n, SeedParams& g) {
+void accumulate_scalar(const PostParams& p, const double* x0, const double* x1, const double* y,
+                       int n, PostParams& g) {
   accumulate<double>(p, x0, x1, y, n, g);
 }
 
@@ -176,8 +176,8 @@ GRADSCOPE_AVX2_FMA
 using Vector = simd::Lanes<simd::kLanes>::D;
 bool have_vector() { return true; }
 #endif
-void accumulate_vector(const SeedParams& p, const double* x0, const double* x1, const double* y,
-                       int n, SeedParams& g) {
+void accumulate_vector(const PostParams& p, const double* x0, const double* x1, const double* y,
+                       int n, PostParams& g) {
   const int whole = n - n % kLanes<Vector>;
   accumulate<Vector>(p, x0, x1, y, whole, g);
   accumulate_scalar(p, x0 + whole, x1 + whole, y + whole, n - whole, g);
@@ -185,19 +185,19 @@ void accumulate_vector(const SeedParams& p, const double* x0, const double* x1, 
 
 }  // namespace
 
-SeedLoop::SeedLoop(const SeedData& data, Lanes lanes)
+PostLoop::PostLoop(const PostData& data, Lanes lanes)
     : x0_(data.x.cols()), x1_(data.x.cols()), y_(data.y.data(), data.y.data() + data.y.cols()),
       vector_(lanes == Lanes::Vector && have_vector()) {
   for (Eigen::Index j = 0; j < data.x.cols(); ++j) {
     x0_[j] = data.x(0, j);
     x1_[j] = data.x(1, j);
   }
-  // As GradscopeSeedNet: hidden w = 1.1·I, output w = [1, 1]ᵀ, b = 0.
+  // As GradscopePostNet: hidden w = 1.1·I, output w = [1, 1]ᵀ, b = 0.
   for (int l = 0; l < kHidden; ++l) p_.w[l] = {1.1, 0, 0, 1.1};
   p_.w[kHidden] = {1, 0, 1, 0};
 }
 
-std::string SeedLoop::what() const {
+std::string PostLoop::what() const {
   if (!vector_) return "scalar";
 #ifdef GRADSCOPE_MULTIVERSION
   return "AVX2+FMA, 4 lanes";
@@ -206,21 +206,21 @@ std::string SeedLoop::what() const {
 #endif
 }
 
-// Gradient descent on the mean over samples, as GradscopeSeedNet::update.
-void SeedLoop::step() {
-  SeedParams g{};
+// Gradient descent on the mean over samples, as GradscopePostNet::update.
+void PostLoop::step() {
+  PostParams g{};
   const int m = int(y_.size());
   (vector_ ? accumulate_vector : accumulate_scalar)(p_, x0_.data(), x1_.data(), y_.data(), m, g);
-  for (int l = 0; l < kSeedLayers; ++l) {
-    for (int k = 0; k < 4; ++k) p_.w[l][k] -= kSeedRate * (g.w[l][k] / m);
-    for (int k = 0; k < 2; ++k) p_.b[l][k] -= kSeedRate * (g.b[l][k] / m);
+  for (int l = 0; l < kPostLayers; ++l) {
+    for (int k = 0; k < 4; ++k) p_.w[l][k] -= kPostRate * (g.w[l][k] / m);
+    for (int k = 0; k < 2; ++k) p_.b[l][k] -= kPostRate * (g.b[l][k] / m);
   }
 }
 
-SeedLoop::Count SeedLoop::count_one_step(const SeedData& data) {
-  const SeedLoop loop(data, Lanes::Scalar);
+PostLoop::Count PostLoop::count_one_step(const PostData& data) {
+  const PostLoop loop(data, Lanes::Scalar);
   const int m = int(loop.y_.size());
-  SeedParams g{};
+  PostParams g{};
   Counted::ops = Counted::exps = 0;
   accumulate<Counted>(loop.p_, loop.x0_.data(), loop.x1_.data(), loop.y_.data(), m, g);
   // Plus the update's 3 operations per parameter: 9 hidden layers of 4 + 2, and the output's 2 + 1.

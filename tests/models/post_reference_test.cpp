@@ -1,6 +1,6 @@
-// The model library's gradients on the seed's network equal the seed's own algorithm, computed
-// independently with plain loops (seed_reference.hpp), and show the seed's ReLU structure.
-#include "seed_reference.hpp"
+// The model library's gradients on the post's network equal the post's own algorithm, computed
+// independently with plain loops (post_reference.hpp), and show the post's ReLU structure.
+#include "post_reference.hpp"
 
 #include <catch2/catch.hpp>
 #include <gradscope/models/models.hpp>
@@ -11,12 +11,12 @@ using gradscope::testing::Derivative;
 
 namespace {
 
-// The seed's network (w = 0.8·I, output [1,1]ᵀ, b = 0) after one forward and backward pass on p.
+// The post's network (w = 0.8·I, output [1,1]ᵀ, b = 0) after one forward and backward pass on p.
 struct Run {
   Mlp<double> net;
   Graph<double> g;
   NetworkForward<double> f;
-  Run(const gradscope::testing::SeedPoints& p, Activation hidden) : net(spec(hidden)) {
+  Run(const gradscope::testing::PostPoints& p, Activation hidden) : net(spec(hidden)) {
     const int m = int(p.y.size());
     Matrix<double> x(2, m), y(1, m);
     for (int s = 0; s < m; ++s) {
@@ -28,9 +28,9 @@ struct Run {
     g.backward(binary_cross_entropy(f.output(), g.constant(y, "y")));
   }
   static Mlp<double> spec(Activation hidden) {
-    SeedNetworkSpec s;
+    PostNetworkSpec s;
     s.hidden = hidden;
-    return seed_network<double>(s);
+    return post_network<double>(s);
   }
 };
 
@@ -51,7 +51,7 @@ void check_close(const Matrix<double>& got, const gradscope::testing::Mat& want,
 
 void check_against_reference(Activation hidden, bool sigmoid) {
   const auto p = gradscope::testing::fixed_points();
-  const auto ref = gradscope::testing::seed_backprop(
+  const auto ref = gradscope::testing::post_backprop(
       p, 10, 2, 0.8, sigmoid, sigmoid ? Derivative::Logistic : Derivative::Relu);
   Run r(p, hidden);
   const double m = 20;
@@ -67,11 +67,11 @@ void check_against_reference(Activation hidden, bool sigmoid) {
 
 }  // namespace
 
-TEST_CASE("ReLU net: dz, dw, db equal the seed's algorithm to 1e-10") {
+TEST_CASE("ReLU net: dz, dw, db equal the post's algorithm to 1e-10") {
   check_against_reference(Activation::Relu, false);
 }
 
-TEST_CASE("sigmoid net: dz, dw, db equal the seed's algorithm with the correct σ' to 1e-10") {
+TEST_CASE("sigmoid net: dz, dw, db equal the post's algorithm with the correct σ' to 1e-10") {
   check_against_reference(Activation::Sigmoid, true);
 }
 

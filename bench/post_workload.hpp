@@ -1,10 +1,10 @@
 #pragma once
-// The seed's training workload (DESIGN.md, demo 3): two Gaussian clusters of 1000 points
+// The post's training workload (DESIGN.md, demo 3): two Gaussian clusters of 1000 points
 // (means (2,3) and (17,10), covariance through the Cholesky factor of [[1,0.5],[1.5,3]]),
 // a 10-layer net of 2 units (w = 1.1·I, b = 0, last layer w = [1,1]ᵀ), ReLU hidden layers,
 // sigmoid output with binary cross-entropy, full-batch gradient descent with α = 0.01, double.
 //
-// The step through a gradscope graph; seed_loops.hpp has it hand-written, the baselines.
+// The step through a gradscope graph; post_loops.hpp has it hand-written, the baselines.
 #include <gradscope/autodiff/functions.hpp>
 
 #include <array>
@@ -13,23 +13,23 @@
 
 namespace gradscope::bench {
 
-struct SeedData {
+struct PostData {
   static constexpr int kPerClass = 1000;
   Matrix<double> x;  // 2 x m, features x samples
   Matrix<double> y;  // 1 x m, labels 0/1
-  SeedData();        // fixed random seed: every run trains on the same points
+  PostData();        // fixed random seed: every run trains on the same points
 };
 
-inline constexpr int kSeedLayers = 10;
-inline constexpr double kSeedRate = 0.01;
+inline constexpr int kPostLayers = 10;
+inline constexpr double kPostRate = 0.01;
 
 // gradscope: layer l records matmul(transpose(w), a) + b in scope "layer<l>" with nodes "w", "b",
 // "z", "a" (the project's naming convention). The output's sigmoid and the cross-entropy are
-// either the fused bce_with_logits op, whose gradient is the seed's dz = a - y, or (fused = false)
-// a sigmoid node "a" followed by bce, as written in the seed.
-class GradscopeSeedNet {
+// either the fused bce_with_logits op, whose gradient is the post's dz = a - y, or (fused = false)
+// a sigmoid node "a" followed by bce, as written in the post.
+class GradscopePostNet {
  public:
-  GradscopeSeedNet(const SeedData& data, bool fused = true);
+  GradscopePostNet(const PostData& data, bool fused = true);
   double step();         // record(), backward, update(); returns the loss
   Var<double> record();  // clears the graph and records the forward pass; returns the loss node
   void update();         // one gradient-descent step on the accumulated gradients, then zero them
@@ -37,11 +37,11 @@ class GradscopeSeedNet {
   const std::vector<Parameter<double>>& params() const { return params_; }
 
  private:
-  const SeedData& data_;
+  const PostData& data_;
   bool fused_;
   Graph<double> g_;
   std::vector<Parameter<double>> params_;  // w1, b1, w2, b2, ...
-  std::array<std::string, kSeedLayers> scopes_;
+  std::array<std::string, kPostLayers> scopes_;
 };
 
 }  // namespace gradscope::bench

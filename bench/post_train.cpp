@@ -1,11 +1,11 @@
-// seed_train, allocations_per_iteration and the long run's RSS: the seed's training workload
-// (seed_workload.hpp) through gradscope against the same step hand-written (seed_loops.hpp), in
-// plain C++ (seed_train's ratio) and in AVX2 lanes (seed_train_vs_vector's), and the operations
-// that hand-written step does (seed_loop_ops, seed_loop_exps: its physical limit, PERFORMANCE.md).
+// post_train, allocations_per_iteration and the long run's RSS: the post's training workload
+// (post_workload.hpp) through gradscope against the same step hand-written (post_loops.hpp), in
+// plain C++ (post_train's ratio) and in AVX2 lanes (post_train_vs_vector's), and the operations
+// that hand-written step does (post_loop_ops, post_loop_exps: its physical limit, PERFORMANCE.md).
 #include <cmath>
 
 #include "benchmarks.hpp"
-#include "seed_loops.hpp"
+#include "post_loops.hpp"
 
 namespace gradscope::bench {
 
@@ -14,13 +14,13 @@ namespace {
 constexpr int kSteps = 100;  // training steps per timed repetition
 
 // Both implementations must have trained to the same weights, or the comparison is void.
-void check_same_weights(const GradscopeSeedNet& net, const SeedLoop& loop) {
-  for (int l = 0; l < kSeedLayers; ++l) {
+void check_same_weights(const GradscopePostNet& net, const PostLoop& loop) {
+  for (int l = 0; l < kPostLayers; ++l) {
     const auto& w = net.params()[2 * l].value();
     for (int i = 0; i < w.rows(); ++i)
       for (int o = 0; o < w.cols(); ++o)
         if (std::abs(w(i, o) - loop.w(l, i, o)) > 1e-9 * (1 + std::abs(w(i, o))))
-          fail("seed_train: gradscope and the hand-written loop ({}) disagree on layer{}/w({},{}): "
+          fail("post_train: gradscope and the hand-written loop ({}) disagree on layer{}/w({},{}): "
                "{} vs {}",
                loop.what(), l + 1, i, o, w(i, o), loop.w(l, i, o));
   }
@@ -36,15 +36,15 @@ double micros_per_step(Net& net) {
 
 }  // namespace
 
-std::vector<Figure> seed_train(const Options& opt) {
-  const SeedData data;
-  GradscopeSeedNet fused(data), unfused(data, false);
-  SeedLoop scalar(data, SeedLoop::Lanes::Scalar), vector(data, SeedLoop::Lanes::Vector);
+std::vector<Figure> post_train(const Options& opt) {
+  const PostData data;
+  GradscopePostNet fused(data), unfused(data, false);
+  PostLoop scalar(data, PostLoop::Lanes::Scalar), vector(data, PostLoop::Lanes::Vector);
   const std::string best = "best hand-written loop, " + scalar.what();
-  Figure f{"seed_train", "us/iter", best, {}, {}, Target{Target::Of::Ratio, Target::Is::AtMost, 0.7}};
-  Figure v{"seed_train_vs_vector", "us/iter", "hand-written loop, " + vector.what(), {}, {},
+  Figure f{"post_train", "us/iter", best, {}, {}, Target{Target::Of::Ratio, Target::Is::AtMost, 0.7}};
+  Figure v{"post_train_vs_vector", "us/iter", "hand-written loop, " + vector.what(), {}, {},
            Target{Target::Of::Ratio, Target::Is::AtMost, 1.5}};
-  Figure u{"seed_train_sigmoid_bce", "us/iter", best, {}, {}, {}};
+  Figure u{"post_train_sigmoid_bce", "us/iter", best, {}, {}, {}};
   for (int r = 0; r < opt.repeat; ++r) {
     const double base = micros_per_step(scalar);
     f.baselines.push_back(base);
@@ -57,15 +57,15 @@ std::vector<Figure> seed_train(const Options& opt) {
   check_same_weights(fused, scalar);
   check_same_weights(fused, vector);
   check_same_weights(unfused, scalar);
-  const SeedLoop::Count count = SeedLoop::count_one_step(data);
-  return {f, v, u, {"seed_loop_ops", "ops/iter", "", {count.ops}, {}, {}},
-          {"seed_loop_exps", "exps/iter", "", {count.exps}, {}, {}}};
+  const PostLoop::Count count = PostLoop::count_one_step(data);
+  return {f, v, u, {"post_loop_ops", "ops/iter", "", {count.ops}, {}, {}},
+          {"post_loop_exps", "exps/iter", "", {count.exps}, {}, {}}};
 }
 
 std::vector<Figure> allocations_per_iteration(const Options& opt) {
-  const SeedData data;
-  GradscopeSeedNet net(data);
-  SeedLoop loop(data, SeedLoop::Lanes::Scalar);
+  const PostData data;
+  GradscopePostNet net(data);
+  PostLoop loop(data, PostLoop::Lanes::Scalar);
   Figure f{"allocations_per_iteration", "allocs/iter", "hand-written loop", {}, {},
            Target{Target::Of::Value, Target::Is::AtMost, 0}};
   for (int k = 0; k < 3; ++k) net.step();  // warm-up: arenas and interned names reach full size
@@ -83,8 +83,8 @@ std::vector<Figure> allocations_per_iteration(const Options& opt) {
 
 std::vector<Figure> long_run(const Options& opt) {
   if (opt.long_iterations <= 0) return {};
-  const SeedData data;
-  GradscopeSeedNet net(data);
+  const PostData data;
+  GradscopePostNet net(data);
   // RSS is read after the same warm-up as allocations_per_iteration's (arenas, interned names,
   // the allocator's first pages), then after long_iterations more steps.
   for (int k = 0; k < 3; ++k) net.step();
