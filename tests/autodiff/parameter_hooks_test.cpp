@@ -102,7 +102,7 @@ TEST_CASE("a parameter hook runs only in the graph it was registered with, on ea
   CHECK(calls2 == 2);
 }
 
-TEST_CASE("a parameter hook may remove itself during backward; a destroyed parameter's never runs",
+TEST_CASE("a parameter hook may remove itself during backward, and a destroyed parameter's never runs",
           "[hooks][parameter]") {
   Graph<double> g;
   Parameter<double> w(Matrix<double>::Constant(1, 1, 1.0), "w");

@@ -75,7 +75,7 @@ TEST_CASE("sweep: --spectrum keeps every seed's s², ascending, whose moments ar
   g.acts = {"identity"};
   g.inits = {"orthogonal", "gaussian"};
   g.depths = {4};
-  const auto results = run_sweep(g);
+  const auto results = run_sweep(g, cells(g), {}, 2);
   REQUIRE(results.size() == 2);
   for (const auto& c : results) {
     const auto& s2 = c.spectrum.s2;
