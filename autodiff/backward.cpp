@@ -94,7 +94,7 @@ void Graph<T>::start_pass(std::uint32_t root, const T* root_grad) {
 // Node i's step: its gradient, now final, flows to its inputs. The one dispatch on the op code per
 // node, to code that knows the op's kernel.
 template <class T>
-inline __attribute__((always_inline)) void Graph<T>::chain(std::uint32_t i) {
+inline void Graph<T>::chain(std::uint32_t i) {
   switch (nodes_[i].op) {
     case Op::Constant:
     case Op::Variable:
@@ -111,11 +111,11 @@ inline __attribute__((always_inline)) void Graph<T>::chain(std::uint32_t i) {
   }
 }
 
-// Forced inline into chain, and so into the loop: a call per node, with its register saves, cost
-// as much as a scalar op's whole backward.
+// Inline in chain, and so in the loop: a call per node, with its register saves, costs as much as
+// a scalar op's whole backward.
 template <class T>
 template <class K>
-inline __attribute__((always_inline)) void Graph<T>::backward_node(std::uint32_t i) {
+inline void Graph<T>::backward_node(std::uint32_t i) {
   constexpr bool binary = K::arity > 1;
   const Node& n = nodes_[i];
   Node& a = nodes_[n.in[0]];
@@ -160,14 +160,14 @@ void Graph<T>::accumulate_param(std::uint32_t i) {
 // then still in cache when it is first written, and the arena is swept once instead of twice. The
 // sweep clears each mark as it passes, so no mark outlives a pass.
 template <class T>
-inline __attribute__((always_inline)) void Graph<T>::start_grad(Node& n) {
+inline void Graph<T>::start_grad(Node& n) {
   if (n.flags & kReached) return;
   n.flags |= kReached;
   zero_grad(n);
 }
 
 template <class T>
-inline __attribute__((always_inline)) bool Graph<T>::take_reached(std::uint32_t i) {
+inline bool Graph<T>::take_reached(std::uint32_t i) {
   Node& n = nodes_[i];
   if (!(n.flags & kReached)) {
     zero_grad(n);  // the root does not depend on it, or it needs no gradient
@@ -178,7 +178,7 @@ inline __attribute__((always_inline)) bool Graph<T>::take_reached(std::uint32_t 
 }
 
 template <class T>
-inline __attribute__((always_inline)) void Graph<T>::zero_grad(const Node& n) {
+inline void Graph<T>::zero_grad(const Node& n) {
   if (n.shape == kScalarShape)
     grads_[n.offset] = T(0);  // a store, not a call to memset
   else

@@ -151,7 +151,7 @@ const T* Graph<T>::param_value(const Node& n) const {
 // push_node is forced inline into record: recording a scalar op takes 105-128 instructions, and a
 // call would add its argument passing and register saves to every one.
 template <class T>
-inline __attribute__((always_inline)) std::uint32_t Graph<T>::push_node(
+inline std::uint32_t Graph<T>::push_node(
     Op op, std::uint16_t shape, std::size_t size, std::uint32_t in0, std::uint32_t in1,
     bool requires_grad, bool with_attr, SourceLoc loc) {
   // A hook or observer recording into the graph it is watching would move the nodes and values

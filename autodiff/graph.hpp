@@ -10,9 +10,12 @@
 //
 // Var<T> is the user's handle to a node: graph pointer, index and the graph's epoch at creation
 // (24 bytes), so a handle kept past clear() or used with another graph is caught, not undefined
-// behaviour. Parameter<T> holds a value and an accumulated gradient outside any graph.
+// behaviour. Parameter<T> (parameter.hpp) holds a value and an accumulated gradient outside any
+// graph.
+//
+// Over 400 lines because it is one interface: Graph, and the handles (Var, NodeView) whose inline
+// members need Graph's full definition, as Graph's need theirs.
 #include <algorithm>
-#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -25,6 +28,7 @@
 #include <vector>
 
 #include "gradscope/autodiff/error.hpp"
+#include "gradscope/autodiff/parameter.hpp"
 #include "gradscope/autodiff/shape.hpp"
 #include "gradscope/ops/op_table.hpp"
 
@@ -56,55 +60,6 @@ struct SourceLoc {
 
 template <class T>
 class Graph;
-
-namespace detail {
-// A process-wide unique, never reused, 64-bit number: graph epochs and parameter identities.
-inline std::uint64_t next_id() {
-  static std::atomic<std::uint64_t> last{0};
-  return ++last;
-}
-}  // namespace detail
-
-// A trainable tensor that outlives graphs. Its storage sits behind a pointer, so a Parameter can
-// be moved (into a vector, say) while graphs refer to it; it must outlive every graph that uses it.
-// Backward adds into grad(); zero_grad() resets it. Every member of a moved-from Parameter throws
-// Error. Its identity (for Graph::register_hook(Parameter&)) moves with it and is never reused.
-template <class T>
-class Parameter {
- public:
-  Parameter(Matrix<T> value, std::string name)
-      : s_(std::make_unique<Storage>(Storage{std::move(value), {}, std::move(name), detail::next_id()})) {
-    if (s_->value.size() == 0) fail("parameter '{}': empty value (0 elements)", s_->name);
-    s_->grad.setZero(s_->value.rows(), s_->value.cols());
-  }
-  const std::string& name() const { return storage("Parameter::name()").name; }
-  Shape shape() const {
-    const Matrix<T>& v = storage("Parameter::shape()").value;
-    return {std::uint32_t(v.rows()), std::uint32_t(v.cols())};
-  }
-  Matrix<T>& value() { return storage("Parameter::value()").value; }
-  const Matrix<T>& value() const { return storage("Parameter::value()").value; }
-  Matrix<T>& grad() { return storage("Parameter::grad()").grad; }
-  const Matrix<T>& grad() const { return storage("Parameter::grad()").grad; }
-  void zero_grad() { storage("Parameter::zero_grad()").grad.setZero(); }
-
- private:
-  struct Storage {
-    Matrix<T> value, grad;
-    std::string name;
-    std::uint64_t id;  // what a graph's parameter hooks are keyed on: never an address
-  };
-  friend class Graph<T>;
-  // The storage, or an Error naming what asked (what) if this Parameter was moved from.
-  Storage& storage(const char* what) const {
-    if (!s_) moved_from(what);
-    return *s_;
-  }
-  [[noreturn, gnu::cold, gnu::noinline]] static void moved_from(const char* what) {
-    fail("{}: the Parameter was moved from; use the one it was moved to", what);
-  }
-  std::unique_ptr<Storage> s_;
-};
 
 template <class T>
 class Var {
@@ -388,8 +343,10 @@ class Graph {
   Var<T> leaf(Op op, Shape shape, const T* data, std::uint32_t extra, std::string_view name,
               bool requires_grad, SourceLoc loc);
   // A node of shape shapes_[shape], which holds size elements.
-  std::uint32_t push_node(Op op, std::uint16_t shape, std::size_t size, std::uint32_t in0,
-                          std::uint32_t in1, bool requires_grad, bool with_attr, SourceLoc loc);
+  __attribute__((always_inline)) std::uint32_t push_node(Op op, std::uint16_t shape,
+                                                         std::size_t size, std::uint32_t in0,
+                                                         std::uint32_t in1, bool requires_grad,
+                                                         bool with_attr, SourceLoc loc);
   // Node n's value: in the arena, or for a Param the Parameter's own matrix (param_value).
   const T* value_ptr(const Node& n) const {
     return n.op == Op::Param ? param_value(n) : values_.data() + n.offset;
@@ -413,20 +370,22 @@ class Graph {
   }
 
   // The backward pass (backward.cpp): backward_from runs the reverse loop, chain(i) node i's step.
+  // The loop's steps are forced inline into it, and GCC takes always_inline for a class
+  // template's member only from its declaration here, not from its definition.
   void backward_from(std::uint32_t root, const T* root_grad);
   void start_pass(std::uint32_t root, const T* root_grad);
-  void chain(std::uint32_t i);
+  __attribute__((always_inline)) void chain(std::uint32_t i);
   template <class K>
-  void backward_node(std::uint32_t i);
+  __attribute__((always_inline)) void backward_node(std::uint32_t i);
   void accumulate_param(std::uint32_t i);
   void instrument(std::uint32_t i);  // chain(i) with hooks, observers and anomaly checks around it
   // An Error stopped the pass at node i (root + 1: before the loop).
   void abort_pass(std::uint32_t root, std::uint32_t i);
   void end_pass();  // however the pass ended: erases hooks and observers removed during it
   // Lazy zeroing of gradient slots, see backward.cpp.
-  void start_grad(Node& n);
-  bool take_reached(std::uint32_t i);
-  void zero_grad(const Node& n);
+  __attribute__((always_inline)) void start_grad(Node& n);
+  __attribute__((always_inline)) bool take_reached(std::uint32_t i);
+  __attribute__((always_inline)) void zero_grad(const Node& n);
   // The checks register_hook(Var) and register_hook(Parameter&) share; what names the target.
   void check_new_hook(const Hook& hook, const std::string& what) const;
   // Anomaly checks: node i's value; the gradients node i's backward gave its inputs; node i's
