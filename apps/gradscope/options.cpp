@@ -170,13 +170,12 @@ namespace {
 constexpr auto kQuietFor = std::chrono::seconds(2);
 models::Dataset read_data_file(const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
-  const auto megabytes = [](std::size_t bytes) { return (bytes + 999999) / 1000000; };
   std::unique_ptr<Progress> progress;
   models::Dataset data = models::load_csv(path, [&](std::size_t done, std::size_t total) {
     if (!progress && std::chrono::steady_clock::now() - start >= kQuietFor)
       progress = std::make_unique<Progress>("reading " + printable_path(path), megabytes(total),
                                             "MB");
-    if (progress) progress->update(done / 1000000);
+    if (progress) progress->update(megabytes(done));
   });
   if (progress) progress->finish();
   return data;
