@@ -73,9 +73,7 @@ void run_sweep(const SweepOptions& o) {
   const study::Shard shard = study::parse_shard(o.shard);
   if (o.threads < 1) fail("sweep: --threads {}: must be >= 1", o.threads);
   Outputs outputs(o.out, NetworkOptions{});
-  outputs.files().add_output("--csv", o.csv);
-  if (o.csv == "-" && o.out.json == "-")
-    fail("sweep: --json and --csv cannot both be standard output");
+  outputs.files().add_output("--csv", o.csv);  // refuses --csv - beside --json -
   if (o.csv == "-") report_to_stderr();
   const bool recurrent = o.grid.arch == "rnn" || o.grid.arch == "lstm";
   for (const CLI::Option* given : recurrent ? o.layer_only : o.recurrent_only)
