@@ -40,6 +40,10 @@ struct NetworkOptions {
 void add_network_options(CLI::App& cmd, NetworkOptions& o);
 // --arch and --norm, for the commands that build any architecture (demo, train, sweep).
 void add_architecture_options(CLI::App& cmd, std::string& arch, std::string& norm);
+struct RecurrentOptions;
+// The options of the commands that run one network of any architecture, recurrent cells included
+// (demo, train): add_network_options, add_architecture_options, then add_recurrent_options.
+void add_any_network_options(CLI::App& cmd, NetworkOptions& net, RecurrentOptions& rec);
 // "10 layers x 2 units, relu hidden", and the architecture and normalisation where not the post's.
 std::string describe_network(const NetworkOptions& o);
 
@@ -67,6 +71,8 @@ struct OutputOptions {
   bool wide = false;      // tables as wide as their content, instead of 100 columns
 };
 void add_output_options(CLI::App& cmd, OutputOptions& o);
+// --wide alone (add_output_options declares it with the others).
+void add_wide_option(CLI::App& cmd, bool& wide);
 
 // The report (tables, verdicts) goes to standard output through a stream that survives a reader
 // who left (`gradscope demo --json out.json | head -1` still writes out.json); when an output is

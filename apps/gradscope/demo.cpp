@@ -41,9 +41,7 @@ void add_demo(CLI::App& app) {
       "One forward/backward pass of the post's deep narrow net; per-layer dz, dw, db. Defaults: "
       "the blog post's first two experiments (w = 0.8*I, 10 points per class around (2,3) and "
       "(7,6); --act sigmoid for the second)");
-  add_network_options(*cmd, o->net);
-  add_architecture_options(*cmd, o->net.arch, o->net.norm);
-  add_recurrent_options(*cmd, o->rec);
+  add_any_network_options(*cmd, o->net, o->rec);
   add_output_options(*cmd, o->out);
   cmd->callback([o] { run_demo(*o); });
 }

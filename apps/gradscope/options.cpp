@@ -107,6 +107,12 @@ void add_architecture_options(CLI::App& cmd, std::string& arch, std::string& nor
       ->capture_default_str();
 }
 
+void add_any_network_options(CLI::App& cmd, NetworkOptions& net, RecurrentOptions& rec) {
+  add_network_options(cmd, net);
+  add_architecture_options(cmd, net.arch, net.norm);
+  add_recurrent_options(cmd, rec);
+}
+
 void add_output_options(CLI::App& cmd, OutputOptions& o) {
   cmd.add_option("--json", o.json,
                  "write the configuration and per-layer results as JSON ('-': standard output)");
@@ -120,7 +126,11 @@ void add_output_options(CLI::App& cmd, OutputOptions& o) {
                  "graph: magnitude of a tensor gradient: l2, max or mean")
       ->check(CLI::IsMember({"l2", "max", "mean"}))
       ->default_str("l2");
-  cmd.add_flag("--wide", o.wide, "tables as wide as their content (default: fit 100 columns)");
+  add_wide_option(cmd, o.wide);
+}
+
+void add_wide_option(CLI::App& cmd, bool& wide) {
+  cmd.add_flag("--wide", wide, "tables as wide as their content (default: fit 100 columns)");
 }
 
 void require_positive(const char* option, double x) {
@@ -170,13 +180,12 @@ namespace {
 constexpr auto kQuietFor = std::chrono::seconds(2);
 models::Dataset read_data_file(const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
-  const auto megabytes = [](std::size_t bytes) { return (bytes + 999999) / 1000000; };
   std::unique_ptr<Progress> progress;
   models::Dataset data = models::load_csv(path, [&](std::size_t done, std::size_t total) {
     if (!progress && std::chrono::steady_clock::now() - start >= kQuietFor)
       progress = std::make_unique<Progress>("reading " + printable_path(path), megabytes(total),
                                             "MB");
-    if (progress) progress->update(done / 1000000);
+    if (progress) progress->update(megabytes(done));
   });
   if (progress) progress->finish();
   return data;

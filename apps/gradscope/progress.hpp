@@ -9,6 +9,10 @@
 
 namespace gradscope::cli {
 
+// Bytes as a Progress count of megabytes (reading a --data CSV): rounded to the nearest, the done
+// and the total alike, so the line reads the total over the total exactly when all is read.
+inline std::size_t megabytes(std::size_t bytes) { return (bytes + 500000) / 1000000; }
+
 class Progress {
  public:
   // label names the work ("network"), total its steps, unit what a step is ("it", "steps").

@@ -53,9 +53,7 @@ void demos(Report& r) {
     const std::string text = r.run([&] { run_demo(d); });
     const std::string words =
         verdict_words(read_json(d.out.json, "report"), act == "relu" ? "ReLU net" : "Sigmoid net");
-    fmt::print("{}\n", words);
-    r.page.finding(words);
-    r.page.paragraph(words);
+    r.state(words);
     r.page.preformatted(text);
     r.graph("demo-" + act,
             "the " + act +
@@ -128,13 +126,12 @@ void layer_plot(Report& r, const json& compare_doc) {
   for (const auto& s : p.series)
     for (std::size_t i = 0; i < s.x.size(); ++i)
       csv += fmt::format("{},{},{:.10g}\n", s.title, s.x[i], s.y[i]);
-  r.write("layer-gradients.csv", csv);
   r.plot(
       "layer-gradients",
       "||dL/dz|| per layer, from the output (left) to the input: the ReLU net loses a factor 0.8 "
       "per layer, the sigmoid net far more; the post's printed sigmoid gradients follow the "
       "ReLU's slope",
-      [&](const std::string& ext) { return line_plot_script(p, ext); });
+      p, csv);
 }
 
 void training(Report& r, long iters) {
@@ -163,9 +160,7 @@ void training(Report& r, long iters) {
       iters, t.lr, doc["network"]["final_loss"].get<double>(),
       100 * doc["network"]["accuracy"].get<double>(), doc["baseline"]["final_loss"].get<double>(),
       100 * doc["baseline"]["accuracy"].get<double>(), verdict_words(doc, "the trained network"));
-  fmt::print("{}\n", words);
-  r.page.finding(words);
-  r.page.paragraph(words);
+  r.state(words);
 
   LinePlot loss;
   loss.title = "training loss";
@@ -183,9 +178,7 @@ void training(Report& r, long iters) {
     }
     loss.series.push_back(s);
   }
-  r.write("loss.csv", csv);
-  r.plot("loss", "the loss of both models while training",
-         [&](const std::string& ext) { return line_plot_script(loss, ext); });
+  r.plot("loss", "the loss of both models while training", loss, csv);
 
   HeatMap map;
   map.title = "rms of dL/dz per layer while training";
@@ -206,7 +199,7 @@ void training(Report& r, long iters) {
   r.plot("gradient-history",
          "the gradient monitor's history: rms of dL/dz of each layer (1 = next to the input) over "
          "the training iterations",
-         [&](const std::string& ext) { return heat_map_script(map, ext); });
+         map);
   if (r.gnuplot)
     r.page.image("decision-surface.svg",
                  "P(class 1) over [-10, 30]^2 after training: the network beside logistic "

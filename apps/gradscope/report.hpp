@@ -46,14 +46,38 @@ struct Report {
   void write(const std::string& name, const std::string& content) {
     write_file_atomically(dir.file(name), content);
   }
-  // A plot as SVG (shown) and PNG, or the note why not.
-  void plot(const std::string& stem, const std::string& caption,
-            const std::function<std::string(const std::string&)>& script) {
+  // A finding: printed, in the page's summary and in its section.
+  void state(const std::string& words) {
+    fmt::print("{}\n", words);
+    page.finding(words);
+    page.paragraph(words);
+  }
+  // The sweep of grid (gradscope sweep) with its JSON and CSV as DIR/stem.json and DIR/stem.csv:
+  // the JSON document, and in table what the sweep printed.
+  json sweep(const study::Grid& grid, const std::string& stem, std::string& table) {
+    SweepOptions s;
+    s.grid = grid;
+    s.out.json = dir.file(stem + ".json");
+    s.csv = dir.file(stem + ".csv");
+    table = run([&] { run_sweep(s); });
+    return read_json(s.out.json, "report");
+  }
+  // A plot (LinePlot or HeatMap) as SVG (shown) and PNG, with its gnuplot script, or the note why
+  // not.
+  template <class Figure>
+  void plot(const std::string& stem, const std::string& caption, const Figure& figure) {
     if (!gnuplot) return graph_missing(stem + ".svg", caption, kGnuplotMissing);
-    write(stem + ".gp", script(".svg"));
+    write(stem + ".gp", plot_script(figure, ".svg"));
     for (const char* ext : {".svg", ".png"})
-      write(stem + ext, render_gnuplot(script(ext), ext, "report: " + stem + ext));
+      write(stem + ext, render_gnuplot(plot_script(figure, ext), ext, "report: " + stem + ext));
     page.image(stem + ".svg", caption);
+  }
+  // The same plot with the data it shows as DIR/stem.csv, written whether or not gnuplot is there.
+  template <class Figure>
+  void plot(const std::string& stem, const std::string& caption, const Figure& figure,
+            const std::string& csv) {
+    write(stem + ".csv", csv);
+    plot(stem, caption, figure);
   }
   // The annotated graph a command rendered beside its DOT, or the note why not.
   void graph(const std::string& stem, const std::string& caption) {
@@ -64,7 +88,30 @@ struct Report {
     page.image(file, caption, why);
     missing.push_back(fmt::format("{} ({}): {}", file, caption, why));
   }
+
+ private:
+  static std::string plot_script(const LinePlot& p, const std::string& ext) {
+    return line_plot_script(p, ext);
+  }
+  static std::string plot_script(const HeatMap& m, const std::string& ext) {
+    return heat_map_script(m, ext);
+  }
 };
+
+// A grid of random networks of one width for a sweep of the report: acts x inits at one sigma_b^2,
+// over depths, repeats seeds per network.
+inline study::Grid report_grid(std::vector<std::string> acts, std::vector<std::string> inits,
+                               double sigma_b2, std::vector<long> depths, long width,
+                               long repeats) {
+  study::Grid g;
+  g.acts = std::move(acts);
+  g.inits = std::move(inits);
+  g.sigma_b2 = {sigma_b2};
+  g.depths = std::move(depths);
+  g.widths = {width};
+  g.repeats = repeats;
+  return g;
+}
 
 inline double number_or_nan(const json& x) {
   return x.is_number() ? x.get<double>() : std::numeric_limits<double>::quiet_NaN();

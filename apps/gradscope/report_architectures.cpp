@@ -19,12 +19,6 @@ json demo(Report& r, DemoOptions d, const std::string& stem) {
   return read_json(d.out.json, "report");
 }
 
-void say(Report& r, const std::string& words) {
-  fmt::print("{}\n", words);
-  r.page.finding(words);
-  r.page.paragraph(words);
-}
-
 // A deep stack's rms(dL/dz) per unit, from the demo's diagnosis, as a plot series and CSV rows.
 PlotSeries unit_series(const json& doc, const std::string& title, std::string& csv) {
   PlotSeries s{title, {}, {}};
@@ -45,14 +39,12 @@ void stacks(Report& r, const std::string& stem, const std::string& what,
   for (const auto& [name, options] : runs) {
     const json doc = demo(r, options, stem + "-" + std::to_string(p.series.size() + 1));
     p.series.push_back(unit_series(doc, name, csv));
-    say(r, fmt::format("{}, 50 units of 64: the gradient changes by {} per unit, {} from the "
-                       "output to the input in all. Verdict: {}.",
-                       name, num(doc["measured_gain"], "{:.4g}"),
-                       num(doc["diagnosis"]["total_gain"]), doc["verdict"].get<std::string>()));
+    r.state(fmt::format("{}, 50 units of 64: the gradient changes by {} per unit, {} from the "
+                        "output to the input in all. Verdict: {}.",
+                        name, num(doc["measured_gain"], "{:.4g}"),
+                        num(doc["diagnosis"]["total_gain"]), doc["verdict"].get<std::string>()));
   }
-  r.write(stem + ".csv", csv);
-  r.plot(stem, "rms(dL/dz) per unit from the output (left) to the input: " + what,
-         [&](const std::string& ext) { return line_plot_script(p, ext); });
+  r.plot(stem, "rms(dL/dz) per unit from the output (left) to the input: " + what, p, csv);
 }
 
 DemoOptions deep(const std::string& act, const std::string& init) {
@@ -123,16 +115,16 @@ void architectures_section(Report& r, bool full) {
       csv += fmt::format("{},{},{:.10g}\n", s, series.x.back(), series.y.back());
     }
     p.series.push_back(series);
-    say(r, fmt::format("Linear RNN, s = {}: per-step gain {} beside s = {} and Pascanu's bound {}; "
-                       "|dL/dh_1|/|dL/dh_100| = {}. Verdict: {}.",
-                       s, num(doc["per_step_gain"], "{:.6g}"), s, num(t["pascanu_bound"], "{:.6g}"),
-                       num(t["first_to_last"]), doc["verdict"].get<std::string>()));
+    r.state(fmt::format("Linear RNN, s = {}: per-step gain {} beside s = {} and Pascanu's bound "
+                        "{}; |dL/dh_1|/|dL/dh_100| = {}. Verdict: {}.",
+                        s, num(doc["per_step_gain"], "{:.6g}"), s,
+                        num(t["pascanu_bound"], "{:.6g}"), num(t["first_to_last"]),
+                        doc["verdict"].get<std::string>()));
   }
-  r.write("architectures-linear-rnn.csv", csv);
   r.plot("architectures-linear-rnn",
          "|dL/dh_t| per step of the linear RNN: it shrinks by 0.9 per step back from t = 100 "
          "for s = 0.9 and grows by 1.1 for s = 1.1",
-         [&](const std::string& ext) { return line_plot_script(p, ext); });
+         p, csv);
 
   r.page.paragraph(
       "The adding problem (Hochreiter & Schmidhuber 1997): a vanilla tanh RNN against an LSTM, "
@@ -145,11 +137,11 @@ void architectures_section(Report& r, bool full) {
     for (const std::string arch : {"rnn", "lstm"}) {
       const json doc = demo(r, recurrent(arch, "tanh", 1, steps),
                             fmt::format("architectures-adding-{}-{}", arch, steps));
-      say(r, fmt::format("Adding problem, T = {}, {}: the gradient reaching t = 1 is {} of the "
-                         "one at t = T (per-step gain {}). Verdict: {}.",
-                         steps, arch == "rnn" ? "vanilla tanh RNN" : "LSTM",
-                         num(doc["through_time"]["first_to_last"]),
-                         num(doc["per_step_gain"], "{:.4g}"), doc["verdict"].get<std::string>()));
+      r.state(fmt::format("Adding problem, T = {}, {}: the gradient reaching t = 1 is {} of the "
+                          "one at t = T (per-step gain {}). Verdict: {}.",
+                          steps, arch == "rnn" ? "vanilla tanh RNN" : "LSTM",
+                          num(doc["through_time"]["first_to_last"]),
+                          num(doc["per_step_gain"], "{:.4g}"), doc["verdict"].get<std::string>()));
     }
 }
 

@@ -10,27 +10,22 @@ namespace gradscope::cli {
 // measured rms(dL/dz) beside mean-field theory's prediction, the post's picture at width.
 void sweep_section(Report& r, bool full) {
   r.page.heading("4. A sweep: wide networks, measured beside mean-field theory");
-  SweepOptions s;
-  s.grid.depths = {full ? 50L : 20L};
-  s.grid.widths = {full ? 256L : 128L};
-  s.grid.acts = {"relu", "tanh"};
-  s.grid.inits = {"he", "xavier"};
-  s.grid.repeats = full ? 5 : 3;
-  s.out.json = r.dir.file("sweep.json");
-  s.csv = r.dir.file("sweep.csv");
-  const std::string text = r.run([&] { run_sweep(s); });
-  const json doc = read_json(s.out.json, "report");
-  const long depth = s.grid.depths.front();
+  const study::Grid g =
+      report_grid({"relu", "tanh"}, {"he", "xavier"}, 0, {full ? 50L : 20L}, full ? 256 : 128,
+                  full ? 5 : 3);
+  std::string text;
+  const json doc = r.sweep(g, "sweep", text);
+  const long depth = g.depths.front();
   r.page.paragraph(fmt::format(
       "{} layers of {} units on random unit-variance inputs, {} seeds per network, one backward "
       "pass each. The gain is the measured rms(dL/dz) of a layer over the next one's; the theory "
       "is mean-field signal propagation, sqrt(chi_1) with chi_1 = sigma_w^2 E[phi'(h)^2] at the "
       "fixed point of the forward variance. Dashed: the theory's rms(dL/dz) per layer, from the "
       "output layer down.",
-      depth, s.grid.widths.front(), s.grid.repeats));
+      depth, g.widths.front(), g.repeats));
   LinePlot p;
   p.title = fmt::format("rms(dL/dz) per layer of {} x {} networks: measured and theory", depth,
-                        s.grid.widths.front());
+                        g.widths.front());
   p.xlabel = fmt::format("layer ({} = output)", depth);
   p.ylabel = "rms dL/dz";
   p.log_y = true;
@@ -60,15 +55,12 @@ void sweep_section(Report& r, bool full) {
         "across the {} layers: {}.",
         c["act"].get<std::string>(), c["init"].get<std::string>(), number_or_nan(c["gain"]), theory,
         number_or_nan(c["total_gain"]), depth, c["verdict"].get<std::string>());
-    fmt::print("{}\n", words);
-    r.page.finding(words);
-    r.page.paragraph(words);
+    r.state(words);
   }
-  r.write("sweep-layers.csv", csv);
   r.plot("sweep-layers",
          "rms(dL/dz) per layer from the output (left) to the input: measured (solid) beside "
          "mean-field theory (dashed)",
-         [&](const std::string& ext) { return line_plot_script(p, ext); });
+         p, csv);
   r.page.preformatted(text);
 }
 

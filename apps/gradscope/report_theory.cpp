@@ -14,22 +14,6 @@
 namespace gradscope::cli {
 
 namespace {
-// The sweep s, its JSON and CSV as DIR/stem.json and DIR/stem.csv; returns the document, and the
-// table it printed in `table`.
-json sweep_files(Report& r, SweepOptions s, const std::string& stem, std::string& table) {
-  s.out.json = r.dir.file(stem + ".json");
-  s.csv = r.dir.file(stem + ".csv");
-  table = r.run([&] { run_sweep(s); });
-  return read_json(s.out.json, "report");
-}
-
-// A finding: printed, in the page's summary and in its section.
-void state(Report& r, const std::string& words) {
-  fmt::print("{}\n", words);
-  r.page.finding(words);
-  r.page.paragraph(words);
-}
-
 // A CSV field: empty where a value cannot be stated (ξ at the edge of chaos), as the sweep's CSV.
 std::string field(double v) { return std::isfinite(v) ? fmt::format("{:.6g}", v) : ""; }
 
@@ -44,15 +28,11 @@ void phase_diagram(Report& r, bool full) {
   const models::ActivationOp tanh_op = models::activation_op(models::Activation::Tanh);
   const double sigma_b2 = 0.05;
   const double critical = critical_sigma_w2(tanh_op.op, tanh_op.attr, sigma_b2);
-  SweepOptions s;
-  s.grid.acts = {"tanh"};
-  s.grid.inits = {"gaussian"};
-  s.grid.sigma_b2 = {sigma_b2};
-  s.grid.sigma_w2 = {0.5, 0.75, 1, 1.25, 1.5, critical, 2, 2.25, 2.5, 3, 3.5, 4};
-  s.grid.depths = full ? std::vector<long>{3, 5, 8, 10, 13, 16, 20, 25, 30, 40, 50, 60}
-                       : std::vector<long>{3, 6, 10, 15, 20, 30, 45, 60};
-  s.grid.widths = {full ? 512L : 256L};
-  s.grid.repeats = full ? 3 : 1;
+  study::Grid g = report_grid({"tanh"}, {"gaussian"}, sigma_b2,
+                              full ? std::vector<long>{3, 5, 8, 10, 13, 16, 20, 25, 30, 40, 50, 60}
+                                   : std::vector<long>{3, 6, 10, 15, 20, 30, 45, 60},
+                              full ? 512 : 256, full ? 3 : 1);
+  g.sigma_w2 = {0.5, 0.75, 1, 1.25, 1.5, critical, 2, 2.25, 2.5, 3, 3.5, 4};
   r.page.paragraph(fmt::format(
       "tanh networks of width {} with weights N(0, sigma_w^2/n) and biases N(0, {}), {} seed(s) "
       "per network (gradscope sweep --acts tanh --inits gaussian --sigma-b2 {} --sigma-w2 ... "
@@ -61,19 +41,19 @@ void phase_diagram(Report& r, bool full) {
       "red explodes. The curve is mean-field theory's L = 6|xi|, xi = -1/ln chi_1: the depth at "
       "which the rms gradient has changed by e^3 = 10^{:.2f}. It diverges at the edge of chaos, "
       "sigma_w^2 = {:.3f}, where chi_1 = 1.",
-      s.grid.widths.front(), sigma_b2, s.grid.repeats, sigma_b2, kSixXiLog10, critical));
+      g.widths.front(), sigma_b2, g.repeats, sigma_b2, kSixXiLog10, critical));
   std::string table;
-  const json doc = sweep_files(r, s, "phase-diagram-sweep", table);
+  const json doc = r.sweep(g, "phase-diagram-sweep", table);
 
   HeatMap map;
   map.title = fmt::format("tanh, sigma_b^2 = {}, width {}: log10 gradient attenuation", sigma_b2,
-                          s.grid.widths.front());
+                          g.widths.front());
   map.xlabel = "sigma_w^2";
   map.ylabel = "depth L";
   map.zlabel = "log10 rms(dL/dz_1) / rms(dL/dz_L)";
   map.centre_zero = true;
-  map.x = s.grid.sigma_w2;
-  for (long d : s.grid.depths) map.y.push_back(double(d));
+  map.x = g.sigma_w2;
+  for (long d : g.depths) map.y.push_back(double(d));
   map.z.assign(map.x.size(), std::vector<double>(map.y.size(), std::nan("")));
   std::string csv = "sigma_w2,depth,log10_attenuation,chi1,xi\n";
   for (const auto& c : doc["cells"]) {  // grid order: σ_w² outer, depth inner
@@ -87,7 +67,6 @@ void phase_diagram(Report& r, bool full) {
                        field(map.z[i][j]), field(number_or_nan(c["chi1"])),
                        field(number_or_nan(c["xi"])));
   }
-  r.write("phase-diagram.csv", csv);
 
   PlotSeries curve{"L = 6|xi| (mean-field theory)", {}, {}, 0, false};
   std::string theory_csv = "sigma_w2,chi1,xi,six_abs_xi\n";
@@ -105,7 +84,7 @@ void phase_diagram(Report& r, bool full) {
   r.plot("phase-diagram",
          "log10 of the measured gradient attenuation over sigma_w^2 and depth (white: none), with "
          "mean-field theory's depth scale L = 6|xi| (black)",
-         [&](const std::string& ext) { return heat_map_script(map, ext); });
+         map, csv);
 
   // Where the measured attenuation first reaches e^3, beside 6|ξ| at that σ_w².
   std::vector<std::string> rows;
@@ -128,7 +107,7 @@ void phase_diagram(Report& r, bool full) {
       "Phase diagram (tanh, sigma_b^2 = {}): the depth at which the measured gradient has changed "
       "by e^3, against theory's 6|xi|: {}.",
       sigma_b2, fmt::join(rows, "; "));
-  state(r, words);
+  r.state(words);
   r.page.preformatted(table);
 }
 
@@ -160,14 +139,10 @@ Density log_density(const std::vector<double>& s2, int lowest, int highest) {
 // any depth, but only orthogonal weights keep the whole spectrum near 1 (dynamical isometry).
 void spectra(Report& r, bool full) {
   r.page.heading("6. Dynamical isometry: the input-output Jacobian's singular values");
-  SweepOptions s;
-  s.grid.spectrum = true;
-  s.grid.acts = {"identity", "relu", "tanh"};
-  s.grid.inits = {"critical", "orthogonal"};
-  s.grid.sigma_b2 = {0};
-  s.grid.depths = {32};
-  s.grid.widths = {256};
-  s.grid.repeats = full ? 6 : 2;
+  study::Grid g =
+      report_grid({"identity", "relu", "tanh"}, {"critical", "orthogonal"}, 0, {32}, 256,
+                  full ? 6 : 2);
+  g.spectrum = true;
   r.page.paragraph(fmt::format(
       "{} layers of {} units at the edge of chaos with sigma_b^2 = 0 (critical: Gaussian weights "
       "with sigma_w^2 = 1 for the identity and tanh, 2 for relu, i.e. He), or with orthogonal "
@@ -177,13 +152,13 @@ void spectra(Report& r, bool full) {
       "of the plot. At sigma_b^2 = 0 the forward variance of the tanh networks shrinks toward 0 "
       "only like 1/l, so their chi_1 stays below 1 and their mean s^2 falls with depth; "
       "Pennington et al. take sigma_b^2 small but positive to sit at a variance q* > 0.",
-      s.grid.depths.front(), s.grid.widths.front(), s.grid.repeats));
+      g.depths.front(), g.widths.front(), g.repeats));
   std::string table;
-  const json doc = sweep_files(r, s, "spectra-sweep", table);
+  const json doc = r.sweep(g, "spectra-sweep", table);
 
   LinePlot p;
-  p.title = fmt::format("Jacobian spectra, depth {}, width {}", s.grid.depths.front(),
-                        s.grid.widths.front());
+  p.title = fmt::format("Jacobian spectra, depth {}, width {}", g.depths.front(),
+                        g.widths.front());
   p.xlabel = "s^2";
   p.ylabel = "density of log10 s^2";
   p.log_x = true;
@@ -205,16 +180,15 @@ void spectra(Report& r, bool full) {
     const std::string words = fmt::format(
         "Spectrum of {} at depth {}: mean s^2 {:.3g}, var(s^2)/mean(s^2)^2 = {:.3g}, largest s^2 "
         "{:.3g}{}.",
-        name, s.grid.depths.front(), mean, ratio, s2.empty() ? NAN : s2.back(),
+        name, g.depths.front(), mean, ratio, s2.empty() ? NAN : s2.back(),
         d.below ? fmt::format(", {:.0f}% of s^2 below 1e{}", 100.0 * d.below / s2.size(), lowest)
                 : "");
-    state(r, words);
+    r.state(words);
   }
-  r.write("spectra.csv", csv);
   r.plot("spectra",
          "the density of the squared singular values of the input-output Jacobian, one line per "
          "network; dynamical isometry is all of them at s^2 = 1",
-         [&](const std::string& ext) { return line_plot_script(p, ext); });
+         p, csv);
   r.page.preformatted(table);
 }
 }  // namespace

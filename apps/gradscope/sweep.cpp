@@ -58,15 +58,22 @@ void finish(Outputs& outputs, const std::string& csv, const json& doc) {
   outputs.finish(doc);
 }
 
+// The outputs of sweep and merge (finish writes them): --json (json_help says what it holds),
+// --csv and --wide.
+void add_cell_outputs(CLI::App& cmd, const std::string& json_help, OutputOptions& out,
+                      std::string& csv) {
+  cmd.add_option("--json", out.json, json_help);
+  cmd.add_option("--csv", csv, "write one row per cell as CSV ('-': standard output)");
+  add_wide_option(cmd, out.wide);
+}
+
 }  // namespace
 
 void run_sweep(const SweepOptions& o) {
   const study::Shard shard = study::parse_shard(o.shard);
   if (o.threads < 1) fail("sweep: --threads {}: must be >= 1", o.threads);
   Outputs outputs(o.out, NetworkOptions{});
-  outputs.files().add_output("--csv", o.csv);
-  if (o.csv == "-" && o.out.json == "-")
-    fail("sweep: --json and --csv cannot both be standard output");
+  outputs.files().add_output("--csv", o.csv);  // refuses --csv - beside --json -
   if (o.csv == "-") report_to_stderr();
   const bool recurrent = o.grid.arch == "rnn" || o.grid.arch == "lstm";
   for (const CLI::Option* given : recurrent ? o.layer_only : o.recurrent_only)
@@ -189,11 +196,8 @@ void add_sweep(CLI::App& app) {
   cmd->add_option("--shard", o->shard,
                   "run part I of N of the grid (I/N); gradscope merge joins them")
       ->capture_default_str();
-  cmd->add_option("--json", o->out.json,
-                  "write the grid and every cell as JSON ('-': standard output)");
-  cmd->add_option("--csv", o->csv, "write one row per cell as CSV ('-': standard output)");
-  cmd->add_flag("--wide", o->out.wide,
-                "tables as wide as their content (default: fit 100 columns)");
+  add_cell_outputs(*cmd, "write the grid and every cell as JSON ('-': standard output)",
+                   o->out, o->csv);
   cmd->callback([o] { run_sweep(*o); });
 
   auto m = std::make_shared<MergeOptions>();
@@ -201,10 +205,7 @@ void add_sweep(CLI::App& app) {
                                    "Combine the JSON files of a sweep's shards (sweep --shard I/N "
                                    "--json) into the whole grid's");
   merge->add_option("FILES", m->files, "the shards' JSON files")->required();
-  merge->add_option("--json", m->out.json, "write the merged JSON ('-': standard output)");
-  merge->add_option("--csv", m->csv, "write one row per cell as CSV ('-': standard output)");
-  merge->add_flag("--wide", m->out.wide,
-                  "tables as wide as their content (default: fit 100 columns)");
+  add_cell_outputs(*merge, "write the merged JSON ('-': standard output)", m->out, m->csv);
   merge->callback([m] { run_merge(*m); });
 }
 

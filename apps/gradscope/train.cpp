@@ -206,9 +206,7 @@ void add_train(CLI::App& app) {
       "Train the post's classifier (full batch) beside a logistic-regression baseline. "
       "Defaults: the blog post's third experiment (w = 1.1*I, 1000 points per class around "
       "(2,3) and (17,10)), so they differ from demo's");
-  add_network_options(*cmd, o->net);
-  add_architecture_options(*cmd, o->net.arch, o->net.norm);
-  add_recurrent_options(*cmd, o->rec);
+  add_any_network_options(*cmd, o->net, o->rec);
   o->iters_given = add_integer_option(*cmd, "--iters", o->iters,
                                       "full-batch iterations (--arch rnn|lstm: minibatch steps, "
                                       "default 2000)");

@@ -1,5 +1,6 @@
 #pragma once
-// Running the gradscope program in a fresh directory per test case, as a user runs it.
+// Running the gradscope program as a user runs it: in a fresh directory per test case, or in the
+// working directory.
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -54,18 +55,32 @@ struct Result {
   std::string out, err;
 };
 
-// Runs `gradscope args` in box through the shell, after `before` (e.g. "ulimit -v 400000; ").
-inline Result run(const Sandbox& box, const std::string& args, const std::string& before = "") {
-  const std::string cmd = "cd '" + box.dir().string() + "' && " + before + "'" GRADSCOPE_CLI "' " +
-                          args + " >.stdout 2>.stderr";
-  const int status = std::system(cmd.c_str());
+// Runs the shell command cmd with its stdout and stderr in the files out and err, which are read
+// into the result and removed.
+inline Result run_shell(const std::string& cmd, const fs::path& out, const fs::path& err) {
+  const int status =
+      std::system((cmd + " >'" + out.string() + "' 2>'" + err.string() + "'").c_str());
   Result r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(box.dir() / ".stdout");
-  r.err = slurp(box.dir() / ".stderr");
-  fs::remove(box.dir() / ".stdout");
-  fs::remove(box.dir() / ".stderr");
+  r.out = slurp(out);
+  r.err = slurp(err);
+  fs::remove(out);
+  fs::remove(err);
   return r;
+}
+
+// Runs `gradscope args` in box through the shell, after `before` (e.g. "ulimit -v 400000; ").
+inline Result run(const Sandbox& box, const std::string& args, const std::string& before = "") {
+  return run_shell("cd '" + box.dir().string() + "' && " + before + "'" GRADSCOPE_CLI "' " + args,
+                   box.dir() / ".stdout", box.dir() / ".stderr");
+}
+
+// Runs `gradscope args` in the working directory, for the cases that name their files apart
+// there; stdout and stderr through files of this process (ctest -j runs several cases at once).
+inline Result run(const std::string& args) {
+  const std::string tag = std::to_string(::getpid());
+  return run_shell("'" GRADSCOPE_CLI "' " + args, "cli_test_stdout." + tag,
+                   "cli_test_stderr." + tag);
 }
 
 }  // namespace gradscope::testing

@@ -1,20 +1,17 @@
-// GradientMonitor: statistics, scopes, history, writers, logging, steady-state allocations.
+// GradientMonitor: statistics, scopes, its diagnosis, steady-state allocations, errors. Its history,
+// writers and logging: monitor_output_test.cpp.
 #include <gradscope/instruments/monitor.hpp>
-
-#include <spdlog/sinks/ostream_sink.h>
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <new>
-#include <nlohmann/json.hpp>
-#include <sstream>
 #include <utility>
 
 #include "layer_stack.hpp"
+#include "monitor_testing.hpp"
 
 using namespace gradscope;
 using namespace gradscope::testing;
@@ -38,37 +35,6 @@ void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-
-namespace {
-
-struct CapturedLog {
-  std::ostringstream text;
-  std::shared_ptr<spdlog::logger> logger;
-  explicit CapturedLog(spdlog::level::level_enum level) {
-    auto sink = std::make_shared<spdlog::sinks::ostream_sink_st>(text);
-    sink->set_pattern("[%l] %v");
-    logger = std::make_shared<spdlog::logger>("test", sink);
-    logger->set_level(level);
-  }
-  int count(const std::string& needle) const {
-    const std::string s = text.str();
-    int n = 0;
-    for (auto at = s.find(needle); at != std::string::npos; at = s.find(needle, at + 1)) ++n;
-    return n;
-  }
-};
-
-MonitorOptions quiet() {
-  MonitorOptions o;
-  o.logger = CapturedLog(spdlog::level::off).logger;
-  return o;
-}
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("gradscope_monitor_test_" + name)).string();
-}
-
-}  // namespace
 
 TEST_CASE("per-node statistics: L2, RMS, max, mean, zero share, non-finite", "[monitor]") {
   Graph<double> g;
@@ -259,59 +225,6 @@ TEST_CASE("the monitor's units follow each change of the graph's structure", "[m
   CHECK(run(post_net(6, 0.8, "relu", "sigmoid"), false) == 6);
 }
 
-TEST_CASE("history: every k-th pass, decimated when full, bounded over 50,000 iterations",
-          "[monitor][history]") {
-  const auto p = post_points(10, 7, 6, 7);
-  auto net = post_net(10, 0.8, "relu", "sigmoid");
-  auto opt = quiet();
-  opt.history_every = 5;
-  opt.history_capacity = 64;
-  GradientMonitor<double> monitor(opt);
-  Graph<double> g;
-  g.add_observer(monitor);
-  std::size_t bytes_at_5000 = 0;
-  for (int it = 1; it <= 50000; ++it) {
-    g.clear();
-    g.backward(bce(net.forward(g, p.x), g.constant(p.y, "y")));
-    if (it == 20) {  // 4 entries: passes 5, 10, 15, 20
-      REQUIRE(monitor.history().size() == 4);
-      CHECK(monitor.history()[0].pass == 5);
-      CHECK(monitor.history()[3].pass == 20);
-      CHECK(monitor.history()[3].measured_gain == Approx(0.8));
-      const auto& units = monitor.history()[3].units;
-      REQUIRE(units.size() == 10);
-      // Per unit and kind: dL/dz, dL/da, dL/dW, dL/db of layer 4, as the last pass measured them.
-      CHECK(monitor.scope_names()[units[3].scope] == "layer4");
-      CHECK(units[3].gain == Approx(0.8));
-      for (auto [kind, name] : {std::pair{GradKind::Z, "layer4/z"}, {GradKind::A, "layer4/a"},
-                                {GradKind::W, "layer4/w"}, {GradKind::B, "layer4/b"}}) {
-        INFO(name);
-        const GradStats& s = units[3].kind[std::size_t(kind)];
-        bool found = false;
-        for (const auto& r : monitor.nodes())
-          if (r.name == name) {
-            found = true;
-            CHECK(s.l2 == r.stats.l2);
-            CHECK(s.elements == r.stats.elements);
-          }
-        CHECK(found);
-      }
-    }
-    if (it == 5000) bytes_at_5000 = monitor.memory_bytes();
-  }
-  const auto& h = monitor.history();
-  CHECK(h.size() <= 64);
-  CHECK(h.size() >= 32);
-  // k doubled each time the history filled; the first entry is kept, the others stay evenly
-  // spaced from the start.
-  const auto k = monitor.history_every();
-  CHECK(k > 5);
-  CHECK(k % 5 == 0);
-  CHECK(h[0].pass == 5);
-  for (std::size_t i = 1; i < h.size(); ++i) CHECK(h[i].pass == i * k);
-  CHECK(monitor.memory_bytes() == bytes_at_5000);
-}
-
 TEST_CASE("a backward pass allocates nothing more with the monitor once in steady state",
           "[monitor][alloc]") {
   const auto p = post_points(10, 7, 6, 7);
@@ -338,124 +251,10 @@ TEST_CASE("a backward pass allocates nothing more with the monitor once in stead
   CHECK(count_backward(10) == plain);
 }
 
-TEST_CASE("CSV and JSON writers", "[monitor][io]") {
-  const auto p = post_points(10, 7, 6, 7);
-  auto net = post_net(10, 0.8, "relu", "sigmoid");
-  GradientMonitor<double> monitor(quiet());
-  Graph<double> g;
-  g.add_observer(monitor);
-  for (int it = 0; it < 3; ++it) {
-    g.clear();
-    g.backward(bce(net.forward(g, p.x), g.constant(p.y, "y")));
-  }
-  const auto csv = temp_path("history.csv"), json = temp_path("gradients.json");
-  monitor.write_csv(csv);
-  monitor.write_json(json);
-  CHECK_FALSE(std::filesystem::exists(csv + ".tmp"));
-
-  std::ifstream c(csv);
-  std::string line;
-  std::getline(c, line);
-  CHECK(line == "pass,unit,kind,elements,l2,rms,max_abs,mean_abs,zero_share,nonfinite,gain,"
-                "theory_gain,verdict");
-  // Per pass: the network's row, then dz, da, dW and db of each of the 10 layers.
-  std::vector<std::string> rows;
-  while (std::getline(c, line)) rows.push_back(line);
-  REQUIRE(rows.size() == 3 * (1 + 10 * 4));
-  CHECK(rows[0].rfind("1,network,,,,,,,,,0.8", 0) == 0);
-  CHECK_THAT(rows[0], Catch::EndsWith(",vanishing"));
-  CHECK(rows[1].rfind("1,layer1,dz,", 0) == 0);
-  CHECK_THAT(rows[1], Catch::Contains(",0.80000000000000"));
-  CHECK(rows[2].rfind("1,layer1,da,", 0) == 0);
-  CHECK_THAT(rows[2], Catch::EndsWith(",,,"));  // gain, theory and verdict only on the dz row
-  CHECK(rows[3].rfind("1,layer1,dW,", 0) == 0);
-  CHECK(rows[4].rfind("1,layer1,db,", 0) == 0);  // the bias, found from the structure
-
-  std::ifstream j(json);
-  const auto doc = nlohmann::json::parse(j);
-  CHECK(doc.at("passes") == 3);
-  CHECK(doc.at("history").size() == 3);
-  CHECK(doc.at("last").at("nodes").size() == monitor.nodes().size());
-  CHECK(doc.at("last").at("nodes")[0].at("name") == monitor.nodes()[0].name);
-  CHECK(doc.at("last").at("diagnosis").at("verdict") == "vanishing");
-  CHECK(doc.at("last").at("diagnosis").at("measured_gain").get<double>() == Approx(0.8));
-  std::remove(csv.c_str());
-  std::remove(json.c_str());
-
-  // A path that cannot be written: a clear Error, and nothing left behind.
-  const std::string bad = temp_path("no_such_dir/x.json");
-  CHECK_THROWS_WITH(monitor.write_json(bad), Catch::Contains("cannot write '" + bad + "'"));
-  CHECK_FALSE(std::filesystem::exists(bad + ".tmp"));
-}
-
-TEST_CASE("logging: debug per node, info on the first and every summary_every-th pass, warn once per "
-          "change", "[monitor][log]") {
-  const auto p = post_points(10, 7, 6, 7);
-  auto net = post_net(10, 0.8, "relu", "sigmoid");
-  CapturedLog log(spdlog::level::debug);
-  MonitorOptions opt;
-  opt.logger = log.logger;
-  GradientMonitor<double> monitor(opt);
-  Graph<double> g;
-  g.add_observer(monitor);
-  for (int it = 0; it < 3; ++it) {
-    g.clear();
-    g.backward(bce(net.forward(g, p.x), g.constant(p.y, "y")));
-  }
-  CHECK(log.count("[debug] ") == int(3 * monitor.nodes().size()));
-  CHECK(log.count("[debug] layer3/z ") == 3);
-  CHECK(log.count("[info] backward ") == 1);
-  CHECK(log.count("[info] backward 1: ") == 1);
-  // The root's gradient is not reported as the largest.
-  CHECK(log.count("largest rms below the root") == 1);
-  // Layers 1..8 shrink by 0.8 (< 0.85): one warning each and one for the network, on pass 1 only.
-  CHECK(log.count("[warning] ") == 9);
-  CHECK(log.count("[warning] layer1: gradient vanishing (trend 0.8 per layer around unit 1") == 1);
-  CHECK(log.count("[warning] network: gain 0.8 per layer") == 1);
-
-  // A file sink: the same lines land in the file.
-  const auto path = temp_path("monitor.log");
-  {
-    MonitorOptions to_file;
-    to_file.logger = file_logger(path);
-    GradientMonitor<double> m2(to_file);
-    Graph<double> g2;
-    g2.add_observer(m2);
-    g2.backward(bce(net.forward(g2, p.x), g2.constant(p.y, "y")));
-    to_file.logger->flush();
-  }
-  std::ifstream f(path);
-  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  CHECK_THAT(text, Catch::Contains("backward 1: "));
-  CHECK_THAT(text, Catch::Contains("network: gain 0.8 per layer"));
-  std::remove(path.c_str());
-}
-
-TEST_CASE("2,000 training steps with the default monitor log a few lines", "[monitor][log]") {
-  const auto p = post_points(10, 7, 6, 7);
-  auto net = post_net(10, 0.8, "relu", "sigmoid");
-  CapturedLog log(spdlog::level::info);  // spdlog's default level
-  MonitorOptions opt;
-  opt.logger = log.logger;
-  GradientMonitor<double> monitor(opt);
-  Graph<double> g;
-  g.add_observer(monitor);
-  for (int it = 0; it < 2000; ++it) {
-    g.clear();
-    g.backward(bce(net.forward(g, p.x), g.constant(p.y, "y")));
-  }
-  const std::string text = log.text.str();
-  const auto lines = std::count(text.begin(), text.end(), '\n');
-  CHECK(lines >= 3);  // the first pass's summary, the one at 1000, the one at 2000
-  CHECK(lines <= 36);
-}
-
 TEST_CASE("a pass stopped by an anomaly leaves the records it reached, not the last pass's",
           "[monitor][errors]") {
   CapturedLog log(spdlog::level::warn);
-  MonitorOptions opt;
-  opt.logger = log.logger;
-  GradientMonitor<double> monitor(opt);
+  GradientMonitor<double> monitor(log.options());
   Graph<double> g;
   g.set_anomaly_detection(true);
   g.add_observer(monitor);

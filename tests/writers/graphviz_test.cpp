@@ -1,4 +1,6 @@
-#include <unistd.h>
+// The Graphviz writer: what the DOT says of each node and edge, read back with boost::read_graphviz.
+// The DOT as text and files (the golden file, escaping, writing, rendering, errors):
+// graphviz_files_test.cpp.
 
 #include <boost/graph/graphviz.hpp>
 #include <catch2/catch.hpp>
@@ -14,105 +16,12 @@
 #include <set>
 #include <sstream>
 
+#include "graphviz_testing.hpp"
 #include "post_pass.hpp"
 
 using namespace gradscope;
+using namespace gradscope::testing;
 namespace fs = std::filesystem;
-
-namespace {
-
-// A DOT file read back with boost::read_graphviz: every attribute we check, by node id.
-struct ReadVertex {
-  std::string id, label, name, op, dims, value, grad, fillcolor, shape, style;
-};
-struct ReadEdge {
-  std::string grad, label, style;
-};
-using ReadGraph =
-    boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, ReadVertex, ReadEdge>;
-
-ReadGraph read_dot(const std::string& dot) {
-  ReadGraph r;
-  boost::dynamic_properties dp(boost::ignore_other_properties);
-  dp.property("node_id", boost::get(&ReadVertex::id, r));
-  dp.property("label", boost::get(&ReadVertex::label, r));
-  dp.property("name", boost::get(&ReadVertex::name, r));
-  dp.property("op", boost::get(&ReadVertex::op, r));
-  dp.property("dims", boost::get(&ReadVertex::dims, r));
-  dp.property("value", boost::get(&ReadVertex::value, r));
-  dp.property("grad", boost::get(&ReadVertex::grad, r));
-  dp.property("fillcolor", boost::get(&ReadVertex::fillcolor, r));
-  dp.property("shape", boost::get(&ReadVertex::shape, r));
-  dp.property("style", boost::get(&ReadVertex::style, r));
-  dp.property("grad", boost::get(&ReadEdge::grad, r));
-  dp.property("label", boost::get(&ReadEdge::label, r));
-  dp.property("style", boost::get(&ReadEdge::style, r));
-  std::istringstream in(dot);
-  REQUIRE(boost::read_graphviz(in, r, dp, "node_id"));
-  return r;
-}
-
-std::map<std::string, ReadVertex> by_id(const ReadGraph& r) {
-  std::map<std::string, ReadVertex> m;
-  for (auto v : boost::make_iterator_range(boost::vertices(r))) m[r[v].id] = r[v];
-  return m;
-}
-
-const ReadVertex& named(const std::map<std::string, ReadVertex>& m, const std::string& name) {
-  for (const auto& [id, v] : m)
-    if (v.name == name) return v;
-  FAIL("no node named " << name);
-  throw;
-}
-
-// The small graph of the golden file: every value and gradient is exact in binary.
-struct SmallGraph {
-  Parameter<double> w{(Matrix<double>(2, 2) << 0.5, -1, 2, 0.25).finished(), "w"};
-  Graph<double> g;
-  Var<double> loss;
-  SmallGraph() {
-    auto x = g.constant((Matrix<double>(2, 1) << 1, 2).finished(), "x");
-    Var<double> a;
-    {
-      auto s = g.scope("layer1");
-      auto z = matmul(g.param(w), x).named("z");  // [-1.5, 2.5]
-      a = relu(z).named("a");                     // [0, 2.5]: one dead unit
-    }
-    loss = (sum(a * a) * 0.5).named("loss");  // 3.125
-    g.backward(loss);
-  }
-};
-
-std::string read_file(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// A fresh temporary directory, removed again when the test ends; the pid keeps concurrent runs
-// (several build trees on one machine) apart.
-struct ScratchDir {
-  fs::path path;
-  explicit ScratchDir(const std::string& name)
-      : path(fs::temp_directory_path() /
-             fmt::format("gradscope_graphviz_test_{}_{}", name, ::getpid())) {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
-
-// Restores PATH when it goes out of scope.
-struct PathGuard {
-  std::string saved = std::getenv("PATH") ? std::getenv("PATH") : "";
-  ~PathGuard() { ::setenv("PATH", saved.c_str(), 1); }
-};
-
-}  // namespace
 
 TEST_CASE("gradient magnitude: l2 norm, max and mean of |g|", "[graphviz]") {
   const Matrix<double> m = (Matrix<double>(1, 2) << 3, -4).finished();
@@ -122,21 +31,6 @@ TEST_CASE("gradient magnitude: l2 norm, max and mean of |g|", "[graphviz]") {
   CHECK(grad_magnitude<double>(g, GradNorm::Mean) == 3.5);
   const Matrix<double> bad = (Matrix<double>(1, 2) << 1, std::nan("")).finished();
   CHECK(std::isnan(grad_magnitude<double>(ConstMatrixMap<double>(bad.data(), 1, 2), GradNorm::L2)));
-}
-
-TEST_CASE("golden file: a small graph after backward, with edge gradients", "[graphviz]") {
-  SmallGraph s;
-  DotOptions o;
-  o.edge_gradients = true;
-  o.title = "small graph";
-  const std::string dot = to_dot(s.g, o);
-  const fs::path golden = fs::path(GRADSCOPE_TEST_DATA) / "golden" / "small_graph.dot";
-  if (std::getenv("GRADSCOPE_UPDATE_GOLDEN")) {
-    std::ofstream(golden, std::ios::binary) << dot;
-    WARN("rewrote " << golden);
-  }
-  REQUIRE(fs::exists(golden));
-  CHECK(dot == read_file(golden));
 }
 
 TEST_CASE("small graph: labels, colours and shapes say what each node is", "[graphviz]") {
@@ -408,86 +302,4 @@ TEST_CASE("a float graph of values near FLT_MAX is summarised without overflow",
   const auto label = by_id(read_dot(to_dot(g))).at(fmt::format("n{}", x.index())).label;
   CHECK(label.find("mean 3e+38 min 3e+38 max 3e+38") != std::string::npos);
   CHECK(label.find("inf") == std::string::npos);
-}
-
-TEST_CASE("names with backslashes, quotes or a DOT keyword give DOT that Graphviz reads", "[graphviz]") {
-  Graph<double> g;
-  auto a = g.variable(1.0, "ends in \\");
-  auto b = g.variable(2.0, "say \"hi\" \\");
-  auto c = g.variable(3.0, "node");  // a DOT keyword: quoted, or Graphviz reads `name=node` wrong
-  g.backward((a * b * c).named("back\\slash\\"));
-  const std::string dot = to_dot(g);
-  const auto nodes = by_id(read_dot(dot));
-  // Backslashes doubled, as Graphviz's escape strings (label, tooltip) need; quotes escaped.
-  CHECK(nodes.at(fmt::format("n{}", a.index())).name == "ends in \\\\");
-  CHECK(nodes.at(fmt::format("n{}", b.index())).name == "say \"hi\" \\\\");
-  CHECK(nodes.at(fmt::format("n{}", c.index())).name == "node");
-  CHECK(dot.find("name=\"node\"") != std::string::npos);
-  if (!find_program("dot")) {
-    WARN("Graphviz 'dot' not on PATH: skipped rendering the names");
-    return;
-  }
-  const std::string svg = render_dot_text(dot, "svg", "names");  // Error if dot rejects it
-  CHECK(svg.find("ends in \\</text>") != std::string::npos);     // one backslash, as named
-  CHECK(svg.find("back\\slash\\</text>") != std::string::npos);
-}
-
-TEST_CASE("files: written whole or not at all, rendered when dot is found", "[graphviz][files]") {
-  SmallGraph s;
-  const ScratchDir scratch("files");
-  const fs::path& dir = scratch.path;
-  const std::string dot = (dir / "small.dot").string();
-  write_dot(s.g, dot);
-  CHECK(read_file(dot) == to_dot(s.g));
-  CHECK_FALSE(fs::exists(dot + ".tmp"));
-
-  {
-    PathGuard guard;
-    ::setenv("PATH", (dir / "nowhere").c_str(), 1);
-    const DotExport e = export_dot(s.g, (dir / "plain.dot").string());
-    CHECK(e.files == std::vector<std::string>{(dir / "plain.dot").string()});
-    CHECK(e.note.find("dot -Tsvg " + (dir / "plain.dot").string()) != std::string::npos);
-    CHECK_THROWS_WITH(render_dot(dot, (dir / "small.svg").string()),
-                      Catch::Contains("'dot' is not on PATH"));
-    CHECK_FALSE(fs::exists(dir / "small.svg"));
-  }
-  if (!find_program("dot")) {
-    WARN("Graphviz 'dot' not on PATH: skipped rendering");
-    return;
-  }
-  const DotExport e = export_dot(s.g, (dir / "rendered.dot").string());
-  REQUIRE(e.files.size() == 3);
-  CHECK(e.note.empty());
-  CHECK(read_file(dir / "rendered.svg").find("<svg") != std::string::npos);
-  CHECK(read_file(dir / "rendered.png").rfind("\x89PNG", 0) == 0);
-}
-
-TEST_CASE("bad input: clear errors naming the file or the option", "[graphviz][errors]") {
-  SmallGraph s;
-  const ScratchDir scratch("errors");
-  const fs::path& dir = scratch.path;
-  const std::string missing_dir = (dir / "no" / "such" / "dir" / "g.dot").string();
-  CHECK_THROWS_WITH(write_dot(s.g, missing_dir), Catch::Contains(missing_dir));
-  CHECK_FALSE(fs::exists(missing_dir + ".tmp"));
-  DotOptions o;
-  o.healthy_low = 0;
-  CHECK_THROWS_WITH(to_dot(s.g, o), Catch::Contains("healthy"));
-  o = {};
-  o.healthy_high = o.healthy_low;
-  CHECK_THROWS_AS(to_dot(s.g, o), Error);
-  o = {};
-  o.reaching = 1000;
-  CHECK_THROWS_WITH(to_dot(s.g, o), Catch::Contains("#1000"));
-  const std::string dot = (dir / "g.dot").string();
-  write_dot(s.g, dot);
-  CHECK_THROWS_WITH(render_dot(dot, (dir / "g.jpg").string()), Catch::Contains("g.jpg"));
-  CHECK_THROWS_WITH(render_dot((dir / "absent.dot").string(), (dir / "g.svg").string()),
-                    Catch::Contains("absent.dot"));
-  if (find_program("dot")) {  // dot rejects a file that is not DOT; nothing is left behind
-    std::ofstream(dir / "broken.dot") << "digraph { this is not dot";
-    CHECK_THROWS_WITH(render_dot((dir / "broken.dot").string(), (dir / "broken.svg").string()),
-                      Catch::Contains("broken.svg"));
-    CHECK_FALSE(fs::exists(dir / "broken.svg"));
-    CHECK_FALSE(fs::exists(dir / "broken.svg.tmp"));
-  }
 }
