@@ -10,16 +10,17 @@ namespace gradscope {
 
 namespace {
 
-// Σφ′(x)² over n elements of the activation K's input x and output y: φ′ into a block on the stack
-// (a loop the compiler vectorises), then the squares summed in N-lane vectors with kAcc
-// independent accumulators (a plain loop's one chain of dependent additions is not vectorised and
-// leaves the adders idle; grad_stats.cpp's sweep does the same).
+// Σφ′(x)² over n elements of the activation K's input x and output y: φ′ into a short block on the
+// stack (a loop the compiler vectorises; four vector steps, summed while its stores are still in
+// the nearest cache), then the squares summed in N-lane vectors with kAcc independent
+// accumulators (a plain loop's one chain of dependent additions is not vectorised and leaves the
+// adders idle; grad_stats.cpp's sweep does the same).
 template <int N, class K, class T>
 inline __attribute__((always_inline)) double slope_squares(const T* x, const T* y, std::size_t n,
                                                            T attr) {
   using D = typename simd::Lanes<N>::D;
   constexpr int kAcc = 4;
-  constexpr std::size_t kStep = N * kAcc, kBlock = 64 * kStep;
+  constexpr std::size_t kStep = N * kAcc, kBlock = 4 * kStep;
   T d[kBlock];
   double total = 0;
   for (std::size_t i = 0; i < n; i += kBlock) {
