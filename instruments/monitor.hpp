@@ -149,6 +149,8 @@ class GradientMonitor : public Observer<T> {
     std::string local;
   };
   std::vector<NameKey> name_keys_;
+  using Label = typename Graph<T>::Label;
+  std::vector<Label> labels_;  // this pass's, by node index
   std::size_t nodes_used_ = 0;
   std::vector<GradSums> sums_;         // this pass's statistics by node index
   // By node: the consumer whose gradient this node's equals up to sign (see Cost above), or kNoNode.

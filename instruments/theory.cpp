@@ -10,32 +10,40 @@ namespace gradscope {
 
 namespace {
 
-// Σφ′(x)² over n elements of the activation K's input x and output y: φ′ into a block on the stack
-// (a loop the compiler vectorises), then the squares summed in N-lane vectors with kAcc
+// Σφ′(x)² over n elements of the activation K's input x and output y, in N-lane vectors with kAcc
 // independent accumulators (a plain loop's one chain of dependent additions is not vectorised and
-// leaves the adders idle; grad_stats.cpp's sweep does the same).
+// leaves the adders idle; grad_stats.cpp's sweep does the same). Each vector's N slopes are
+// evaluated in a loop of N, which the compiler turns into vector operations held in registers.
+// Accumulates in blocks of kBlock elements whose sums are then added, so that the rounding error
+// grows with the block length plus the number of blocks rather than with n.
 template <int N, class K, class T>
 inline __attribute__((always_inline)) double slope_squares(const T* x, const T* y, std::size_t n,
                                                            T attr) {
   using D = typename simd::Lanes<N>::D;
   constexpr int kAcc = 4;
   constexpr std::size_t kStep = N * kAcc, kBlock = 64 * kStep;
-  T d[kBlock];
   double total = 0;
-  for (std::size_t i = 0; i < n; i += kBlock) {
-    const std::size_t m = std::min(kBlock, n - i);
-    for (std::size_t j = 0; j < m; ++j) d[j] = K::slope(x[i + j], y[i + j], attr);
+  std::size_t i = 0;
+  while (n - i >= kStep) {
     D s[kAcc] = {};
-    std::size_t j = 0;
-    for (; j + kStep <= m; j += kStep)
+    const std::size_t stop = i + std::min(kBlock, (n - i) / kStep * kStep);
+    for (; i < stop; i += kStep) {
+#pragma GCC unroll 4
       for (int k = 0; k < kAcc; ++k) {
+        T d[N];
+#pragma GCC unroll 8
+        for (int j = 0; j < N; ++j) d[j] = K::slope(x[i + k * N + j], y[i + k * N + j], attr);
         D v;
-        simd::load<N>(v, d + j + k * N);
+        simd::load<N>(v, d);
         s[k] += v * v;
       }
+    }
     for (int k = 1; k < kAcc; ++k) s[0] += s[k];
     for (int k = 0; k < N; ++k) total += s[0][k];
-    for (; j < m; ++j) total += double(d[j]) * double(d[j]);
+  }
+  for (; i < n; ++i) {
+    const double d = K::slope(x[i], y[i], attr);
+    total += d * d;
   }
   return total;
 }
