@@ -67,14 +67,19 @@ void add_cell_outputs(CLI::App& cmd, const std::string& json_help, OutputOptions
   add_wide_option(cmd, out.wide);
 }
 
+// Claims --csv; with '-' the CSV takes standard output, so the report goes to standard error.
+void add_csv_output(Outputs& outputs, const std::string& csv) {
+  outputs.files().add_output("--csv", csv);  // refuses --csv - beside --json -
+  if (csv == "-") report_to_stderr();
+}
+
 }  // namespace
 
 void run_sweep(const SweepOptions& o) {
   const study::Shard shard = study::parse_shard(o.shard);
   if (o.threads < 1) fail("sweep: --threads {}: must be >= 1", o.threads);
   Outputs outputs(o.out, NetworkOptions{});
-  outputs.files().add_output("--csv", o.csv);  // refuses --csv - beside --json -
-  if (o.csv == "-") report_to_stderr();
+  add_csv_output(outputs, o.csv);
   const bool recurrent = o.grid.arch == "rnn" || o.grid.arch == "lstm";
   for (const CLI::Option* given : recurrent ? o.layer_only : o.recurrent_only)
     if (given && given->count())
@@ -129,7 +134,7 @@ struct MergeOptions {
 
 void run_merge(const MergeOptions& o) {
   Outputs outputs(o.out, NetworkOptions{});
-  outputs.files().add_output("--csv", o.csv);
+  add_csv_output(outputs, o.csv);
   std::vector<std::pair<std::string, json>> shards;
   for (const auto& f : o.files) {
     outputs.files().add_input("FILES", f);

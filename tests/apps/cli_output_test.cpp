@@ -350,6 +350,10 @@ TEST_CASE("outputs: sweep --arch names each cell's architecture and theory", "[c
   REQUIRE(run(box, grid + " --threads 1 --shard 2/2 --json b.json").code == 0);
   REQUIRE(run(box, "merge b.json a.json --json merged.json").code == 0);
   CHECK(slurp(box.dir() / "merged.json") == slurp(box.dir() / "whole.json"));
+  // With --csv -, standard output is the CSV alone; the table goes to standard error.
+  const Result csv = run(box, "merge b.json a.json --csv -");
+  REQUIRE(csv.code == 0);
+  CHECK(csv.out == slurp(box.dir() / "whole.csv"));
   // The architecture is part of the grid: an mlp shard does not merge with an rnn one.
   REQUIRE(run(box, "sweep --depths 5,6 --widths 4 --repeats 1 --samples 2 --shard 2/2 --json m.json")
               .code == 0);
