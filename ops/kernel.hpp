@@ -92,7 +92,7 @@ struct Rejection {
 // f(i, m, buffer) for consecutive blocks [i, i + m) of n elements, with a buffer of m elements on
 // the stack: room for a vector function's result (vector_math.hpp) without allocating.
 template <class T, class F>
-void for_blocks(Eigen::Index n, F&& f) {
+inline __attribute__((always_inline)) void for_blocks(Eigen::Index n, F&& f) {
   constexpr Eigen::Index kBlock = 256;
   std::array<T, kBlock> buffer;
   for (Eigen::Index i = 0; i < n; i += kBlock) f(i, std::min(kBlock, n - i), buffer.data());
@@ -256,19 +256,28 @@ struct Activation : Unary {};
 template <class K>
 inline constexpr bool is_activation = std::is_base_of_v<Activation, K>;
 
-// ga += gout ⊙ φ′(a) for an activation K. A plain loop across the samples, which GCC vectorises (the ternaries of the
-// piecewise-linear slopes become compare-and-blend), where Eigen 3.4's select() has no packet path.
+// ga += gout ⊙ φ′(a) for an activation K: plain loops across the samples, which GCC vectorises (the
+// slopes' ternaries become compare-and-blend; Eigen 3.4's select() has no packet path). The slopes
+// go to a buffer first: fused, g · (x > 0 ? 1 : 0) becomes x > 0 ? g : g · 0, a floating-point
+// operation on one arm of a branch, which GCC leaves scalar while exceptions may trap.
 template <class K, class T, int N>
 void backward_by_slope(Backward<T, N>& b) {
   const T* a = b.a.data();
   const T* y = b.out.data();
   const T* g = b.gout.data();
   T* ga = b.ga.data();
-  const Eigen::Index n = b.ga.size();
   const T attr = b.attr;
-  across_samples<N>([&]() __attribute__((always_inline)) {
-    for (Eigen::Index i = 0; i < n; ++i) ga[i] += g[i] * K::slope(a[i], y[i], attr);
-  });
+  if constexpr (N == 1) {
+    ga[0] += g[0] * K::slope(a[0], y[0], attr);
+  } else {
+    across_samples<N>([&]() __attribute__((always_inline)) {
+      for_blocks<T>(b.ga.size(), [&](Eigen::Index i, Eigen::Index m, T* s)
+                                     __attribute__((always_inline)) {
+        for (Eigen::Index k = 0; k < m; ++k) s[k] = K::slope(a[i + k], y[i + k], attr);
+        for (Eigen::Index k = 0; k < m; ++k) ga[i + k] += g[i + k] * s[k];
+      });
+    });
+  }
 }
 
 struct Elementwise {
