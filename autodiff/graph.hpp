@@ -424,7 +424,7 @@ class Graph {
   void abort_pass(std::uint32_t root, std::uint32_t i);
   void end_pass();  // however the pass ended: erases hooks and observers removed during it
   // Lazy zeroing of gradient slots, see backward.cpp.
-  void start_grad(Node& n);
+  bool start_grad(Node& n, bool store);
   bool take_reached(std::uint32_t i);
   void zero_grad(const Node& n);
   // The checks register_hook(Var) and register_hook(Parameter&) share; what names the target.

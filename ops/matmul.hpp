@@ -80,6 +80,7 @@ void small_outer_sum(const Y& y, const X& x, S& s) {
 struct Matmul {
   static constexpr int arity = 2;
   static constexpr bool has_attr = false;
+  static constexpr bool stores_first = true;
   static constexpr const char* rule = "inner dimensions must agree: (m x k)(k x n)";
   static Shape shape(Shape a, Shape b, double) {
     return a.cols == b.rows ? Shape{a.rows, b.cols} : Shape{};
@@ -95,17 +96,26 @@ struct Matmul {
     f.out.noalias() = f.a * f.b;
   }
   // dL/da = dL/dout bᵀ, dL/db = aᵀ dL/dout
+  // (a, the small factor, is zeroed where it is fresh; b, the large one, stored into.)
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
+    if (b.store_a) b.ga.setZero();
     if constexpr (N == Eigen::Dynamic) {
       const bool small = with_small_dims(b.a.rows(), b.a.cols(), [&](auto R, auto C) {
         if (wants(b.ga)) small_outer_sum<R, C>(b.gout, b.b, b.ga);
-        if (wants(b.gb)) small_times<true>(Eigen::Matrix<T, C, R>(b.a.transpose()), b.gout, b.gb);
+        const Eigen::Matrix<T, C, R> at = b.a.transpose();
+        if (b.store_b)
+          small_times<false>(at, b.gout, b.gb);
+        else if (wants(b.gb))
+          small_times<true>(at, b.gout, b.gb);
       });
       if (small) return;
     }
     if (wants(b.ga)) b.ga.noalias() += b.gout * b.b.transpose();
-    if (wants(b.gb)) b.gb.noalias() += b.a.transpose() * b.gout;
+    if (b.store_b)
+      b.gb.noalias() = b.a.transpose() * b.gout;
+    else if (wants(b.gb))
+      b.gb.noalias() += b.a.transpose() * b.gout;
   }
   // The first four shapes run the small-factor kernels (a at most 4x4), the last two Eigen's
   // general product.
