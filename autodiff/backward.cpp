@@ -122,8 +122,9 @@ inline void Graph<T>::backward_node(std::uint32_t i) {
   Node* b = binary ? &nodes_[n.in[1]] : nullptr;
   const bool need_a = a.flags & kRequiresGrad;
   const bool need_b = b && (b->flags & kRequiresGrad);
-  if (need_a) start_grad(a);
-  if (need_b) start_grad(*b);
+  constexpr bool store = ops::stores_first<K>;
+  const bool store_a = need_a && start_grad(a, store);
+  const bool store_b = need_b && start_grad(*b, store);
   T* g = grads_.data();
   with_shape_class(all_scalar(n, a, b), [&](auto shape_class) __attribute__((always_inline)) {
     constexpr int N = decltype(shape_class)::value;
@@ -137,7 +138,9 @@ inline void Graph<T>::backward_node(std::uint32_t i) {
                            map_of<N>(static_cast<const T*>(g + n.offset), sn),
                            map_of<N>(need_a ? g + a.offset : nullptr, sa),
                            map_of<N>(need_b ? g + b->offset : nullptr, sb),
-                           attr};
+                           attr,
+                           store_a,
+                           store_b};
     K::backward(bw);
   });
 }
@@ -158,12 +161,15 @@ void Graph<T>::accumulate_param(std::uint32_t i) {
 // zeroed when its first consumer's backward is about to add into it (start_grad, which marks the
 // node reached) or, if no consumer reached it, when the sweep passes it (take_reached). The slot is
 // then still in cache when it is first written, and the arena is swept once instead of twice. The
-// sweep clears each mark as it passes, so no mark outlives a pass.
+// sweep clears each mark as it passes, so no mark outlives a pass. A consumer whose kernel can
+// store its contribution (store: ops::stores_first) is not given a zeroed slot when it is the
+// first: start_grad returns true and the kernel stores (first-contribution stores, kernel.hpp).
 template <class T>
-inline void Graph<T>::start_grad(Node& n) {
-  if (n.flags & kReached) return;
+inline bool Graph<T>::start_grad(Node& n, bool store) {
+  if (n.flags & kReached) return false;
   n.flags |= kReached;
-  zero_grad(n);
+  if (!store) zero_grad(n);
+  return store;
 }
 
 template <class T>
@@ -304,7 +310,7 @@ void Graph<T>::remove(HookHandle handle) {
 #define GRADSCOPE_INSTANTIATE_BACKWARD(T)                                    \
   template void Graph<T>::chain(std::uint32_t);                              \
   template bool Graph<T>::take_reached(std::uint32_t);                       \
-  template void Graph<T>::start_grad(Node&);                                 \
+  template bool Graph<T>::start_grad(Node&, bool);                           \
   template void Graph<T>::zero_grad(const Node&);                            \
   template void Graph<T>::backward(Var<T>);                                  \
   template void Graph<T>::backward(Var<T>, const Matrix<T>&);                \

@@ -383,7 +383,7 @@ class Graph {
   void abort_pass(std::uint32_t root, std::uint32_t i);
   void end_pass();  // however the pass ended: erases hooks and observers removed during it
   // Lazy zeroing of gradient slots, see backward.cpp.
-  __attribute__((always_inline)) void start_grad(Node& n);
+  __attribute__((always_inline)) bool start_grad(Node& n, bool store);
   __attribute__((always_inline)) bool take_reached(std::uint32_t i);
   __attribute__((always_inline)) void zero_grad(const Node& n);
   // The checks register_hook(Var) and register_hook(Parameter&) share; what names the target.

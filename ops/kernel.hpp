@@ -11,6 +11,7 @@
 //                              say (bce: probabilities; cross_entropy: class labels), checked
 //                              while recording; a Rejection
 //   forward(f), backward(b)    backward *adds* each input's gradient into ga/gb (inputs may be shared)
+//   stores_first               optional, true: backward stores where store_a/store_b say (below)
 //   test_shapes, test_attrs,   what the generic finite-difference checker feeds it
 //   domain                     per input: sample range, and a gap around 0 to keep away from kinks
 // and inherits most of that from one of the categories below.
@@ -56,12 +57,22 @@ struct Forward {
 };
 
 // ga/gb have a null data pointer when that input needs no gradient; kernels test wants().
+// First-contribution stores: for an op that declares stores_first, store_a (store_b) says that ga
+// (gb) holds no earlier contribution and was not zeroed, so the kernel stores into it instead of
+// adding, which saves a fill and a read. When a and b are the same node only ga can be fresh: such
+// a kernel writes all of ga before any of gb.
 template <class T, int N = Eigen::Dynamic>
 struct Backward {
   Value<T, N> a, b, out, gout;
   MutableValue<T, N> ga, gb;
   T attr;
+  bool store_a = false, store_b = false;
 };
+
+template <class K, class = void>
+inline constexpr bool stores_first = false;
+template <class K>
+inline constexpr bool stores_first<K, std::void_t<decltype(K::stores_first)>> = K::stores_first;
 
 template <class M>
 bool wants(const M& grad) {
@@ -92,7 +103,7 @@ struct Rejection {
 // f(i, m, buffer) for consecutive blocks [i, i + m) of n elements, with a buffer of m elements on
 // the stack: room for a vector function's result (vector_math.hpp) without allocating.
 template <class T, class F>
-void for_blocks(Eigen::Index n, F&& f) {
+inline __attribute__((always_inline)) void for_blocks(Eigen::Index n, F&& f) {
   constexpr Eigen::Index kBlock = 256;
   std::array<T, kBlock> buffer;
   for (Eigen::Index i = 0; i < n; i += kBlock) f(i, std::min(kBlock, n - i), buffer.data());
@@ -140,23 +151,28 @@ auto expand(const M& x, Eigen::Index rows, Eigen::Index cols) {
     return x.replicate(rows / x.rows(), cols / x.cols());
 }
 
-// g += e summed down to g's shape (e has the broadcast shape).
+// g += e summed down to g's shape (e has the broadcast shape); g = that sum if store.
 // An operand e that is a whole contiguous array (the output gradient itself, as for add and sub's
 // first input) runs plain loops across the samples: g += e, and a column g of at most kSmallDim
 // rows (a bias's gradient) summed through one accumulator per position of kPeriod (2 periods, so
 // that consecutive vectors' additions do not wait on each other).
 template <class G, class E>
-void add_reduced(G& g, const E& e) {
+void add_reduced(G& g, const E& e, bool store = false) {
   if constexpr (G::SizeAtCompileTime != 1 && bool(E::Flags & Eigen::DirectAccessBit)) {
     const typename G::Scalar* x = e.data();
     auto* y = g.data();
     const Eigen::Index total = e.size();
     if (g.rows() == e.rows() && g.cols() == e.cols()) {
       across_samples<Eigen::Dynamic>([&]() __attribute__((always_inline)) {
-        for (Eigen::Index k = 0; k < total; ++k) y[k] += x[k];
+        if (store)
+          for (Eigen::Index k = 0; k < total; ++k) y[k] = x[k];
+        else
+          for (Eigen::Index k = 0; k < total; ++k) y[k] += x[k];
       });
       return;
     }
+    if (store) g.setZero();
+    store = false;
     const bool rows = g.cols() == 1 && g.rows() == e.rows() &&
                       with_small(g.rows(), [&](auto R) {
                         constexpr int P = 2 * kPeriod<R>;
@@ -171,6 +187,7 @@ void add_reduced(G& g, const E& e) {
                       });
     if (rows) return;
   }
+  if (store) g.setZero();
   if (g.rows() == e.rows() && g.cols() == e.cols())
     g.array() += e;
   else if (g.rows() == 1 && g.cols() == 1)
@@ -256,19 +273,32 @@ struct Activation : Unary {};
 template <class K>
 inline constexpr bool is_activation = std::is_base_of_v<Activation, K>;
 
-// ga += gout ⊙ φ′(a) for an activation K. A plain loop across the samples, which GCC vectorises (the ternaries of the
-// piecewise-linear slopes become compare-and-blend), where Eigen 3.4's select() has no packet path.
+// ga (+)= gout ⊙ φ′(a) for an activation K: plain loops across the samples, which GCC vectorises (the
+// slopes' ternaries become compare-and-blend; Eigen 3.4's select() has no packet path). The slopes
+// go to a buffer first: fused, g · (x > 0 ? 1 : 0) becomes x > 0 ? g : g · 0, a floating-point
+// operation on one arm of a branch, which GCC leaves scalar while exceptions may trap.
 template <class K, class T, int N>
 void backward_by_slope(Backward<T, N>& b) {
   const T* a = b.a.data();
   const T* y = b.out.data();
   const T* g = b.gout.data();
   T* ga = b.ga.data();
-  const Eigen::Index n = b.ga.size();
   const T attr = b.attr;
-  across_samples<N>([&]() __attribute__((always_inline)) {
-    for (Eigen::Index i = 0; i < n; ++i) ga[i] += g[i] * K::slope(a[i], y[i], attr);
-  });
+  const bool store = b.store_a;
+  if constexpr (N == 1) {
+    ga[0] = (store ? T(0) : ga[0]) + g[0] * K::slope(a[0], y[0], attr);
+  } else {
+    across_samples<N>([&]() __attribute__((always_inline)) {
+      for_blocks<T>(b.ga.size(), [&](Eigen::Index i, Eigen::Index m, T* s)
+                                     __attribute__((always_inline)) {
+        for (Eigen::Index k = 0; k < m; ++k) s[k] = K::slope(a[i + k], y[i + k], attr);
+        if (store)
+          for (Eigen::Index k = 0; k < m; ++k) ga[i + k] = g[i + k] * s[k];
+        else
+          for (Eigen::Index k = 0; k < m; ++k) ga[i + k] += g[i + k] * s[k];
+      });
+    });
+  }
 }
 
 struct Elementwise {
@@ -301,79 +331,6 @@ struct Loss {
   static constexpr std::array<double, 1> test_attrs{0.0};
 };
 
-// Reductions: the attribute is the axis as in NumPy for a matrix, 0 (or -2) down the rows, result
-// 1 x cols, and 1 (or -1) across the columns, result rows x 1; or all_axes, every element, result
-// 1x1. all_axes is NaN, NumPy's axis=None: no integer axis a caller writes can mean "everything".
-struct Reduction : Unary {
-  static constexpr bool has_attr = true;
-  static constexpr double all_axes = std::numeric_limits<double>::quiet_NaN();
-  static constexpr const char* rule =
-      "axis must be 0 or -2 (down the rows) or 1 or -1 (across the columns); sum(x) and mean(x) "
-      "without an axis reduce over every element";
-  enum class Along { All, Rows, Cols, Invalid };
-  static Along along(double axis) {
-    if (std::isnan(axis)) return Along::All;
-    if (axis == 0 || axis == -2) return Along::Rows;
-    if (axis == 1 || axis == -1) return Along::Cols;
-    return Along::Invalid;
-  }
-  static Shape shape(Shape a, Shape, double axis) {
-    switch (along(axis)) {
-      case Along::All: return {1, 1};
-      case Along::Rows: return {1, a.cols};
-      case Along::Cols: return {a.rows, 1};
-      case Along::Invalid: break;
-    }
-    return {};
-  }
-  // How many elements go into each output element.
-  static double count(Shape a, double axis) {
-    const Along d = along(axis);
-    return d == Along::All ? double(a.size()) : d == Along::Rows ? double(a.rows) : double(a.cols);
-  }
-  static constexpr std::array<double, 5> test_attrs{all_axes, 0.0, 1.0, -1.0, -2.0};
-};
-
-// Ops along one axis: on each column (axis 0, down the rows) or on each row (axis 1, across the
-// columns). Softmax and its kin keep the shape; AxisReduction's reduce each line to one element.
-inline constexpr const char* kAxisRule =
-    "axis must be 0 (down the rows: each column) or 1 (across the columns: each row)";
-struct AlongAxis : Unary {
-  static constexpr bool has_attr = true;
-  static constexpr const char* rule = kAxisRule;
-  static Shape shape(Shape a, Shape, double axis) { return axis == 0 || axis == 1 ? a : Shape{}; }
-  static constexpr std::array<double, 2> test_attrs{0.0, 1.0};
-};
-struct AxisReduction : Reduction {
-  static constexpr const char* rule = kAxisRule;
-  // Only 0 and 1, which for_each_line walks; not the reductions' other spellings.
-  static Shape shape(Shape a, Shape, double axis) {
-    return axis == 0 || axis == 1 ? Reduction::shape(a, {}, axis) : Shape{};
-  }
-  static constexpr std::array<double, 2> test_attrs{0.0, 1.0};
-};
-
-// f(line of m, line of more...) for each column j (axis 0) or row i (axis 1) of m: the same
-// column or row of every matrix (a reduction's output has one element per line).
-template <class F, class M, class... More>
-void for_each_line(double axis, F&& f, M& m, More&... more) {
-  if (axis == 0)
-    for (Eigen::Index j = 0; j < m.cols(); ++j) f(m.col(j), more.col(j)...);
-  else
-    for (Eigen::Index i = 0; i < m.rows(); ++i) f(m.row(i), more.row(i)...);
-}
-
-// The largest element m of a line x and s = Σ exp(x - m), which is at least 1 (the term of m
-// itself) and overflows only if x has more elements than the type's largest value:
-// ln Σ exp(x) = m + ln s and softmax(x) = exp(x - m) / s without forming exp of a large x. The
-// ops use x - m (exact near m) and ln s (at most ln of the line's length), not x - ln Σ exp(x),
-// which loses the digits of a small difference of two large numbers.
-template <class Line>
-std::pair<typename Line::Scalar, typename Line::Scalar> max_and_exp_sum(const Line& x) {
-  const auto m = x.maxCoeff();
-  return {m, (x.array() - m).exp().sum()};
-}
-
 // Ops that copy elements into a new arrangement (slice, concat): two operands and a whole-number
 // attribute; backward routes each gradient element back to where its value came from.
 struct Rearrangement : Elementwise {
@@ -382,15 +339,6 @@ struct Rearrangement : Elementwise {
 
 // Whether x is a whole number in [0, n): an axis position or a class index held as a number.
 inline bool whole_below(double x, double n) { return x >= 0 && x < n && x == std::floor(x); }
-
-template <class Out, class M>
-void reduce_forward(Out& out, const M& a, double axis) {
-  switch (Reduction::along(axis)) {
-    case Reduction::Along::All: out(0, 0) = a.sum(); break;
-    case Reduction::Along::Rows: out = a.colwise().sum(); break;
-    default: out = a.rowwise().sum(); break;
-  }
-}
 
 }  // namespace ops
 }  // namespace gradscope

@@ -45,28 +45,42 @@ void small_times(const S& s, const X& x, Out& out) {
   });
 }
 
-// s += y xᵀ for y R x n, x C x n and s R x C small. Two accumulators, even and odd columns, so
-// that consecutive columns' additions do not wait on each other.
+// s += y xᵀ for y R x n, x C x n and s R x C small: a loop across the samples (across_samples).
+// Per sample, column c of s gains y.col(j) x(c, j); G consecutive samples' R-row columns lie in
+// y as G·R = 2·kPeriod<R> consecutive values (two whole sets of 4-lane vectors, so that
+// consecutive vectors' additions do not wait on each other), which add into one accumulator per
+// position and column c. Each accumulator is its own chain of additions in sample order, so the
+// loop vectorises without reassociating a sum.
 template <int R, int C, class Y, class X, class S>
 void small_outer_sum(const Y& y, const X& x, S& s) {
   using T = typename Y::Scalar;
-  Eigen::Matrix<T, R, C> even = Eigen::Matrix<T, R, C>::Zero(), odd = even;
-  using YCol = Eigen::Map<const Eigen::Matrix<T, R, 1>>;
-  using XCol = Eigen::Map<const Eigen::Matrix<T, C, 1>>;
+  constexpr int G = 2 * kPeriod<R> / R;  // samples per iteration
+  const T* ys = y.data();
+  const T* xs = x.data();
+  T* out = s.data();
   const Eigen::Index n = y.cols();
-  Eigen::Index j = 0;
-  for (; j + 1 < n; j += 2) {
-    even.noalias() += YCol(y.data() + j * R) * XCol(x.data() + j * C).transpose();
-    odd.noalias() += YCol(y.data() + (j + 1) * R) * XCol(x.data() + (j + 1) * C).transpose();
-  }
-  if (j < n) even.noalias() += YCol(y.data() + j * R) * XCol(x.data() + j * C).transpose();
-  Eigen::Map<Eigen::Matrix<T, R, C>>(s.data()) += even + odd;
+  across_samples<Eigen::Dynamic>([&]() __attribute__((always_inline)) {
+    T acc[C][G * R] = {};
+    Eigen::Index j = 0;
+    for (; j + G <= n; j += G)
+      for (int c = 0; c < C; ++c)
+        for (int q = 0; q < G; ++q)
+          for (int r = 0; r < R; ++r)
+            acc[c][q * R + r] += ys[(j + q) * R + r] * xs[(j + q) * C + c];
+    for (; j < n; ++j)
+      for (int c = 0; c < C; ++c)
+        for (int r = 0; r < R; ++r) acc[c][r] += ys[j * R + r] * xs[j * C + c];
+    for (int c = 0; c < C; ++c)
+      for (int q = 0; q < G; ++q)
+        for (int r = 0; r < R; ++r) out[c * R + r] += acc[c][q * R + r];
+  });
 }
 
 // out = a b, (m x k)(k x n) -> m x n
 struct Matmul {
   static constexpr int arity = 2;
   static constexpr bool has_attr = false;
+  static constexpr bool stores_first = true;
   static constexpr const char* rule = "inner dimensions must agree: (m x k)(k x n)";
   static Shape shape(Shape a, Shape b, double) {
     return a.cols == b.rows ? Shape{a.rows, b.cols} : Shape{};
@@ -82,17 +96,26 @@ struct Matmul {
     f.out.noalias() = f.a * f.b;
   }
   // dL/da = dL/dout bᵀ, dL/db = aᵀ dL/dout
+  // (a, the small factor, is zeroed where it is fresh; b, the large one, stored into.)
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
+    if (b.store_a) b.ga.setZero();
     if constexpr (N == Eigen::Dynamic) {
       const bool small = with_small_dims(b.a.rows(), b.a.cols(), [&](auto R, auto C) {
         if (wants(b.ga)) small_outer_sum<R, C>(b.gout, b.b, b.ga);
-        if (wants(b.gb)) small_times<true>(Eigen::Matrix<T, C, R>(b.a.transpose()), b.gout, b.gb);
+        const Eigen::Matrix<T, C, R> at = b.a.transpose();
+        if (b.store_b)
+          small_times<false>(at, b.gout, b.gb);
+        else if (wants(b.gb))
+          small_times<true>(at, b.gout, b.gb);
       });
       if (small) return;
     }
     if (wants(b.ga)) b.ga.noalias() += b.gout * b.b.transpose();
-    if (wants(b.gb)) b.gb.noalias() += b.a.transpose() * b.gout;
+    if (b.store_b)
+      b.gb.noalias() = b.a.transpose() * b.gout;
+    else if (wants(b.gb))
+      b.gb.noalias() += b.a.transpose() * b.gout;
   }
   // The first four shapes run the small-factor kernels (a at most 4x4), the last two Eigen's
   // general product.

@@ -1,5 +1,5 @@
 #pragma once
-#include "gradscope/ops/kernel.hpp"
+#include "gradscope/ops/reduction.hpp"
 
 namespace gradscope::ops {
 

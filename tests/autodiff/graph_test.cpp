@@ -41,6 +41,27 @@ TEST_CASE("diamond: gradients add where a node feeds two consumers", "[autodiff]
   CHECK(x.grad()(0, 0) == Approx(3 * std::exp(1.5) * 2.5).epsilon(1e-14));
 }
 
+TEST_CASE("a node that is both inputs of add and matmul gets both contributions", "[autodiff]") {
+  // Add, matmul and relu store the first contribution into an unzeroed slot; the repeats run in
+  // slots that hold the previous pass's gradients. 2x2 takes matmul's small-factor kernels, 5x5
+  // Eigen's product. d/dx Σ(x + x) + Σ(x x) + Σ relu(x) = 2 + 1 xᵀ + xᵀ 1 + [x > 0].
+  for (int n : {2, 5}) {
+    Matrix<double> xv = Matrix<double>::Random(n, n);
+    Parameter<double> p(xv, "x");
+    Graph<double> g;
+    const Matrix<double> ones = Matrix<double>::Ones(n, n);
+    Matrix<double> want = 2 * ones + ones * xv.transpose() + xv.transpose() * ones;
+    want += (xv.array() > 0).cast<double>().matrix();
+    for (int pass = 0; pass < 3; ++pass) {
+      g.clear();
+      auto x = g.param(p);
+      g.backward(sum(x + x) + sum(matmul(x, x)) + sum(relu(x)));
+      CHECK((p.grad() - want).cwiseAbs().maxCoeff() < 1e-12);
+      p.zero_grad();
+    }
+  }
+}
+
 TEST_CASE("an input the root does not depend on gets a zero gradient", "[autodiff]") {
   Graph<double> g;
   auto x = g.variable(2.0, "x"), unused = g.variable(5.0, "unused");
