@@ -371,10 +371,11 @@ class Graph {
 
   // The backward pass (backward.cpp): backward_from runs the reverse loop, chain(i) node i's step.
   // The loop's steps are forced inline into it, and GCC takes always_inline for a class
-  // template's member only from its declaration here, not from its definition.
+  // template's member only from its declaration here, not from its definition. Declared inline
+  // too: graph.cpp instantiates the class without seeing their definitions (backward.cpp).
   void backward_from(std::uint32_t root, const T* root_grad);
   void start_pass(std::uint32_t root, const T* root_grad);
-  __attribute__((always_inline)) void chain(std::uint32_t i);
+  __attribute__((always_inline)) inline void chain(std::uint32_t i);
   template <class K>
   __attribute__((always_inline)) void backward_node(std::uint32_t i);
   void accumulate_param(std::uint32_t i);
@@ -383,9 +384,9 @@ class Graph {
   void abort_pass(std::uint32_t root, std::uint32_t i);
   void end_pass();  // however the pass ended: erases hooks and observers removed during it
   // Lazy zeroing of gradient slots, see backward.cpp.
-  __attribute__((always_inline)) bool start_grad(Node& n, bool store);
-  __attribute__((always_inline)) bool take_reached(std::uint32_t i);
-  __attribute__((always_inline)) void zero_grad(const Node& n);
+  __attribute__((always_inline)) inline bool start_grad(Node& n, bool store);
+  __attribute__((always_inline)) inline bool take_reached(std::uint32_t i);
+  __attribute__((always_inline)) inline void zero_grad(const Node& n);
   // The checks register_hook(Var) and register_hook(Parameter&) share; what names the target.
   void check_new_hook(const Hook& hook, const std::string& what) const;
   // Anomaly checks: node i's value; the gradients node i's backward gave its inputs; node i's
