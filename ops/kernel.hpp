@@ -158,11 +158,13 @@ auto expand(const M& x, Eigen::Index rows, Eigen::Index cols) {
 // that consecutive vectors' additions do not wait on each other).
 template <class G, class E>
 void add_reduced(G& g, const E& e, bool store = false) {
+  const bool same_shape = g.rows() == e.rows() && g.cols() == e.cols();
+  if (store && !same_shape) g.setZero();  // a sum down to g's shape accumulates from zero
   if constexpr (G::SizeAtCompileTime != 1 && bool(E::Flags & Eigen::DirectAccessBit)) {
     const typename G::Scalar* x = e.data();
     auto* y = g.data();
     const Eigen::Index total = e.size();
-    if (g.rows() == e.rows() && g.cols() == e.cols()) {
+    if (same_shape) {
       across_samples<Eigen::Dynamic>([&]() __attribute__((always_inline)) {
         if (store)
           for (Eigen::Index k = 0; k < total; ++k) y[k] = x[k];
@@ -171,8 +173,6 @@ void add_reduced(G& g, const E& e, bool store = false) {
       });
       return;
     }
-    if (store) g.setZero();
-    store = false;
     const bool rows = g.cols() == 1 && g.rows() == e.rows() &&
                       with_small(g.rows(), [&](auto R) {
                         constexpr int P = 2 * kPeriod<R>;
@@ -187,8 +187,9 @@ void add_reduced(G& g, const E& e, bool store = false) {
                       });
     if (rows) return;
   }
-  if (store) g.setZero();
-  if (g.rows() == e.rows() && g.cols() == e.cols())
+  if (same_shape && store)
+    g.array() = e;
+  else if (same_shape)
     g.array() += e;
   else if (g.rows() == 1 && g.cols() == 1)
     g(0, 0) += e.sum();
