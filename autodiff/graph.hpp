@@ -356,8 +356,8 @@ class Graph {
   // struct K (ops/kernel.hpp) at compile time. apply() is inline, so that where the op is a
   // constant (functions.hpp) the call goes straight to record<K, op>. record returns the new
   // node's index, in a register, and apply() builds the Var around it: a 24-byte Var returned
-  // from the out-of-line call would come back through memory, field by field, and the caller's
-  // wider copy of it could not be forwarded from those stores, a stall on every scalar op.
+  // from the out-of-line call comes back through memory, field by field, and a caller copying it
+  // whole with a wider load cannot have it forwarded from those stores, and stalls.
   template <class K, Op op>
   std::uint32_t record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc);
   // The Error for operands whose values op does not accept (K::reject found r).
