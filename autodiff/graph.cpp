@@ -231,7 +231,7 @@ Var<T> Graph<T>::param(Parameter<T>& p, SourceLoc loc) {
 
 template <class T>
 template <class K, Op op>
-Var<T> Graph<T>::record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
+std::uint32_t Graph<T>::record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc) {
   constexpr bool binary = K::arity > 1;
   const std::string_view name = op_info(op).name;
   if (int(inputs.size()) != K::arity)
@@ -274,7 +274,7 @@ Var<T> Graph<T>::record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc 
     });
   });
   if (anomaly_) check_value(i);
-  return Var<T>(this, i, epoch_);
+  return i;
 }
 
 // --- bookkeeping -----------------------------------------------------------------------------------
@@ -359,10 +359,10 @@ typename Graph<T>::NoGradGuard Graph<T>::no_grad() {
 template class Graph<double>;
 template class Graph<float>;
 #define GRADSCOPE_INSTANTIATE_RECORD(Name, str)                                                    \
-  template Var<double> Graph<double>::record<ops::Name, Op::Name>(                                 \
+  template std::uint32_t Graph<double>::record<ops::Name, Op::Name>(                               \
       std::initializer_list<Var<double>>, double, SourceLoc);                                      \
-  template Var<float> Graph<float>::record<ops::Name, Op::Name>(std::initializer_list<Var<float>>, \
-                                                                float, SourceLoc);
+  template std::uint32_t Graph<float>::record<ops::Name, Op::Name>(                                \
+      std::initializer_list<Var<float>>, float, SourceLoc);
 GRADSCOPE_OPS(GRADSCOPE_INSTANTIATE_RECORD)
 #undef GRADSCOPE_INSTANTIATE_RECORD
 template class NodeView<double>;

@@ -354,9 +354,12 @@ class Graph {
   const T* param_value(const Node& n) const;
   // apply() and backward dispatch on the op code once, to these, which know the op's kernel
   // struct K (ops/kernel.hpp) at compile time. apply() is inline, so that where the op is a
-  // constant (functions.hpp) the call goes straight to record<K, op>.
+  // constant (functions.hpp) the call goes straight to record<K, op>. record returns the new
+  // node's index, in a register, and apply() builds the Var around it: a 24-byte Var returned
+  // from the out-of-line call comes back through memory, field by field, and a caller copying it
+  // whole with a wider load cannot have it forwarded from those stores, and stalls.
   template <class K, Op op>
-  Var<T> record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc);
+  std::uint32_t record(std::initializer_list<Var<T>> inputs, T attr, SourceLoc loc);
   // The Error for operands whose values op does not accept (K::reject found r).
   [[noreturn, gnu::cold, gnu::noinline]] void bad_values(Op op, std::uint32_t in0,
                                                          std::uint32_t in1, ops::Rejection r,
@@ -463,7 +466,7 @@ inline Var<T> Graph<T>::apply(Op op, std::initializer_list<Var<T>> inputs, T att
   switch (op) {
 #define GRADSCOPE_RECORD(Name, str) \
   case Op::Name:                    \
-    return record<ops::Name, Op::Name>(inputs, attr, loc);
+    return Var<T>(this, record<ops::Name, Op::Name>(inputs, attr, loc), epoch_);
     GRADSCOPE_OPS(GRADSCOPE_RECORD)
 #undef GRADSCOPE_RECORD
     default:
