@@ -80,7 +80,7 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   g.labels_into(labels_);  // every node's scope and local name in one walk, for on_node
   const auto n = std::uint32_t(g.size());
   sums_.assign(n, GradSums{});
-  record_of_.resize(n);
+  record_of_.assign(n, kNoNode);
   // Which gradients are copies of a consumer's (see Cost in monitor.hpp), and which nodes are the
   // units' activations: from the structure, so only when it changed.
   const bool found = finder_.find(g);
@@ -221,9 +221,10 @@ void GradientMonitor<T>::record_history() {
     UnitHistory& u = e.units[k];
     u.scope = scope_index(finder_.units()[k].scope);
     const std::uint32_t nodes[4] = {ld.z_node, ld.a_node, ld.w_node, ld.b_node};
-    for (int kind = 0; kind < 4; ++kind)  // as the pass's node records hold them
-      u.kind[std::size_t(kind)] =
-          nodes[kind] == kNoNode ? GradStats{} : nodes_[record_of_[nodes[kind]]].stats;
+    for (int kind = 0; kind < 4; ++kind) {  // as the pass's node records hold them
+      const std::uint32_t record = nodes[kind] == kNoNode ? kNoNode : record_of_[nodes[kind]];
+      u.kind[std::size_t(kind)] = record == kNoNode ? GradStats{} : nodes_[record].stats;
+    }
     u.gain = ld.gain;
     u.theory_gain = ld.theory_gain;
     u.verdict = ld.verdict;
