@@ -36,12 +36,21 @@ Verdict verdict_of(double gain, Verdict previous, const DiagnosisThresholds& th)
   return gain < low ? Verdict::Vanishing : gain > high ? Verdict::Exploding : Verdict::Stable;
 }
 
-// Geometric mean of x[first..last] (inclusive); NaN if any is not positive and finite.
+// Geometric mean over first..last (inclusive) from the logarithms log_x(l); NaN if any x is not
+// positive and finite.
 template <class Get>
-double geometric_mean(int first, int last, Get x) {
+double geometric_mean(int first, int last, Get log_x) {
   double sum = 0;
-  for (int l = first; l <= last; ++l) sum += std::log(x(l));
+  for (int l = first; l <= last; ++l) sum += log_x(l);
   return std::exp(sum / (last - first + 1));
+}
+
+// The parameter of node `node` in parameters (in creation order, so sorted by node), or null.
+const ParameterRatio* find_parameter(const std::vector<ParameterRatio>& parameters,
+                                     std::uint32_t node) {
+  const auto it = std::lower_bound(parameters.begin(), parameters.end(), node,
+                                   [](const ParameterRatio& p, std::uint32_t n) { return p.node < n; });
+  return it != parameters.end() && it->node == node ? &*it : nullptr;
 }
 
 // ‖g‖ of node i's gradient: from the caller's measurements when it has them, else read.
@@ -123,9 +132,8 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
     ld.grad_norm = grad_l2_norm(g, u.z, grads);
     ld.grad_rms = ld.grad_norm / std::sqrt(double(z.shape().size()));
     ld.gain = ld.trend = ld.theory_gain = kNoValue;
-    ld.weight_ratio = kNoValue;
-    for (const auto& pr : out.parameters)
-      if (pr.node == u.param) ld.weight_ratio = pr.ratio;
+    const ParameterRatio* pr = find_parameter(out.parameters, u.param);
+    ld.weight_ratio = pr ? pr->ratio : kNoValue;
   }
   if (depth < 3) {
     if (out.note.empty()) out.note = "fewer than 3 units: no gain to measure over hidden layers";
@@ -144,9 +152,8 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
     const LayerNodes &unit = units[std::size_t(l - 1)], &up = units[std::size_t(l)];
     const double measured = figures.slope_squared ? (*figures.slope_squared)[std::size_t(l - 1)] : kNoValue;
     const double slope_squared = std::isnan(measured) ? mean_slope_squared(g, unit) : measured;
-    double w_norm = kNoValue;
-    for (const auto& pr : out.parameters)
-      if (pr.node == up.param) w_norm = pr.value_norm;
+    const ParameterRatio* pr = find_parameter(out.parameters, up.param);
+    double w_norm = pr ? pr->value_norm : kNoValue;
     if (std::isnan(w_norm) && up.w != kNoNode) w_norm = l2_norm(g.node(up.w).value());
     ld.theory_gain = mean_field_gain(g, up, slope_squared, w_norm);
   }
@@ -158,19 +165,23 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
     out.note = "a unit's gradient holds NaN or Inf";
     return;
   }
-  auto gain = [&](int l) { return out.layers[std::size_t(l - 1)].gain; };
-  auto theory = [&](int l) { return out.layers[std::size_t(l - 1)].theory_gain; };
+  // Each gain's logarithm once: the trends' windows overlap.
+  out.log_gains.resize(std::size_t(depth - 1));
+  for (int l = 1; l < depth; ++l)
+    out.log_gains[std::size_t(l - 1)] = std::log(out.layers[std::size_t(l - 1)].gain);
+  auto log_gain = [&](int l) { return out.log_gains[std::size_t(l - 1)]; };
+  auto log_theory = [&](int l) { return std::log(out.layers[std::size_t(l - 1)].theory_gain); };
   for (int l = 1; l < depth; ++l) {
     auto& ld = out.layers[std::size_t(l - 1)];
-    ld.trend = geometric_mean(std::max(1, l - th.window), std::min(depth - 1, l + th.window), gain);
+    ld.trend = geometric_mean(std::max(1, l - th.window), std::min(depth - 1, l + th.window), log_gain);
     ld.verdict = verdict_of(ld.trend, ld.verdict, th);
   }
   out.layers.back().verdict = Verdict::Unknown;
 
   // The hidden stack 1..L-1: L-2 gains.
   const int hidden = depth - 2;
-  out.measured_gain = geometric_mean(1, hidden, gain);
-  out.theory_gain = geometric_mean(1, hidden, theory);
+  out.measured_gain = geometric_mean(1, hidden, log_gain);
+  out.theory_gain = geometric_mean(1, hidden, log_theory);
   out.verdict = network_verdict(out.measured_gain, out.total_gain, previous_network, th);
 }
 

@@ -73,6 +73,37 @@ TEST_CASE("history: every k-th pass, decimated when full, bounded over 50,000 it
   CHECK(monitor.memory_bytes() == bytes_at_5000);
 }
 
+// A unit's node that backward does not reach in a pass (here a weight recorded under no_grad, at
+// the index where the pass before had one with a gradient) has no statistics in that pass's entry.
+TEST_CASE("history: a unit's node not reached in a pass has no statistics in its entry",
+          "[monitor][history]") {
+  const auto p = post_points(10, 7, 6, 7);
+  auto net = post_net(6, 0.8, "relu", "sigmoid");
+  GradientMonitor<double> monitor(quiet());
+  Graph<double> g;
+  g.add_observer(monitor);
+  for (bool frozen : {false, true}) {
+    g.clear();
+    auto a = g.constant(p.x, "x");
+    for (int l = 1; l <= net.depth(); ++l) {
+      auto s = g.scope("layer" + std::to_string(l));
+      auto w = [&] {
+        if (!(frozen && l == 3)) return g.param(net.w[std::size_t(l - 1)]);
+        auto off = g.no_grad();
+        return g.param(net.w[std::size_t(l - 1)]);
+      }();
+      auto z = matmul(transpose(w), a) + g.param(net.b[std::size_t(l - 1)]);
+      a = l < net.depth() ? relu(z) : sigmoid(z);
+    }
+    g.backward(bce(a, g.constant(p.y, "y")));
+    REQUIRE(monitor.history().size() == (frozen ? 2u : 1u));
+    const UnitHistory& unit3 = monitor.history().back().units.at(2);
+    INFO(frozen);
+    CHECK((unit3.kind[std::size_t(GradKind::W)].elements == 0) == frozen);
+    CHECK(unit3.kind[std::size_t(GradKind::Z)].elements == 40);  // 2 units x 20 points
+  }
+}
+
 TEST_CASE("CSV and JSON writers", "[monitor][io]") {
   const auto p = post_points(10, 7, 6, 7);
   auto net = post_net(10, 0.8, "relu", "sigmoid");
