@@ -48,8 +48,8 @@ double geometric_mean(int first, int last, Get log_x) {
 // The parameter of node `node` in parameters (in creation order, so sorted by node), or null.
 const ParameterRatio* find_parameter(const std::vector<ParameterRatio>& parameters,
                                      std::uint32_t node) {
-  const auto it = std::lower_bound(parameters.begin(), parameters.end(), node,
-                                   [](const ParameterRatio& p, std::uint32_t n) { return p.node < n; });
+  const auto before = [](const ParameterRatio& p, std::uint32_t n) { return p.node < n; };
+  const auto it = std::lower_bound(parameters.begin(), parameters.end(), node, before);
   return it != parameters.end() && it->node == node ? &*it : nullptr;
 }
 
@@ -173,7 +173,8 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
   auto log_theory = [&](int l) { return std::log(out.layers[std::size_t(l - 1)].theory_gain); };
   for (int l = 1; l < depth; ++l) {
     auto& ld = out.layers[std::size_t(l - 1)];
-    ld.trend = geometric_mean(std::max(1, l - th.window), std::min(depth - 1, l + th.window), log_gain);
+    ld.trend =
+        geometric_mean(std::max(1, l - th.window), std::min(depth - 1, l + th.window), log_gain);
     ld.verdict = verdict_of(ld.trend, ld.verdict, th);
   }
   out.layers.back().verdict = Verdict::Unknown;
