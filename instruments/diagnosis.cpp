@@ -36,12 +36,11 @@ Verdict verdict_of(double gain, Verdict previous, const DiagnosisThresholds& th)
   return gain < low ? Verdict::Vanishing : gain > high ? Verdict::Exploding : Verdict::Stable;
 }
 
-// Geometric mean over first..last (inclusive) from the logarithms log_x(l); NaN if any x is not
-// positive and finite.
+// Geometric mean of x[first..last] (inclusive); NaN if any is not positive and finite.
 template <class Get>
-double geometric_mean(int first, int last, Get log_x) {
+double geometric_mean(int first, int last, Get x) {
   double sum = 0;
-  for (int l = first; l <= last; ++l) sum += log_x(l);
+  for (int l = first; l <= last; ++l) sum += std::log(x(l));
   return std::exp(sum / (last - first + 1));
 }
 
@@ -165,24 +164,19 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
     out.note = "a unit's gradient holds NaN or Inf";
     return;
   }
-  // Each gain's logarithm once: the trends' windows overlap.
-  out.log_gains.resize(std::size_t(depth - 1));
-  for (int l = 1; l < depth; ++l)
-    out.log_gains[std::size_t(l - 1)] = std::log(out.layers[std::size_t(l - 1)].gain);
-  auto log_gain = [&](int l) { return out.log_gains[std::size_t(l - 1)]; };
-  auto log_theory = [&](int l) { return std::log(out.layers[std::size_t(l - 1)].theory_gain); };
+  auto gain = [&](int l) { return out.layers[std::size_t(l - 1)].gain; };
+  auto theory = [&](int l) { return out.layers[std::size_t(l - 1)].theory_gain; };
   for (int l = 1; l < depth; ++l) {
     auto& ld = out.layers[std::size_t(l - 1)];
-    ld.trend =
-        geometric_mean(std::max(1, l - th.window), std::min(depth - 1, l + th.window), log_gain);
+    ld.trend = geometric_mean(std::max(1, l - th.window), std::min(depth - 1, l + th.window), gain);
     ld.verdict = verdict_of(ld.trend, ld.verdict, th);
   }
   out.layers.back().verdict = Verdict::Unknown;
 
   // The hidden stack 1..L-1: L-2 gains.
   const int hidden = depth - 2;
-  out.measured_gain = geometric_mean(1, hidden, log_gain);
-  out.theory_gain = geometric_mean(1, hidden, log_theory);
+  out.measured_gain = geometric_mean(1, hidden, gain);
+  out.theory_gain = geometric_mean(1, hidden, theory);
   out.verdict = network_verdict(out.measured_gain, out.total_gain, previous_network, th);
 }
 

@@ -85,7 +85,6 @@ struct Diagnosis {
   // Working storage of diagnose(), kept so that diagnosing every pass allocates nothing, and the
   // units are found once while the graph's structure stays the same.
   LayerFinder finder;
-  std::vector<double> log_gains;  // ln gain by unit, 1..L-1
 };
 
 // What a caller that watched the pass (the GradientMonitor) measured during it, so that diagnose()

@@ -293,8 +293,7 @@ std::size_t GradientMonitor<T>::memory_bytes() const {
        scope_sums_.capacity() * sizeof(GradSums) + scopes_.capacity() * sizeof(ScopeRecord) +
        layer_verdicts_.capacity() * sizeof(Verdict);
   b += diagnosis_.layers.capacity() * sizeof(LayerDiagnosis) +
-       diagnosis_.parameters.capacity() * sizeof(ParameterRatio) +
-       diagnosis_.log_gains.capacity() * sizeof(double);
+       diagnosis_.parameters.capacity() * sizeof(ParameterRatio);
   for (const auto& l : diagnosis_.layers) b += string_bytes(l.scope);
   for (const auto& p : diagnosis_.parameters) b += string_bytes(p.name);
   return b;
