@@ -1,7 +1,6 @@
 #include "gradscope/ops/product.hpp"
 
 #include <Eigen/Core>
-
 #include <algorithm>
 #include <atomic>
 #include <climits>

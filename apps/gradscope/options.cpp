@@ -180,7 +180,8 @@ const std::string& Building::current() { return building_what; }
 void require_room(long double bytes) {
   long pages = 0;  // the address space in use
   std::ifstream("/proc/self/statm") >> pages;
-  if ((long double)(pages) * ::sysconf(_SC_PAGESIZE) + bytes > memory_limit()) throw std::bad_alloc();
+  const long double used = (long double)(pages) * ::sysconf(_SC_PAGESIZE);
+  if (used + bytes > memory_limit()) throw std::bad_alloc();
 }
 
 namespace {
