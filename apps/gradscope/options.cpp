@@ -11,6 +11,9 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <string>
+#include <string_view>
+#include <utility>
 
 #include "cli.hpp"
 #include "progress.hpp"
@@ -178,10 +181,20 @@ Building::~Building() {
 const std::string& Building::current() { return building_what; }
 
 void require_room(long double bytes) {
-  long pages = 0;  // the address space in use
-  std::ifstream("/proc/self/statm") >> pages;
-  const long double used = (long double)(pages) * ::sysconf(_SC_PAGESIZE);
-  if (used + bytes > memory_limit()) throw std::bad_alloc();
+  // Only a limit makes an allocation fail while the machine has memory: the address space under
+  // RLIMIT_AS (VmSize; what a sanitizer reserves counts too, but it runs without such limits), the
+  // heap under RLIMIT_DATA (VmData).
+  const std::pair<int, std::string_view> limits[] = {{RLIMIT_AS, "VmSize:"},
+                                                     {RLIMIT_DATA, "VmData:"}};
+  for (const auto& [resource, field] : limits) {
+    struct rlimit r {};
+    if (::getrlimit(resource, &r) != 0 || r.rlim_cur == RLIM_INFINITY) continue;
+    std::ifstream status("/proc/self/status");
+    long double kib = 0;
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind(field, 0) == 0) kib = std::stold(line.substr(field.size()));
+    if (1024 * kib + bytes > (long double)(r.rlim_cur)) throw std::bad_alloc();
+  }
 }
 
 namespace {
