@@ -34,14 +34,14 @@ double power_of_two_below(double x) { return std::ldexp(1.0, std::ilogb(x)); }
 // caller checks. Accumulates in blocks of kBlock elements whose partial sums are then added, so
 // that the rounding error of a sum grows with the block length plus the number of blocks rather
 // than with n. kAcc independent accumulators per figure hide the adder's latency (one chain of
-// dependent additions would leave the adders idle most cycles); with more, the sixteen vector
-// registers no longer hold them all. |x| clears the sign bit, exact zeros are counted by
+// dependent additions would leave the adders idle most cycles); with more, the vector registers
+// (sixteen with AVX2, thirty-two with AVX-512) no longer hold them all. |x| clears the sign bit, exact zeros are counted by
 // subtracting the compare's all-ones mask: no branch per element.
 template <int N, class T>
 inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
   using D = typename Lanes<N>::D;
   using I = typename Lanes<N>::I;
-  constexpr int kAcc = 3;
+  constexpr int kAcc = N == 8 ? 5 : 3;
   constexpr std::size_t kStep = kAcc * N, kBlock = 64 * kStep;
   const I magnitude = I{} + std::numeric_limits<std::int64_t>::max();  // every bit but the sign
   Partial out;
@@ -51,7 +51,7 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
     I z[kAcc] = {};
     const std::size_t stop = i + std::min(kBlock, (n - i) / kStep * kStep);
     for (; i < stop; i += kStep) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int k = 0; k < kAcc; ++k) {
         D x;
         load<N>(x, d + i + k * N);
@@ -85,11 +85,12 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
   return out;
 }
 
-// With FMA (simd.hpp), Σx² takes one instruction per vector instead of two.
+// With FMA (simd.hpp), Σx² takes one instruction per vector instead of two; with AVX-512, one
+// instruction does 8 elements, which the sweep, bound by its vector operations, gains from.
 template <class T>
 Partial fast_sweep(const T* d, std::size_t n) {
   Partial p;
-  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+  simd::with_lanes<8>([&](auto lanes) __attribute__((always_inline)) {
     p = sweep<decltype(lanes)::value>(d, n);
   });
   return p;
