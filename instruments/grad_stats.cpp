@@ -49,7 +49,8 @@ inline __attribute__((always_inline)) void sweep_tail(Partial& out, const T* d, 
 // than with n. kAcc independent accumulators per figure hide the adder's latency (one chain of
 // dependent additions would leave the adders idle most cycles); with more, the vector registers
 // (sixteen with AVX2, thirty-two with AVX-512) no longer hold them all. |x| clears the sign bit,
-// exact zeros are counted by subtracting the compare's all-ones mask: no branch per element.
+// exact zeros are counted by subtracting the compare's all-ones mask, or with AVX-512 by adding 1
+// under the compare's mask register (one instruction fewer): no branch per element.
 template <int N, class T>
 inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
   using D = typename Lanes<N>::D;
@@ -72,7 +73,10 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
         s[k] += x * x;
         a[k] += x;
         m[k] = x > m[k] ? x : m[k];
-        z[k] -= x == D{};
+        if constexpr (N == 8)
+          z[k] = x == D{} ? z[k] + 1 : z[k];
+        else
+          z[k] -= x == D{};
       }
     }
     for (int k = 1; k < kAcc; ++k) {
