@@ -12,6 +12,7 @@
 
 #include "benchmarks.hpp"
 #include <gradscope/autodiff/error.hpp>
+#include <gradscope/ops/product.hpp>
 
 namespace gradscope::bench {
 namespace {
@@ -126,7 +127,7 @@ int main(int argc, char** argv) {
     }
   // Every figure but wide_mlp_threads runs its products on one thread, as do the hand-written
   // baselines and libtorch beside them; wide_mlp_threads compares Eigen's own count with one.
-  set_product_threads(1);
+  gradscope::ops::set_product_threads(1);
   try {
     std::vector<Figure> figures;
     for (const auto& e : kBenchmarks) {

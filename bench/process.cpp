@@ -8,12 +8,7 @@
 #include <cerrno>
 #include <ctime>
 
-#include <Eigen/Core>
-
 extern "C" {
-#if GRADSCOPE_BENCH_OPENBLAS
-void openblas_set_num_threads(int);
-#endif
 void* __libc_malloc(std::size_t);
 void* __libc_calloc(std::size_t, std::size_t);
 void* __libc_realloc(void*, std::size_t);
@@ -64,12 +59,5 @@ double cpu_now() {
 }
 
 std::uint64_t allocation_count() { return allocations.load(std::memory_order_relaxed); }
-
-void set_product_threads(int n) {
-  Eigen::setNbThreads(n);
-#if GRADSCOPE_BENCH_OPENBLAS
-  openblas_set_num_threads(n);
-#endif
-}
 
 }  // namespace gradscope::bench

@@ -1,9 +1,11 @@
 // wide_mlp: one training step of the 784-512-512-10 MLP (wide_mlp_workload.hpp) against the same
-// step's matrix products alone, computed by Eigen into preallocated matrices. The main figure
-// uses the usual W out x in orientation, wide_mlp_post_orientation the post's w in x out.
-// wide_mlp_threads: the same step with its large products on Eigen's threads (OpenMP; as many as
-// cores unless OMP_NUM_THREADS says otherwise) against one thread, in wall time.
+// step's matrix products alone, computed by the library's general product (ops/product.hpp:
+// OpenBLAS in a build on it, else Eigen's own) into preallocated matrices. The main figure uses the
+// usual W out x in orientation, wide_mlp_post_orientation the post's w in x out.
+// wide_mlp_threads: the same step with its large products on all threads (OpenBLAS's or Eigen's;
+// as many as Eigen's default, OMP_NUM_THREADS or one per core) against one thread, in wall time.
 #include <fmt/format.h>
+#include <gradscope/ops/product.hpp>
 
 #include "benchmarks.hpp"
 #include "wide_mlp_workload.hpp"
@@ -26,11 +28,16 @@ std::vector<Figure> wide_mlp(const Options& opt) {
     dw.push_back(M(kWideUnits[l + 1], kWideUnits[l]));
     da.push_back(M(kWideUnits[l], kWideBatch));
   }
+  auto mul = [](bool ta, const M& a, bool tb, const M& b, M& out) {
+    MatrixMap<float> o(out.data(), out.rows(), out.cols());
+    ops::product<float>(ta, ConstMatrixMap<float>(a.data(), a.rows(), a.cols()), tb,
+                        ConstMatrixMap<float>(b.data(), b.rows(), b.cols()), o, false);
+  };
   auto products = [&] {
-    for (int l = 0; l < kWideLayers; ++l) act[l + 1].noalias() = usual.w(l) * act[l];
+    for (int l = 0; l < kWideLayers; ++l) mul(false, usual.w(l), false, act[l], act[l + 1]);
     for (int l = kWideLayers - 1; l >= 0; --l) {
-      dw[l].noalias() = dz[l] * act[l].transpose();
-      if (l > 0) da[l].noalias() = usual.w(l).transpose() * dz[l];
+      mul(false, dz[l], true, act[l], dw[l]);
+      if (l > 0) mul(true, usual.w(l), false, dz[l], da[l]);
     }
     keep(dw[0](0, 0));
   };
@@ -50,15 +57,15 @@ std::vector<Figure> wide_mlp(const Options& opt) {
   }
   Eigen::setNbThreads(0);  // Eigen's own count: OMP_NUM_THREADS, else one per core
   const int threads = Eigen::nbThreads();
-  set_product_threads(1);
+  ops::set_product_threads(1);
   if (threads == 1) return {f, s};
 
   const std::string one = fmt::format("one thread (value: {} threads; wall time)", threads);
   Figure t{"wide_mlp_threads", "ms/step", one, {}, {}, {}};
   auto wall_step = [&](int n) {
-    set_product_threads(n);
+    ops::set_product_threads(n);
     const double ms = wall_seconds([&] { usual.step(data); }) * 1e3;
-    set_product_threads(1);
+    ops::set_product_threads(1);
     return ms;
   };
   wall_step(threads);  // warm-up: OpenMP starts its threads

@@ -1,5 +1,6 @@
 #pragma once
 #include "gradscope/ops/kernel.hpp"
+#include "gradscope/ops/product.hpp"
 
 namespace gradscope::ops {
 
@@ -91,9 +92,10 @@ struct Matmul {
       const bool small = with_small_dims(f.a.rows(), f.a.cols(), [&](auto R, auto C) {
         small_times<false>(Eigen::Matrix<T, R, C>(f.a), f.b, f.out);
       });
-      if (small) return;
+      if (!small) product(false, f.a, false, f.b, f.out, false);
+    } else {
+      f.out = f.a * f.b;
     }
-    f.out.noalias() = f.a * f.b;
   }
   // dL/da = dL/dout bᵀ, dL/db = aᵀ dL/dout
   // (a, the small factor, is zeroed where it is fresh; b, the large one, stored into.)
@@ -110,21 +112,26 @@ struct Matmul {
           small_times<true>(at, b.gout, b.gb);
       });
       if (small) return;
+      if (wants(b.ga)) product(false, b.gout, true, b.b, b.ga, true);
+      if (b.store_b || wants(b.gb)) product(true, b.a, false, b.gout, b.gb, !b.store_b);
+    } else {
+      if (wants(b.ga)) b.ga += b.gout * b.b;
+      if (b.store_b)
+        b.gb = b.a * b.gout;
+      else if (wants(b.gb))
+        b.gb += b.a * b.gout;
     }
-    if (wants(b.ga)) b.ga.noalias() += b.gout * b.b.transpose();
-    if (b.store_b)
-      b.gb.noalias() = b.a.transpose() * b.gout;
-    else if (wants(b.gb))
-      b.gb.noalias() += b.a.transpose() * b.gout;
   }
-  // The first four shapes run the small-factor kernels (a at most 4x4), the last two Eigen's
-  // general product.
-  static constexpr std::array<ShapePair, 6> test_shapes{{{{2, 3}, {3, 4}},
+  // The first four shapes run the small-factor kernels (a at most 4x4), the last three the general
+  // product (product.hpp): (5x6)(6x3) Eigen's coefficient-wise one, (7x9)(9x6) the one a build on
+  // OpenBLAS runs there.
+  static constexpr std::array<ShapePair, 7> test_shapes{{{{2, 3}, {3, 4}},
                                                          {{1, 3}, {3, 1}},
                                                          {{3, 1}, {1, 4}},
                                                          {{4, 4}, {4, 7}},
                                                          {{1, 1}, {1, 1}},
-                                                         {{5, 6}, {6, 3}}}};
+                                                         {{5, 6}, {6, 3}},
+                                                         {{7, 9}, {9, 6}}}};
   static constexpr std::array<double, 1> test_attrs{0.0};
   static constexpr std::array<Domain, 2> domain{{{-2, 2, 0}, {-2, 2, 0}}};
 };

@@ -12,9 +12,6 @@
 #include <optional>
 #include <tuple>
 #include <thread>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 #include "gradscope/instruments/diagnosis.hpp"
 #include "gradscope/instruments/through_time.hpp"
@@ -22,6 +19,7 @@
 #include "gradscope/models/mlp.hpp"
 #include "gradscope/models/recurrent.hpp"
 #include "gradscope/models/residual.hpp"
+#include "gradscope/ops/product.hpp"
 
 namespace gradscope::study {
 
@@ -331,9 +329,6 @@ std::vector<CellResult> run_sweep(const Grid& grid, const std::vector<CellSpec>&
   std::exception_ptr error;
   std::mutex error_mutex;
   auto work = [&] {
-#ifdef _OPENMP
-    omp_set_num_threads(1);  // the cells are the parallelism; Eigen's products stay on this thread
-#endif
     for (std::size_t i; (i = next++) < todo.size();) {
       try {
         results[i] = run_cell(grid, todo[i]);
@@ -346,9 +341,13 @@ std::vector<CellResult> run_sweep(const Grid& grid, const std::vector<CellSpec>&
       if (progress) progress(finished, todo.size());
     }
   };
+  // The cells are the parallelism: each cell's products stay on its worker's thread.
+  const int product_threads = ops::product_threads();
+  if (threads > 1) ops::set_product_threads(1);
   std::vector<std::thread> pool;
   for (unsigned t = 0; t < threads; ++t) pool.emplace_back(work);
   for (auto& t : pool) t.join();
+  ops::set_product_threads(product_threads);
   if (error) std::rethrow_exception(error);
   return results;
 }

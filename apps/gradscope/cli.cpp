@@ -85,7 +85,7 @@ json matrix_json(const Eigen::MatrixXd& m) {
   for (Eigen::Index i = 0; i < m.rows(); ++i) {
     json row = json::array();
     for (Eigen::Index j = 0; j < m.cols(); ++j) row.push_back(m(i, j));
-    rows.push_back(row);
+    rows.push_back(std::move(row));
   }
   return rows;
 }
@@ -110,24 +110,29 @@ std::string vector_text(const Eigen::VectorXd& v) { return format_matrix(v.trans
 }  // namespace
 
 json layers_json(const std::vector<LayerReport>& layers) {
+  // Each number a JSON value in an array (up to twice its 16 bytes) and then text (up to 25).
+  constexpr long double kBytesPerNumber = 64;
+  std::size_t numbers = 0;
+  for (const auto& L : layers) numbers += std::size_t(L.dz.size() + L.dw.size() + L.db.size());
+  Building b("building the JSON document");
+  require_room(kBytesPerNumber * numbers);
   json out = json::array();
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const auto& L = layers[i];
-    std::vector<double> dz(L.dz.data(), L.dz.data() + L.dz.size());
-    std::vector<double> db(L.db.data(), L.db.data() + L.db.size());
     const auto n = norms(L);
     const auto r = ratios(layers, i);
-    out.push_back({{"layer", L.layer},
-                   {"activation", L.activation},
-                   {"dz", dz},
-                   {"dw", matrix_json(L.dw)},
-                   {"db", db},
-                   {"dz_norm", n[0]},
-                   {"dw_norm", n[1]},
-                   {"db_norm", n[2]},
-                   {"dz_ratio", r[0]},
-                   {"dw_ratio", r[1]},
-                   {"db_ratio", r[2]}});
+    // Every member first, the arrays moved in after: an initializer list would copy them, and so
+    // would the object's storage growing with them in it.
+    json layer = {{"layer", L.layer},   {"activation", L.activation},
+                  {"dz", nullptr},      {"dw", nullptr},
+                  {"db", nullptr},      {"dz_norm", n[0]},
+                  {"dw_norm", n[1]},    {"db_norm", n[2]},
+                  {"dz_ratio", r[0]},   {"dw_ratio", r[1]},
+                  {"db_ratio", r[2]}};
+    layer["dz"] = std::vector<double>(L.dz.data(), L.dz.data() + L.dz.size());
+    layer["dw"] = matrix_json(L.dw);
+    layer["db"] = std::vector<double>(L.db.data(), L.db.data() + L.db.size());
+    out.push_back(std::move(layer));
   }
   return out;
 }

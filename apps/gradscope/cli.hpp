@@ -96,6 +96,11 @@ class Building {
   int exceptions_;
 };
 
+// Throws std::bad_alloc (the out-of-memory error above) unless `bytes` more fit in the memory this
+// process may use: before building what cannot run out of memory safely part way, such as a JSON
+// document, whose destructor allocates.
+void require_room(long double bytes);
+
 // Checks the options (throws Error with one clear sentence) and builds what they describe. Sizes
 // are estimated first: what would not fit in this machine's memory is an Error naming the options
 // and the size.

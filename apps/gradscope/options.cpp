@@ -7,8 +7,10 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <fstream>
 #include <limits>
 #include <memory>
+#include <new>
 
 #include "cli.hpp"
 #include "progress.hpp"
@@ -174,6 +176,13 @@ Building::~Building() {
   if (std::uncaught_exceptions() == exceptions_) building_what = std::move(previous_);
 }
 const std::string& Building::current() { return building_what; }
+
+void require_room(long double bytes) {
+  long pages = 0;  // the address space in use
+  std::ifstream("/proc/self/statm") >> pages;
+  const long double used = (long double)(pages) * ::sysconf(_SC_PAGESIZE);
+  if (used + bytes > memory_limit()) throw std::bad_alloc();
+}
 
 namespace {
 // load_csv with progress on stderr once the file has taken kQuietFor: a small file prints nothing.

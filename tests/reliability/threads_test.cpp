@@ -4,6 +4,8 @@
 // with ThreadSanitizer by the tsan CI job, where any data race fails the test.
 #include <catch2/catch.hpp>
 #include <gradscope/autodiff/autodiff.hpp>
+#include <gradscope/ops/product.hpp>
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -113,23 +115,25 @@ TEST_CASE("threads: independent graphs on several threads agree with a single-th
   CHECK(data.rotate.grad().isZero());  // the shared parameter was never written
 }
 
-// A product large enough that Eigen splits it across its OpenMP threads (GRADSCOPE_OPENMP; with
-// the option off, or on one core, both runs below take one thread). Threads change only the order
-// in which a product's partial sums are added.
-TEST_CASE("threads: a large product's gradients on Eigen's threads match one thread's",
+// A product large enough that OpenBLAS (GRADSCOPE_BLAS) or Eigen (GRADSCOPE_OPENMP) splits it
+// across threads (with neither, or on one core, both runs below take one thread). Threads change
+// only the order in which a product's partial sums are added.
+TEST_CASE("threads: a large product's gradients on all threads match one thread's",
           "[reliability][threads]") {
   const Matrix<double> w0 = Matrix<double>::Random(300, 400), x0 = Matrix<double>::Random(400, 300);
+  const int before = ops::product_threads();
   auto gradients = [&](int threads) {
-    Eigen::setNbThreads(threads);
+    ops::set_product_threads(threads);
     Parameter<double> w(w0, "w"), x(x0, "x");
     Graph<double> g;
     g.backward(sum(tanh(matmul(g.param(w), g.param(x)) * 0.1)));
-    Eigen::setNbThreads(0);  // Eigen's default again
+    ops::set_product_threads(before);
     return std::pair{w.grad(), x.grad()};
   };
+  const int all = int(std::max(1u, std::thread::hardware_concurrency()));
   const auto [w1, x1] = gradients(1);
-  const auto [wn, xn] = gradients(0);
-  INFO("Eigen threads: " << Eigen::nbThreads());
+  const auto [wn, xn] = gradients(all);
+  INFO("threads: " << all);
   CHECK(w1.norm() > 1);
   CHECK((wn - w1).norm() <= 1e-12 * w1.norm());
   CHECK((xn - x1).norm() <= 1e-12 * x1.norm());
