@@ -30,18 +30,32 @@ bool out_of_range(double max_abs) {
 }
 double power_of_two_below(double x) { return std::ldexp(1.0, std::ilogb(x)); }
 
+// The sweep's figures over d[i..n), one element at a time.
+template <class T>
+inline __attribute__((always_inline)) void sweep_tail(Partial& out, const T* d, std::size_t i,
+                                                      std::size_t n) {
+  for (; i < n; ++i) {
+    const double x = std::abs(double(d[i]));
+    out.sq += x * x;
+    out.ab += x;
+    out.mx = std::max(out.mx, x);
+    out.zeros += x == 0.0;
+  }
+}
+
 // The sweep. NaN and ±Inf are not set aside here: they make sq non-finite, which the
 // caller checks. Accumulates in blocks of kBlock elements whose partial sums are then added, so
 // that the rounding error of a sum grows with the block length plus the number of blocks rather
 // than with n. kAcc independent accumulators per figure hide the adder's latency (one chain of
-// dependent additions would leave the adders idle most cycles); with more, the sixteen vector
-// registers no longer hold them all. |x| clears the sign bit, exact zeros are counted by
-// subtracting the compare's all-ones mask: no branch per element.
+// dependent additions would leave the adders idle most cycles); with more, the vector registers
+// (sixteen with AVX2, thirty-two with AVX-512) no longer hold them all. |x| clears the sign bit,
+// exact zeros are counted by subtracting the compare's all-ones mask, or with AVX-512 by adding 1
+// under the compare's mask register (one instruction fewer): no branch per element.
 template <int N, class T>
 inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
   using D = typename Lanes<N>::D;
   using I = typename Lanes<N>::I;
-  constexpr int kAcc = 3;
+  constexpr int kAcc = N == 8 ? 5 : 3;
   constexpr std::size_t kStep = kAcc * N, kBlock = 64 * kStep;
   const I magnitude = I{} + std::numeric_limits<std::int64_t>::max();  // every bit but the sign
   Partial out;
@@ -51,7 +65,7 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
     I z[kAcc] = {};
     const std::size_t stop = i + std::min(kBlock, (n - i) / kStep * kStep);
     for (; i < stop; i += kStep) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int k = 0; k < kAcc; ++k) {
         D x;
         load<N>(x, d + i + k * N);
@@ -59,7 +73,10 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
         s[k] += x * x;
         a[k] += x;
         m[k] = x > m[k] ? x : m[k];
-        z[k] -= x == D{};
+        if constexpr (N == 8)
+          z[k] = x == D{} ? z[k] + 1 : z[k];
+        else
+          z[k] -= x == D{};
       }
     }
     for (int k = 1; k < kAcc; ++k) {
@@ -75,21 +92,23 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
       out.zeros += std::uint64_t(z[0][k]);
     }
   }
-  for (; i < n; ++i) {
-    const double x = std::abs(double(d[i]));
-    out.sq += x * x;
-    out.ab += x;
-    out.mx = std::max(out.mx, x);
-    out.zeros += x == 0.0;
-  }
+  sweep_tail(out, d, i, n);
   return out;
 }
 
-// With FMA (simd.hpp), Σx² takes one instruction per vector instead of two.
+// With FMA (simd.hpp), Σx² takes one instruction per vector instead of two; with AVX-512, one
+// instruction does 8 elements, which the sweep, bound by its vector operations, gains from. A
+// tensor shorter than kShort (a small layer's weights and biases) is summed without the dispatch
+// and the vector version's setup, which would cost more than its few elements.
 template <class T>
 Partial fast_sweep(const T* d, std::size_t n) {
+  constexpr std::size_t kShort = 16;
   Partial p;
-  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+  if (n < kShort) {
+    sweep_tail(p, d, 0, n);
+    return p;
+  }
+  simd::with_lanes<8>([&](auto lanes) __attribute__((always_inline)) {
     p = sweep<decltype(lanes)::value>(d, n);
   });
   return p;

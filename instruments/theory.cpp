@@ -12,7 +12,8 @@ namespace {
 
 // Σφ′(x)² over n elements of the activation K's input x and output y, in N-lane vectors with kAcc
 // independent accumulators (a plain loop's one chain of dependent additions is not vectorised and
-// leaves the adders idle; grad_stats.cpp's sweep does the same). Each vector's N slopes are
+// leaves the adders idle; grad_stats.cpp's sweep does the same). Like the sweep, the loop is bound
+// by its vector operations, and takes 8 lanes where the CPU has AVX-512. Each vector's N slopes are
 // evaluated in a loop of N, which the compiler turns into vector operations held in registers.
 // Accumulates in blocks of kBlock elements whose sums are then added, so that the rounding error
 // grows with the block length plus the number of blocks rather than with n.
@@ -20,7 +21,7 @@ template <int N, class K, class T>
 inline __attribute__((always_inline)) double slope_squares(const T* x, const T* y, std::size_t n,
                                                            T attr) {
   using D = typename simd::Lanes<N>::D;
-  constexpr int kAcc = 4;
+  constexpr int kAcc = N == 8 ? 8 : 4;
   constexpr std::size_t kStep = N * kAcc, kBlock = 64 * kStep;
   double total = 0;
   std::size_t i = 0;
@@ -28,7 +29,7 @@ inline __attribute__((always_inline)) double slope_squares(const T* x, const T* 
     D s[kAcc] = {};
     const std::size_t stop = i + std::min(kBlock, (n - i) / kStep * kStep);
     for (; i < stop; i += kStep) {
-#pragma GCC unroll 4
+#pragma GCC unroll 8
       for (int k = 0; k < kAcc; ++k) {
         T d[N];
 #pragma GCC unroll 8
@@ -51,7 +52,7 @@ inline __attribute__((always_inline)) double slope_squares(const T* x, const T* 
 template <class K, class T>
 double fast_slope_squares(const T* x, const T* y, std::size_t n, T attr) {
   double total = 0;
-  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+  simd::with_lanes<8>([&](auto lanes) __attribute__((always_inline)) {
     total = slope_squares<decltype(lanes)::value, K>(x, y, n, attr);
   });
   return total;

@@ -16,10 +16,12 @@ struct Relu : Activation {
       for (Eigen::Index i = 0; i < n; ++i) out[i] = a[i] < T(0) ? T(0) : a[i];
     });
   }
-  // φ′(x) = 1 where x > 0, else 0 (0 at the kink, as in the post's relu_gradient)
+  // φ′(x) = 1 where x > 0, else 0 (0 at the kink, as in the post's relu_gradient). Read from the
+  // output y, which is > 0 exactly where x is: backward then reads the values that the consumer's
+  // backward just read, not x, last read in the forward pass.
   template <class T>
-  static T slope(T x, T, T) {
-    return x > T(0) ? T(1) : T(0);
+  static T slope(T, T y, T) {
+    return y > T(0) ? T(1) : T(0);
   }
   template <class T, int N>
   static void backward(Backward<T, N>& b) {

@@ -25,6 +25,12 @@ struct Lanes<4> {  // AVX2
   typedef std::int64_t I __attribute__((vector_size(32)));
   typedef float F __attribute__((vector_size(16)));
 };
+template <>
+struct Lanes<8> {  // AVX-512
+  typedef double D __attribute__((vector_size(64)));
+  typedef std::int64_t I __attribute__((vector_size(64)));
+  typedef float F __attribute__((vector_size(32)));
+};
 
 // x = p[0..N) as doubles. (An output parameter: returning an AVX vector from a function that may
 // be compiled without AVX is an ABI hazard GCC warns about, even where it is always inlined.)
@@ -63,8 +69,11 @@ inline __attribute__((always_inline)) void store(T* p, const typename Lanes<N>::
 // ISO C++ mode turns off.
 #if defined(__clang__)
 #define GRADSCOPE_AVX2_FMA __attribute__((target("avx2,fma")))
+#define GRADSCOPE_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
 #else
 #define GRADSCOPE_AVX2_FMA __attribute__((target("avx2,fma"), optimize("fp-contract=fast")))
+#define GRADSCOPE_AVX512 \
+  __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"), optimize("fp-contract=fast")))
 #endif
 namespace gradscope::simd {
 // Whether this CPU has AVX2 and FMA, asked once.
@@ -75,16 +84,31 @@ inline bool avx2_fma() {
   }();
   return yes;
 }
+// Whether it also has AVX-512 (F, DQ, VL), asked once.
+inline bool avx512() {
+  static const bool yes = [] {
+    __builtin_cpu_init();
+    return avx2_fma() && __builtin_cpu_supports("avx512f") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+  }();
+  return yes;
+}
 }  // namespace gradscope::simd
 #endif
 
 namespace gradscope::simd {
 // Lanes of double where a build has one version only: -march=native on an AVX2 machine, or
-// another architecture (where GCC lowers the vector types to what it has).
+// another architecture (where GCC lowers the vector types to what it has). kWideLanes: the same
+// for a loop that accepts AVX-512 (with_lanes<8>).
 #if defined(__AVX2__)
 constexpr int kLanes = 4;
 #else
 constexpr int kLanes = 2;
+#endif
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
+constexpr int kWideLanes = 8;
+#else
+constexpr int kWideLanes = kLanes;
 #endif
 }  // namespace gradscope::simd
 
@@ -94,20 +118,31 @@ namespace gradscope::simd {
 // the CPU picks one at run time; elsewhere once, with kLanes. Only a body inlined into the version
 // is compiled for it, so f and what its loops call are declared always_inline. The one run-time
 // dispatch of the library's hand-vectorised loops and of the kernels' loops across samples.
+// Widest = 8 adds a third version, for AVX-512 (N = 8), for a loop measured to gain from it: one
+// whose vector operations, not its loads, set its speed (grad_stats.cpp's sweep). The others keep
+// to 4 lanes, which on some CPUs run at a higher clock than 512-bit vectors.
 #ifdef GRADSCOPE_MULTIVERSION
 template <class F>
 GRADSCOPE_AVX2_FMA void run_avx2_fma(F& f) {
   f(std::integral_constant<int, 4>{});
 }
 template <class F>
+GRADSCOPE_AVX512 void run_avx512(F& f) {
+  f(std::integral_constant<int, 8>{});
+}
+template <int Widest = 4, class F>
 inline void with_lanes(F&& f) {
+  static_assert(Widest == 4 || Widest == 8);
+  if constexpr (Widest == 8)
+    if (avx512()) return run_avx512(f);
   if (avx2_fma()) return run_avx2_fma(f);
   f(std::integral_constant<int, 2>{});
 }
 #else
-template <class F>
+template <int Widest = 4, class F>
 inline void with_lanes(F&& f) {
-  f(std::integral_constant<int, kLanes>{});
+  static_assert(Widest == 4 || Widest == 8);
+  f(std::integral_constant<int, Widest == 8 ? kWideLanes : kLanes>{});
 }
 #endif
 }  // namespace gradscope::simd
