@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   // Every figure but wide_mlp_threads runs its products on one thread, as do the hand-written
-  // baselines and libtorch beside them; wide_mlp_threads compares Eigen's own count with one.
+  // baselines and libtorch beside them; wide_mlp_threads compares all threads with one.
   gradscope::ops::set_product_threads(1);
   try {
     std::vector<Figure> figures;
