@@ -104,7 +104,10 @@ template <class T>
 bool blas_product(bool ta, const ConstMatrixMap<T>& a, bool tb, const ConstMatrixMap<T>& b,
                   MatrixMap<T>& out, bool accumulate) {
   const Eigen::Index m = out.rows(), n = out.cols(), k = ta ? a.rows() : a.cols();
-  if (m + n + k < 20 || std::min({m, n, k}) == 0 || std::max({m, n, k}) > INT_MAX) return false;
+  // Eigen's own threshold: below it Eigen multiplies coefficient by coefficient, faster than GEMM.
+  if (m + n + k < EIGEN_GEMM_TO_COEFFBASED_THRESHOLD || std::min({m, n, k}) == 0 ||
+      std::max({m, n, k}) > INT_MAX)
+    return false;
   const BufferPool::Caller caller(pool);
   pool.reserve(caller.count);
   const int mi = int(m), ni = int(n), ki = int(k), lda = int(a.rows()), ldb = int(b.rows());
