@@ -1,6 +1,7 @@
 #include "gradscope/writers/output_set.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -63,7 +64,17 @@ void remove_file(const std::string& p) {
   forget(pending().files, p);
 }
 
+// The thread that installed the handler, which is the one that blocks the signals while it changes
+// the lists above.
+pthread_t handling_thread;
+
 void on_signal(int sig) {  // async-signal-safe calls only
+  // Another thread (OpenBLAS starts its own) takes the signal while that thread has it blocked:
+  // handed on, it waits until the lists are consistent again.
+  if (!pthread_equal(pthread_self(), handling_thread)) {
+    pthread_kill(handling_thread, sig);
+    return;
+  }
   const Pending& p = pending();
   if (p.child > 0) {
     ::kill(p.child, SIGKILL);
@@ -138,6 +149,7 @@ OutputSet::~OutputSet() {
 }
 
 void OutputSet::clean_up_on_signals() {
+  handling_thread = pthread_self();
   struct sigaction sa {};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);

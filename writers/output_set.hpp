@@ -40,7 +40,8 @@ class OutputSet {
   void commit();
 
   // Temporaries and renderers' directories are removed, and a running renderer killed, when the
-  // process gets SIGINT, SIGTERM or SIGHUP (the signal then ends the process as it would have).
+  // process gets SIGINT, SIGTERM or SIGHUP (the signal then ends the process as it would have),
+  // in the calling thread, whichever thread the signal reaches.
   // For programs; a library leaves signals to its user.
   static void clean_up_on_signals();
 
