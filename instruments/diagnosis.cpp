@@ -44,6 +44,13 @@ double geometric_mean(int first, int last, Get x) {
   return std::exp(sum / (last - first + 1));
 }
 
+// The geometric mean of the measured gains g_first..g_last: their product telescopes to
+// rms(dz_first) / rms(dz_last+1), so one power replaces a logarithm per gain.
+double mean_gain(const std::vector<LayerDiagnosis>& layers, int first, int last) {
+  const double ratio = layers[std::size_t(first - 1)].grad_rms / layers[std::size_t(last)].grad_rms;
+  return std::pow(ratio, 1.0 / (last - first + 1));
+}
+
 // The parameter of node `node` in parameters (in creation order, so sorted by node), or null.
 const ParameterRatio* find_parameter(const std::vector<ParameterRatio>& parameters,
                                      std::uint32_t node) {
@@ -164,18 +171,17 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
     out.note = "a unit's gradient holds NaN or Inf";
     return;
   }
-  auto gain = [&](int l) { return out.layers[std::size_t(l - 1)].gain; };
   auto theory = [&](int l) { return out.layers[std::size_t(l - 1)].theory_gain; };
   for (int l = 1; l < depth; ++l) {
     auto& ld = out.layers[std::size_t(l - 1)];
-    ld.trend = geometric_mean(std::max(1, l - th.window), std::min(depth - 1, l + th.window), gain);
+    ld.trend = mean_gain(out.layers, std::max(1, l - th.window), std::min(depth - 1, l + th.window));
     ld.verdict = verdict_of(ld.trend, ld.verdict, th);
   }
   out.layers.back().verdict = Verdict::Unknown;
 
   // The hidden stack 1..L-1: L-2 gains.
   const int hidden = depth - 2;
-  out.measured_gain = geometric_mean(1, hidden, gain);
+  out.measured_gain = mean_gain(out.layers, 1, hidden);
   out.theory_gain = geometric_mean(1, hidden, theory);
   out.verdict = network_verdict(out.measured_gain, out.total_gain, previous_network, th);
 }

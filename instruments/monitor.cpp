@@ -80,6 +80,7 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   g.labels_into(labels_);  // every node's scope and local name in one walk, for on_node
   const auto n = std::uint32_t(g.size());
   sums_.assign(n, GradSums{});
+  record_of_.assign(n, kNoNode);
   // Which gradients are copies of a consumer's (see Cost in monitor.hpp), and which nodes are the
   // units' activations: from the structure, so only when it changed.
   const bool found = finder_.find(g);
@@ -133,6 +134,7 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
   r.shape = node.shape();
   r.scope = scope;
   r.stats = sums.stats();
+  record_of_[i] = std::uint32_t(nodes_used_ - 1);
 
   auto& scope_sums = scope_sums_[scope];
   if (scope_sums.elements == 0) scope_first_use_.push_back(scope);
@@ -220,7 +222,9 @@ void GradientMonitor<T>::record_history() {
     u.scope = scope_index(finder_.units()[k].scope);
     const std::uint32_t nodes[4] = {ld.z_node, ld.a_node, ld.w_node, ld.b_node};
     for (int kind = 0; kind < 4; ++kind)
-      u.kind[std::size_t(kind)] = nodes[kind] == kNoNode ? GradStats{} : sums_[nodes[kind]].stats();
+      u.kind[std::size_t(kind)] = nodes[kind] == kNoNode || record_of_[nodes[kind]] == kNoNode
+                                      ? GradStats{}
+                                      : nodes_[record_of_[nodes[kind]]].stats;
     u.gain = ld.gain;
     u.theory_gain = ld.theory_gain;
     u.verdict = ld.verdict;
@@ -281,7 +285,8 @@ std::size_t GradientMonitor<T>::memory_bytes() const {
   std::size_t b = entries_bytes(history_) + entries_bytes(spare_);
   b += nodes_.capacity() * sizeof(NodeRecord) + name_keys_.capacity() * sizeof(NameKey) +
        sums_.capacity() * sizeof(GradSums) +
-       (same_grad_as_.capacity() + unit_of_activation_.capacity()) * sizeof(std::uint32_t) +
+       (same_grad_as_.capacity() + unit_of_activation_.capacity() + record_of_.capacity()) *
+           sizeof(std::uint32_t) +
        slope_squared_.capacity() * sizeof(double) + labels_.capacity() * sizeof(Label) +
        finder_.memory_bytes();
   for (const auto& r : nodes_) b += string_bytes(r.name);

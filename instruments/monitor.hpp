@@ -153,6 +153,7 @@ class GradientMonitor : public Observer<T> {
   std::vector<Label> labels_;  // this pass's, by node index
   std::size_t nodes_used_ = 0;
   std::vector<GradSums> sums_;         // this pass's statistics by node index
+  std::vector<std::uint32_t> record_of_;  // by node index: its record in nodes_, or kNoNode
   // By node: the consumer whose gradient this node's equals up to sign (see Cost above), or kNoNode.
   std::vector<std::uint32_t> same_grad_as_;
   bool copies_hooked_ = false;  // whether same_grad_as_ was found for a graph with hooks
