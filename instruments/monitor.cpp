@@ -36,9 +36,18 @@ bool is_alarm(Verdict v) {
   return v == Verdict::Vanishing || v == Verdict::Exploding || v == Verdict::NonFinite;
 }
 
-// Ops whose backward gives an input of the output's shape exactly the output's gradient or its
-// negation.
-bool passes_gradient(Op op) { return op == Op::Add || op == Op::Sub || op == Op::Neg; }
+// Whether consumer c's backward gives its input of shape `in` exactly c's gradient, negated or
+// transposed: the same magnitudes.
+template <class T>
+bool passes_gradient(const NodeView<T>& c, Shape in) {
+  switch (c.op()) {
+    case Op::Add:
+    case Op::Sub:
+    case Op::Neg: return c.shape() == in;
+    case Op::Transpose: return c.shape() == Shape{in.cols, in.rows};
+    default: return false;
+  }
+}
 
 }  // namespace
 
@@ -96,7 +105,7 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   for (std::uint32_t i = 0; i < n; ++i) {
     if (consumers[i] != 1) continue;
     const NodeView<T> c(g, finder_.last_consumer()[i]);
-    if (passes_gradient(c.op()) && c.shape() == g.node(i).shape()) same_grad_as_[i] = c.index();
+    if (passes_gradient(c, g.node(i).shape())) same_grad_as_[i] = c.index();
   }
 }
 

@@ -23,9 +23,9 @@
 // at the first recorded pass, so that later passes allocate nothing.
 //
 // Cost: one statistics sweep per node, except where a node's gradient is by the graph's structure a
-// copy of one already measured (its only consumer is an add, sub or neg of its shape, and the graph
-// has no hooks that could change it): then the consumer's figures are taken, every figure being a
-// magnitude. The theory's E[φ′(z)²] is taken when backward reaches the unit's activation, just
+// copy of one already measured (its only consumer is an add, sub or neg of its shape or its
+// transpose, and the graph has no hooks that could change it): then the consumer's figures are
+// taken, every figure being a magnitude. The theory's E[φ′(z)²] is taken when backward reaches the unit's activation, just
 // before backward reads the same pre-activations. The units and the copies follow from the graph's
 // structure and are found again only when it changes (LayerFinder). Once a training loop records
 // the same graph every iteration, a pass allocates nothing in the monitor. A monitor watches one
