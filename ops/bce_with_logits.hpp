@@ -8,6 +8,7 @@ namespace gradscope::ops {
 // Fused for numerical stability: out = mean(max(z, 0) - z y + ln(1 + e⁻|ᶻ|)) stays finite for any
 // finite z, where σ followed by Bce gives inf once σ(z) rounds to 0 or 1.
 struct BceWithLogits : Loss {
+  static constexpr bool stores_first = true;
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     T sum(0);
@@ -21,10 +22,23 @@ struct BceWithLogits : Loss {
   // d/dz = (σ(z) - y) / n,  d/dy = -z / n
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    const auto z = b.a.array(), y = b.b.array();
     const T g = b.gout(0, 0) / T(b.a.size());
-    if (wants(b.ga)) b.ga.array() += g * (T(1) / (T(1) + (-z).exp()) - y);
-    if (wants(b.gb)) b.gb.array() -= g * z;
+    if (wants(b.ga))
+      for_blocks<T>(b.a.size(), [&](Eigen::Index i, Eigen::Index m, T* p) {
+        vec::sigmoid(b.a.data() + i, p, std::size_t(m));
+        const auto dz = g * (ConstColumn<T>(p, m) - ConstColumn<T>(b.b.data() + i, m));
+        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> ga(b.ga.data() + i, m);
+        if (b.store_a)
+          ga = dz;
+        else
+          ga += dz;
+      });
+    if (wants(b.gb)) {
+      if (b.store_b)
+        b.gb.array() = -g * b.a.array();
+      else
+        b.gb.array() -= g * b.a.array();
+    }
   }
   static constexpr std::array<Domain, 2> domain{{{-4, 4, 0}, {0, 1, 0}}};
 };

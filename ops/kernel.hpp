@@ -269,8 +269,11 @@ struct Unary {
 // An activation y = φ(x) declares its derivative once, as
 //   static T slope(T x, T y, T attr)      φ′ at input x, given the output y = φ(x)
 // Its backward (backward_by_slope below), the diagnosis's theory, the mean-field statistics and the
-// models' hand-derived formulas all evaluate that one declaration.
-struct Activation : Unary {};
+// models' hand-derived formulas all evaluate that one declaration. backward_by_slope stores an
+// input's first contribution (stores_first).
+struct Activation : Unary {
+  static constexpr bool stores_first = true;
+};
 template <class K>
 inline constexpr bool is_activation = std::is_base_of_v<Activation, K>;
 

@@ -5,6 +5,7 @@ namespace gradscope::ops {
 
 // out = -a
 struct Neg : Unary {
+  static constexpr bool stores_first = true;
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     f.out = -f.a;
@@ -12,7 +13,10 @@ struct Neg : Unary {
   // d/da = -1
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga -= b.gout;
+    if (b.store_a)
+      b.ga = -b.gout;
+    else
+      b.ga -= b.gout;
   }
 };
 

@@ -5,7 +5,6 @@ namespace gradscope::ops {
 
 // out = max(a, 0)
 struct Relu : Activation {
-  static constexpr bool stores_first = true;
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     const T* a = f.a.data();

@@ -5,6 +5,7 @@ namespace gradscope::ops {
 
 // out = k * a for a constant k (the attribute)
 struct Scale : Unary {
+  static constexpr bool stores_first = true;
   static constexpr bool has_attr = true;
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
@@ -13,7 +14,10 @@ struct Scale : Unary {
   // d/da = k
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga += b.attr * b.gout;
+    if (b.store_a)
+      b.ga = b.attr * b.gout;
+    else
+      b.ga += b.attr * b.gout;
   }
   static constexpr std::array<double, 2> test_attrs{-1.7, 3.0};
 };
