@@ -25,11 +25,11 @@
 // Cost: one statistics sweep per node, except where a node's gradient is by the graph's structure a
 // copy of one already measured (its only consumer is an add, sub or neg of its shape or its
 // transpose, and the graph has no hooks that could change it): then the consumer's figures are
-// taken, every figure being a magnitude. The theory's E[φ′(z)²] is taken when backward reaches the unit's activation, just
-// before backward reads the same pre-activations. The units and the copies follow from the graph's
-// structure and are found again only when it changes (LayerFinder). Once a training loop records
-// the same graph every iteration, a pass allocates nothing in the monitor. A monitor watches one
-// graph at a time; it can be moved to another between passes.
+// taken, every figure being a magnitude. The theory's E[φ′(z)²] is taken when backward reaches the
+// unit's activation, just before backward reads the same pre-activations. The units and the copies
+// follow from the graph's structure and are found again only when it changes (LayerFinder). Once a
+// training loop records the same graph every iteration, a pass allocates nothing in the monitor. A
+// monitor watches one graph at a time; it can be moved to another between passes.
 #include <spdlog/logger.h>
 
 #include <array>
@@ -154,7 +154,8 @@ class GradientMonitor : public Observer<T> {
   std::size_t nodes_used_ = 0;
   std::vector<GradSums> sums_;         // this pass's statistics by node index
   std::vector<std::uint32_t> record_of_;  // by node index: its record in nodes_, or kNoNode
-  // By node: the consumer whose gradient this node's equals up to sign (see Cost above), or kNoNode.
+  // By node: the consumer whose gradient this node's equals up to sign or transposition (see Cost
+  // above), or kNoNode.
   std::vector<std::uint32_t> same_grad_as_;
   bool copies_hooked_ = false;  // whether same_grad_as_ was found for a graph with hooks
   LayerFinder finder_;
