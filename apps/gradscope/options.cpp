@@ -153,10 +153,16 @@ std::string bytes_text(long double bytes) {
                 : fmt::format("{:.3g} {}", double(bytes), units[u]);
 }
 
+// The limits that make an allocation fail while the machine has memory, with the line of
+// /proc/self/status that counts what each limits: the address space under RLIMIT_AS (what a
+// sanitizer reserves counts too, but it runs without such limits), the heap under RLIMIT_DATA.
+constexpr std::pair<int, std::string_view> kMemoryLimits[] = {{RLIMIT_AS, "VmSize:"},
+                                                              {RLIMIT_DATA, "VmData:"}};
+
 // The memory this process may use: the machine's, or less under a ulimit.
 long double memory_limit() {
   long double limit = (long double)(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE);
-  for (int resource : {RLIMIT_AS, RLIMIT_DATA}) {
+  for (const auto& [resource, field] : kMemoryLimits) {
     struct rlimit r {};
     if (::getrlimit(resource, &r) == 0 && r.rlim_cur != RLIM_INFINITY)
       limit = std::min(limit, (long double)r.rlim_cur);
@@ -181,12 +187,7 @@ Building::~Building() {
 const std::string& Building::current() { return building_what; }
 
 void require_room(long double bytes) {
-  // Only a limit makes an allocation fail while the machine has memory: the address space under
-  // RLIMIT_AS (VmSize; what a sanitizer reserves counts too, but it runs without such limits), the
-  // heap under RLIMIT_DATA (VmData).
-  const std::pair<int, std::string_view> limits[] = {{RLIMIT_AS, "VmSize:"},
-                                                     {RLIMIT_DATA, "VmData:"}};
-  for (const auto& [resource, field] : limits) {
+  for (const auto& [resource, field] : kMemoryLimits) {
     struct rlimit r {};
     if (::getrlimit(resource, &r) != 0 || r.rlim_cur == RLIM_INFINITY) continue;
     std::ifstream status("/proc/self/status");
