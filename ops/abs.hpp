@@ -5,6 +5,7 @@ namespace gradscope::ops {
 
 // out = |a|
 struct Abs : Unary {
+  static constexpr bool stores_first = true;
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     f.out = f.a.cwiseAbs();
@@ -12,7 +13,7 @@ struct Abs : Unary {
   // d/da |a| = sign(a), taken as 0 at a = 0
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga.array() += b.gout.array() * b.a.array().sign();
+    put(b.ga.array(), b.gout.array() * b.a.array().sign(), b.store_a);
   }
   static constexpr std::array<Domain, 1> domain{{{-2, 2, 0.1}}};
 };

@@ -27,18 +27,9 @@ struct BceWithLogits : Loss {
       for_blocks<T>(b.a.size(), [&](Eigen::Index i, Eigen::Index m, T* p) {
         vec::sigmoid(b.a.data() + i, p, std::size_t(m));
         const auto dz = g * (ConstColumn<T>(p, m) - ConstColumn<T>(b.b.data() + i, m));
-        Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>> ga(b.ga.data() + i, m);
-        if (b.store_a)
-          ga = dz;
-        else
-          ga += dz;
+        put(Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(b.ga.data() + i, m), dz, b.store_a);
       });
-    if (wants(b.gb)) {
-      if (b.store_b)
-        b.gb.array() = -g * b.a.array();
-      else
-        b.gb.array() -= g * b.a.array();
-    }
+    if (wants(b.gb)) put(b.gb.array(), -g * b.a.array(), b.store_b);
   }
   static constexpr std::array<Domain, 2> domain{{{-4, 4, 0}, {0, 1, 0}}};
 };

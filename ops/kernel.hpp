@@ -151,6 +151,15 @@ auto expand(const M& x, Eigen::Index rows, Eigen::Index cols) {
     return x.replicate(rows / x.rows(), cols / x.cols());
 }
 
+// g = e for an input's first contribution (store, see stores_first above), else g += e.
+template <class G, class E>
+void put(G&& g, const E& e, bool store) {
+  if (store)
+    g = e;
+  else
+    g += e;
+}
+
 // g += e summed down to g's shape (e has the broadcast shape); g = that sum if store.
 // An operand e that is a whole contiguous array (the output gradient itself, as for add and sub's
 // first input) runs plain loops across the samples: g += e, and a column g of at most kSmallDim

@@ -13,10 +13,7 @@ struct Neg : Unary {
   // d/da = -1
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    if (b.store_a)
-      b.ga = -b.gout;
-    else
-      b.ga -= b.gout;
+    put(b.ga, -b.gout, b.store_a);
   }
 };
 

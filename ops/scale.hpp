@@ -14,10 +14,7 @@ struct Scale : Unary {
   // d/da = k
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    if (b.store_a)
-      b.ga = b.attr * b.gout;
-    else
-      b.ga += b.attr * b.gout;
+    put(b.ga, b.attr * b.gout, b.store_a);
   }
   static constexpr std::array<double, 2> test_attrs{-1.7, 3.0};
 };
