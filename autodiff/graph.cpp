@@ -61,7 +61,7 @@ std::uint32_t Graph<T>::name_of(std::uint32_t i) const {
 }
 
 template <class T>
-void Graph<T>::labels_into(std::vector<Label>& out) const {
+void Graph<T>::labels_into(std::vector<NodeLabel>& out) const {
   out.resize(nodes_.size());
   auto run = scope_runs_.begin();
   auto name = names_.begin();

@@ -139,6 +139,12 @@ struct HookHandle {
   std::uint32_t id = 0;
 };
 
+// A node's scope id and local name (Graph::labels_into).
+struct NodeLabel {
+  std::uint32_t scope;
+  std::string_view local;
+};
+
 // A layer record: one unit of a network (a layer, a residual block, a time step) for the
 // instruments to read. Graph::layer() opens a scope as a unit; Graph::mark() names which of its
 // nodes are the unit's weight, pre-activation z and activation a = φ(z). Parts left unmarked
@@ -200,11 +206,7 @@ class Graph {
   // Every node's scope id and local name, as NodeView::scope_id() and local_name() give them, in
   // one walk over the side tables where each of those searches them: for passes that label every
   // node. out[i] is node i's; views into the graph's names, valid until the graph is destroyed.
-  struct Label {
-    std::uint32_t scope;
-    std::string_view local;
-  };
-  void labels_into(std::vector<Label>& out) const;
+  void labels_into(std::vector<NodeLabel>& out) const;
 
   // --- scopes and recording mode ----------------------------------------------------------------
   class ScopeGuard {

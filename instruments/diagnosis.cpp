@@ -67,11 +67,11 @@ double grad_l2_norm(const Graph<T>& g, std::uint32_t i, const std::vector<GradSu
   return s.finite() ? s.l2 : kNoValue;
 }
 
-// Sets out to node i's name unless it holds that already: a training loop diagnosing every pass
-// then compares names instead of building them.
+// Sets out to the name of node v, labelled `label`, unless it holds that already: a training loop
+// diagnosing every pass then compares names instead of building them.
 template <class T>
-void set_name(std::string& out, const NodeView<T>& v) {
-  const std::string_view scope = v.scope(), local = v.local_name();
+void set_name(std::string& out, const NodeView<T>& v, const NodeLabel& label) {
+  const std::string_view scope = v.graph().scope_path(label.scope), local = label.local;
   const std::size_t at = scope.empty() ? 0 : scope.size() + 1;
   const bool same = !local.empty() && out.size() == at + local.size() &&
                     out.compare(0, scope.size(), scope) == 0 &&
@@ -97,6 +97,9 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
   const Verdict previous_network = out.verdict;
   out.verdict = Verdict::Unknown;
 
+  const LayerFinder& finder = figures.units ? *figures.units : out.finder;
+  if (!figures.units) out.finder.find(g);
+
   // Every parameter reached by backward.
   std::size_t p = 0;
   for (std::uint32_t i = 0; i < g.size(); ++i) {
@@ -104,7 +107,7 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
     if (v.op() != Op::Param || !v.requires_grad()) continue;
     if (p == out.parameters.size()) out.parameters.emplace_back();
     auto& pr = out.parameters[p++];
-    set_name(pr.name, v);
+    set_name(pr.name, v, finder.labels()[i]);
     pr.node = i;
     pr.grad_norm = grad_l2_norm(g, i, grads);
     pr.value_norm = l2_norm(v.value());
@@ -114,8 +117,6 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
 
   // The units and what was measured at each. A unit keeps its previous verdict (for hysteresis)
   // when it is the same scope at the same place.
-  const LayerFinder& finder = figures.units ? *figures.units : out.finder;
-  if (!figures.units) out.finder.find(g);
   const std::vector<LayerNodes>& units = finder.units();
   out.note = finder.note();
   const auto depth = int(units.size());

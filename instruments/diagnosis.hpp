@@ -91,7 +91,7 @@ struct Diagnosis {
 // need not measure it again. Each is optional (null).
 struct PassFigures {
   const std::vector<GradSums>* grads = nullptr;  // by node: the statistics of its gradient
-  const LayerFinder* units = nullptr;            // the units, found for this graph
+  const LayerFinder* units = nullptr;            // the units and labels, found for this graph
   // By unit of *units: E[φ′(z)²] (mean_slope_squared), NaN where not taken.
   const std::vector<double>* slope_squared = nullptr;
 };

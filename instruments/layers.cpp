@@ -76,12 +76,13 @@ bool LayerFinder::same_structure(const Graph<T>& g) {
            std::equal(std::begin(records[k].part), std::end(records[k].part),
                       std::begin(records_[k].part));
   key_.resize(n);
+  g.labels_into(labels_);
   for (std::uint32_t i = 0; i < n; ++i) {
     const NodeView<T> v(g, i);
     const Shape shape = v.shape();
     const NodeKey k{std::uint32_t(v.op()) << 1 | std::uint32_t(v.requires_grad()),
                     v.arity() > 0 ? v.input(0) : kNoNode, v.arity() > 1 ? v.input(1) : kNoNode,
-                    shape.rows, shape.cols, v.scope_id()};
+                    shape.rows, shape.cols, labels_[i].scope};
     same = same && key_[i] == k;
     key_[i] = k;
   }
@@ -185,7 +186,8 @@ void LayerFinder::search(const Graph<T>& g) {
 }
 
 std::size_t LayerFinder::memory_bytes() const {
-  std::size_t b = key_.capacity() * sizeof(NodeKey) + records_.capacity() * sizeof(LayerRecord) +
+  std::size_t b = key_.capacity() * sizeof(NodeKey) + labels_.capacity() * sizeof(NodeLabel) +
+                  records_.capacity() * sizeof(LayerRecord) +
                   (units_.capacity() + sorted_.capacity()) * sizeof(LayerNodes) + note_.capacity() +
                   (consumers_.capacity() + last_consumer_.capacity() + unit_of_.capacity() +
                    order_.capacity()) * sizeof(std::uint32_t) +

@@ -50,6 +50,9 @@ class LayerFinder {
   // none). The monitor reads the graph's structure from these too.
   const std::vector<std::uint32_t>& consumers() const { return consumers_; }
   const std::vector<std::uint32_t>& last_consumer() const { return last_consumer_; }
+  // Per node of the last graph given to find(): its scope and local name (Graph::labels_into),
+  // read anew on every call, since names do not change the units.
+  const std::vector<NodeLabel>& labels() const { return labels_; }
   std::size_t memory_bytes() const;  // heap bytes held
 
   // What find() reads of a node; equal keys (and layer records) give equal units.
@@ -68,6 +71,7 @@ class LayerFinder {
   void search(const Graph<T>& g);
 
   std::vector<NodeKey> key_;
+  std::vector<NodeLabel> labels_;
   std::vector<LayerRecord> records_;
   std::size_t scope_count_ = 0;
   bool found_ = false;  // whether key_ and records_ describe the units held

@@ -86,13 +86,12 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   scope_sums_.assign(scope_names_.size(), GradSums{});
   scope_first_use_.clear();
   nodes_used_ = 0;
-  g.labels_into(labels_);  // every node's scope and local name in one walk, for on_node
   const auto n = std::uint32_t(g.size());
   sums_.assign(n, GradSums{});
   record_of_.assign(n, kNoNode);
   // Which gradients are copies of a consumer's (see Cost in monitor.hpp), and which nodes are the
   // units' activations: from the structure, so only when it changed.
-  const bool found = finder_.find(g);
+  const bool found = finder_.find(g);  // also every node's scope and local name, for on_node
   slope_squared_.assign(finder_.units().size(), kNoValue);
   if (!found && copies_hooked_ == g.has_hooks()) return;
   copies_hooked_ = g.has_hooks();
@@ -129,8 +128,9 @@ void GradientMonitor<T>::on_node(const NodeView<T>& node) {
   }
   NameKey& key = name_keys_[nodes_used_];
   NodeRecord& r = nodes_[nodes_used_++];
-  const std::uint32_t scope = scope_index(labels_[i].scope);
-  const std::string_view local = labels_[i].local;
+  const NodeLabel& label = finder_.labels()[i];
+  const std::uint32_t scope = scope_index(label.scope);
+  const std::string_view local = label.local;
   // The name follows from the node's index, op, scope path and local name: rebuild it only if one
   // of them changed (the scope index stands for its path, see on_backward_begin).
   if (r.node != i || r.scope != scope || key.op != node.op() || key.local != local) {
@@ -296,7 +296,7 @@ std::size_t GradientMonitor<T>::memory_bytes() const {
        sums_.capacity() * sizeof(GradSums) +
        (same_grad_as_.capacity() + unit_of_activation_.capacity() + record_of_.capacity()) *
            sizeof(std::uint32_t) +
-       slope_squared_.capacity() * sizeof(double) + labels_.capacity() * sizeof(Label) +
+       slope_squared_.capacity() * sizeof(double) +
        finder_.memory_bytes();
   for (const auto& r : nodes_) b += string_bytes(r.name);
   for (const auto& k : name_keys_) b += string_bytes(k.local);

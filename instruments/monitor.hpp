@@ -149,8 +149,6 @@ class GradientMonitor : public Observer<T> {
     std::string local;
   };
   std::vector<NameKey> name_keys_;
-  using Label = typename Graph<T>::Label;
-  std::vector<Label> labels_;  // this pass's, by node index
   std::size_t nodes_used_ = 0;
   std::vector<GradSums> sums_;         // this pass's statistics by node index
   std::vector<std::uint32_t> record_of_;  // by node index: its record in nodes_, or kNoNode

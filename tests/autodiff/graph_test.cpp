@@ -252,7 +252,7 @@ TEST_CASE("labels_into gives every node the scope and local name its NodeView lo
     auto block = g.scope("block1");
     r = r * 3.0;
   }
-  std::vector<Graph<double>::Label> labels{{7, "stale"}};
+  std::vector<NodeLabel> labels{{7, "stale"}};
   g.labels_into(labels);
   REQUIRE(labels.size() == g.size());
   for (std::uint32_t i = 0; i < g.size(); ++i) {
