@@ -100,9 +100,10 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
 // instruction does 8 elements, which the sweep, bound by its vector operations, gains from. A
 // tensor shorter than kShort (a small layer's weights and biases) is summed without the dispatch
 // and the vector version's setup, which would cost more than its few elements.
+constexpr std::size_t kShort = 16;
+
 template <class T>
 Partial fast_sweep(const T* d, std::size_t n) {
-  constexpr std::size_t kShort = 16;
   Partial p;
   if (n < kShort) {
     sweep_tail(p, d, 0, n);
@@ -168,7 +169,7 @@ void GradSums::merge(const GradSums& o) {
     return;
   }
   const auto f = double(elements - nonfinite()), fo = double(o.elements - o.nonfinite());
-  if (f + fo > 0) mean_abs = mean_abs * (f / (f + fo)) + o.mean_abs * (fo / (f + fo));
+  if (fo > 0) mean_abs += (o.mean_abs - mean_abs) * (fo / (f + fo));
   l2 = combine_norms(l2, o.l2);
   max_abs = std::max(max_abs, o.max_abs);
   elements += o.elements;
@@ -197,6 +198,11 @@ double combine_norms(double a, double b) {
 
 template <class T>
 double l2_norm(const T* d, std::size_t n) {
+  if (n < kShort) {  // a small layer's weights: Σx² alone, unless a square left the exact range
+    double sq = 0;
+    for (std::size_t i = 0; i < n; ++i) sq += double(d[i]) * double(d[i]);
+    if (sq >= kTiny * kTiny && sq <= kHuge * kHuge) return std::sqrt(sq);
+  }
   GradSums s;
   s.add(d, n);
   return s.nan ? std::numeric_limits<double>::quiet_NaN()
