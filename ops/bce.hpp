@@ -6,6 +6,7 @@ namespace gradscope::ops {
 // Binary cross-entropy on probabilities p against targets y, averaged over all n elements:
 // out = -mean(y ln p + (1 - y) ln(1 - p)); p of exactly 0 or 1 gives inf (use BceWithLogits)
 struct Bce : Loss {
+  static constexpr bool stores_first = true;
   // p outside [0, 1] would give NaN silently. A NaN p passes, as through every op (anomaly
   // detection names where it arose).
   template <class T, int N>
@@ -24,8 +25,8 @@ struct Bce : Loss {
   static void backward(Backward<T, N>& b) {
     const auto p = b.a.array(), y = b.b.array();
     const T g = b.gout(0, 0) / T(b.a.size());
-    if (wants(b.ga)) b.ga.array() += g * (p - y) / (p * (T(1) - p));
-    if (wants(b.gb)) b.gb.array() += g * ((T(1) - p).log() - p.log());
+    if (wants(b.ga)) put(b.ga.array(), g * (p - y) / (p * (T(1) - p)), b.store_a);
+    if (wants(b.gb)) put(b.gb.array(), g * ((T(1) - p).log() - p.log()), b.store_b);
   }
   static constexpr std::array<Domain, 2> domain{{{0.05, 0.95, 0}, {0, 1, 0}}};
 };

@@ -5,6 +5,7 @@ namespace gradscope::ops {
 
 // out = [a; b] (axis 0: b's rows below a's) or [a, b] (axis 1: b's columns right of a's)
 struct Concat : Rearrangement {
+  static constexpr bool stores_first = true;
   static constexpr const char* rule =
       "axis 0 stacks rows (equal column counts), axis 1 columns (equal row counts)";
   static Shape shape(Shape a, Shape b, double axis) {
@@ -23,8 +24,8 @@ struct Concat : Rearrangement {
   // (below a for axis 0, right of a for axis 1)
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    if (wants(b.ga)) b.ga += b.gout.topLeftCorner(b.a.rows(), b.a.cols());
-    if (wants(b.gb)) b.gb += b.gout.bottomRightCorner(b.b.rows(), b.b.cols());
+    if (wants(b.ga)) put(b.ga, b.gout.topLeftCorner(b.a.rows(), b.a.cols()), b.store_a);
+    if (wants(b.gb)) put(b.gb, b.gout.bottomRightCorner(b.b.rows(), b.b.cols()), b.store_b);
   }
   static constexpr std::array<ShapePair, 5> test_shapes{
       {{{2, 3}, {4, 3}}, {{3, 2}, {3, 4}}, {{1, 4}, {1, 4}}, {{3, 3}, {3, 3}}, {{1, 1}, {1, 1}}}};

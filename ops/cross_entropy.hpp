@@ -11,6 +11,7 @@ namespace gradscope::ops {
 // be an op of its own for this one use, and the composition records a classes x samples
 // intermediate; fused, the backward is the familiar (p - onehot(y)) / n directly.
 struct CrossEntropy : Loss {
+  static constexpr bool stores_first = true;
   static constexpr const char* rule =
       "logits are classes x samples, labels 1 x samples, each a class index 0 to classes - 1";
   static Shape shape(Shape z, Shape y, double) {
@@ -33,15 +34,16 @@ struct CrossEntropy : Loss {
     f.out(0, 0) = sum / T(f.a.cols());
   }
   // d/dz_cj = (p_cj - [c = y_j]) / n with p the softmax of column j; labels get no gradient (a
-  // class index has no neighbours to differentiate towards)
+  // class index has no neighbours to differentiate towards; labels recorded as a variable get 0)
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
+    if (b.store_b) b.gb.setZero();
     if (!wants(b.ga)) return;
     const T g = b.gout(0, 0) / T(b.a.cols());
     for (Eigen::Index j = 0; j < b.a.cols(); ++j) {
       const auto z = b.a.col(j);
       const auto [m, s] = max_and_exp_sum(z);
-      b.ga.col(j).array() += (g / s) * (z.array() - m).exp();
+      put(b.ga.col(j).array(), (g / s) * (z.array() - m).exp(), b.store_a);
       b.ga(Eigen::Index(b.b(j)), j) -= g;
     }
   }

@@ -7,6 +7,7 @@ namespace gradscope::ops {
 // element (max_and_exp_sum); its own op rather than log(softmax(x)), which is -inf where softmax
 // underflows to 0.
 struct LogSoftmax : AlongAxis {
+  static constexpr bool stores_first = true;
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     for_each_line(
@@ -22,8 +23,10 @@ struct LogSoftmax : AlongAxis {
   static void backward(Backward<T, N>& b) {
     for_each_line(
         b.attr,
-        [](auto y, auto g, auto ga) { ga.array() += g.array() - y.array().exp() * g.sum(); }, b.out,
-        b.gout, b.ga);
+        [store = b.store_a](auto y, auto g, auto ga) {
+          put(ga.array(), g.array() - y.array().exp() * g.sum(), store);
+        },
+        b.out, b.gout, b.ga);
   }
 };
 

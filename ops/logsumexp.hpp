@@ -7,6 +7,7 @@ namespace gradscope::ops {
 // result rows x 1), computed as m + ln Σ exp(a - m) with m the line's largest element
 // (max_and_exp_sum): finite for any finite a
 struct Logsumexp : AxisReduction {
+  static constexpr bool stores_first = true;
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     for_each_line(
@@ -23,9 +24,9 @@ struct Logsumexp : AxisReduction {
   static void backward(Backward<T, N>& b) {
     for_each_line(
         b.attr,
-        [](auto x, auto ga, auto g) {
+        [store = b.store_a](auto x, auto ga, auto g) {
           const auto [m, s] = max_and_exp_sum(x);
-          ga.array() += (g(0) / s) * (x.array() - m).exp();
+          put(ga.array(), (g(0) / s) * (x.array() - m).exp(), store);
         },
         b.a, b.ga, b.gout);
   }

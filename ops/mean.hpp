@@ -5,6 +5,7 @@ namespace gradscope::ops {
 
 // out = mean of a over every element, down the rows or across the columns (Reduction's axis)
 struct Mean : Reduction {
+  static constexpr bool stores_first = true;
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     reduce_forward(f.out, f.a, f.attr);
@@ -14,7 +15,7 @@ struct Mean : Reduction {
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
     const T n = T(count(Shape{std::uint32_t(b.a.rows()), std::uint32_t(b.a.cols())}, b.attr));
-    b.ga += expand(b.gout, b.ga.rows(), b.ga.cols()) / n;
+    put(b.ga, expand(b.gout, b.ga.rows(), b.ga.cols()) / n, b.store_a);
   }
 };
 

@@ -10,6 +10,7 @@ namespace gradscope::ops {
 // slice its rows; when like has a's shape both readings are the whole of a), so the engine's
 // record needs no second attribute. like's values are not read and get no gradient.
 struct Slice : Rearrangement {
+  static constexpr bool stores_first = true;
   static constexpr const char* rule =
       "the slice has the second operand's shape: rows [start, start + rows) of the first with its "
       "columns, or columns [start, start + cols) with its rows; start (the attribute) a whole "
@@ -29,15 +30,23 @@ struct Slice : Rearrangement {
     else
       f.out = f.a.middleCols(start, f.out.cols());
   }
-  // d/da = g inside the slice, 0 elsewhere
+  // d/da = g inside the slice, 0 elsewhere (written too where the slot is fresh); d/dlike = 0
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
+    if (b.store_b) b.gb.setZero();
     if (!wants(b.ga)) return;
+    auto window = [&](auto&& before, auto&& inside, auto&& after) {
+      if (b.store_a) before.setZero(), after.setZero();
+      put(inside, b.gout, b.store_a);
+    };
     const auto start = Eigen::Index(b.attr);
-    if (by_rows(b.a.cols(), b.out.cols()))
-      b.ga.middleRows(start, b.out.rows()) += b.gout;
-    else
-      b.ga.middleCols(start, b.out.cols()) += b.gout;
+    if (by_rows(b.a.cols(), b.out.cols())) {
+      const auto n = b.out.rows(), rest = b.a.rows() - start - n;
+      window(b.ga.topRows(start), b.ga.middleRows(start, n), b.ga.bottomRows(rest));
+    } else {
+      const auto n = b.out.cols(), rest = b.a.cols() - start - n;
+      window(b.ga.leftCols(start), b.ga.middleCols(start, n), b.ga.rightCols(rest));
+    }
   }
   static constexpr std::array<ShapePair, 6> test_shapes{{{{5, 3}, {2, 3}},
                                                          {{3, 5}, {3, 2}},

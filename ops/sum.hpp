@@ -5,6 +5,7 @@ namespace gradscope::ops {
 
 // out = Σ a over every element, down the rows or across the columns (Reduction's axis)
 struct Sum : Reduction {
+  static constexpr bool stores_first = true;
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     reduce_forward(f.out, f.a, f.attr);
@@ -12,7 +13,7 @@ struct Sum : Reduction {
   // d/da_ij = 1: each element receives the gradient of the sum it went into
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    b.ga += expand(b.gout, b.ga.rows(), b.ga.cols());
+    put(b.ga, expand(b.gout, b.ga.rows(), b.ga.cols()), b.store_a);
   }
 };
 

@@ -104,6 +104,21 @@ TEST_CASE("cross_entropy is the mean of -ln p of each sample's class, with gradi
   CHECK(z.grad().isApprox((p - onehot) / 4, 1e-14));
 }
 
+// The gradient checker records labels as a constant; a variable's slot is the kernel's to zero
+// when cross_entropy is its first consumer (stores_first), and to leave alone after another.
+TEST_CASE("cross_entropy gives labels recorded as a variable a zero gradient", "[ops][axis]") {
+  Graph<double> g;
+  const auto z = g.variable(rows_of({{2, -1}, {0, 3}}), "z");
+  const auto y = g.variable(rows_of({{0, 1}}), "y");
+  const auto loss = cross_entropy(z, y);
+  const auto both = loss + sum(y);
+  g.backward(sum(y * 3.0));  // leaves 3 in y's slot
+  g.backward(loss);
+  CHECK(y.grad() == Matrix<double>::Zero(1, 2));
+  g.backward(both);
+  CHECK(y.grad() == Matrix<double>::Ones(1, 2));
+}
+
 TEST_CASE("errors of the axis ops, slice, concat and cross_entropy name the op and the shapes",
           "[ops][axis][errors]") {
   Graph<double> g;

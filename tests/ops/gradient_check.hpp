@@ -5,7 +5,9 @@
 // Each case runs in three arrangements, since a kernel must add into its inputs' gradients: the op
 // as its inputs' only consumer; with L += Σ (input_k ∘ S_k) recorded after the op, so that
 // backward reaches those terms first and the op's kernel adds onto their contribution; and, for a
-// binary op whose operands have one shape, op(x, x), whose two gradients land in one slot. A
+// binary op whose operands have one shape, op(x, x), whose two gradients land in one slot. Each
+// runs backward twice, after a pass from another root has left other values in the inputs'
+// gradient slots, so a kernel told to store (ops::stores_first) must overwrite every element. A
 // whole-number input (class labels, ops::Domain::whole) is a constant and is not differentiated.
 #include <gradscope/autodiff/autodiff.hpp>
 
@@ -85,7 +87,8 @@ std::vector<CheckResult> check_gradients(Op op, unsigned seed = 7) {
         Matrix<double> r(out_shape.rows, out_shape.cols);
         for (Eigen::Index j = 0; j < r.size(); ++j) r(j) = sample(rng, {-1, 1, 0.1});
 
-        auto loss_of = [&](Graph<double>& g, bool variables) {
+        auto loss_of = [&](Graph<double>& g, bool variables,
+                           std::vector<Var<double>>* recorded = nullptr) {
           std::vector<Var<double>> in;
           for (int k = 0; k < inputs; ++k)
             in.push_back(variables && !K::domain[k].whole ? g.variable(x[k]) : g.constant(x[k]));
@@ -94,10 +97,18 @@ std::vector<CheckResult> check_gradients(Op op, unsigned seed = 7) {
           Var<double> loss = sum(y * g.constant(r));
           if (arrangement == Arrangement::AfterOthers)
             for (int k = 0; k < inputs; ++k) loss = loss + sum(in[k] * g.constant(other[k]));
+          if (recorded) *recorded = in;
           return loss;
         };
         Graph<double> g;
-        Var<double> loss = loss_of(g, true);
+        std::vector<Var<double>> in;
+        Var<double> loss = loss_of(g, true, &in);
+        // Another root's pass first leaves 1000 in every element of the inputs' slots: a store
+        // that misses an element shows it.
+        Var<double> stale = g.constant(0.0);
+        for (int k = 0; k < inputs; ++k)
+          if (!K::domain[k].whole) stale = stale + sum(in[k] * 1000.0);
+        g.backward(stale);
         // Twice: the second pass finds the first one's gradients in the slots, so a kernel that
         // adds where the engine told it to store (ops::stores_first) doubles them.
         g.backward(loss);
