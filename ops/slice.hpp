@@ -36,7 +36,10 @@ struct Slice : Rearrangement {
     if (b.store_b) b.gb.setZero();
     if (!wants(b.ga)) return;
     auto window = [&](auto&& before, auto&& inside, auto&& after) {
-      if (b.store_a) before.setZero(), after.setZero();
+      if (b.store_a) {
+        before.setZero();
+        after.setZero();
+      }
       put(inside, b.gout, b.store_a);
     };
     const auto start = Eigen::Index(b.attr);
