@@ -124,7 +124,7 @@ inline void Graph<T>::backward_node(std::uint32_t i) {
   const bool need_b = b && (b->flags & kRequiresGrad);
   constexpr bool store = ops::stores_first<K>;
   const bool store_a = need_a && start_grad(a, store);
-  const bool store_b = need_b && start_grad(*b, store);
+  const bool store_b = need_b && start_grad(*b, store && !ops::no_grad_b<K>);
   T* g = grads_.data();
   with_shape_class(all_scalar(n, a, b), [&](auto shape_class) __attribute__((always_inline)) {
     constexpr int N = decltype(shape_class)::value;
@@ -164,6 +164,7 @@ void Graph<T>::accumulate_param(std::uint32_t i) {
 // sweep clears each mark as it passes, so no mark outlives a pass. A consumer whose kernel can
 // store its contribution (store: ops::stores_first) is not given a zeroed slot when it is the
 // first: start_grad returns true and the kernel stores (first-contribution stores, kernel.hpp).
+// An input the op gives no gradient (ops::no_grad_b) is zeroed: its kernel does not write it.
 template <class T>
 inline bool Graph<T>::start_grad(Node& n, bool store) {
   if (n.flags & kReached) return false;

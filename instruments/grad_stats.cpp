@@ -198,10 +198,10 @@ double combine_norms(double a, double b) {
 
 template <class T>
 double l2_norm(const T* d, std::size_t n) {
-  if (n < kShort) {  // a small layer's weights: Σx² alone, unless a square left the exact range
-    double sq = 0;
-    for (std::size_t i = 0; i < n; ++i) sq += double(d[i]) * double(d[i]);
-    if (sq >= kTiny * kTiny && sq <= kHuge * kHuge) return std::sqrt(sq);
+  if (n < kShort) {  // a small layer's weights: √Σx² unless a square left the exact range
+    Partial p;
+    sweep_tail(p, d, 0, n);
+    if (p.sq >= kTiny * kTiny && p.sq <= kHuge * kHuge) return std::sqrt(p.sq);
   }
   GradSums s;
   s.add(d, n);

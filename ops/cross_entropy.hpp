@@ -11,7 +11,7 @@ namespace gradscope::ops {
 // be an op of its own for this one use, and the composition records a classes x samples
 // intermediate; fused, the backward is the familiar (p - onehot(y)) / n directly.
 struct CrossEntropy : Loss {
-  static constexpr bool stores_first = true;
+  static constexpr bool stores_first = true, no_grad_b = true;
   static constexpr const char* rule =
       "logits are classes x samples, labels 1 x samples, each a class index 0 to classes - 1";
   static Shape shape(Shape z, Shape y, double) {
@@ -37,7 +37,6 @@ struct CrossEntropy : Loss {
   // class index has no neighbours to differentiate towards; labels recorded as a variable get 0)
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    if (b.store_b) b.gb.setZero();
     if (!wants(b.ga)) return;
     const T g = b.gout(0, 0) / T(b.a.cols());
     for (Eigen::Index j = 0; j < b.a.cols(); ++j) {

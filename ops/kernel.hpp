@@ -12,6 +12,8 @@
 //                              while recording; a Rejection
 //   forward(f), backward(b)    backward *adds* each input's gradient into ga/gb (inputs may be shared)
 //   stores_first               optional, true: backward stores where store_a/store_b say (below)
+//   no_grad_b                  optional, true: the second input gets no gradient (its values are
+//                              read as indices or not at all); backward leaves gb alone
 //   test_shapes, test_attrs,   what the generic finite-difference checker feeds it
 //   domain                     per input: sample range, and a gap around 0 to keep away from kinks
 // and inherits most of that from one of the categories below.
@@ -73,6 +75,10 @@ template <class K, class = void>
 inline constexpr bool stores_first = false;
 template <class K>
 inline constexpr bool stores_first<K, std::void_t<decltype(K::stores_first)>> = K::stores_first;
+template <class K, class = void>
+inline constexpr bool no_grad_b = false;
+template <class K>
+inline constexpr bool no_grad_b<K, std::void_t<decltype(K::no_grad_b)>> = K::no_grad_b;
 
 template <class M>
 bool wants(const M& grad) {

@@ -10,7 +10,7 @@ namespace gradscope::ops {
 // slice its rows; when like has a's shape both readings are the whole of a), so the engine's
 // record needs no second attribute. like's values are not read and get no gradient.
 struct Slice : Rearrangement {
-  static constexpr bool stores_first = true;
+  static constexpr bool stores_first = true, no_grad_b = true;
   static constexpr const char* rule =
       "the slice has the second operand's shape: rows [start, start + rows) of the first with its "
       "columns, or columns [start, start + cols) with its rows; start (the attribute) a whole "
@@ -33,7 +33,6 @@ struct Slice : Rearrangement {
   // d/da = g inside the slice, 0 elsewhere (written too where the slot is fresh); d/dlike = 0
   template <class T, int N>
   static void backward(Backward<T, N>& b) {
-    if (b.store_b) b.gb.setZero();
     if (!wants(b.ga)) return;
     auto window = [&](auto&& before, auto&& inside, auto&& after) {
       if (b.store_a) {
