@@ -116,7 +116,8 @@ inline __attribute__((always_inline)) void with_fn(Fn fn, G&& g) {
   }
 }
 
-// 4 lanes with FMA; a multiversioned build's baseline keeps libm's loop: 2 SSE2 lanes without fused
+// 4 lanes with FMA, 8 with AVX-512 (a polynomial per element: the vector units set the speed); a
+// multiversioned build's baseline keeps libm's loop: 2 SSE2 lanes without fused
 // multiply-adds were slower than libm.
 #ifdef GRADSCOPE_MULTIVERSION
 constexpr int kFewestLanes = 4;
@@ -125,7 +126,7 @@ constexpr int kFewestLanes = 1;
 #endif
 template <class T>
 void dispatch(Fn fn, const T* x, T* out, std::size_t n) {
-  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+  simd::with_lanes<8>([&](auto lanes) __attribute__((always_inline)) {
     constexpr int N = decltype(lanes)::value;
     with_fn(fn, [&](auto f) __attribute__((always_inline)) {
       if constexpr (N >= kFewestLanes)

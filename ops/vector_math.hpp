@@ -3,7 +3,7 @@
 // libm element by element or vectorise poorly. Eigen's packets are fixed at compile time, so a
 // default x86-64 build gets its SSE2 code: no log1p for doubles at all, and an exp of doubles
 // slower than libm's. These run 4 doubles at a time with fused multiply-adds on a CPU with AVX2
-// and FMA (chosen at run time, ops/simd.hpp), and as libm's scalar loop
+// and FMA, 8 with AVX-512 (chosen at run time, ops/simd.hpp), and as libm's scalar loop
 // elsewhere. Floats are computed in double and rounded once. out may be x.
 #include <cmath>
 #include <cstddef>
