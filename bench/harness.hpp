@@ -44,8 +44,9 @@ struct Figure {
 
 using Benchmark = std::vector<Figure> (*)(const Options&);
 
-// CPU seconds this process spent in f(). CPU time rather than wall time because the benchmarks
-// run single-threaded on shared machines, where wall time also counts other processes' turns.
+// CPU seconds the calling thread spent in f() (cpu_now). CPU time rather than wall time because
+// the benchmarks run single-threaded on shared machines, where wall time also counts other
+// processes' turns.
 template <class F>
 double seconds(F&& f) {
   const double t0 = cpu_now();

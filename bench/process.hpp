@@ -7,7 +7,10 @@
 
 namespace gradscope::bench {
 
-// CPU seconds this process has used (all threads).
+// CPU seconds the calling thread has used. The single-threaded figures' work all runs on it (the
+// products pinned to one thread run on their caller); a library's idle worker thread that spins
+// waiting for work (OpenBLAS's, for a while after it starts and after each parallel product) is
+// not counted against whatever the figure times.
 double cpu_now();
 
 // Heap allocations made by this process so far (malloc, calloc, realloc, the aligned variants,
