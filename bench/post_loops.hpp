@@ -8,7 +8,8 @@
 //
 // Two versions of one source: Scalar, one sample at a time in plain C++ with libm's exp; and
 // Vector, 4 samples per AVX2 register with fused multiply-adds and the library's vectorised σ (8
-// lanes where the CPU has AVX-512), chosen at run time (ops/simd.hpp) and Scalar on a CPU without AVX2 and FMA.
+// lanes where the CPU has AVX-512), chosen at run time (ops/simd.hpp) and Scalar on a CPU without
+// AVX2 and FMA.
 #include <array>
 #include <string>
 #include <vector>

@@ -119,9 +119,9 @@ namespace gradscope::simd {
 // is compiled for it, so f and what its loops call are declared always_inline. The one run-time
 // dispatch of the library's hand-vectorised loops and of the kernels' loops across samples.
 // Widest = 8 adds a third version, for AVX-512 (N = 8), for a loop measured to gain from it: one
-// whose vector operations, not its loads, set its speed (grad_stats.cpp's sweep, theory.cpp's slopes,
-// vector_math.cpp's exp and its kin). The others keep
-// to 4 lanes, which on some CPUs run at a higher clock than 512-bit vectors.
+// whose vector operations, not its loads, set its speed (grad_stats.cpp's sweep, theory.cpp's
+// slopes, vector_math.cpp's exp and its kin). The others keep to 4 lanes, which on some CPUs run
+// at a higher clock than 512-bit vectors.
 #ifdef GRADSCOPE_MULTIVERSION
 template <class F>
 GRADSCOPE_AVX2_FMA void run_avx2_fma(F& f) {
