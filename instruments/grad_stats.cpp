@@ -30,6 +30,8 @@ bool out_of_range(double max_abs) {
   return max_abs != 0 && !(max_abs >= kTiny && max_abs <= kHuge);
 }
 double power_of_two_below(double x) { return std::ldexp(1.0, std::ilogb(x)); }
+// Whether a sum of squares is in the range where its square root is the norm to full precision.
+bool squares_in_range(double sq) { return sq >= kTiny * kTiny && sq <= kHuge * kHuge; }
 
 // The sweep's figures over d[i..n), one element at a time.
 template <class T>
@@ -200,7 +202,7 @@ GradStats GradSums::stats() const {
 
 double combine_norms(double a, double b) {
   const double s = a * a + b * b;
-  return s >= kTiny * kTiny && s <= kHuge * kHuge ? std::sqrt(s) : std::hypot(a, b);
+  return squares_in_range(s) ? std::sqrt(s) : std::hypot(a, b);
 }
 
 template <class T>
@@ -208,7 +210,7 @@ double l2_norm(const T* d, std::size_t n) {
   if (n < kShort) {  // a small layer's weights: √Σx² unless a square left the exact range
     Partial p;
     sweep_tail(p, d, 0, n);
-    if (p.sq >= kTiny * kTiny && p.sq <= kHuge * kHuge) return std::sqrt(p.sq);
+    if (squares_in_range(p.sq)) return std::sqrt(p.sq);
   }
   GradSums s;
   s.add(d, n);

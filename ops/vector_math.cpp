@@ -117,8 +117,8 @@ inline __attribute__((always_inline)) void with_fn(Fn fn, G&& g) {
 }
 
 // 4 lanes with FMA, 8 with AVX-512 (a polynomial per element: the vector units set the speed); a
-// multiversioned build's baseline keeps libm's loop: 2 SSE2 lanes without fused
-// multiply-adds were slower than libm.
+// multiversioned build's baseline keeps libm's loop: 2 SSE2 lanes without fused multiply-adds were
+// slower than libm.
 #ifdef GRADSCOPE_MULTIVERSION
 constexpr int kFewestLanes = 4;
 #else
