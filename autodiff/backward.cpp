@@ -78,6 +78,7 @@ void Graph<T>::start_pass(std::uint32_t root, const T* root_grad) {
   // Nodes after the root get zero gradients, the root its root gradient; the rest as the sweep
   // reaches them.
   grads_.resize(values_.size());
+  if (zeros_.size() < no_grad_elements_) zeros_.resize(no_grad_elements_);
   if (root + 1 < nodes_.size())
     std::fill(grads_.data() + nodes_[root + 1].offset, grads_.data() + grads_.size(), T(0));
   std::copy(root_grad, root_grad + size_of(rn), grads_.data() + rn.offset);
@@ -159,9 +160,10 @@ void Graph<T>::accumulate_param(std::uint32_t i) {
 
 // Lazy zeroing of gradient slots. No pass over the arena zeroes them beforehand: a node's slot is
 // zeroed when its first consumer's backward is about to add into it (start_grad, which marks the
-// node reached) or, if no consumer reached it, when the sweep passes it (take_reached). The slot is
-// then still in cache when it is first written, and the arena is swept once instead of twice. The
-// sweep clears each mark as it passes, so no mark outlives a pass. A consumer whose kernel can
+// node reached) or, if no consumer reached it, when the sweep passes it (take_reached); never
+// where the node needs no gradient (grad_slot shows zeros_ for it). The slot is then still in
+// cache when it is first written, and the arena is swept once instead of twice. The sweep clears
+// each mark as it passes, so no mark outlives a pass. A consumer whose kernel can
 // store its contribution (store: ops::stores_first) is not given a zeroed slot when it is the
 // first: start_grad returns true and the kernel stores (first-contribution stores, kernel.hpp).
 // An input the op gives no gradient (ops::no_grad_b) is zeroed: its kernel does not write it.
@@ -177,7 +179,7 @@ template <class T>
 inline bool Graph<T>::take_reached(std::uint32_t i) {
   Node& n = nodes_[i];
   if (!(n.flags & kReached)) {
-    zero_grad(n);  // the root does not depend on it, or it needs no gradient
+    if (n.flags & kRequiresGrad) zero_grad(n);  // the root does not depend on it
     return false;
   }
   n.flags &= ~kReached;

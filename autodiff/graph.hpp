@@ -368,10 +368,12 @@ class Graph {
                                                          SourceLoc loc) const;
   // The Error for reading node i's gradient where has_grad() is false.
   [[noreturn, gnu::cold, gnu::noinline]] void no_gradient(std::uint32_t i) const;
-  // Node i's gradient slot, final or not: for the anomaly checks within a pass.
+  // Node i's gradient slot, final or not: for the anomaly checks within a pass. A node that needs
+  // no gradient shows zeros_ instead: backward never writes its slot.
   ConstMatrixMap<T> grad_slot(std::uint32_t i) const {
-    const Shape s = shape_of(nodes_[i]);
-    return {grads_.data() + nodes_[i].offset, s.rows, s.cols};
+    const Node& n = nodes_[i];
+    const Shape s = shape_of(n);
+    return {n.flags & kRequiresGrad ? grads_.data() + n.offset : zeros_.data(), s.rows, s.cols};
   }
 
   // The backward pass (backward.cpp): backward_from runs the reverse loop, chain(i) node i's step.
@@ -403,7 +405,7 @@ class Graph {
 
   std::vector<Node> nodes_;
   // A growable array whose new elements are left uninitialised: the kernels overwrite values
-  // anyway, and backward zeroes each gradient slot as it reaches its node. Growing within capacity
+  // anyway, and backward zeroes each gradient slot that needs one as it reaches its node. Growing within capacity
   // is a compare and a store, inline, which recording a scalar op does every time; clear() keeps
   // the capacity.
   class Arena {
@@ -429,6 +431,10 @@ class Graph {
     std::size_t size_ = 0, capacity_ = 0;
   };
   Arena values_, grads_;
+  // The gradient of every node that needs none (constants, nodes recorded under no_grad), shared:
+  // as many zeros as the largest of them since clear() (no_grad_elements_) holds, from the pass on.
+  std::vector<T> zeros_;
+  std::size_t no_grad_elements_ = 0;
   std::vector<typename Parameter<T>::Storage*> params_;
   std::vector<SourceLoc> locations_;
   std::vector<ScopeRun> scope_runs_;  // one entry per change of scope, in node order

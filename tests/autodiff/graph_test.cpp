@@ -163,6 +163,28 @@ TEST_CASE("clear() keeps capacity and the graph records again", "[autodiff]") {
   CHECK(w.grad()(0, 0) == 12.0);
 }
 
+TEST_CASE("nodes that need no gradient read zeros, whatever their arena slot held", "[autodiff]") {
+  Graph<double> g;
+  for (int n : {3, 7, 5}) {  // the slots of the first graph's variables, reused by constants
+    g.clear();
+    auto v = g.variable(Matrix<double>::Constant(2, n, 1.5), "v");
+    g.backward(sum(v * 4.0));
+    CHECK(Matrix<double>(v.grad()) == Matrix<double>::Constant(2, n, 4.0));
+    g.clear();
+    auto c = g.constant(Matrix<double>::Constant(2, n, 2.0), "c");
+    Var<double> d;
+    {
+      auto guard = g.no_grad();
+      d = c * 3.0;
+    }
+    auto x = g.variable(Matrix<double>::Ones(2, n), "x");
+    g.backward(sum(x * c + d));
+    CHECK(Matrix<double>(x.grad()) == Matrix<double>::Constant(2, n, 2.0));
+    CHECK(Matrix<double>(c.grad()) == Matrix<double>::Zero(2, n));
+    CHECK(Matrix<double>(d.grad()) == Matrix<double>::Zero(2, n));
+  }
+}
+
 TEST_CASE("no_grad records no gradient path", "[autodiff]") {
   Graph<double> g;
   auto x = g.variable(2.0, "x");
