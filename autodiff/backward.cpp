@@ -38,8 +38,9 @@ void Graph<T>::backward(Var<T> root, const Matrix<T>& root_grad) {
 
 // The reverse sweep. Creation order is a topological order, so when the loop reaches node i every
 // consumer of i (created later) has added its contribution: i's gradient is final, and chain(i)
-// passes it on to i's inputs. Hooks, observers and anomaly checks (instrument) run only in a pass
-// that has any of them; otherwise the loop is the algorithm alone.
+// passes it on to i's inputs. Hooks and observers (instrument, before chain) and the anomaly check
+// of what chain gave the inputs run only in a pass that has any of them; otherwise the loop is the
+// algorithm alone.
 template <class T>
 void Graph<T>::backward_from(std::uint32_t root, const T* root_grad) {
   start_pass(root, root_grad);
@@ -54,10 +55,9 @@ void Graph<T>::backward_from(std::uint32_t root, const T* root_grad) {
       if (o.id) o.observer->on_backward_begin(*this);
     while (i-- > 0) {
       if (!take_reached(i)) continue;  // the root does not depend on node i
-      if (instrumented)
-        instrument(i);
-      else
-        chain(i);
+      if (instrumented) instrument(i);
+      chain(i);
+      if (instrumented && anomaly_) check_backward(i);
     }
   } catch (...) {
     abort_pass(root, i);
@@ -196,9 +196,8 @@ inline void Graph<T>::zero_grad(const Node& n) {
 
 // --- instrumentation: everything a pass does besides the algorithm ---------------------------------
 
-// Node i's step in a pass with hooks, observers or anomaly detection: node i's hooks may replace
-// its gradient, observers see the result, chain(i) passes it on, and anomaly detection checks what
-// chain(i) gave the inputs.
+// Before node i's step in a pass with hooks, observers or anomaly detection: node i's hooks may
+// replace its gradient, and observers see the result, which chain(i) then passes on.
 template <class T>
 void Graph<T>::instrument(std::uint32_t i) {
   grads_from_ = i;  // what hooks and observers may read: node i and the nodes after it
@@ -224,8 +223,6 @@ void Graph<T>::instrument(std::uint32_t i) {
   if (anomaly_ && hooked) check_hooked_gradient(i);
   for (auto& o : observers_)
     if (o.id) o.observer->on_node(NodeView<T>(*this, i));
-  chain(i);
-  if (anomaly_) check_backward(i);
 }
 
 template <class T>
