@@ -1,5 +1,6 @@
 // What watching gradients costs on the post's training workload: the GradientMonitor attached at
-// every node against backward without it; hooks compiled in but none registered against hooks
+// every node against backward without it, and an observer that does nothing (the engine's part of
+// that cost); hooks compiled in but none registered against hooks
 // compiled out; the monitor's memory over a long run, and its steady-state allocations.
 #include <gradscope/instruments/monitor.hpp>
 #include <spdlog/sinks/null_sink.h>
@@ -31,8 +32,11 @@ std::vector<Figure> monitor_overhead(const Options& opt) {
   // What the default monitor adds per gradient element backward writes: a figure that does not
   // move when the engine's backward gets faster or slower, as the ratios do.
   Figure per_element{"monitor_overhead_per_element", "ns/element", "", {}, {}, {}};
+  // The engine's share of the monitor's cost: the step with an observer that does nothing, which
+  // takes backward through its instrumented loop and calls it at every node.
+  Figure observed{"observer_overhead_step", "us/iter", "training step without observer", {}, {}, {}};
   const PostData data;
-  GradscopePostNet plain(data), watched(data);
+  GradscopePostNet plain(data), watched(data), observed_net(data);
   const double elements = [&] {  // recording alone fixes which nodes will get a gradient
     plain.record();
     double n = 0;
@@ -44,27 +48,35 @@ std::vector<Figure> monitor_overhead(const Options& opt) {
   options.logger = null_logger();
   GradientMonitor<double> monitor(options);
   watched.graph().add_observer(monitor);
+  struct : Observer<double> {
+    void on_node(const NodeView<double>&) override {}
+  } nothing;
+  observed_net.graph().add_observer(nothing);
   for (int k = 0; k < 3; ++k) {  // warm-up, as the PostBackward nets have had
     plain.step();
     watched.step();
+    observed_net.step();
   }
   // Each repetition takes kSteps steps of every configuration in turn (see backward_workload.hpp).
   const PostBackward base = plain_post_backward(), monitored = monitored_post_backward();
   for (int r = 0; r < opt.repeat; ++r) {
-    double t_base = 0, t_monitored = 0, t_plain_step = 0, t_watched_step = 0;
+    double t_base = 0, t_monitored = 0, t_plain_step = 0, t_watched_step = 0, t_observed_step = 0;
     for (int k = 0; k < kSteps; ++k) {
       t_base += base(cpu_now);
       t_monitored += monitored(cpu_now);
       t_plain_step += seconds([&] { plain.step(); });
       t_watched_step += seconds([&] { watched.step(); });
+      t_observed_step += seconds([&] { observed_net.step(); });
     }
     backward.baselines.push_back(t_base / kSteps);
     backward.values.push_back(t_monitored / kSteps);
     per_element.values.push_back((t_monitored - t_base) / kSteps * 1e3 / elements);
     step.baselines.push_back(t_plain_step / kSteps * 1e6);
     step.values.push_back(t_watched_step / kSteps * 1e6);
+    observed.baselines.push_back(t_plain_step / kSteps * 1e6);
+    observed.values.push_back(t_observed_step / kSteps * 1e6);
   }
-  return {backward, step, per_element};
+  return {backward, step, per_element, observed};
 }
 
 std::vector<Figure> hook_cost(const Options& opt) {
