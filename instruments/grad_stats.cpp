@@ -46,17 +46,44 @@ inline __attribute__((always_inline)) void sweep_tail(Partial& out, const T* d, 
   }
 }
 
-// The sweep. NaN and ±Inf are not set aside here: they make sq non-finite, which the
-// caller checks. Accumulates in blocks of kBlock elements whose partial sums are then added, so
-// that the rounding error of a sum grows with the block length plus the number of blocks rather
-// than with n. kAcc independent accumulators per figure hide the adder's latency (one chain of
-// dependent additions would leave the adders idle most cycles); with more, the vector registers
-// (sixteen with AVX2, thirty-two with AVX-512) no longer hold them all. |x| clears the sign bit,
-// exact zeros are counted by subtracting the compare's all-ones mask, or with AVX-512 by adding 1
-// under the compare's mask register (one instruction fewer): no branch per element. With AVX-512
-// the maximum is taken over |x|'s bits as integers (M), which order as the non-negative doubles
-// do: the CPU's 64-bit integer maximum (AVX-512 has one, AVX2 not) keeps up better than the
-// floating-point one.
+// Counts the exact zeros among the lanes of x (bits: |x|'s bits). With AVX-512 in a GCC build, in
+// a general register, `zeros`: the test's mask register moved out and its bits counted, which
+// takes an operation per vector off the vector units, the sweep's bound. In assembly, since GCC
+// inlines no mask intrinsic into a body without a target of its own (this one is inlined into
+// simd::run_avx512), and Clang accepts no such assembly there. Otherwise in z's lanes: adding 1
+// under the compare's mask register (AVX-512), or subtracting the compare's all-ones lanes.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define GRADSCOPE_ZEROS_IN_REGISTER 1
+#endif
+template <int N, class D, class I>
+inline __attribute__((always_inline)) void count_zeros(I& z, std::uint64_t& zeros, const D& x,
+                                                       const I& bits) {
+#ifdef GRADSCOPE_ZEROS_IN_REGISTER
+  if constexpr (N == 8) {
+    std::uint64_t count;
+    asm("vptestnmq %[b], %[b], %%k1\n\tkmovb %%k1, %k[c]\n\tpopcnt %[c], %[c]"
+        : [c] "=r"(count)
+        : [b] "v"(bits)
+        : "k1");
+    zeros += count;
+    return;
+  }
+#endif
+  if constexpr (N == 8)
+    z = x == D{} ? z + 1 : z;
+  else
+    z -= x == D{};
+}
+
+// The sweep. NaN and ±Inf are not set aside here: they make sq non-finite, which the caller
+// checks. Accumulates in blocks of kBlock elements whose partial sums are then added, so that the
+// rounding error of a sum grows with the block length plus the number of blocks rather than with
+// n. kAcc independent accumulators per figure hide the adder's latency (one chain of dependent
+// additions would leave the adders idle most cycles); with more, the vector registers (sixteen
+// with AVX2, thirty-two with AVX-512) no longer hold them all. |x| clears the sign bit; exact
+// zeros are counted without a branch per element (count_zeros). With AVX-512 the maximum is taken
+// over |x|'s bits as integers (M), which order as the non-negative doubles do: the CPU's 64-bit
+// integer maximum (AVX-512 has one, AVX2 not) keeps up better than the floating-point one.
 template <int N, class T>
 inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
   using D = typename Lanes<N>::D;
@@ -71,6 +98,7 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
     D s[kAcc] = {}, a[kAcc] = {};
     M m[kAcc] = {};
     I z[kAcc] = {};
+    std::uint64_t zeros = 0;
     const std::size_t stop = i + std::min(kBlock, (n - i) / kStep * kStep);
     for (; i < stop; i += kStep) {
 #pragma GCC unroll 8
@@ -82,10 +110,7 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
         s[k] += x * x;
         a[k] += x;
         m[k] = M(bits) > m[k] ? M(bits) : m[k];
-        if constexpr (N == 8)
-          z[k] = x == D{} ? z[k] + 1 : z[k];
-        else
-          z[k] -= x == D{};
+        count_zeros<N>(z[k], zeros, x, bits);
       }
     }
     for (int k = 1; k < kAcc; ++k) {
@@ -94,6 +119,7 @@ inline __attribute__((always_inline)) Partial sweep(const T* d, std::size_t n) {
       m[0] = m[0] > m[k] ? m[0] : m[k];
       z[0] += z[k];
     }
+    out.zeros += zeros;
     for (int k = 0; k < N; ++k) {
       out.sq += s[0][k];
       out.ab += a[0][k];
