@@ -163,10 +163,10 @@ void Graph<T>::accumulate_param(std::uint32_t i) {
 // node reached) or, if no consumer reached it, when the sweep passes it (take_reached); never
 // where the node needs no gradient (grad_slot shows zeros_ for it). The slot is then still in
 // cache when it is first written, and the arena is swept once instead of twice. The sweep clears
-// each mark as it passes, so no mark outlives a pass. A consumer whose kernel can
-// store its contribution (store: ops::stores_first) is not given a zeroed slot when it is the
-// first: start_grad returns true and the kernel stores (first-contribution stores, kernel.hpp).
-// An input the op gives no gradient (ops::no_grad_b) is zeroed: its kernel does not write it.
+// each mark as it passes, so no mark outlives a pass. A consumer whose kernel can store its
+// contribution (store: ops::stores_first) is not given a zeroed slot when it is the first:
+// start_grad returns true and the kernel stores (first-contribution stores, kernel.hpp). An input
+// the op gives no gradient (ops::no_grad_b) is zeroed: its kernel does not write it.
 template <class T>
 inline bool Graph<T>::start_grad(Node& n, bool store) {
   if (n.flags & kReached) return false;

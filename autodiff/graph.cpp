@@ -117,7 +117,8 @@ void Graph<T>::node_name_into(std::uint32_t i, std::string& out) const {
 
 template <class T>
 std::size_t Graph<T>::bytes() const {
-  return nodes_.size() * sizeof(Node) + (values_.size() + grads_.size() + zeros_.size()) * sizeof(T) +
+  return nodes_.size() * sizeof(Node) +
+         (values_.size() + grads_.size() + zeros_.size()) * sizeof(T) +
          params_.size() * sizeof(params_[0]) + locations_.size() * sizeof(SourceLoc) +
          scope_runs_.size() * sizeof(ScopeRun) + names_.size() * sizeof(NodeName);
 }

@@ -405,9 +405,9 @@ class Graph {
 
   std::vector<Node> nodes_;
   // A growable array whose new elements are left uninitialised: the kernels overwrite values
-  // anyway, and backward zeroes each gradient slot that needs one as it reaches its node. Growing within capacity
-  // is a compare and a store, inline, which recording a scalar op does every time; clear() keeps
-  // the capacity.
+  // anyway, and backward zeroes each gradient slot that needs one as it reaches its node. Growing
+  // within capacity is a compare and a store, inline, which recording a scalar op does every time;
+  // clear() keeps the capacity.
   class Arena {
    public:
     T* data() { return p_.get(); }

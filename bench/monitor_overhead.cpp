@@ -1,7 +1,7 @@
 // What watching gradients costs on the post's training workload: the GradientMonitor attached at
 // every node against backward without it, and an observer that does nothing (the engine's part of
-// that cost); hooks compiled in but none registered against hooks
-// compiled out; the monitor's memory over a long run, and its steady-state allocations.
+// that cost); hooks compiled in but none registered against hooks compiled out; the monitor's
+// memory over a long run, and its steady-state allocations.
 #include <gradscope/instruments/monitor.hpp>
 #include <spdlog/sinks/null_sink.h>
 
