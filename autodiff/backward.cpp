@@ -38,9 +38,8 @@ void Graph<T>::backward(Var<T> root, const Matrix<T>& root_grad) {
 
 // The reverse sweep. Creation order is a topological order, so when the loop reaches node i every
 // consumer of i (created later) has added its contribution: i's gradient is final, and chain(i)
-// passes it on to i's inputs. Hooks and observers (instrument, before chain) and the anomaly check
-// of what chain gave the inputs run only in a pass that has any of them; otherwise the loop is the
-// algorithm alone.
+// passes it on to i's inputs. Hooks, observers and anomaly checks (instrument) run only in a pass
+// that has any of them; otherwise the loop is the algorithm alone.
 template <class T>
 void Graph<T>::backward_from(std::uint32_t root, const T* root_grad) {
   start_pass(root, root_grad);
@@ -55,9 +54,10 @@ void Graph<T>::backward_from(std::uint32_t root, const T* root_grad) {
       if (o.id) o.observer->on_backward_begin(*this);
     while (i-- > 0) {
       if (!take_reached(i)) continue;  // the root does not depend on node i
-      if (instrumented) instrument(i);
-      chain(i);
-      if (instrumented && anomaly_) check_backward(i);
+      if (instrumented)
+        instrument(i);
+      else
+        chain(i);
     }
   } catch (...) {
     abort_pass(root, i);
@@ -78,7 +78,7 @@ void Graph<T>::start_pass(std::uint32_t root, const T* root_grad) {
   // Nodes after the root get zero gradients, the root its root gradient; the rest as the sweep
   // reaches them.
   grads_.resize(values_.size());
-  if (zeros_.size() < no_grad_elements_) zeros_.resize(no_grad_elements_);
+  if (zeros_.size() < largest_shape_) zeros_.resize(largest_shape_);
   if (root + 1 < nodes_.size())
     std::fill(grads_.data() + nodes_[root + 1].offset, grads_.data() + grads_.size(), T(0));
   std::copy(root_grad, root_grad + size_of(rn), grads_.data() + rn.offset);
@@ -196,8 +196,9 @@ inline void Graph<T>::zero_grad(const Node& n) {
 
 // --- instrumentation: everything a pass does besides the algorithm ---------------------------------
 
-// Before node i's step in a pass with hooks, observers or anomaly detection: node i's hooks may
-// replace its gradient, and observers see the result, which chain(i) then passes on.
+// Node i's step in a pass with hooks, observers or anomaly detection: node i's hooks may replace
+// its gradient, observers see the result, chain(i) passes it on, and anomaly detection checks what
+// chain(i) gave the inputs.
 template <class T>
 void Graph<T>::instrument(std::uint32_t i) {
   grads_from_ = i;  // what hooks and observers may read: node i and the nodes after it
@@ -223,6 +224,8 @@ void Graph<T>::instrument(std::uint32_t i) {
   if (anomaly_ && hooked) check_hooked_gradient(i);
   for (auto& o : observers_)
     if (o.id) o.observer->on_node(NodeView<T>(*this, i));
+  chain(i);
+  if (anomaly_) check_backward(i);
 }
 
 template <class T>

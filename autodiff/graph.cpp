@@ -43,6 +43,7 @@ std::uint16_t Graph<T>::intern_shape(Shape s, Op op) {
   const auto id = std::uint16_t(shapes_.size());
   shapes_.push_back(s);
   shape_ids_.emplace(key, id);
+  largest_shape_ = std::max(largest_shape_, s.size());
   return id;
 }
 
@@ -117,8 +118,7 @@ void Graph<T>::node_name_into(std::uint32_t i, std::string& out) const {
 
 template <class T>
 std::size_t Graph<T>::bytes() const {
-  return nodes_.size() * sizeof(Node) +
-         (values_.size() + grads_.size() + zeros_.size()) * sizeof(T) +
+  return nodes_.size() * sizeof(Node) + (values_.size() + grads_.size()) * sizeof(T) +
          params_.size() * sizeof(params_[0]) + locations_.size() * sizeof(SourceLoc) +
          scope_runs_.size() * sizeof(ScopeRun) + names_.size() * sizeof(NodeName);
 }
@@ -176,7 +176,6 @@ inline std::uint32_t Graph<T>::push_node(
   node.offset = std::uint32_t(offset);
   node.op = op;
   node.flags = std::uint8_t(requires_grad && grad_enabled_ ? kRequiresGrad : 0);
-  if (!(node.flags & kRequiresGrad)) no_grad_elements_ = std::max(no_grad_elements_, size);
   node.shape = shape;
   if (current_scope_ != (scope_runs_.empty() ? 0 : scope_runs_.back().scope))
     scope_runs_.push_back({index, current_scope_});
@@ -288,7 +287,6 @@ void Graph<T>::clear() {
          "returns");
   nodes_.clear();
   values_.resize(0);
-  no_grad_elements_ = 0;
   grads_.resize(0);
   params_.clear();
   locations_.clear();

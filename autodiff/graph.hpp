@@ -386,7 +386,7 @@ class Graph {
   template <class K>
   __attribute__((always_inline)) void backward_node(std::uint32_t i);
   void accumulate_param(std::uint32_t i);
-  void instrument(std::uint32_t i);  // node i's hooks and observers, before chain(i)
+  void instrument(std::uint32_t i);  // chain(i) with hooks, observers and anomaly checks around it
   // An Error stopped the pass at node i (root + 1: before the loop).
   void abort_pass(std::uint32_t root, std::uint32_t i);
   void end_pass();  // however the pass ended: erases hooks and observers removed during it
@@ -432,9 +432,9 @@ class Graph {
   };
   Arena values_, grads_;
   // The gradient of every node that needs none (constants, nodes recorded under no_grad), shared:
-  // as many zeros as the largest of them since clear() (no_grad_elements_) holds, from the pass on.
+  // from the pass on, as many zeros as the largest shape recorded holds (largest_shape_, updated
+  // when a shape is first interned, so recording a node does no work for it).
   std::vector<T> zeros_;
-  std::size_t no_grad_elements_ = 0;
   std::vector<typename Parameter<T>::Storage*> params_;
   std::vector<SourceLoc> locations_;
   std::vector<ScopeRun> scope_runs_;  // one entry per change of scope, in node order
@@ -456,6 +456,7 @@ class Graph {
   // bits, so one graph holds at most 65536 distinct shapes (recording another is an Error).
   std::vector<Shape> shapes_;
   std::unordered_map<std::uint64_t, std::uint16_t> shape_ids_;  // (rows, cols) -> index
+  std::size_t largest_shape_ = 1;  // elements of the largest shape in shapes_
   std::uint32_t current_scope_ = 0;
   bool grad_enabled_ = true;
 
