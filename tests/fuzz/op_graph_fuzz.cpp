@@ -8,9 +8,10 @@
 //
 // Where every value is finite, moderate and away from kinks and poles, and no gradient in between
 // is huge, each leaf's gradient must agree with central finite differences of L; the difference
-// quotient itself is trusted only where two step sizes agree.
+// quotient itself is trusted only where two step sizes agree and L's size leaves it above rounding.
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -123,7 +124,8 @@ struct Counts {
   ~Counts() {
     std::printf(
         "fuzz_op_graph: %ld graphs recorded, %ld backward passes, %ld gradient elements "
-        "compared with finite differences (%ld skipped: quotient not converged)\n",
+        "compared with finite differences (%ld skipped: quotient not converged or lost in "
+        "rounding)\n",
         graphs, backward, compared, skipped);
   }
 } counts;
@@ -183,19 +185,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (Eigen::Index j = 0; j < ad.size(); ++j) {
       double& x = p.leaves[k](j);
       const double x0 = x;
+      double rounding = 0;  // the largest rounding error of a quotient, eps * |L| / h
       auto difference = [&](double h) {
         x = x0 + h;
         const double up = objective(p, r);
         x = x0 - h;
         const double down = objective(p, r);
         x = x0;
+        rounding = std::max(rounding, DBL_EPSILON * std::max(std::abs(up), std::abs(down)) / h);
         return (up - down) / (2 * h);
       };
       const double fd = difference(1e-5), fd2 = difference(1e-6);
       // Converged is judged on the quotients alone: scaled by a huge autodiff value too, two
-      // quotients a factor of ten apart (a cliff between x0 - h and x0 + h) would pass.
-      if (!std::isfinite(fd) || !std::isfinite(fd2) ||
-          std::abs(fd - fd2) > 1e-5 * std::max({1.0, std::abs(fd), std::abs(fd2)})) {
+      // quotients a factor of ten apart (a cliff between x0 - h and x0 + h) would pass. A term of
+      // L even in x and huge (1e200 * x^2 at x = 0) cancels in both quotients and rounds away the
+      // rest: they agree, both wrong; the rounding bound rejects them.
+      const double tolerance = 1e-5 * std::max({1.0, std::abs(fd), std::abs(fd2)});
+      if (!std::isfinite(fd) || !std::isfinite(fd2) || std::abs(fd - fd2) > tolerance ||
+          !(rounding <= tolerance)) {
         ++counts.skipped;
         continue;
       }
