@@ -10,7 +10,6 @@ namespace gradscope {
 using detail::all_scalar;
 using detail::map_of;
 using detail::non_finite;
-using detail::with_shape_class;
 
 // --- backward --------------------------------------------------------------------------------------
 
@@ -113,37 +112,54 @@ inline void Graph<T>::chain(std::uint32_t i) {
 }
 
 // Inline in chain, and so in the loop: a call per node, with its register saves, costs as much as
-// a scalar op's whole backward.
+// a scalar op's whole backward. Only the all-scalar kernel is inlined; any other goes through one
+// call (tensor_kernel), which its elementwise loops outweigh, and keeps the loop small enough for
+// its registers to hold the scalar case.
 template <class T>
 template <class K>
 inline void Graph<T>::backward_node(std::uint32_t i) {
   constexpr bool binary = K::arity > 1;
   const Node& n = nodes_[i];
   Node& a = nodes_[n.in[0]];
-  Node* b = binary ? &nodes_[n.in[1]] : nullptr;
-  const bool need_a = a.flags & kRequiresGrad;
-  const bool need_b = b && (b->flags & kRequiresGrad);
+  Node& b = nodes_[n.in[binary ? 1 : 0]];  // a unary op's b is a again, and never read
   constexpr bool store = ops::stores_first<K>;
-  const bool store_a = need_a && start_grad(a, store);
-  const bool store_b = need_b && start_grad(*b, store && !ops::no_grad_b<K>);
+  Flow f;
+  f.need_a = a.flags & kRequiresGrad;
+  f.need_b = binary && (b.flags & kRequiresGrad);
+  f.store_a = f.need_a && start_grad(a, store);
+  f.store_b = f.need_b && start_grad(b, store && !ops::no_grad_b<K>);
+  if (all_scalar(n, a, binary ? &b : nullptr))
+    run_kernel<K, 1>(n, a, b, f);
+  else
+    tensor_kernel<K>(i, f);
+}
+
+template <class T>
+template <class K>
+void Graph<T>::tensor_kernel(std::uint32_t i, Flow f) {
+  const Node& n = nodes_[i];
+  run_kernel<K, Eigen::Dynamic>(n, nodes_[n.in[0]], nodes_[n.in[K::arity > 1 ? 1 : 0]], f);
+}
+
+template <class T>
+template <class K, int N>
+inline void Graph<T>::run_kernel(const Node& n, const Node& a, const Node& b, Flow f) {
+  constexpr bool binary = K::arity > 1;
   T* g = grads_.data();
-  with_shape_class(all_scalar(n, a, b), [&](auto shape_class) __attribute__((always_inline)) {
-    constexpr int N = decltype(shape_class)::value;
-    // 1x1 operands need no lookup in the shape table.
-    auto shape = [&](const Node& x) { return N == 1 ? Shape{1, 1} : shape_of(x); };
-    const Shape sn = shape(n), sa = shape(a), sb = b ? shape(*b) : Shape{};
-    const T attr = K::has_attr ? values_[n.offset + sn.size()] : T(0);
-    ops::Backward<T, N> bw{map_of<N>(value_ptr(a), sa),
-                           map_of<N>(b ? value_ptr(*b) : nullptr, sb),
-                           map_of<N>(static_cast<const T*>(values_.data() + n.offset), sn),
-                           map_of<N>(static_cast<const T*>(g + n.offset), sn),
-                           map_of<N>(need_a ? g + a.offset : nullptr, sa),
-                           map_of<N>(need_b ? g + b->offset : nullptr, sb),
-                           attr,
-                           store_a,
-                           store_b};
-    K::backward(bw);
-  });
+  // 1x1 operands need no lookup in the shape table.
+  auto shape = [&](const Node& x) { return N == 1 ? Shape{1, 1} : shape_of(x); };
+  const Shape sn = shape(n), sa = shape(a), sb = binary ? shape(b) : Shape{};
+  const T attr = K::has_attr ? values_[n.offset + sn.size()] : T(0);
+  ops::Backward<T, N> bw{map_of<N>(value_ptr(a), sa),
+                         map_of<N>(binary ? value_ptr(b) : nullptr, sb),
+                         map_of<N>(static_cast<const T*>(values_.data() + n.offset), sn),
+                         map_of<N>(static_cast<const T*>(g + n.offset), sn),
+                         map_of<N>(f.need_a ? g + a.offset : nullptr, sa),
+                         map_of<N>(f.need_b ? g + b.offset : nullptr, sb),
+                         attr,
+                         f.store_a,
+                         f.store_b};
+  K::backward(bw);
 }
 
 // A Param leaf's step: this pass's gradient adds into the Parameter's.

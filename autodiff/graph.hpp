@@ -385,6 +385,18 @@ class Graph {
   __attribute__((always_inline)) inline void chain(std::uint32_t i);
   template <class K>
   __attribute__((always_inline)) void backward_node(std::uint32_t i);
+  // Which of a node's inputs take a gradient, and which take it stored rather than added (their
+  // slot's first contribution, see start_grad).
+  struct Flow {
+    bool need_a, need_b, store_a, store_b;
+  };
+  // Node n's kernel for operands of shape class N (ops/kernel.hpp); tensor_kernel, out of line,
+  // for any node that is not all-scalar.
+  template <class K, int N>
+  __attribute__((always_inline)) void run_kernel(const Node& n, const Node& a, const Node& b,
+                                                 Flow f);
+  template <class K>
+  __attribute__((noinline)) void tensor_kernel(std::uint32_t i, Flow f);
   void accumulate_param(std::uint32_t i);
   void instrument(std::uint32_t i);  // chain(i) with hooks, observers and anomaly checks around it
   // An Error stopped the pass at node i (root + 1: before the loop).
