@@ -53,10 +53,9 @@ void Graph<T>::backward_from(std::uint32_t root, const T* root_grad) {
       if (o.id) o.observer->on_backward_begin(*this);
     while (i-- > 0) {
       if (!take_reached(i)) continue;  // the root does not depend on node i
-      if (instrumented)
-        instrument(i);
-      else
-        chain(i);
+      if (instrumented) instrument(i);  // hooks and observers: node i's gradient is final
+      chain(i);
+      if (instrumented && anomaly_) check_backward(i);  // what chain(i) gave the inputs
     }
   } catch (...) {
     abort_pass(root, i);
@@ -212,9 +211,9 @@ inline void Graph<T>::zero_grad(const Node& n) {
 
 // --- instrumentation: everything a pass does besides the algorithm ---------------------------------
 
-// Node i's step in a pass with hooks, observers or anomaly detection: node i's hooks may replace
-// its gradient, observers see the result, chain(i) passes it on, and anomaly detection checks what
-// chain(i) gave the inputs.
+// Before node i's step in a pass with hooks, observers or anomaly detection: node i's hooks may
+// replace its gradient, and observers see the result. Out of the loop, so that the loop keeps one
+// copy of chain(i) whether the pass is instrumented or not.
 template <class T>
 void Graph<T>::instrument(std::uint32_t i) {
   grads_from_ = i;  // what hooks and observers may read: node i and the nodes after it
@@ -240,8 +239,6 @@ void Graph<T>::instrument(std::uint32_t i) {
   if (anomaly_ && hooked) check_hooked_gradient(i);
   for (auto& o : observers_)
     if (o.id) o.observer->on_node(NodeView<T>(*this, i));
-  chain(i);
-  if (anomaly_) check_backward(i);
 }
 
 template <class T>

@@ -398,7 +398,7 @@ class Graph {
   template <class K>
   __attribute__((noinline)) void tensor_kernel(std::uint32_t i, Flow f);
   void accumulate_param(std::uint32_t i);
-  void instrument(std::uint32_t i);  // chain(i) with hooks, observers and anomaly checks around it
+  void instrument(std::uint32_t i);  // node i's hooks and observers, before chain(i)
   // An Error stopped the pass at node i (root + 1: before the loop).
   void abort_pass(std::uint32_t root, std::uint32_t i);
   void end_pass();  // however the pass ended: erases hooks and observers removed during it
