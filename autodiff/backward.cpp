@@ -37,8 +37,8 @@ void Graph<T>::backward(Var<T> root, const Matrix<T>& root_grad) {
 
 // The reverse sweep. Creation order is a topological order, so when the loop reaches node i every
 // consumer of i (created later) has added its contribution: i's gradient is final, and chain(i)
-// passes it on to i's inputs. Hooks, observers and anomaly checks (instrument) run only in a pass
-// that has any of them; otherwise the loop is the algorithm alone.
+// passes it on to i's inputs. Hooks and observers (instrument) and anomaly checks (check_backward)
+// run only in a pass that has any of them; otherwise the loop is the algorithm alone.
 template <class T>
 void Graph<T>::backward_from(std::uint32_t root, const T* root_grad) {
   start_pass(root, root_grad);
