@@ -154,14 +154,15 @@ void diagnose(const Graph<T>& g, const DiagnosisThresholds& th, Diagnosis& out,
     finite &= std::isfinite(ld.grad_rms);
     if (l == depth) continue;
     ld.gain = ld.grad_rms / out.layers[std::size_t(l)].grad_rms;
+    const LayerNodes &unit = units[std::size_t(l - 1)], &up = units[std::size_t(l)];
+    if (!has_mean_field(up)) continue;
     // E[φ′(z_l)²] as measured during the pass, and ‖W_{l+1}‖ as the parameters' list has it (a
     // transpose has its operand's norm).
-    const LayerNodes &unit = units[std::size_t(l - 1)], &up = units[std::size_t(l)];
     const double measured = figures.slope_squared ? (*figures.slope_squared)[std::size_t(l - 1)] : kNoValue;
     const double slope_squared = std::isnan(measured) ? mean_slope_squared(g, unit) : measured;
     const ParameterRatio* pr = find_parameter(out.parameters, up.param);
     double w_norm = pr ? pr->value_norm : kNoValue;
-    if (std::isnan(w_norm) && up.w != kNoNode) w_norm = l2_norm(g.node(up.w).value());
+    if (std::isnan(w_norm)) w_norm = l2_norm(g.node(up.w).value());
     ld.theory_gain = mean_field_gain(g, up, slope_squared, w_norm);
   }
   out.total_gain = out.layers.front().grad_rms / out.layers.back().grad_rms;

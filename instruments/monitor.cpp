@@ -90,14 +90,16 @@ void GradientMonitor<T>::on_backward_begin(const Graph<T>& g) {
   sums_.assign(n, GradSums{});
   record_of_.assign(n, kNoNode);
   // Which gradients are copies of a consumer's (see Cost in monitor.hpp), and which nodes are the
-  // units' activations: from the structure, so only when it changed.
+  // activations of units whose theory is taken (one with a unit above it that has_mean_field): from
+  // the structure, so only when it changed.
   const bool found = finder_.find(g);  // also every node's scope and local name, for on_node
   slope_squared_.assign(finder_.units().size(), kNoValue);
   if (!found && copies_hooked_ == g.has_hooks()) return;
   copies_hooked_ = g.has_hooks();
   unit_of_activation_.assign(n, kNoNode);
-  for (std::uint32_t u = 0; u < finder_.units().size(); ++u)
-    unit_of_activation_[finder_.units()[u].a] = u;
+  const auto& units = finder_.units();
+  for (std::uint32_t u = 0; u + 1 < units.size(); ++u)
+    if (has_mean_field(units[u + 1])) unit_of_activation_[units[u].a] = u;
   same_grad_as_.assign(n, kNoNode);
   if (copies_hooked_) return;
   const auto& consumers = finder_.consumers();

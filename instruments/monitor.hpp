@@ -157,7 +157,8 @@ class GradientMonitor : public Observer<T> {
   std::vector<std::uint32_t> same_grad_as_;
   bool copies_hooked_ = false;  // whether same_grad_as_ was found for a graph with hooks
   LayerFinder finder_;
-  std::vector<std::uint32_t> unit_of_activation_;  // by node: the unit whose activation it is
+  std::vector<std::uint32_t> unit_of_activation_;  // by node: the unit whose activation it is, if
+                                                   // its theory is taken (on_backward_begin)
   std::vector<double> slope_squared_;              // this pass's E[φ′(z)²] by unit, NaN if not taken
   std::vector<ScopeRecord> scopes_;
   Diagnosis diagnosis_;

@@ -75,8 +75,7 @@ double mean_slope_squared(const Graph<T>& g, const LayerNodes& unit) {
 template <class T>
 double mean_field_gain(const Graph<T>& g, const LayerNodes& up, double slope_squared,
                        double w_norm) {
-  if (up.product == kNoNode || up.w == kNoNode || !up.affine)
-    return std::numeric_limits<double>::quiet_NaN();
+  if (!has_mean_field(up)) return std::numeric_limits<double>::quiet_NaN();
   const NodeView<T> p = g.node(up.product);
   const double n = double(g.node(p.input(0)).shape().cols);  // the dimension the product contracts
   return std::sqrt(w_norm * w_norm / n * slope_squared);

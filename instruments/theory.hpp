@@ -20,10 +20,15 @@ namespace gradscope {
 template <class T>
 double mean_slope_squared(const Graph<T>& g, const LayerNodes& unit);
 
+// Whether the formula above describes backward through up into the unit under it: up has a
+// product of weights and its z is that product plus biases (LayerNodes::affine; not a normalised
+// layer, a residual block).
+inline bool has_mean_field(const LayerNodes& up) {
+  return up.product != kNoNode && up.w != kNoNode && up.affine;
+}
+
 // √χ_l of the unit under up (l+1), from that unit's slope_squared (mean_slope_squared) and
-// w_norm = ‖W_{l+1}‖ (the norm of up.w); NaN where up has no product, or where up's z is not its
-// product plus biases (LayerNodes::affine: a normalised layer, a residual block, whose backward
-// the formula above does not describe).
+// w_norm = ‖W_{l+1}‖ (the norm of up.w); NaN where !has_mean_field(up).
 template <class T>
 double mean_field_gain(const Graph<T>& g, const LayerNodes& up, double slope_squared,
                        double w_norm);
