@@ -1,7 +1,6 @@
 #pragma once
 // backward() of the post's training step (post_workload.hpp), timed one step at a time on a net of
-// its own, so that several configurations can take their steps in turn: a drift in the machine's
-// speed then reaches each alike.
+// its own, so that several configurations can be timed in one process.
 #include <functional>
 
 namespace gradscope::bench {

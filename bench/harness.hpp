@@ -54,6 +54,18 @@ double seconds(F&& f) {
   return cpu_now() - t0;
 }
 
+// Microseconds of CPU time per call of f, over `calls` calls in a row: a training loop's steps
+// follow one another on the same net, its data warm in the caches, so its baseline is timed so
+// too. Configurations compared take their blocks of calls in turn, so that a drift in the
+// machine's speed reaches each alike.
+template <class F>
+double micros_per_call(int calls, F&& f) {
+  return seconds([&] {
+           for (int k = 0; k < calls; ++k) f();
+         }) /
+         calls * 1e6;
+}
+
 // Wall-clock seconds f() took: for the figures that compare thread counts, where CPU time would
 // count every thread's turn.
 template <class F>

@@ -21,6 +21,17 @@ std::shared_ptr<spdlog::logger> null_logger() {
   return log;
 }
 
+// Microseconds per backward() of b, over kSteps steps in a row (micros_per_call in harness.hpp).
+double micros_per_backward(const PostBackward& b) {
+  double t = 0;
+  for (int k = 0; k < kSteps; ++k) t += b(cpu_now);
+  return t / kSteps;
+}
+
+double micros_per_step(GradscopePostNet& net) {
+  return micros_per_call(kSteps, [&] { net.step(); });
+}
+
 }  // namespace
 
 std::vector<Figure> monitor_overhead(const Options& opt) {
@@ -57,24 +68,19 @@ std::vector<Figure> monitor_overhead(const Options& opt) {
     watched.step();
     observed_net.step();
   }
-  // Each repetition takes kSteps steps of every configuration in turn (see backward_workload.hpp).
+  // Each repetition times kSteps steps of each configuration in a row, one after another.
   const PostBackward base = plain_post_backward(), monitored = monitored_post_backward();
   for (int r = 0; r < opt.repeat; ++r) {
-    double t_base = 0, t_monitored = 0, t_plain_step = 0, t_watched_step = 0, t_observed_step = 0;
-    for (int k = 0; k < kSteps; ++k) {
-      t_base += base(cpu_now);
-      t_monitored += monitored(cpu_now);
-      t_plain_step += seconds([&] { plain.step(); });
-      t_watched_step += seconds([&] { watched.step(); });
-      t_observed_step += seconds([&] { observed_net.step(); });
-    }
-    backward.baselines.push_back(t_base / kSteps);
-    backward.values.push_back(t_monitored / kSteps);
-    per_element.values.push_back((t_monitored - t_base) / kSteps * 1e3 / elements);
-    step.baselines.push_back(t_plain_step / kSteps * 1e6);
-    step.values.push_back(t_watched_step / kSteps * 1e6);
-    observed.baselines.push_back(t_plain_step / kSteps * 1e6);
-    observed.values.push_back(t_observed_step / kSteps * 1e6);
+    const double t_base = micros_per_backward(base), t_monitored = micros_per_backward(monitored);
+    const double t_plain = micros_per_step(plain), t_watched = micros_per_step(watched),
+                 t_observed = micros_per_step(observed_net);
+    backward.baselines.push_back(t_base);
+    backward.values.push_back(t_monitored);
+    per_element.values.push_back((t_monitored - t_base) * 1e3 / elements);
+    step.baselines.push_back(t_plain);
+    step.values.push_back(t_watched);
+    observed.baselines.push_back(t_plain);
+    observed.values.push_back(t_observed);
   }
   return {backward, step, per_element, observed};
 }
@@ -85,13 +91,8 @@ std::vector<Figure> hook_cost(const Options& opt) {
   const auto compiled_out = gradscope_nohooks::bench::plain_post_backward();
   const PostBackward compiled_in = plain_post_backward();
   for (int r = 0; r < opt.repeat; ++r) {
-    double t_out = 0, t_in = 0;
-    for (int k = 0; k < kSteps; ++k) {
-      t_out += compiled_out(cpu_now);
-      t_in += compiled_in(cpu_now);
-    }
-    f.baselines.push_back(t_out / kSteps);
-    f.values.push_back(t_in / kSteps);
+    f.baselines.push_back(micros_per_backward(compiled_out));
+    f.values.push_back(micros_per_backward(compiled_in));
   }
   return {f};
 }

@@ -28,10 +28,7 @@ void check_same_weights(const GradscopePostNet& net, const PostLoop& loop) {
 
 template <class Net>
 double micros_per_step(Net& net) {
-  return seconds([&] {
-           for (int k = 0; k < kSteps; ++k) net.step();
-         }) /
-         kSteps * 1e6;
+  return micros_per_call(kSteps, [&] { net.step(); });
 }
 
 }  // namespace
