@@ -164,8 +164,6 @@ class TorchWideMlp {
   std::vector<torch::Tensor> params_;  // W1 (out x in), b1 (out), W2, b2, W3, b3
 };
 
-constexpr int kPostSteps = 100;  // training steps per timed repetition, as post_train
-
 }  // namespace
 
 std::vector<Figure> post_train_libtorch(const Options& opt) {
@@ -178,14 +176,8 @@ std::vector<Figure> post_train_libtorch(const Options& opt) {
   double my_loss = 0;
   torch::Tensor their_loss;
   for (int r = 0; r < opt.repeat; ++r) {
-    f.baselines.push_back(seconds([&] {
-                            for (int k = 0; k < kPostSteps; ++k) their_loss = theirs.step();
-                          }) /
-                          kPostSteps * 1e6);
-    f.values.push_back(seconds([&] {
-                         for (int k = 0; k < kPostSteps; ++k) my_loss = mine.step();
-                       }) /
-                       kPostSteps * 1e6);
+    f.baselines.push_back(micros_per_call(kPostSteps, [&] { their_loss = theirs.step(); }));
+    f.values.push_back(micros_per_call(kPostSteps, [&] { my_loss = mine.step(); }));
   }
   // Same start, same steps: the same loss at the last step and the same parameters after it.
   constexpr double kTolerance = 1e-9;  // relative, double

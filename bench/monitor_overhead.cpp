@@ -13,23 +13,17 @@ namespace gradscope::bench {
 
 namespace {
 
-constexpr int kSteps = 100;  // training steps per timed repetition
-
 std::shared_ptr<spdlog::logger> null_logger() {
   auto log = std::make_shared<spdlog::logger>("bench", std::make_shared<spdlog::sinks::null_sink_st>());
   log->set_level(spdlog::level::warn);
   return log;
 }
 
-// Microseconds per backward() of b, over kSteps steps in a row (micros_per_call in harness.hpp).
+// Microseconds per backward() of b, over kPostSteps steps in a row (as micros_per_step).
 double micros_per_backward(const PostBackward& b) {
   double t = 0;
-  for (int k = 0; k < kSteps; ++k) t += b(cpu_now);
-  return t / kSteps;
-}
-
-double micros_per_step(GradscopePostNet& net) {
-  return micros_per_call(kSteps, [&] { net.step(); });
+  for (int k = 0; k < kPostSteps; ++k) t += b(cpu_now);
+  return t / kPostSteps;
 }
 
 }  // namespace
@@ -68,7 +62,7 @@ std::vector<Figure> monitor_overhead(const Options& opt) {
     watched.step();
     observed_net.step();
   }
-  // Each repetition times kSteps steps of each configuration in a row, one after another.
+  // Each repetition times kPostSteps steps of each configuration in a row, one after another.
   const PostBackward base = plain_post_backward(), monitored = monitored_post_backward();
   for (int r = 0; r < opt.repeat; ++r) {
     const double t_base = micros_per_backward(base), t_monitored = micros_per_backward(monitored);
@@ -111,15 +105,10 @@ std::vector<Figure> monitor_memory(const Options& opt) {
   {
     GradscopePostNet plain(data);
     for (int k = 0; k < 3; ++k) plain.step();
-    auto per_step = [](GradscopePostNet& n) {
-      const auto before = allocation_count();
-      for (int k = 0; k < kSteps; ++k) n.step();
-      return double(allocation_count() - before) / kSteps;
-    };
     // Measured once the history has filled and decimated (3 + 1100 passes > 1024 entries).
     for (int k = 0; k < 1100; ++k) net.step();
-    allocs.baselines.push_back(per_step(plain));
-    allocs.values.push_back(per_step(net));
+    allocs.baselines.push_back(allocations_per_step(plain));
+    allocs.values.push_back(allocations_per_step(net));
   }
   const std::string n0 = std::to_string(monitor.passes());
   const double at_start = double(monitor.memory_bytes());

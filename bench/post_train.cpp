@@ -11,8 +11,6 @@ namespace gradscope::bench {
 
 namespace {
 
-constexpr int kSteps = 100;  // training steps per timed repetition
-
 // Both implementations must have trained to the same weights, or the comparison is void.
 void check_same_weights(const GradscopePostNet& net, const PostLoop& loop) {
   for (int l = 0; l < kPostLayers; ++l) {
@@ -24,11 +22,6 @@ void check_same_weights(const GradscopePostNet& net, const PostLoop& loop) {
                "{} vs {}",
                loop.what(), l + 1, i, o, w(i, o), loop.w(l, i, o));
   }
-}
-
-template <class Net>
-double micros_per_step(Net& net) {
-  return micros_per_call(kSteps, [&] { net.step(); });
 }
 
 }  // namespace
@@ -67,13 +60,8 @@ std::vector<Figure> allocations_per_iteration(const Options& opt) {
            Target{Target::Of::Value, Target::Is::AtMost, 0}};
   for (int k = 0; k < 3; ++k) net.step();  // warm-up: arenas and interned names reach full size
   for (int r = 0; r < opt.repeat; ++r) {
-    auto per_step = [](auto& n) {
-      const auto before = allocation_count();
-      for (int k = 0; k < kSteps; ++k) n.step();
-      return double(allocation_count() - before) / kSteps;
-    };
-    f.baselines.push_back(per_step(loop));
-    f.values.push_back(per_step(net));
+    f.baselines.push_back(allocations_per_step(loop));
+    f.values.push_back(allocations_per_step(net));
   }
   return {f};
 }

@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "harness.hpp"
+
 namespace gradscope::bench {
 
 struct PostData {
@@ -22,6 +24,22 @@ struct PostData {
 
 inline constexpr int kPostLayers = 10;
 inline constexpr double kPostRate = 0.01;
+inline constexpr int kPostSteps = 100;  // training steps per timed repetition, in a row
+
+// Microseconds per step of net (anything with step()), over kPostSteps steps in a row
+// (micros_per_call, harness.hpp).
+template <class Net>
+double micros_per_step(Net& net) {
+  return micros_per_call(kPostSteps, [&] { net.step(); });
+}
+
+// Heap allocations per step of net, over kPostSteps steps (allocation_count, process.hpp).
+template <class Net>
+double allocations_per_step(Net& net) {
+  const auto before = allocation_count();
+  for (int k = 0; k < kPostSteps; ++k) net.step();
+  return double(allocation_count() - before) / kPostSteps;
+}
 
 // gradscope: layer l records matmul(transpose(w), a) + b in scope "layer<l>" with nodes "w", "b",
 // "z", "a" (the project's naming convention). The output's sigmoid and the cross-entropy are
