@@ -1,15 +1,14 @@
 // sweep_throughput: cells per second of a sweep (study/sweep.hpp) at width 256, depth 30, one seed
-// per cell, on one thread (value) and, on a machine with more cores, on all of them
+// per cell, on one thread (value) and, where the process may use more cores, on all of them
 // (sweep_threads, against one thread), in wall time.
 #include <gradscope/study/sweep.hpp>
-#include <thread>
 
 #include "benchmarks.hpp"
 
 namespace gradscope::bench {
 
 std::vector<Figure> sweep_throughput(const Options& opt) {
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const unsigned cores = study::available_cores();
   study::Grid grid;
   grid.depths = {30};
   grid.widths = {256};

@@ -1,5 +1,9 @@
 #include "gradscope/study/sweep.hpp"
 
+#ifdef __linux__
+#include <sched.h>
+#endif
+
 #include <Eigen/SVD>
 #include <algorithm>
 #include <atomic>
@@ -317,13 +321,21 @@ CellResult run_cell(const Grid& grid, const CellSpec& spec) {
   return c;
 }
 
+unsigned available_cores() {
+#ifdef __linux__
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return unsigned(std::max(1, CPU_COUNT(&set)));
+#endif
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
 std::vector<CellResult> run_sweep(const Grid& grid, const std::vector<CellSpec>& all,
                                   Shard shard, unsigned threads, const Progress& progress) {
   std::vector<CellSpec> todo;
   for (const auto& c : all)
     if (shard.contains(c)) todo.push_back(c);
   std::vector<CellResult> results(todo.size());
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 0) threads = available_cores();
   threads = unsigned(std::min<std::size_t>(threads, std::max<std::size_t>(todo.size(), 1)));
   std::atomic<std::size_t> next{0}, done{0};
   std::exception_ptr error;

@@ -114,8 +114,12 @@ struct CellResult {
 // One cell: its seeds' passes and the theory.
 CellResult run_cell(const Grid& grid, const CellSpec& spec);
 
+// The cores this process may run on: its CPU affinity where the system has one (taskset, a
+// container's cpuset), else every online core; at least 1.
+unsigned available_cores();
+
 // The cells of `shard` among all (cells(grid), as solved once), on `threads` threads (0: one per
-// core), in grid order. progress, if set, is called after each cell with (cells done, cells in the
+// available core), in grid order. progress, if set, is called after each cell with (cells done, cells in the
 // shard), from the thread that ran it.
 using Progress = std::function<void(std::size_t, std::size_t)>;
 std::vector<CellResult> run_sweep(const Grid& grid, const std::vector<CellSpec>& all,

@@ -15,7 +15,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace gradscope::cli {
@@ -261,7 +260,7 @@ struct SweepOptions {
   // only the layer stacks (mlp, residual) or only the recurrent cells read, refused for the other.
   const CLI::Option* acts_given = nullptr;
   std::vector<const CLI::Option*> layer_only, recurrent_only;
-  long threads = long(std::max(1u, std::thread::hardware_concurrency()));
+  long threads = long(study::available_cores());
   std::string shard = "1/1";
   OutputOptions out;
   std::string csv;

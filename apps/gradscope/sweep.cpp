@@ -8,7 +8,6 @@
 #include <gradscope/writers/sweep_files.hpp>
 #include <memory>
 #include <sstream>
-#include <thread>
 
 #include "cli.hpp"
 #include "progress.hpp"
@@ -197,7 +196,7 @@ void add_sweep(CLI::App& app) {
   cmd->add_flag("--spectrum", g.spectrum,
                 "singular values of the input-output Jacobian (exact SVD; widths up to 1024)");
   add_integer_option(*cmd, "--threads", o->threads,
-                     "cells run in parallel (default: one per core)");
+                     "cells run in parallel (default: one per core the process may use)");
   cmd->add_option("--shard", o->shard,
                   "run part I of N of the grid (I/N); gradscope merge joins them")
       ->capture_default_str();

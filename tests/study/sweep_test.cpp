@@ -7,6 +7,10 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 
+#ifdef __linux__
+#include <sched.h>
+#endif
+
 using namespace gradscope;
 using namespace gradscope::study;
 using Catch::Contains;
@@ -219,3 +223,20 @@ TEST_CASE("sweep: each architecture's measured gain beside its theory", "[sweep]
     CHECK(r[0].gain > 0);
   }
 }
+
+#ifdef __linux__
+TEST_CASE("a sweep's default thread count is the cores the process may run on") {
+  cpu_set_t all;
+  REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
+  int first = 0;
+  while (!CPU_ISSET(first, &all)) ++first;
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(first, &one);
+  REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0);  // as `taskset -c <first>` would
+  const unsigned pinned = available_cores();
+  REQUIRE(sched_setaffinity(0, sizeof all, &all) == 0);
+  CHECK(pinned == 1);
+  CHECK(available_cores() == unsigned(CPU_COUNT(&all)));
+}
+#endif
