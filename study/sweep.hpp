@@ -119,8 +119,8 @@ CellResult run_cell(const Grid& grid, const CellSpec& spec);
 unsigned available_cores();
 
 // The cells of `shard` among all (cells(grid), as solved once), on `threads` threads (0: one per
-// available core), in grid order. progress, if set, is called after each cell with (cells done, cells in the
-// shard), from the thread that ran it.
+// available core), in grid order. progress, if set, is called after each cell with (cells done,
+// cells in the shard), from the thread that ran it.
 using Progress = std::function<void(std::size_t, std::size_t)>;
 std::vector<CellResult> run_sweep(const Grid& grid, const std::vector<CellSpec>& all,
                                   Shard shard = {}, unsigned threads = 0,
