@@ -120,7 +120,11 @@ using ConstColumn = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 // f() with its loops across the samples compiled for AVX2+FMA and for the baseline, picked at run
 // time (simd::with_lanes), for operands of any shape; directly for 1x1 ones (N = 1), whose kernels
 // have no loop. f is an always_inline lambda of plain loops over raw data, which GCC vectorises:
-// Eigen's own packets are fixed at compile time (SSE2 in a default build).
+// Eigen's own packets are fixed at compile time (SSE2 in a default build). Where a loop over
+// interleaved rows (a bias's pattern, a small product's columns) vectorises badly, the kernel calls
+// simd::with_lanes itself and writes the loop on its vector types. Such a loop that stores takes
+// its pointers and bounds as the lambda's locals: captured, they are read through a reference on
+// every iteration, since a store might change them as far as the compiler knows.
 template <int N, class F>
 inline __attribute__((always_inline)) void across_samples(F&& f) {
   if constexpr (N == 1)
@@ -191,13 +195,21 @@ void add_reduced(G& g, const E& e, bool store = false) {
     const bool rows = g.cols() == 1 && g.rows() == e.rows() &&
                       with_small(g.rows(), [&](auto R) {
                         constexpr int P = 2 * kPeriod<R>;
-                        across_samples<Eigen::Dynamic>([&]() __attribute__((always_inline)) {
-                          typename G::Scalar acc[P] = {};
+                        simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+                          constexpr int L = decltype(lanes)::value, V = P / L;
+                          using D = typename simd::Lanes<L>::D;
+                          D acc[V] = {};
                           Eigen::Index k = 0;
                           for (; k + P <= total; k += P)
-                            for (int l = 0; l < P; ++l) acc[l] += x[k + l];
-                          for (int l = 0; k < total; ++k, ++l) acc[l] += x[k];
-                          for (int l = 0; l < P; ++l) y[l % R] += acc[l];
+                            for (int v = 0; v < V; ++v) {
+                              D e;
+                              simd::load<L>(e, x + k + v * L);
+                              acc[v] += e;
+                            }
+                          double sum[P];
+                          std::memcpy(sum, acc, sizeof sum);
+                          for (int l = 0; k < total; ++k, ++l) sum[l] += x[k];
+                          for (int l = 0; l < P; ++l) y[l % R] += sum[l];
                         });
                       });
     if (rows) return;
@@ -245,18 +257,29 @@ void broadcast_forward(Forward<T, N>& f, F op) {
     f.out.array() = op(f.a.array(), f.b.array());
   } else if (a_full && f.b.rows() == r && f.b.cols() == 1) {
     if constexpr (N == Eigen::Dynamic) {
-      // The bias repeated to a whole number of vectors, and one flat loop over a and out.
+      // The bias repeated to a whole number of vectors, and one flat loop over a and out, on
+      // vectors: GCC vectorises the plain loop by de-interleaving the pattern's positions and
+      // interleaving them back.
       const bool small = with_small(r, [&](auto R) {
         constexpr int P = kPeriod<R>;
         T pattern[P];
         for (int l = 0; l < P; ++l) pattern[l] = f.b(l % R, 0);
-        const T* a = f.a.data();
-        T* out = f.out.data();
-        const Eigen::Index total = r * c;
-        across_samples<N>([&]() __attribute__((always_inline)) {
+        simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+          constexpr int L = decltype(lanes)::value, V = P / L;
+          const T* a = f.a.data();
+          T* out = f.out.data();
+          const Eigen::Index total = r * c;
+          using D = typename simd::Lanes<L>::D;
+          D pv[V];
+          for (int v = 0; v < V; ++v) simd::load<L>(pv[v], pattern + v * L);
           Eigen::Index k = 0;
           for (; k + P <= total; k += P)
-            for (int l = 0; l < P; ++l) out[k + l] = op(a[k + l], pattern[l]);
+            for (int v = 0; v < V; ++v) {
+              D x, y;
+              simd::load<L>(x, a + k + v * L);
+              for (int l = 0; l < L; ++l) y[l] = op(x[l], pv[v][l]);  // one vector operation
+              simd::store<L>(out + k + v * L, y);
+            }
           for (int l = 0; k < total; ++k, ++l) out[k] = op(a[k], pattern[l]);
         });
       });

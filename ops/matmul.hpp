@@ -10,8 +10,8 @@ namespace gradscope::ops {
 // when each packed element is reused many times; here each is used k <= 4 times, and packing plus
 // the blocked kernel's edge handling take about three times as long as the products below (9 vs
 // 3 µs for (2x2)(2x2000) on the bench machine). When the small operand S has at most kSmallDim
-// (kernel.hpp) rows and columns, the kernels below hold S in registers
-// (fixed-size Eigen types, fully unrolled) and stream the large operand once, column by column:
+// (kernel.hpp) rows and columns, the kernels below hold S in vector registers (its size fixed at
+// compile time, the loops over it unrolled) and stream the large operand once, column by column:
 //   out.col(j) (+)= S x.col(j)             for out = S x                (R x C)(C x n)
 //   S += Σ_j y.col(j) x.col(j)ᵀ             for S += y xᵀ                (R x n)(n x C)
 
@@ -24,56 +24,128 @@ bool with_small_dims(Eigen::Index rows, Eigen::Index cols, F&& f) {
   return done;
 }
 
+// A block of L samples of an R-row and a C-row operand (column-major, contiguous): R vectors of the
+// first, C of the second. Lane l of the first's vector v is row r of sample q (v L + l = q R + r);
+// x(v, c, xv, out) gives the second's row c of the same samples, lane by lane: its C vectors xv
+// (and a spare copy of the last) shuffled into place. GCC writes the plain loops of the kernels below by
+// de-interleaving the rows and interleaving them back, several shuffles per vector; this takes
+// one, within 128-bit lanes for the post's 2 x 2 weights. `fits`: every such lane set lies in two
+// consecutive vectors, which a two-input shuffle reads; not for C > 2 R.
+template <int L, int R, int C>
+struct SampleBlock {
+  using D = typename simd::Lanes<L>::D;
+  using I = typename simd::Lanes<L>::I;
+  static constexpr int first(int v, int c) { return (v * L / R * C + c) / L; }
+  static constexpr bool spans_two() {
+    for (int v = 0; v < R; ++v)
+      for (int c = 0; c < C; ++c)
+        if ((((v + 1) * L - 1) / R * C + c) / L > first(v, c) + 1) return false;
+    return true;
+  }
+  static constexpr bool fits = spans_two();
+  I pick[R][C];  // lane l: the index of x(c, q) in the two vectors from xv[first(v, c)]
+  SampleBlock() {
+    for (int v = 0; v < R; ++v)
+      for (int c = 0; c < C; ++c)
+        for (int l = 0; l < L; ++l) pick[v][c][l] = (v * L + l) / R * C + c - first(v, c) * L;
+  }
+  static int row(int v, int l) { return (v * L + l) % R; }
+  // An output parameter, as simd::load's.
+  void x(int v, int c, const D* xv, D& out) const {
+    out = __builtin_shuffle(xv[first(v, c)], xv[first(v, c) + 1], pick[v][c]);
+  }
+};
+
 // out (+)= s x, s a fixed R x C matrix, x C x n and out R x n (column-major, contiguous): a loop
-// across the columns (samples), compiled for AVX2+FMA too (across_samples).
+// across the columns (samples), compiled for AVX2+FMA too (simd::with_lanes), on vectors of L
+// samples' values (SampleBlock): out's vector v gains Σ_c s(row, c) ⊙ x(c).
 template <bool Accumulate, class S, class X, class Out>
 void small_times(const S& s, const X& x, Out& out) {
   using T = typename S::Scalar;
   constexpr int R = S::RowsAtCompileTime, C = S::ColsAtCompileTime;
-  T w[R][C];
-  for (int r = 0; r < R; ++r)
-    for (int c = 0; c < C; ++c) w[r][c] = s(r, c);
-  const T* xs = x.data();
-  T* os = out.data();
-  const Eigen::Index n = x.cols();
-  across_samples<Eigen::Dynamic>([&]() __attribute__((always_inline)) {
-    for (Eigen::Index j = 0; j < n; ++j)
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+    constexpr int L = decltype(lanes)::value;
+    using B = SampleBlock<L, R, C>;
+    // Locals, not captures (across_samples, kernel.hpp).
+    const T* xs = x.data();
+    T* os = out.data();
+    const Eigen::Index n = x.cols();
+    Eigen::Index j = 0;
+    if constexpr (B::fits) {
+      const B block;
+      typename B::D w[R][C];  // lane l: s(row(v, l), c)
+      for (int v = 0; v < R; ++v)
+        for (int c = 0; c < C; ++c)
+          for (int l = 0; l < L; ++l) w[v][c][l] = double(s(B::row(v, l), c));
+      for (; j + L <= n; j += L) {
+        typename B::D xv[C + 1];
+        for (int c = 0; c < C; ++c) simd::load<L>(xv[c], xs + j * C + c * L);
+        xv[C] = xv[C - 1];
+        for (int v = 0; v < R; ++v) {
+          typename B::D acc = {};
+          if (Accumulate) simd::load<L>(acc, os + j * R + v * L);
+          for (int c = 0; c < C; ++c) {
+            typename B::D xc;
+            block.x(v, c, xv, xc);
+            acc += w[v][c] * xc;
+          }
+          simd::store<L>(os + j * R + v * L, acc);
+        }
+      }
+    }
+    for (; j < n; ++j)
       for (int r = 0; r < R; ++r) {
         T v = Accumulate ? os[j * R + r] : T(0);
-        for (int c = 0; c < C; ++c) v += w[r][c] * xs[j * C + c];
+        for (int c = 0; c < C; ++c) v += s(r, c) * xs[j * C + c];
         os[j * R + r] = v;
       }
   });
 }
 
-// s += y xᵀ for y R x n, x C x n and s R x C small: a loop across the samples (across_samples).
-// Per sample, column c of s gains y.col(j) x(c, j); G consecutive samples' R-row columns lie in
-// y as G·R = 2·kPeriod<R> consecutive values (two whole sets of 4-lane vectors, so that
-// consecutive vectors' additions do not wait on each other), which add into one accumulator per
-// position and column c. Each accumulator is its own chain of additions in sample order, so the
-// loop vectorises without reassociating a sum.
+// s += y xᵀ for y R x n, x C x n and s R x C small: a loop across the samples, on vectors of L
+// samples' values (SampleBlock). Each lane of acc[k][v][c] sums y(row, q) x(c, q) for its own row
+// and position q in every other block (k: two sets, so that consecutive blocks' additions do not
+// wait on each other), in sample order, and the lanes of each row are added at the end.
 template <int R, int C, class Y, class X, class S>
 void small_outer_sum(const Y& y, const X& x, S& s) {
   using T = typename Y::Scalar;
-  constexpr int G = 2 * kPeriod<R> / R;  // samples per iteration
-  const T* ys = y.data();
-  const T* xs = x.data();
-  T* out = s.data();
-  const Eigen::Index n = y.cols();
-  across_samples<Eigen::Dynamic>([&]() __attribute__((always_inline)) {
-    T acc[C][G * R] = {};
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+    constexpr int L = decltype(lanes)::value;
+    using B = SampleBlock<L, R, C>;
+    const T* ys = y.data();
+    const T* xs = x.data();
+    T* out = s.data();
+    const Eigen::Index n = y.cols();
+    double sum[R][C] = {};
     Eigen::Index j = 0;
-    for (; j + G <= n; j += G)
-      for (int c = 0; c < C; ++c)
-        for (int q = 0; q < G; ++q)
-          for (int r = 0; r < R; ++r)
-            acc[c][q * R + r] += ys[(j + q) * R + r] * xs[(j + q) * C + c];
+    if constexpr (B::fits) {
+      const B block;
+      typename B::D acc[2][R][C] = {};
+      for (; j + 2 * L <= n; j += 2 * L)
+        for (int k = 0; k < 2; ++k) {
+          const Eigen::Index i = j + k * L;
+          typename B::D xv[C + 1], yv;
+          for (int c = 0; c < C; ++c) simd::load<L>(xv[c], xs + i * C + c * L);
+          xv[C] = xv[C - 1];
+          for (int v = 0; v < R; ++v) {
+            simd::load<L>(yv, ys + i * R + v * L);
+            for (int c = 0; c < C; ++c) {
+              typename B::D xc;
+              block.x(v, c, xv, xc);
+              acc[k][v][c] += yv * xc;
+            }
+          }
+        }
+      for (int k = 0; k < 2; ++k)
+        for (int v = 0; v < R; ++v)
+          for (int c = 0; c < C; ++c)
+            for (int l = 0; l < L; ++l) sum[B::row(v, l)][c] += acc[k][v][c][l];
+    }
     for (; j < n; ++j)
       for (int c = 0; c < C; ++c)
-        for (int r = 0; r < R; ++r) acc[c][r] += ys[j * R + r] * xs[j * C + c];
+        for (int r = 0; r < R; ++r) sum[r][c] += double(ys[j * R + r]) * double(xs[j * C + c]);
     for (int c = 0; c < C; ++c)
-      for (int q = 0; q < G; ++q)
-        for (int r = 0; r < R; ++r) out[c * R + r] += acc[c][q * R + r];
+      for (int r = 0; r < R; ++r) out[c * R + r] += T(sum[r][c]);
   });
 }
 
