@@ -70,13 +70,16 @@ void small_times(const S& s, const X& x, Out& out) {
     const T* xs = x.data();
     T* os = out.data();
     const Eigen::Index n = x.cols();
+    T ws[R][C];
+    for (int r = 0; r < R; ++r)
+      for (int c = 0; c < C; ++c) ws[r][c] = s(r, c);
     Eigen::Index j = 0;
     if constexpr (B::fits) {
       const B block;
       typename B::D w[R][C];  // lane l: s(row(v, l), c)
       for (int v = 0; v < R; ++v)
         for (int c = 0; c < C; ++c)
-          for (int l = 0; l < L; ++l) w[v][c][l] = double(s(B::row(v, l), c));
+          for (int l = 0; l < L; ++l) w[v][c][l] = double(ws[B::row(v, l)][c]);
       for (; j + L <= n; j += L) {
         typename B::D xv[C + 1];
         for (int c = 0; c < C; ++c) simd::load<L>(xv[c], xs + j * C + c * L);
@@ -96,16 +99,20 @@ void small_times(const S& s, const X& x, Out& out) {
     for (; j < n; ++j)
       for (int r = 0; r < R; ++r) {
         T v = Accumulate ? os[j * R + r] : T(0);
-        for (int c = 0; c < C; ++c) v += s(r, c) * xs[j * C + c];
+        for (int c = 0; c < C; ++c) v += ws[r][c] * xs[j * C + c];
         os[j * R + r] = v;
       }
   });
 }
 
-// s += y xᵀ for y R x n, x C x n and s R x C small: a loop across the samples, on vectors of L
-// samples' values (SampleBlock). Each lane of acc[k][v][c] sums y(row, q) x(c, q) for its own row
-// and position q in every other block (k: two sets, so that consecutive blocks' additions do not
-// wait on each other), in sample order, and the lanes of each row are added at the end.
+// s += y xᵀ for y R x n, x C x n and s R x C small: a loop across the samples. Where SampleBlock
+// fits, on vectors of L samples' values: each lane of acc[k][v][c] sums y(row, q) x(c, q) for its
+// own row and position q in every other block (k: two sets, so that consecutive blocks' additions
+// do not wait on each other), and the lanes of each row are added at the end. The samples left
+// (all of them where it does not fit) as plain loops: G consecutive samples' R-row columns lie in y
+// as G·R = 2·kPeriod<R> consecutive values, which add into one accumulator per position and
+// column c. Every accumulator is its own chain of additions in sample order, so both loops
+// vectorise without reassociating a sum.
 template <int R, int C, class Y, class X, class S>
 void small_outer_sum(const Y& y, const X& x, S& s) {
   using T = typename Y::Scalar;
@@ -116,7 +123,6 @@ void small_outer_sum(const Y& y, const X& x, S& s) {
     const T* xs = x.data();
     T* out = s.data();
     const Eigen::Index n = y.cols();
-    double sum[R][C] = {};
     Eigen::Index j = 0;
     if constexpr (B::fits) {
       const B block;
@@ -139,13 +145,21 @@ void small_outer_sum(const Y& y, const X& x, S& s) {
       for (int k = 0; k < 2; ++k)
         for (int v = 0; v < R; ++v)
           for (int c = 0; c < C; ++c)
-            for (int l = 0; l < L; ++l) sum[B::row(v, l)][c] += acc[k][v][c][l];
+            for (int l = 0; l < L; ++l) out[c * R + B::row(v, l)] += T(acc[k][v][c][l]);
     }
+    constexpr int G = 2 * kPeriod<R> / R;
+    T acc[C][G * R] = {};
+    for (; j + G <= n; j += G)
+      for (int c = 0; c < C; ++c)
+        for (int q = 0; q < G; ++q)
+          for (int r = 0; r < R; ++r)
+            acc[c][q * R + r] += ys[(j + q) * R + r] * xs[(j + q) * C + c];
     for (; j < n; ++j)
       for (int c = 0; c < C; ++c)
-        for (int r = 0; r < R; ++r) sum[r][c] += double(ys[j * R + r]) * double(xs[j * C + c]);
+        for (int r = 0; r < R; ++r) acc[c][r] += ys[j * R + r] * xs[j * C + c];
     for (int c = 0; c < C; ++c)
-      for (int r = 0; r < R; ++r) out[c * R + r] += T(sum[r][c]);
+      for (int q = 0; q < G; ++q)
+        for (int r = 0; r < R; ++r) out[c * R + r] += acc[c][q * R + r];
   });
 }
 
@@ -194,13 +208,16 @@ struct Matmul {
         b.gb += b.a * b.gout;
     }
   }
-  // The first four shapes run the small-factor kernels (a at most 4x4), the last three the general
-  // product (product.hpp): (5x6)(6x3) Eigen's coefficient-wise one, (7x9)(9x6) the one a build on
-  // OpenBLAS runs there.
-  static constexpr std::array<ShapePair, 7> test_shapes{{{{2, 3}, {3, 4}},
+  // The first six shapes run the small-factor kernels (a at most 4x4; (2x2)(2x9) their vector
+  // blocks of samples, in both directions, and a sample left over, (1x4)(4x9) the plain loops a
+  // block does not fit), the last three the general product (product.hpp): (5x6)(6x3) Eigen's
+  // coefficient-wise one, (7x9)(9x6) the one a build on OpenBLAS runs there.
+  static constexpr std::array<ShapePair, 9> test_shapes{{{{2, 3}, {3, 4}},
                                                          {{1, 3}, {3, 1}},
                                                          {{3, 1}, {1, 4}},
                                                          {{4, 4}, {4, 7}},
+                                                         {{2, 2}, {2, 9}},
+                                                         {{1, 4}, {4, 9}},
                                                          {{1, 1}, {1, 1}},
                                                          {{5, 6}, {6, 3}},
                                                          {{7, 9}, {9, 6}}}};
