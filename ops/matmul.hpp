@@ -27,10 +27,10 @@ bool with_small_dims(Eigen::Index rows, Eigen::Index cols, F&& f) {
 // A block of L samples of an R-row and a C-row operand (column-major, contiguous): R vectors of the
 // first, C of the second. Lane l of the first's vector v is row r of sample q (v L + l = q R + r);
 // x(v, c, xv, out) gives the second's row c of the same samples, lane by lane: its C vectors xv
-// (and a spare copy of the last) shuffled into place. GCC writes the plain loops of the kernels below by
-// de-interleaving the rows and interleaving them back, several shuffles per vector; this takes
-// one, within 128-bit lanes for the post's 2 x 2 weights. `fits`: every such lane set lies in two
-// consecutive vectors, which a two-input shuffle reads; not for C > 2 R.
+// (and a spare copy of the last) shuffled into place. GCC writes the plain loops of the kernels
+// below by de-interleaving the rows and interleaving them back, several shuffles per vector; this
+// takes one, within 128-bit lanes for the post's 2 x 2 weights. `fits`: every such lane set lies
+// in two consecutive vectors, which a two-input shuffle reads; not for C > 2 R.
 template <int L, int R, int C>
 struct SampleBlock {
   using D = typename simd::Lanes<L>::D;
