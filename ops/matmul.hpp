@@ -52,7 +52,14 @@ struct SampleBlock {
   static int row(int v, int l) { return (v * L + l) % R; }
   // An output parameter, as simd::load's.
   void x(int v, int c, const D* xv, D& out) const {
+#if defined(__clang__)  // no __builtin_shuffle; lane by lane, which it folds to shuffles
+    for (int l = 0; l < L; ++l) {
+      const int k = int(pick[v][c][l]);
+      out[l] = k < L ? xv[first(v, c)][k] : xv[first(v, c) + 1][k - L];
+    }
+#else
     out = __builtin_shuffle(xv[first(v, c)], xv[first(v, c) + 1], pick[v][c]);
+#endif
   }
 };
 
