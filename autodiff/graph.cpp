@@ -77,7 +77,11 @@ void Graph<T>::labels_into(std::vector<NodeLabel>& out) const {
 
 template <class T>
 void Graph<T>::set_name(std::uint32_t i, std::uint32_t name) {
-  // Leaves are named as they are recorded, so the common case appends.
+  // Nodes are named as they are recorded, so the common case appends.
+  if (name && (names_.empty() || names_.back().node < i)) {
+    names_.push_back({i, name});
+    return;
+  }
   const auto it = std::lower_bound(names_.begin(), names_.end(), i,
                                    [](const NodeName& n, std::uint32_t x) { return n.node < x; });
   if (it != names_.end() && it->node == i) {
@@ -92,11 +96,21 @@ void Graph<T>::set_name(std::uint32_t i, std::uint32_t name) {
 
 template <class T>
 std::uint32_t Graph<T>::intern(std::string_view s) {
-  if (auto it = string_ids_.find(s); it != string_ids_.end()) return it->second;
-  const auto id = std::uint32_t(strings_.size());
-  strings_.emplace_back(s);  // deque: earlier strings (and the views keyed on them) never move
-  string_ids_.emplace(strings_.back(), id);
-  return id;
+  // A model recorded again after clear() interns the same strings in the same order, so the string
+  // interned at this position last time is compared first: cheaper than hashing.
+  if (replay_at_ < replay_.size() && strings_[replay_[replay_at_]] == s)
+    return replay_[replay_at_++];
+  auto it = string_ids_.find(s);
+  if (it == string_ids_.end()) {
+    strings_.emplace_back(s);  // deque: earlier strings (and the views keyed on them) never move
+    it = string_ids_.emplace(strings_.back(), std::uint32_t(strings_.size() - 1)).first;
+  }
+  if (replay_at_ < replay_.size())
+    replay_[replay_at_] = it->second;
+  else
+    replay_.push_back(it->second);
+  ++replay_at_;
+  return it->second;
 }
 
 template <class T>
@@ -294,6 +308,7 @@ void Graph<T>::clear() {
   names_.clear();
   layers_.clear();
   hooks_.clear();
+  replay_at_ = 0;
   grads_from_ = grads_to_ = 0;
   epoch_ = detail::next_id();
 }

@@ -462,6 +462,10 @@ class Graph {
   // Interned strings (node names, scope paths); kept across clear() so steady state allocates none.
   std::deque<std::string> strings_;
   std::unordered_map<std::string_view, std::uint32_t> string_ids_;
+  // What intern() returned since clear(), in order, and how far this recording has come: the
+  // strings the next recording of the same model asks for (intern).
+  std::vector<std::uint32_t> replay_;
+  std::size_t replay_at_ = 0;
   std::vector<ScopeInfo> scopes_;
   std::unordered_map<std::uint64_t, std::uint32_t> scope_ids_;  // (parent, name) -> scope
   // Every shape the graph has recorded, kept across clear() like strings_: Node::shape is 16
