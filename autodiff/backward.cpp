@@ -87,6 +87,7 @@ void Graph<T>::start_pass(std::uint32_t root, const T* root_grad) {
   // Hooks in reverse creation order, so instrument() walks them with a cursor as i falls.
   std::stable_sort(hooks_.begin(), hooks_.end(), [](auto& x, auto& y) { return x.node > y.node; });
   hook_cursor_ = 0;
+  share_below_ = has_hooks() ? 0 : root + 1;
   in_backward_ = true;
 }
 
@@ -127,24 +128,36 @@ inline void Graph<T>::backward_node(std::uint32_t i) {
   f.need_b = binary && (b.flags & kRequiresGrad);
   f.store_a = f.need_a && start_grad(a, store);
   f.store_b = f.need_b && start_grad(b, store && !ops::no_grad_b<K>);
-  if (all_scalar(n, a, binary ? &b : nullptr))
-    run_kernel<K, 1>(n, a, b, f);
-  else
+  if (all_scalar(n, a, binary ? &b : nullptr)) {  // 1x1 nodes share no gradient
+    T* g = grads_.data();
+    run_kernel<K, 1>(n, a, b, f, g + n.offset, g + a.offset, g + b.offset);
+  } else {
     tensor_kernel<K>(i, f);
+  }
 }
 
+// An input that shares node i's gradient (shared_grads_) already has it: nothing to write.
 template <class T>
 template <class K>
 void Graph<T>::tensor_kernel(std::uint32_t i, Flow f) {
   const Node& n = nodes_[i];
-  run_kernel<K, Eigen::Dynamic>(n, nodes_[n.in[0]], nodes_[n.in[K::arity > 1 ? 1 : 0]], f);
+  const std::uint32_t ia = n.in[0], ib = n.in[K::arity > 1 ? 1 : 0];
+  T* g = grads_.data();
+  T* gn = g + grad_offset(i);
+  T* ga = g + grad_offset(ia);
+  T* gb = g + grad_offset(ib);
+  if (ops::shares_grad<K>) {
+    f.need_a = f.need_a && ga != gn;
+    f.need_b = f.need_b && gb != gn;
+  }
+  run_kernel<K, Eigen::Dynamic>(n, nodes_[ia], nodes_[ib], f, gn, ga, gb);
 }
 
 template <class T>
 template <class K, int N>
-inline void Graph<T>::run_kernel(const Node& n, const Node& a, const Node& b, Flow f) {
+inline void Graph<T>::run_kernel(const Node& n, const Node& a, const Node& b, Flow f, T* gn,
+                                 T* ga, T* gb) {
   constexpr bool binary = K::arity > 1;
-  T* g = grads_.data();
   // 1x1 operands need no lookup in the shape table.
   auto shape = [&](const Node& x) { return N == 1 ? Shape{1, 1} : shape_of(x); };
   const Shape sn = shape(n), sa = shape(a), sb = binary ? shape(b) : Shape{};
@@ -152,9 +165,9 @@ inline void Graph<T>::run_kernel(const Node& n, const Node& a, const Node& b, Fl
   ops::Backward<T, N> bw{map_of<N>(value_ptr(a), sa),
                          map_of<N>(binary ? value_ptr(b) : nullptr, sb),
                          map_of<N>(static_cast<const T*>(values_.data() + n.offset), sn),
-                         map_of<N>(static_cast<const T*>(g + n.offset), sn),
-                         map_of<N>(f.need_a ? g + a.offset : nullptr, sa),
-                         map_of<N>(f.need_b ? g + b.offset : nullptr, sb),
+                         map_of<N>(static_cast<const T*>(gn), sn),
+                         map_of<N>(f.need_a ? ga : nullptr, sa),
+                         map_of<N>(f.need_b ? gb : nullptr, sb),
                          attr,
                          f.store_a,
                          f.store_b};

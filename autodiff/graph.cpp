@@ -257,8 +257,8 @@ std::uint32_t Graph<T>::record(std::initializer_list<Var<T>> inputs, T attr, Sou
   const std::uint32_t in1 = binary ? check(inputs.begin()[1], name) : 0;
   const std::uint16_t shape0 = nodes_[in0].shape;
   const std::uint16_t shape1 = binary ? nodes_[in1].shape : kScalarShape;
-  const bool requires_grad =
-      (nodes_[in0].flags | (binary ? nodes_[in1].flags : 0)) & kRequiresGrad;
+  const std::uint8_t in_flags = nodes_[in0].flags | (binary ? nodes_[in1].flags : 0);
+  const bool requires_grad = in_flags & kRequiresGrad;
   std::uint32_t i = 0;
   // Scalar operands (shape index 0) are the scalar tape's every op: with their shapes known at
   // compile time, the shape rule, the output's size and the kernel's shape class fold away.
@@ -287,9 +287,45 @@ std::uint32_t Graph<T>::record(std::initializer_list<Var<T>> inputs, T attr, Sou
                            map_of<N>(values_.data() + n.offset, out), attr};
       K::forward(f);
     });
+    if constexpr (!scalar) {  // 1x1 nodes share no gradient
+      if (in_flags & kSharesGrad) stop_sharing(in0, binary ? in1 : in0);
+      if constexpr (ops::shares_grad<K>) share_grads(i);
+    }
   });
   if (anomaly_) check_value(i);
   return i;
+}
+
+// Node i's operands of its shape share its gradient where they need one, are not leaves (a Param's
+// gradient goes to its Parameter) and have no other consumer: none yet among the few nodes recorded
+// between them and i (further back, an operand keeps its own slot), and not the other operand.
+template <class T>
+void Graph<T>::share_grads(std::uint32_t i) {
+  constexpr std::uint32_t kLookBack = 8;
+  const Node& n = nodes_[i];
+  if (n.shape == kScalarShape || n.in[0] == n.in[1]) return;
+  for (const std::uint32_t x : n.in) {
+    Node& in = nodes_[x];
+    if (in.shape != n.shape || !(in.flags & kRequiresGrad) || is_leaf(in.op) || i - x > kLookBack)
+      continue;
+    bool consumed = false;
+    for (std::uint32_t j = x + 1; j < i; ++j) {
+      const Node& c = nodes_[j];
+      consumed = consumed || (!is_leaf(c.op) && (c.in[0] == x || c.in[1] == x));
+    }
+    if (consumed) continue;
+    in.flags |= kSharesGrad;
+    shared_grads_.insert(std::lower_bound(shared_grads_.begin(), shared_grads_.end(), x), {x, i});
+  }
+}
+
+template <class T>
+void Graph<T>::stop_sharing(std::uint32_t in0, std::uint32_t in1) {
+  for (const std::uint32_t x : {in0, in1}) {
+    if (!(nodes_[x].flags & kSharesGrad)) continue;
+    nodes_[x].flags &= ~kSharesGrad;
+    shared_grads_.erase(std::lower_bound(shared_grads_.begin(), shared_grads_.end(), x));
+  }
 }
 
 // --- bookkeeping -----------------------------------------------------------------------------------
@@ -308,6 +344,8 @@ void Graph<T>::clear() {
   names_.clear();
   layers_.clear();
   hooks_.clear();
+  shared_grads_.clear();
+  share_below_ = 0;
   replay_at_ = 0;
   grads_from_ = grads_to_ = 0;
   epoch_ = detail::next_id();

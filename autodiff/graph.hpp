@@ -279,7 +279,7 @@ class Graph {
   friend class Var<T>;
   friend class NodeView<T>;
 
-  enum Flags : std::uint8_t { kRequiresGrad = 1, kReached = 2 };
+  enum Flags : std::uint8_t { kRequiresGrad = 1, kReached = 2, kSharesGrad = 4 };
   // 16 bytes: with a scalar's value and gradient, 32 bytes per scalar op. The shape is an index
   // into shapes_ (0 is 1x1), and scope and name live in side tables (scope_runs_, names_), since
   // scopes change in runs and most nodes are unnamed.
@@ -373,8 +373,23 @@ class Graph {
   ConstMatrixMap<T> grad_slot(std::uint32_t i) const {
     const Node& n = nodes_[i];
     const Shape s = shape_of(n);
-    return {n.flags & kRequiresGrad ? grads_.data() + n.offset : zeros_.data(), s.rows, s.cols};
+    return {n.flags & kRequiresGrad ? grads_.data() + grad_offset(i) : zeros_.data(), s.rows,
+            s.cols};
   }
+  // Where node i's gradient is in grads_: at its own offset, or, where it shares its consumer's
+  // gradient in this pass (shared_grads_), where the consumer's is.
+  std::uint32_t grad_offset(std::uint32_t i) const {
+    while (nodes_[i].flags & kSharesGrad) {
+      const auto it = std::lower_bound(shared_grads_.begin(), shared_grads_.end(), i);
+      if (it->consumer >= share_below_) break;
+      i = it->consumer;
+    }
+    return nodes_[i].offset;
+  }
+  // Recording: node i is a sum (ops::shares_grad) that the operands of its shape may share their
+  // gradient with; an operand that shared its gradient gets another consumer (in0 or in1).
+  void share_grads(std::uint32_t i);
+  void stop_sharing(std::uint32_t in0, std::uint32_t in1);
 
   // The backward pass (backward.cpp): backward_from runs the reverse loop, chain(i) node i's step.
   // The loop's steps are forced inline into it, and GCC takes always_inline for a class
@@ -394,7 +409,7 @@ class Graph {
   // for any node that is not all-scalar.
   template <class K, int N>
   __attribute__((always_inline)) void run_kernel(const Node& n, const Node& a, const Node& b,
-                                                 Flow f);
+                                                 Flow f, T* gn, T* ga, T* gb);
   template <class K>
   __attribute__((noinline)) void tensor_kernel(std::uint32_t i, Flow f);
   void accumulate_param(std::uint32_t i);
@@ -462,6 +477,19 @@ class Graph {
   // Interned strings (node names, scope paths); kept across clear() so steady state allocates none.
   std::deque<std::string> strings_;
   std::unordered_map<std::string_view, std::uint32_t> string_ids_;
+  // Gradient sharing. A node whose one consumer is a sum of the node's shape (an op with
+  // ops::shares_grad: the product under a bias add) has the sum's gradient as its own: backward
+  // leaves it in the sum's slot, and the node's own step reads it from there, instead of copying
+  // it. Such a node is flagged kSharesGrad and has a (node, consumer) entry here, sorted by node;
+  // recording another consumer of it ends the sharing. A pass shares with consumers below
+  // share_below_ only: start_pass sets it past the root, or to 0 where a hook is registered, which
+  // may change a node's gradient in place and must change that node's alone.
+  struct SharedGrad {
+    std::uint32_t node, consumer;
+    friend bool operator<(const SharedGrad& s, std::uint32_t node) { return s.node < node; }
+  };
+  std::vector<SharedGrad> shared_grads_;
+  std::uint32_t share_below_ = 0;
   // What intern() returned since clear(), in order, and how far this recording has come: the
   // strings the next recording of the same model asks for (intern).
   std::vector<std::uint32_t> replay_;

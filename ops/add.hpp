@@ -6,6 +6,7 @@ namespace gradscope::ops {
 // out = a + b (broadcasting)
 struct Add : Elementwise {
   static constexpr bool stores_first = true;
+  static constexpr bool shares_grad = true;
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
     broadcast_forward(f, [](const auto& x, const auto& y) { return x + y; });

@@ -14,6 +14,9 @@
 //   stores_first               optional, true: backward stores where store_a/store_b say (below)
 //   no_grad_b                  optional, true: the second input gets no gradient (its values are
 //                              read as indices or not at all); backward leaves gb alone
+//   shares_grad                optional, true: an input of the output's shape has the output's
+//                              gradient as its own (the derivative is the identity), so the engine
+//                              may let it share the output's gradient slot (Graph::shared_grads_)
 //   test_shapes, test_attrs,   what the generic finite-difference checker feeds it
 //   domain                     per input: sample range, and a gap around 0 to keep away from kinks
 // and inherits most of that from one of the categories below.
@@ -79,6 +82,10 @@ template <class K, class = void>
 inline constexpr bool no_grad_b = false;
 template <class K>
 inline constexpr bool no_grad_b<K, std::void_t<decltype(K::no_grad_b)>> = K::no_grad_b;
+template <class K, class = void>
+inline constexpr bool shares_grad = false;
+template <class K>
+inline constexpr bool shares_grad<K, std::void_t<decltype(K::shares_grad)>> = K::shares_grad;
 
 template <class M>
 bool wants(const M& grad) {

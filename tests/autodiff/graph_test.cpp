@@ -62,6 +62,57 @@ TEST_CASE("a node that is both inputs of add and matmul gets both contributions"
   }
 }
 
+TEST_CASE("a node whose one consumer is a sum of its shape has the sum's gradient", "[autodiff]") {
+  // p = W X feeds z = p + B: backward leaves dL/dp in z's slot (shared) instead of copying it,
+  // through a chain of sums too. Every arrangement must read exactly what a copy would have held.
+  const Matrix<double> wv = Matrix<double>::Random(2, 2), xv = Matrix<double>::Random(2, 3),
+                       m = Matrix<double>::Random(2, 3), n = Matrix<double>::Random(2, 3);
+  Graph<double> g;
+  auto record = [&] {
+    g.clear();
+    auto w = g.variable(wv, "w"), x = g.constant(xv, "x");
+    auto p = matmul(w, x);
+    return std::make_pair(w, p);
+  };
+  auto exact = [](const ConstMatrixMap<double>& got, const Matrix<double>& want) {
+    return (got - want).cwiseAbs().maxCoeff() < 1e-14;
+  };
+  SECTION("through two sums") {
+    auto [w, p] = record();
+    auto z = p + g.variable(Matrix<double>::Ones(2, 3), "b");
+    auto c = z + g.constant(n, "c");
+    g.backward(sum(c * g.constant(m, "m")));
+    CHECK(exact(p.grad(), m));
+    CHECK(exact(z.grad(), m));
+    CHECK(exact(w.grad(), m * xv.transpose()));
+  }
+  SECTION("a consumer recorded after the sum ends the sharing") {
+    auto [w, p] = record();
+    auto z = p + g.constant(n, "b");
+    auto q = p * 2.0;
+    g.backward(sum(z * g.constant(m, "m")) + sum(q * g.constant(n, "n")));
+    CHECK(exact(p.grad(), m + 2 * n));
+    CHECK(exact(z.grad(), m));
+    CHECK(exact(w.grad(), (m + 2 * n) * xv.transpose()));
+  }
+  SECTION("both operands of one sum") {
+    auto [w, p] = record();
+    g.backward(sum((p + p) * g.constant(m, "m")));
+    CHECK(exact(p.grad(), 2 * m));
+  }
+  SECTION("the root is the node, or the sum") {
+    auto [w, p] = record();
+    auto z = p + g.constant(n, "b");
+    g.backward(p, m);  // z is past the root: p keeps its own slot
+    CHECK(exact(p.grad(), m));
+    CHECK(exact(w.grad(), m * xv.transpose()));
+    g.backward(z, n);
+    CHECK(exact(p.grad(), n));
+    CHECK(exact(z.grad(), n));
+    CHECK(exact(w.grad(), n * xv.transpose()));
+  }
+}
+
 TEST_CASE("an input the root does not depend on gets a zero gradient", "[autodiff]") {
   Graph<double> g;
   auto x = g.variable(2.0, "x"), unused = g.variable(5.0, "unused");

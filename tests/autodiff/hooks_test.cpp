@@ -44,6 +44,21 @@ TEST_CASE("a hook's replacement gradient is what flows to the node's inputs", "[
   CHECK(x.grad()(0, 0) == 30.0);  // 3 * 10, not 3 * 12
 }
 
+TEST_CASE("a hook changes its node's gradient only, where the node's consumer is a sum", "[hooks]") {
+  // Without hooks p = W x would share z's gradient slot (graph_test.cpp); a hook on p must not
+  // change z's.
+  Graph<double> g;
+  const Matrix<double> m = Matrix<double>::Random(2, 3), xv = Matrix<double>::Random(2, 3);
+  auto w = g.variable(Matrix<double>::Identity(2, 2), "w");
+  auto p = matmul(w, g.constant(xv, "x"));
+  auto z = p + g.constant(Matrix<double>::Ones(2, 3), "b");
+  g.register_hook(p, [](MatrixMap<double> grad) { grad *= 2.0; });
+  g.backward(sum(z * g.constant(m, "m")));
+  CHECK((z.grad() - m).cwiseAbs().maxCoeff() == 0.0);
+  CHECK((p.grad() - 2 * m).cwiseAbs().maxCoeff() == 0.0);
+  CHECK((w.grad() - 2 * m * xv.transpose()).cwiseAbs().maxCoeff() < 1e-14);
+}
+
 TEST_CASE("a hook sees the final gradient, summed over all consumers", "[hooks]") {
   Graph<double> g;
   auto x = g.variable(1.5, "x");
