@@ -303,7 +303,7 @@ template <class T>
 void Graph<T>::share_grads(std::uint32_t i) {
   constexpr std::uint32_t kLookBack = 8;
   const Node& n = nodes_[i];
-  if (n.shape == kScalarShape || n.in[0] == n.in[1]) return;
+  if (n.in[0] == n.in[1]) return;
   for (const std::uint32_t x : n.in) {
     Node& in = nodes_[x];
     if (in.shape != n.shape || !(in.flags & kRequiresGrad) || is_leaf(in.op) || i - x > kLookBack)
