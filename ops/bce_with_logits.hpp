@@ -11,13 +11,9 @@ struct BceWithLogits : Loss {
   static constexpr bool stores_first = true;
   template <class T, int N>
   static void forward(Forward<T, N>& f) {
-    T sum(0);
-    for_blocks<T>(f.a.size(), [&](Eigen::Index i, Eigen::Index m, T* tail) {
-      const ConstColumn<T> z(f.a.data() + i, m), y(f.b.data() + i, m);
-      vec::log1p_exp_neg_abs(z.data(), tail, std::size_t(m));
-      sum += (z.max(T(0)) - z * y + ConstColumn<T>(tail, m)).sum();
-    });
-    f.out(0, 0) = sum / T(f.a.size());
+    const auto z = f.a.array();
+    const double tail = vec::sum_log1p_exp_neg_abs(f.a.data(), std::size_t(f.a.size()));
+    f.out(0, 0) = T((double((z.max(T(0)) - z * f.b.array()).sum()) + tail) / double(f.a.size()));
   }
   // d/dz = (σ(z) - y) / n,  d/dy = -z / n
   template <class T, int N>

@@ -26,6 +26,13 @@ void sigmoid_many(const float* x, float* out, std::size_t n);
 void log1p_exp_neg_abs_many(const double* x, double* out, std::size_t n);
 void log1p_exp_neg_abs_many(const float* x, float* out, std::size_t n);
 
+// Σ ln(1 + e^-|x[i]|) for i < n, in double: the cross-entropy's sum of that term, taken as the
+// logarithm of the product of the 1 + e^-|x[i]|, one logarithm per 512 elements instead of one
+// per element. Within 2 ulp of the exact sum at 10^5 points where the terms are large, mixed or
+// all tiny (the sum of the rounded terms of log1p_exp_neg_abs: up to 260). NaN if an x[i] is.
+double sum_log1p_exp_neg_abs_many(const double* x, std::size_t n);
+double sum_log1p_exp_neg_abs_many(const float* x, std::size_t n);
+
 // Each function on one element, as the vector loop computes the elements after its last full
 // vector: libm, inline, so that a scalar (1x1) node pays no call.
 inline double exp_one(double x) { return std::exp(x); }
@@ -52,6 +59,10 @@ void sigmoid(const T* x, T* out, std::size_t n) {
 template <class T>
 void log1p_exp_neg_abs(const T* x, T* out, std::size_t n) {
   one_or_many<T>(log1p_exp_neg_abs_one, log1p_exp_neg_abs_many, x, out, n);
+}
+template <class T>
+double sum_log1p_exp_neg_abs(const T* x, std::size_t n) {
+  return n == 1 ? log1p_exp_neg_abs_one(double(*x)) : sum_log1p_exp_neg_abs_many(x, n);
 }
 
 }  // namespace gradscope::ops::vec
