@@ -61,6 +61,43 @@ struct SampleBlock {
     out = __builtin_shuffle(xv[first(v, c)], xv[first(v, c) + 1], pick[v][c]);
 #endif
   }
+  // The K rows of L samples at p (a K-row operand's block) into v[0..K), and the spare copy.
+  template <int K, class T>
+  static void load_rows(const T* p, D (&v)[K + 1]) {
+    for (int k = 0; k < K; ++k) simd::load<L>(v[k], p + k * L);
+    v[K] = v[K - 1];
+  }
+  // w[v][c], lane l: s(row(v, l), c), for times().
+  template <class T>
+  static void spread(const T (&s)[R][C], D (&w)[R][C]) {
+    for (int v = 0; v < R; ++v)
+      for (int c = 0; c < C; ++c)
+        for (int l = 0; l < L; ++l) w[v][c][l] = double(s[row(v, l)][c]);
+  }
+  // out += Σ_c s(row, c) ⊙ x(c): vector v of s x, with w = spread(s).
+  void times(const D (&w)[R][C], const D* xv, int v, D& out) const {
+    for (int c = 0; c < C; ++c) {
+      D xc;
+      x(v, c, xv, xc);
+      out += w[v][c] * xc;
+    }
+  }
+  // acc[v][c] += yv[v] ⊙ x(c): the block's terms of y xᵀ, each lane its own row's.
+  void outer(D (&acc)[R][C], const D* yv, const D* xv) const {
+    for (int v = 0; v < R; ++v)
+      for (int c = 0; c < C; ++c) {
+        D xc;
+        x(v, c, xv, xc);
+        acc[v][c] += yv[v] * xc;
+      }
+  }
+  // s += the sums that outer() gathered, s R x C column-major.
+  template <class T>
+  static void add_lanes(const D (&acc)[R][C], T* s) {
+    for (int v = 0; v < R; ++v)
+      for (int c = 0; c < C; ++c)
+        for (int l = 0; l < L; ++l) s[c * R + row(v, l)] += T(acc[v][c][l]);
+  }
 };
 
 // out (+)= s x, s a fixed R x C matrix, x C x n and out R x n (column-major, contiguous): a loop
@@ -83,22 +120,15 @@ void small_times(const S& s, const X& x, Out& out) {
     Eigen::Index j = 0;
     if constexpr (B::fits) {
       const B block;
-      typename B::D w[R][C];  // lane l: s(row(v, l), c)
-      for (int v = 0; v < R; ++v)
-        for (int c = 0; c < C; ++c)
-          for (int l = 0; l < L; ++l) w[v][c][l] = double(ws[B::row(v, l)][c]);
+      typename B::D w[R][C];
+      B::spread(ws, w);
       for (; j + L <= n; j += L) {
         typename B::D xv[C + 1];
-        for (int c = 0; c < C; ++c) simd::load<L>(xv[c], xs + j * C + c * L);
-        xv[C] = xv[C - 1];
+        B::template load_rows<C>(xs + j * C, xv);
         for (int v = 0; v < R; ++v) {
           typename B::D acc = {};
           if (Accumulate) simd::load<L>(acc, os + j * R + v * L);
-          for (int c = 0; c < C; ++c) {
-            typename B::D xc;
-            block.x(v, c, xv, xc);
-            acc += w[v][c] * xc;
-          }
+          block.times(w, xv, v, acc);
           simd::store<L>(os + j * R + v * L, acc);
         }
       }
@@ -137,22 +167,12 @@ void small_outer_sum(const Y& y, const X& x, S& s) {
       for (; j + 2 * L <= n; j += 2 * L)
         for (int k = 0; k < 2; ++k) {
           const Eigen::Index i = j + k * L;
-          typename B::D xv[C + 1], yv;
-          for (int c = 0; c < C; ++c) simd::load<L>(xv[c], xs + i * C + c * L);
-          xv[C] = xv[C - 1];
-          for (int v = 0; v < R; ++v) {
-            simd::load<L>(yv, ys + i * R + v * L);
-            for (int c = 0; c < C; ++c) {
-              typename B::D xc;
-              block.x(v, c, xv, xc);
-              acc[k][v][c] += yv * xc;
-            }
-          }
+          typename B::D xv[C + 1], yv[R + 1];
+          B::template load_rows<C>(xs + i * C, xv);
+          B::template load_rows<R>(ys + i * R, yv);
+          block.outer(acc[k], yv, xv);
         }
-      for (int k = 0; k < 2; ++k)
-        for (int v = 0; v < R; ++v)
-          for (int c = 0; c < C; ++c)
-            for (int l = 0; l < L; ++l) out[c * R + B::row(v, l)] += T(acc[k][v][c][l]);
+      for (int k = 0; k < 2; ++k) B::add_lanes(acc[k], out);
     }
     constexpr int G = 2 * kPeriod<R> / R;
     T acc[C][G * R] = {};
@@ -168,6 +188,53 @@ void small_outer_sum(const Y& y, const X& x, S& s) {
       for (int q = 0; q < G; ++q)
         for (int r = 0; r < R; ++r) out[c * R + r] += acc[c][q * R + r];
   });
+}
+
+// Both gradients of out = s x for a small s (R x C) in one pass over the samples' vector blocks:
+// s̄ += ḡ xᵀ (as small_outer_sum) and x̄ (+)= sᵀ ḡ (as small_times), each block of ḡ loaded once
+// for both, where the two kernels apart would stream ḡ through the caches twice. Returns the
+// samples done: the rest (all of them where a block does not fit) are left to the two kernels.
+template <int R, int C, class G, class X, class S, class GS, class GX>
+Eigen::Index small_backward(const G& g, const X& x, const S& s, GS& gs, GX& gx, bool store) {
+  using T = typename G::Scalar;
+  Eigen::Index done = 0;
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+    constexpr int L = decltype(lanes)::value;
+    using B = SampleBlock<L, R, C>;   // ḡ's R rows against x's C
+    using P = SampleBlock<L, C, R>;   // x̄'s C rows against ḡ's R
+    if constexpr (B::fits && P::fits) {
+      const T* gp = g.data();
+      const T* xp = x.data();
+      T* out = gx.data();
+      const Eigen::Index n = g.cols();
+      T st[C][R];
+      for (int c = 0; c < C; ++c)
+        for (int r = 0; r < R; ++r) st[c][r] = s(r, c);
+      const B block;
+      const P pblock;
+      typename P::D w[C][R];
+      P::spread(st, w);
+      typename B::D acc[2][R][C] = {};
+      Eigen::Index j = 0;
+      for (; j + 2 * L <= n; j += 2 * L)
+        for (int k = 0; k < 2; ++k) {
+          const Eigen::Index i = j + k * L;
+          typename B::D xv[C + 1], gv[R + 1];
+          B::template load_rows<C>(xp + i * C, xv);
+          B::template load_rows<R>(gp + i * R, gv);
+          block.outer(acc[k], gv, xv);
+          for (int v = 0; v < C; ++v) {
+            typename P::D sum = {};
+            if (!store) simd::load<L>(sum, out + i * C + v * L);
+            pblock.times(w, gv, v, sum);
+            simd::store<L>(out + i * C + v * L, sum);
+          }
+        }
+      for (int k = 0; k < 2; ++k) B::add_lanes(acc[k], gs.data());
+      done = j;
+    }
+  });
+  return done;
 }
 
 // out = a b, (m x k)(k x n) -> m x n
@@ -197,12 +264,19 @@ struct Matmul {
     if (b.store_a) b.ga.setZero();
     if constexpr (N == Eigen::Dynamic) {
       const bool small = with_small_dims(b.a.rows(), b.a.cols(), [&](auto R, auto C) {
-        if (wants(b.ga)) small_outer_sum<R, C>(b.gout, b.b, b.ga);
+        const bool to_b = b.store_b || wants(b.gb);
+        const Eigen::Index j = wants(b.ga) && to_b
+                                   ? small_backward<R, C>(b.gout, b.b, b.a, b.ga, b.gb, b.store_b)
+                                   : 0;
+        const Eigen::Index n = b.gout.cols() - j;
+        const auto gout = b.gout.rightCols(n);
+        if (wants(b.ga)) small_outer_sum<R, C>(gout, b.b.rightCols(n), b.ga);
         const Eigen::Matrix<T, C, R> at = b.a.transpose();
+        auto gb = b.gb.rightCols(n);
         if (b.store_b)
-          small_times<false>(at, b.gout, b.gb);
+          small_times<false>(at, gout, gb);
         else if (wants(b.gb))
-          small_times<true>(at, b.gout, b.gb);
+          small_times<true>(at, gout, gb);
       });
       if (small) return;
       if (wants(b.ga)) product(false, b.gout, true, b.b, b.ga, true);
