@@ -142,38 +142,76 @@ void small_times(const S& s, const X& x, Out& out) {
   });
 }
 
-// s += y xᵀ for y R x n, x C x n and s R x C small: a loop across the samples. Where SampleBlock
-// fits, on vectors of L samples' values: each lane of acc[k][v][c] sums y(row, q) x(c, q) for its
-// own row and position q in every other block (k: two sets, so that consecutive blocks' additions
-// do not wait on each other), and the lanes of each row are added at the end. The samples left
-// (all of them where it does not fit) as plain loops: G consecutive samples' R-row columns lie in y
-// as G·R = 2·kPeriod<R> consecutive values, which add into one accumulator per position and
-// column c. Every accumulator is its own chain of additions in sample order, so both loops
-// vectorise without reassociating a sum.
+// s̄ += ḡ xᵀ for ḡ R x n, x C x n and s̄ R x C small, over the samples' vector blocks where
+// SampleBlock fits: each lane of acc[k][v][c] sums ḡ(row, q) x(c, q) for its own row and position
+// q in every other block (k: two sets, so that consecutive blocks' additions do not wait on each
+// other), and the lanes of each row are added at the end. With TimesToo, also x̄ (+)= sᵀ ḡ (as
+// small_times) in the same pass, for both gradients of out = s x: each block of ḡ is loaded once
+// for both, where the two kernels apart would stream ḡ through the caches twice. Returns the
+// samples done; the rest are left to small_outer_sum's plain loops and small_times.
+template <int R, int C, bool TimesToo, class G, class X, class GS, class S, class GX>
+Eigen::Index outer_sum_blocks(const G& g, const X& x, GS& gs, const S* s, GX* gx, bool store) {
+  using T = typename G::Scalar;
+  Eigen::Index done = 0;
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+    constexpr int L = decltype(lanes)::value;
+    using B = SampleBlock<L, R, C>;  // ḡ's R rows against x's C
+    using P = SampleBlock<L, C, R>;  // x̄'s C rows against ḡ's R
+    if constexpr (B::fits && (!TimesToo || P::fits)) {
+      const T* gp = g.data();
+      const T* xp = x.data();
+      T* out = TimesToo ? gx->data() : nullptr;
+      const Eigen::Index n = g.cols();
+      const B block;
+      const P pblock;
+      typename P::D w[C][R];
+      if constexpr (TimesToo) {
+        T st[C][R];
+        for (int c = 0; c < C; ++c)
+          for (int r = 0; r < R; ++r) st[c][r] = (*s)(r, c);
+        P::spread(st, w);
+      }
+      typename B::D acc[2][R][C] = {};
+      Eigen::Index j = 0;
+      for (; j + 2 * L <= n; j += 2 * L)
+        for (int k = 0; k < 2; ++k) {
+          const Eigen::Index i = j + k * L;
+          typename B::D xv[C + 1], gv[R + 1];
+          B::template load_rows<C>(xp + i * C, xv);
+          B::template load_rows<R>(gp + i * R, gv);
+          block.outer(acc[k], gv, xv);
+          if constexpr (TimesToo)
+            for (int v = 0; v < C; ++v) {
+              typename P::D sum = {};
+              if (!store) simd::load<L>(sum, out + i * C + v * L);
+              pblock.times(w, gv, v, sum);
+              simd::store<L>(out + i * C + v * L, sum);
+            }
+        }
+      for (int k = 0; k < 2; ++k) B::add_lanes(acc[k], gs.data());
+      done = j;
+    }
+  });
+  return done;
+}
+
+// s += y xᵀ for y R x n, x C x n and s R x C small: a loop across the samples, on vector blocks
+// (outer_sum_blocks), the samples left (all of them where a block does not fit) as plain loops:
+// G consecutive samples' R-row columns lie in y as G·R = 2·kPeriod<R> consecutive values, which
+// add into one accumulator per position and column c. Every accumulator is its own chain of
+// additions in sample order, so both loops vectorise without reassociating a sum.
 template <int R, int C, class Y, class X, class S>
 void small_outer_sum(const Y& y, const X& x, S& s) {
   using T = typename Y::Scalar;
-  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
-    constexpr int L = decltype(lanes)::value;
-    using B = SampleBlock<L, R, C>;
+  const Eigen::Index start =
+      outer_sum_blocks<R, C, false>(y, x, s, static_cast<const S*>(nullptr),
+                                    static_cast<S*>(nullptr), false);
+  simd::with_lanes([&](auto) __attribute__((always_inline)) {
     const T* ys = y.data();
     const T* xs = x.data();
     T* out = s.data();
     const Eigen::Index n = y.cols();
-    Eigen::Index j = 0;
-    if constexpr (B::fits) {
-      const B block;
-      typename B::D acc[2][R][C] = {};
-      for (; j + 2 * L <= n; j += 2 * L)
-        for (int k = 0; k < 2; ++k) {
-          const Eigen::Index i = j + k * L;
-          typename B::D xv[C + 1], yv[R + 1];
-          B::template load_rows<C>(xs + i * C, xv);
-          B::template load_rows<R>(ys + i * R, yv);
-          block.outer(acc[k], yv, xv);
-        }
-      for (int k = 0; k < 2; ++k) B::add_lanes(acc[k], out);
-    }
+    Eigen::Index j = start;
     constexpr int G = 2 * kPeriod<R> / R;
     T acc[C][G * R] = {};
     for (; j + G <= n; j += G)
@@ -188,53 +226,6 @@ void small_outer_sum(const Y& y, const X& x, S& s) {
       for (int q = 0; q < G; ++q)
         for (int r = 0; r < R; ++r) out[c * R + r] += acc[c][q * R + r];
   });
-}
-
-// Both gradients of out = s x for a small s (R x C) in one pass over the samples' vector blocks:
-// s̄ += ḡ xᵀ (as small_outer_sum) and x̄ (+)= sᵀ ḡ (as small_times), each block of ḡ loaded once
-// for both, where the two kernels apart would stream ḡ through the caches twice. Returns the
-// samples done: the rest (all of them where a block does not fit) are left to the two kernels.
-template <int R, int C, class G, class X, class S, class GS, class GX>
-Eigen::Index small_backward(const G& g, const X& x, const S& s, GS& gs, GX& gx, bool store) {
-  using T = typename G::Scalar;
-  Eigen::Index done = 0;
-  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
-    constexpr int L = decltype(lanes)::value;
-    using B = SampleBlock<L, R, C>;   // ḡ's R rows against x's C
-    using P = SampleBlock<L, C, R>;   // x̄'s C rows against ḡ's R
-    if constexpr (B::fits && P::fits) {
-      const T* gp = g.data();
-      const T* xp = x.data();
-      T* out = gx.data();
-      const Eigen::Index n = g.cols();
-      T st[C][R];
-      for (int c = 0; c < C; ++c)
-        for (int r = 0; r < R; ++r) st[c][r] = s(r, c);
-      const B block;
-      const P pblock;
-      typename P::D w[C][R];
-      P::spread(st, w);
-      typename B::D acc[2][R][C] = {};
-      Eigen::Index j = 0;
-      for (; j + 2 * L <= n; j += 2 * L)
-        for (int k = 0; k < 2; ++k) {
-          const Eigen::Index i = j + k * L;
-          typename B::D xv[C + 1], gv[R + 1];
-          B::template load_rows<C>(xp + i * C, xv);
-          B::template load_rows<R>(gp + i * R, gv);
-          block.outer(acc[k], gv, xv);
-          for (int v = 0; v < C; ++v) {
-            typename P::D sum = {};
-            if (!store) simd::load<L>(sum, out + i * C + v * L);
-            pblock.times(w, gv, v, sum);
-            simd::store<L>(out + i * C + v * L, sum);
-          }
-        }
-      for (int k = 0; k < 2; ++k) B::add_lanes(acc[k], gs.data());
-      done = j;
-    }
-  });
-  return done;
 }
 
 // out = a b, (m x k)(k x n) -> m x n
@@ -265,9 +256,10 @@ struct Matmul {
     if constexpr (N == Eigen::Dynamic) {
       const bool small = with_small_dims(b.a.rows(), b.a.cols(), [&](auto R, auto C) {
         const bool to_b = b.store_b || wants(b.gb);
-        const Eigen::Index j = wants(b.ga) && to_b
-                                   ? small_backward<R, C>(b.gout, b.b, b.a, b.ga, b.gb, b.store_b)
-                                   : 0;
+        const Eigen::Index j =
+            wants(b.ga) && to_b
+                ? outer_sum_blocks<R, C, true>(b.gout, b.b, b.ga, &b.a, &b.gb, b.store_b)
+                : 0;
         const Eigen::Index n = b.gout.cols() - j;
         const auto gout = b.gout.rightCols(n);
         if (wants(b.ga)) small_outer_sum<R, C>(gout, b.b.rightCols(n), b.ga);
