@@ -28,7 +28,16 @@ struct TapeResult {
   double value, d_acc, d_y;
 };
 
-// Records the expression in g (cleared first) from two named leaves and differentiates it.
+// The expression's leaves and its value in a graph.
+struct TapeNodes {
+  Var<double> acc, y, out;
+};
+
+// Records the expression in g (cleared first) from two named leaves.
+TapeNodes record_tape(Graph<double>& g);
+// Differentiates what record_tape recorded in g.
+TapeResult differentiate_tape(Graph<double>& g, const TapeNodes& tape);
+// Both.
 TapeResult gradscope_tape(Graph<double>& g);
 
 }  // namespace gradscope::bench
