@@ -8,10 +8,10 @@ namespace gradscope::ops {
 // A dense layer of a few units multiplies a tiny weight (the post's 2x2) with activations of
 // thousands of samples (2 x 2000). Eigen's GEMM first packs both operands into panels, which pays
 // when each packed element is reused many times; here each is used k <= 4 times, and packing plus
-// the blocked kernel's edge handling take about three times as long as the products below (9 vs
-// 3 µs for (2x2)(2x2000) on the bench machine). When the small operand S has at most kSmallDim
-// (kernel.hpp) rows and columns, the kernels below hold S in vector registers (its size fixed at
-// compile time, the loops over it unrolled) and stream the large operand once, column by column:
+// the blocked kernel's edge handling take about three times as long as the products below. When
+// the small operand S has at most kSmallDim (kernel.hpp) rows and columns, the kernels below hold
+// S in vector registers (its size fixed at compile time, the loops over it unrolled) and stream
+// the large operand once, column by column:
 //   out.col(j) (+)= S x.col(j)             for out = S x                (R x C)(C x n)
 //   S += Σ_j y.col(j) x.col(j)ᵀ             for S += y xᵀ                (R x n)(n x C)
 
