@@ -1,3 +1,7 @@
+// Graph's recording side: the side tables (shapes, names, scopes, layers), recording leaves and
+// ops, the gradient sharing decided while recording, and clear(). The backward sweep is in
+// backward.cpp, the errors and anomaly checks in graph_errors.cpp. A little over 400 lines, kept
+// whole: recording is what fills the tables, and each part reads the others'.
 #include "gradscope/autodiff/graph.hpp"
 
 #include <algorithm>
