@@ -12,8 +12,8 @@ namespace gradscope {
 namespace {
 
 // The statistics pass is throughput-bound: seven vector operations per group of elements (load,
-// |x|, x² added by a fused multiply-add where the CPU has one, sum, max, compare, count). It is written with GCC/Clang vector
-// types (see sweep() below).
+// |x|, x² added by a fused multiply-add where the CPU has one, sum, max, compare, count). It is
+// written with GCC/Clang vector types (see sweep() below).
 using simd::Lanes;
 using simd::load;
 
@@ -56,8 +56,8 @@ inline __attribute__((always_inline)) void sweep_tail(Partial& out, const T* d, 
 #define GRADSCOPE_ZEROS_IN_REGISTER 1
 #endif
 template <int N, class D, class I>
-inline __attribute__((always_inline)) void count_zeros(I& z, std::uint64_t& zeros, const D& x,
-                                                       const I& bits) {
+inline __attribute__((always_inline)) void count_zeros(I& z, [[maybe_unused]] std::uint64_t& zeros,
+                                                       const D& x, [[maybe_unused]] const I& bits) {
 #ifdef GRADSCOPE_ZEROS_IN_REGISTER
   if constexpr (N == 8) {
     std::uint64_t count;
@@ -144,7 +144,7 @@ Partial fast_sweep(const T* d, std::size_t n) {
     sweep_tail(p, d, 0, n);
     return p;
   }
-  simd::with_lanes<8>([&](auto lanes) __attribute__((always_inline)) {
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
     p = sweep<decltype(lanes)::value>(d, n);
   });
   return p;

@@ -52,7 +52,7 @@ inline __attribute__((always_inline)) double slope_squares(const T* x, const T* 
 template <class K, class T>
 double fast_slope_squares(const T* x, const T* y, std::size_t n, T attr) {
   double total = 0;
-  simd::with_lanes<8>([&](auto lanes) __attribute__((always_inline)) {
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
     total = slope_squares<decltype(lanes)::value, K>(x, y, n, attr);
   });
   return total;

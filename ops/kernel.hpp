@@ -124,9 +124,9 @@ inline __attribute__((always_inline)) void for_blocks(Eigen::Index n, F&& f) {
 template <class T>
 using ConstColumn = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
-// f() with its loops across the samples compiled for AVX2+FMA and for the baseline, picked at run
-// time (simd::with_lanes), for operands of any shape; directly for 1x1 ones (N = 1), whose kernels
-// have no loop. f is an always_inline lambda of plain loops over raw data, which GCC vectorises:
+// f() with its loops across the samples compiled for AVX-512, AVX2+FMA and the baseline, picked at
+// run time (simd::with_lanes), for operands of any shape; directly for 1x1 ones (N = 1), whose
+// kernels have no loop. f is an always_inline lambda of plain loops over raw data, which GCC vectorises:
 // Eigen's own packets are fixed at compile time (SSE2 in a default build). Where a loop over
 // interleaved rows (a bias's pattern, a small product's columns) vectorises badly, the kernel calls
 // simd::with_lanes itself and writes the loop on its vector types. Such a loop that stores takes
@@ -141,10 +141,10 @@ inline __attribute__((always_inline)) void across_samples(F&& f) {
 }
 
 // Elements per repetition of a column of R values laid along a column-major R x n array, in whole
-// 4-lane vectors: the period of a bias's pattern (broadcast_forward) and of the accumulators of its
+// L-lane vectors: the period of a bias's pattern (broadcast_forward) and of the accumulators of its
 // gradient (add_reduced).
-template <int R>
-inline constexpr int kPeriod = std::lcm(R, 4);
+template <int R, int L>
+inline constexpr int kPeriod = std::lcm(R, L);
 
 // --- broadcasting -------------------------------------------------------------------------------
 // Two operands broadcast when, per dimension, they are equal or one of them is 1 (NumPy's rule for
@@ -201,9 +201,9 @@ void add_reduced(G& g, const E& e, bool store = false) {
     }
     const bool rows = g.cols() == 1 && g.rows() == e.rows() &&
                       with_small(g.rows(), [&](auto R) {
-                        constexpr int P = 2 * kPeriod<R>;
                         simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
-                          constexpr int L = decltype(lanes)::value, V = P / L;
+                          constexpr int L = decltype(lanes)::value;
+                          constexpr int P = 2 * kPeriod<R, L>, V = P / L;
                           using D = typename simd::Lanes<L>::D;
                           D acc[V] = {};
                           Eigen::Index k = 0;
@@ -268,11 +268,10 @@ void broadcast_forward(Forward<T, N>& f, F op) {
       // vectors: GCC vectorises the plain loop by de-interleaving the pattern's positions and
       // interleaving them back.
       const bool small = with_small(r, [&](auto R) {
-        constexpr int P = kPeriod<R>;
-        T pattern[P];
-        for (int l = 0; l < P; ++l) pattern[l] = f.b(l % R, 0);
         simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
-          constexpr int L = decltype(lanes)::value, V = P / L;
+          constexpr int L = decltype(lanes)::value, P = kPeriod<R, L>, V = P / L;
+          T pattern[P];
+          for (int l = 0; l < P; ++l) pattern[l] = f.b(l % R, 0);
           const T* a = f.a.data();
           T* out = f.out.data();
           const Eigen::Index total = r * c;
@@ -356,9 +355,11 @@ struct Elementwise {
   static constexpr const char* rule =
       "shapes must be equal or broadcast (each dimension equal, or 1 in one operand)";
   static Shape shape(Shape a, Shape b, double) { return broadcast_shape(a, b); }
+  // (3x17)(3x1): a bias over enough samples for broadcast_forward's and add_reduced's vector loops
+  // on 8 lanes or 4 (kPeriod), and some left over.
   static constexpr std::array<ShapePair, 9> test_shapes{{{{3, 4}, {3, 4}},
                                                           {{3, 4}, {1, 4}},
-                                                          {{3, 4}, {3, 1}},
+                                                          {{3, 17}, {3, 1}},
                                                           {{1, 4}, {3, 4}},
                                                           {{3, 1}, {3, 4}},
                                                           {{1, 1}, {3, 4}},

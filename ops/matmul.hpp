@@ -101,7 +101,7 @@ struct SampleBlock {
 };
 
 // out (+)= s x, s a fixed R x C matrix, x C x n and out R x n (column-major, contiguous): a loop
-// across the columns (samples), compiled for AVX2+FMA too (simd::with_lanes), on vectors of L
+// across the columns (samples), compiled for each vector width (simd::with_lanes), on vectors of L
 // samples' values (SampleBlock): out's vector v gains Σ_c s(row, c) ⊙ x(c).
 template <bool Accumulate, class S, class X, class Out>
 void small_times(const S& s, const X& x, Out& out) {
@@ -197,8 +197,8 @@ Eigen::Index outer_sum_blocks(const G& g, const X& x, GS& gs, const S* s, GX* gx
 
 // s += y xᵀ for y R x n, x C x n and s R x C small: a loop across the samples, on vector blocks
 // (outer_sum_blocks), the samples left (all of them where a block does not fit) as plain loops:
-// G consecutive samples' R-row columns lie in y as G·R = 2·kPeriod<R> consecutive values, which
-// add into one accumulator per position and column c. Every accumulator is its own chain of
+// G consecutive samples' R-row columns lie in y as G·R = 2·kPeriod<R, L> consecutive values (L the
+// lanes), which add into one accumulator per position and column c. Every accumulator is its own chain of
 // additions in sample order, so both loops vectorise without reassociating a sum.
 template <int R, int C, class Y, class X, class S>
 void small_outer_sum(const Y& y, const X& x, S& s) {
@@ -206,13 +206,13 @@ void small_outer_sum(const Y& y, const X& x, S& s) {
   const Eigen::Index start =
       outer_sum_blocks<R, C, false>(y, x, s, static_cast<const S*>(nullptr),
                                     static_cast<S*>(nullptr), false);
-  simd::with_lanes([&](auto) __attribute__((always_inline)) {
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
     const T* ys = y.data();
     const T* xs = x.data();
     T* out = s.data();
     const Eigen::Index n = y.cols();
     Eigen::Index j = start;
-    constexpr int G = 2 * kPeriod<R> / R;
+    constexpr int G = 2 * kPeriod<R, decltype(lanes)::value> / R;
     T acc[C][G * R] = {};
     for (; j + G <= n; j += G)
       for (int c = 0; c < C; ++c)
@@ -281,15 +281,16 @@ struct Matmul {
         b.gb += b.a * b.gout;
     }
   }
-  // The first six shapes run the small-factor kernels (a at most 4x4; (2x2)(2x9) their vector
-  // blocks of samples, in both directions, and a sample left over, (1x4)(4x9) the plain loops a
-  // block does not fit), the last three the general product (product.hpp): (5x6)(6x3) Eigen's
-  // coefficient-wise one, (7x9)(9x6) the one a build on OpenBLAS runs there.
+  // The first six shapes run the small-factor kernels (a at most 4x4; (2x2)(2x17) their vector
+  // blocks of samples, 16 per pass on 8 lanes or on 4, in both directions, and a sample left over,
+  // (1x4)(4x9) the plain loops a block does not fit), the last three the general product
+  // (product.hpp): (5x6)(6x3) Eigen's coefficient-wise one, (7x9)(9x6) the one a build on OpenBLAS
+  // runs there.
   static constexpr std::array<ShapePair, 9> test_shapes{{{{2, 3}, {3, 4}},
                                                          {{1, 3}, {3, 1}},
                                                          {{3, 1}, {1, 4}},
                                                          {{4, 4}, {4, 7}},
-                                                         {{2, 2}, {2, 9}},
+                                                         {{2, 2}, {2, 17}},
                                                          {{1, 4}, {4, 9}},
                                                          {{1, 1}, {1, 1}},
                                                          {{5, 6}, {6, 3}},

@@ -1,9 +1,9 @@
 #pragma once
 // Internal to the library (its .cpp files and the op kernels, which the engine's .cpp
-// instantiates): GCC/Clang vector types for loops that vectorise by hand, and the second version,
-// for AVX2 and FMA, that a default x86-64 build (SSE2) compiles of such a loop and picks at run
-// time. Eigen's own vectorisation is fixed at compile time by the target flags, and its templates
-// would be instantiated alike for both versions, so these loops do not use it.
+// instantiates): GCC/Clang vector types for loops that vectorise by hand, and the versions, for
+// AVX2 and FMA and for AVX-512, that a default x86-64 build (SSE2) compiles of such a loop and
+// picks at run time. Eigen's own vectorisation is fixed at compile time by the target flags, and
+// its templates would be instantiated alike for every version, so these loops do not use it.
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
@@ -58,9 +58,10 @@ inline __attribute__((always_inline)) void store(T* p, const typename Lanes<N>::
 
 }  // namespace gradscope::simd
 
-// On x86-64 the default build targets the baseline (SSE2); such a loop is compiled a second time
-// for AVX2 and FMA (a function marked GRADSCOPE_AVX2_FMA), and simd::avx2_fma() picks one at run
-// time, so a CPU with AVX2 gets 4-wide vectors and fused multiply-adds without -march=native.
+// On x86-64 the default build targets the baseline (SSE2); such a loop is compiled again for AVX2
+// and FMA (a function marked GRADSCOPE_AVX2_FMA) and for AVX-512 (GRADSCOPE_AVX512), and
+// simd::avx512() and simd::avx2_fma() pick one at run time, so a CPU gets its widest vectors and
+// fused multiply-adds without -march=native.
 // (Not GCC's function multiversioning: its ifunc resolvers run while the dynamic loader relocates
 // the program, before ThreadSanitizer's runtime is up, and crash an instrumented build.)
 #if defined(__x86_64__) && !defined(__AVX2__)
@@ -97,31 +98,25 @@ inline bool avx512() {
 #endif
 
 namespace gradscope::simd {
-// Lanes of double where a build has one version only: -march=native on an AVX2 machine, or
-// another architecture (where GCC lowers the vector types to what it has). kWideLanes: the same
-// for a loop that accepts AVX-512 (with_lanes<8>).
-#if defined(__AVX2__)
+// Lanes of double where a build has one version only: -march=native on a CPU with AVX-512 or
+// AVX2, or another architecture (where GCC lowers the vector types to what it has).
+#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
+constexpr int kLanes = 8;
+#elif defined(__AVX2__)
 constexpr int kLanes = 4;
 #else
 constexpr int kLanes = 2;
 #endif
-#if defined(__AVX512F__) && defined(__AVX512DQ__) && defined(__AVX512VL__)
-constexpr int kWideLanes = 8;
-#else
-constexpr int kWideLanes = kLanes;
-#endif
 }  // namespace gradscope::simd
 
 namespace gradscope::simd {
-// f(std::integral_constant<int, N>{}) with N the lanes of double the code runs on. In a
-// multiversioned build f is compiled twice, for AVX2+FMA (N = 4) and for the baseline (N = 2), and
-// the CPU picks one at run time; elsewhere once, with kLanes. Only a body inlined into the version
-// is compiled for it, so f and what its loops call are declared always_inline. The one run-time
-// dispatch of the library's hand-vectorised loops and of the kernels' loops across samples.
-// Widest = 8 adds a third version, for AVX-512 (N = 8), for a loop measured to gain from it: one
-// whose vector operations, not its loads, set its speed (grad_stats.cpp's sweep, theory.cpp's
-// slopes, vector_math.cpp's exp and its kin). The others keep to 4 lanes, which on some CPUs run
-// at a higher clock than 512-bit vectors.
+// f(std::integral_constant<int, N>{}) with N the lanes of double of the widest vectors this CPU
+// has. In a multiversioned build f is compiled three times, for AVX-512 (N = 8), AVX2+FMA (N = 4)
+// and the baseline (N = 2), and the CPU picks one at run time; elsewhere once, with kLanes. Only a
+// body inlined into the version is compiled for it, so f and what its loops call are declared
+// always_inline. The one run-time dispatch of the library's hand-vectorised loops and of the
+// kernels' loops across samples. Those loops are bound by their vector operations or by moving
+// their operands through the caches, and 8 lanes halve the instructions of either.
 #ifdef GRADSCOPE_MULTIVERSION
 template <class F>
 GRADSCOPE_AVX2_FMA void run_avx2_fma(F& f) {
@@ -131,19 +126,16 @@ template <class F>
 GRADSCOPE_AVX512 void run_avx512(F& f) {
   f(std::integral_constant<int, 8>{});
 }
-template <int Widest = 4, class F>
+template <class F>
 inline void with_lanes(F&& f) {
-  static_assert(Widest == 4 || Widest == 8);
-  if constexpr (Widest == 8)
-    if (avx512()) return run_avx512(f);
+  if (avx512()) return run_avx512(f);
   if (avx2_fma()) return run_avx2_fma(f);
   f(std::integral_constant<int, 2>{});
 }
 #else
-template <int Widest = 4, class F>
+template <class F>
 inline void with_lanes(F&& f) {
-  static_assert(Widest == 4 || Widest == 8);
-  f(std::integral_constant<int, Widest == 8 ? kWideLanes : kLanes>{});
+  f(std::integral_constant<int, kLanes>{});
 }
 #endif
 }  // namespace gradscope::simd

@@ -159,7 +159,7 @@ constexpr int kFewestLanes = 1;
 #endif
 template <class T>
 void dispatch(Fn fn, const T* x, T* out, std::size_t n) {
-  simd::with_lanes<8>([&](auto lanes) __attribute__((always_inline)) {
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
     constexpr int N = decltype(lanes)::value;
     with_fn(fn, [&](auto f) __attribute__((always_inline)) {
       if constexpr (N >= kFewestLanes)
@@ -219,7 +219,7 @@ inline __attribute__((always_inline)) double sum_log1p_lanes(const T* x, std::si
 template <class T>
 double sum_dispatch(const T* x, std::size_t n) {
   double sum = 0;
-  simd::with_lanes<8>([&](auto lanes) __attribute__((always_inline)) {
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
     constexpr int N = decltype(lanes)::value;
     if constexpr (N >= kFewestLanes)
       sum = sum_log1p_lanes<N>(x, n);
