@@ -167,27 +167,30 @@ void accumulate_scalar(const PostParams& p, const double* x0, const double* x1, 
   accumulate<double>(p, x0, x1, y, n, g);
 }
 
-// The vector version, for the samples up to the last full vector; the scalar one takes the rest.
-#ifdef GRADSCOPE_MULTIVERSION
-using Vector = simd::Lanes<4>::D;
-bool have_vector() { return simd::avx2_fma(); }
-GRADSCOPE_AVX2_FMA
-#else
-using Vector = simd::Lanes<simd::kLanes>::D;
-bool have_vector() { return true; }
-#endif
+// The lanes of the widest vectors this CPU has, which the library's kernels run on too.
+int vector_lanes() {
+  int lanes = 0;
+  simd::with_lanes([&](auto l) { lanes = decltype(l)::value; });
+  return lanes;
+}
+
+// The vector version on those vectors, for the samples up to the last full vector; the scalar one
+// takes the rest.
 void accumulate_vector(const PostParams& p, const double* x0, const double* x1, const double* y,
                        int n, PostParams& g) {
-  const int whole = n - n % kLanes<Vector>;
-  accumulate<Vector>(p, x0, x1, y, whole, g);
-  accumulate_scalar(p, x0 + whole, x1 + whole, y + whole, n - whole, g);
+  simd::with_lanes([&](auto lanes) __attribute__((always_inline)) {
+    using Vector = typename simd::Lanes<decltype(lanes)::value>::D;
+    const int whole = n - n % kLanes<Vector>;
+    accumulate<Vector>(p, x0, x1, y, whole, g);
+    accumulate_scalar(p, x0 + whole, x1 + whole, y + whole, n - whole, g);
+  });
 }
 
 }  // namespace
 
 PostLoop::PostLoop(const PostData& data, Lanes lanes)
     : x0_(data.x.cols()), x1_(data.x.cols()), y_(data.y.data(), data.y.data() + data.y.cols()),
-      vector_(lanes == Lanes::Vector && have_vector()) {
+      vector_(lanes == Lanes::Vector) {
   for (Eigen::Index j = 0; j < data.x.cols(); ++j) {
     x0_[j] = data.x(0, j);
     x1_[j] = data.x(1, j);
@@ -199,11 +202,13 @@ PostLoop::PostLoop(const PostData& data, Lanes lanes)
 
 std::string PostLoop::what() const {
   if (!vector_) return "scalar";
+  const int lanes = vector_lanes();
 #ifdef GRADSCOPE_MULTIVERSION
-  return "AVX2+FMA, 4 lanes";
+  const std::string isa = lanes == 8 ? "AVX-512, " : lanes == 4 ? "AVX2+FMA, " : "SSE2, ";
 #else
-  return std::to_string(kLanes<Vector>) + " lanes";
+  const std::string isa;
 #endif
+  return isa + std::to_string(lanes) + " lanes";
 }
 
 // Gradient descent on the mean over samples, as GradscopePostNet::update.

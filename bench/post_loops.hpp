@@ -3,13 +3,13 @@
 // baselines gradscope's step is measured against. Written for its shapes (2-unit layers, one
 // output), forward and backward fused over blocks of samples so that the activations stay in L1,
 // and every sum over samples kept in accumulators of its own (58 of them, one per weight and
-// bias, or 4 lanes each), so no long chain of dependent additions. The loss itself is not
+// bias, or a vector's lanes each), so no long chain of dependent additions. The loss itself is not
 // computed: the update needs only its gradient σ(z) - y.
 //
 // Two versions of one source: Scalar, one sample at a time in plain C++ with libm's exp; and
-// Vector, 4 samples per AVX2 register with fused multiply-adds and the library's vectorised σ (8
-// lanes where the CPU has AVX-512), chosen at run time (ops/simd.hpp) and Scalar on a CPU without
-// AVX2 and FMA.
+// Vector, a sample per lane of the widest vectors the CPU has (8 with AVX-512, 4 with AVX2, with
+// fused multiply-adds; 2 with the baseline's SSE2), chosen at run time as the library's kernels
+// are (ops/simd.hpp), with the library's vectorised σ.
 #include <array>
 #include <string>
 #include <vector>
@@ -31,7 +31,7 @@ class PostLoop {
   PostLoop(const PostData& data, Lanes lanes);
   void step();
   double w(int layer, int i, int o) const { return p_.w[layer][2 * i + o]; }
-  // What runs: "scalar" or "AVX2+FMA, 4 lanes" (Vector on a CPU that has them).
+  // What runs: "scalar", or for Vector the vectors' instruction set and lanes ("AVX-512, 8 lanes").
   std::string what() const;
 
   // The floating-point operations (+ - * /, comparisons) and the exps of one scalar step,
