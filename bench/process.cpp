@@ -4,6 +4,7 @@
 #include "process.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cerrno>
 #include <ctime>
@@ -56,6 +57,10 @@ double cpu_now() {
   timespec t;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
   return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+double wall_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 std::uint64_t allocation_count() { return allocations.load(std::memory_order_relaxed); }

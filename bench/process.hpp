@@ -13,6 +13,11 @@ namespace gradscope::bench {
 // not counted against whatever the figure times.
 double cpu_now();
 
+// Seconds of the steady (monotonic wall) clock, read without a system call: for timing intervals
+// of microseconds one at a time, where cpu_now()'s system call (a microsecond or more in a
+// virtual machine) would be a measurable part of the interval.
+double wall_now();
+
 // Heap allocations made by this process so far (malloc, calloc, realloc, the aligned variants,
 // and therefore also operator new and Eigen's aligned_malloc, which both call malloc).
 std::uint64_t allocation_count();
