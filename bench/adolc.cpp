@@ -4,7 +4,6 @@
 // enough that the tape stays in memory, then runs one reverse sweep (fos_reverse): its fastest
 // way to one gradient of a freshly taped function, as gradscope's record-then-backward is.
 #include <adolc/adolc.h>
-#include <malloc.h>
 
 #include <cmath>
 
@@ -54,12 +53,6 @@ std::vector<Figure> scalar_tape_adolc(const Options& opt) {
   f.speedup = true;
   Graph<double> g;
   TapeResult ours{}, theirs{};
-  // ADOL-C allocates its buffers (about 55 MB here) anew for every tape. With glibc's default
-  // thresholds they came back to the kernel on free and as fresh pages on the next tape: 204 ns/op
-  // instead of about 35. Its best case: they stay in the heap (for the rest of the program too;
-  // gradscope allocates nothing per step).
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   ours = gradscope_tape(g);  // warm-up: gradscope's arenas and ADOL-C's heap reach full size
   for (int k = 0; k < 3; ++k) theirs = adolc_tape();
   for (int r = 0; r < opt.repeat; ++r) {

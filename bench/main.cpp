@@ -2,6 +2,7 @@
 // figure with its baseline (measured in the same run) and ratio, and optionally writes JSON.
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <malloc.h>
 
 #include <algorithm>
 #include <cmath>
@@ -125,6 +126,13 @@ int main(int argc, char** argv) {
       fmt::print(stderr, "gradscope_bench: unknown benchmark '{}' (known: {})\n", name, names);
       return 2;
     }
+  // One allocator setting for every figure, whichever run before it: blocks up to 32 MB come from
+  // the heap and freed memory stays there. ADOL-C allocates its buffers (about 55 MB for the
+  // scalar tape) anew for every tape, and with glibc's default thresholds they went back to the
+  // kernel on free and came as fresh pages on the next tape, several times slower: this is its
+  // best case. gradscope allocates nothing per step.
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   // Every figure but wide_mlp_threads runs its products on one thread, as do the hand-written
   // baselines and libtorch beside them; wide_mlp_threads compares all threads with one.
   gradscope::ops::set_product_threads(1);
