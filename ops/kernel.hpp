@@ -126,12 +126,12 @@ using ConstColumn = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 
 // f() with its loops across the samples compiled for AVX-512, AVX2+FMA and the baseline, picked at
 // run time (simd::with_lanes), for operands of any shape; directly for 1x1 ones (N = 1), whose
-// kernels have no loop. f is an always_inline lambda of plain loops over raw data, which GCC vectorises:
-// Eigen's own packets are fixed at compile time (SSE2 in a default build). Where a loop over
-// interleaved rows (a bias's pattern, a small product's columns) vectorises badly, the kernel calls
-// simd::with_lanes itself and writes the loop on its vector types. Such a loop that stores takes
-// its pointers and bounds as the lambda's locals: captured, they are read through a reference on
-// every iteration, since a store might change them as far as the compiler knows.
+// kernels have no loop. f is an always_inline lambda of plain loops over raw data, which GCC
+// vectorises: Eigen's own packets are fixed at compile time (SSE2 in a default build). Where a
+// loop over interleaved rows (a bias's pattern, a small product's columns) vectorises badly, the
+// kernel calls simd::with_lanes itself and writes the loop on its vector types. Such a loop that
+// stores takes its pointers and bounds as the lambda's locals: captured, they are read through a
+// reference on every iteration, since a store might change them as far as the compiler knows.
 template <int N, class F>
 inline __attribute__((always_inline)) void across_samples(F&& f) {
   if constexpr (N == 1)

@@ -198,8 +198,8 @@ Eigen::Index outer_sum_blocks(const G& g, const X& x, GS& gs, const S* s, GX* gx
 // s += y xᵀ for y R x n, x C x n and s R x C small: a loop across the samples, on vector blocks
 // (outer_sum_blocks), the samples left (all of them where a block does not fit) as plain loops:
 // G consecutive samples' R-row columns lie in y as G·R = 2·kPeriod<R, L> consecutive values (L the
-// lanes), which add into one accumulator per position and column c. Every accumulator is its own chain of
-// additions in sample order, so both loops vectorise without reassociating a sum.
+// lanes), which add into one accumulator per position and column c. Every accumulator is its own
+// chain of additions in sample order, so both loops vectorise without reassociating a sum.
 template <int R, int C, class Y, class X, class S>
 void small_outer_sum(const Y& y, const X& x, S& s) {
   using T = typename Y::Scalar;
