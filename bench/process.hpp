@@ -1,6 +1,6 @@
 #pragma once
-// What the benchmarks measure about this process besides the work itself (CPU time, heap
-// allocations, resident memory).
+// What the benchmarks read about this process besides the work itself (CPU time, the steady clock,
+// heap allocations, resident memory).
 #include <cstdint>
 
 #include "resident.hpp"  // resident_kib()

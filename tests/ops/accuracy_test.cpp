@@ -62,7 +62,7 @@ TEST_CASE("softplus and bce_with_logits stay accurate where ln(1 + e^-|x|) is ti
     }
 }
 
-// The function both ops call, at many points: its vectorised version (AVX2, where the CPU has it)
+// The function both ops call, at many points: its vectorised version (AVX2 or AVX-512, where the CPU has it)
 // keeps within a few ulps of the long-double reference everywhere, including where e⁻|ˣ| is
 // subnormal or 0, and passes NaN and infinities on as ln(1 + e⁻|ˣ|) does.
 TEST_CASE("log1p_exp_neg_abs agrees with a long-double reference at 10^5 points",
