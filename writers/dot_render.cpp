@@ -8,6 +8,7 @@
 #include "gradscope/writers/graphviz.hpp"
 #include "gradscope/writers/output_set.hpp"
 #include "gradscope/writers/printable.hpp"
+#include "gradscope/writers/renderer.hpp"
 
 namespace gradscope {
 

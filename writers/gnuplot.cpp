@@ -7,8 +7,8 @@
 
 #include "gradscope/autodiff/error.hpp"
 #include "gradscope/writers/atomic_file.hpp"
-#include "gradscope/writers/output_set.hpp"
 #include "gradscope/writers/printable.hpp"
+#include "gradscope/writers/renderer.hpp"
 
 namespace gradscope {
 

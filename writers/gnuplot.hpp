@@ -46,9 +46,9 @@ struct HeatMap {
 };
 std::string heat_map_script(const HeatMap& map, const std::string& ext);
 
-// Runs gnuplot on script in a private directory (writers/output_set.hpp: run_renderer) and
-// returns the image it wrote (ext ".svg" or ".png"), checked complete. Error starting with `what`
-// when gnuplot is not on PATH, fails, or leaves an incomplete image.
+// Runs gnuplot on script in a private directory (writers/renderer.hpp) and returns the image it
+// wrote (ext ".svg" or ".png"), checked complete. Error starting with `what` when gnuplot is not on
+// PATH, fails, or leaves an incomplete image.
 std::string render_gnuplot(const std::string& script, const std::string& ext,
                            const std::string& what);
 

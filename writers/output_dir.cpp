@@ -12,8 +12,8 @@
 
 #include "gradscope/autodiff/error.hpp"
 #include "gradscope/writers/atomic_file.hpp"
-#include "gradscope/writers/output_set.hpp"
 #include "gradscope/writers/printable.hpp"
+#include "gradscope/writers/signal_cleanup.hpp"
 
 namespace gradscope {
 
@@ -50,9 +50,12 @@ OutputDirectory::OutputDirectory(const std::string& option, const std::string& p
   if (::access(parent.c_str(), W_OK | X_OK) != 0)
     fail("{}: directory '{}' is not writable", shown_, printable_path(parent));
   staging_ = parent + "/." + p.filename().string() + ".gradscope-XXXXXX";
-  if (!::mkdtemp(staging_.data())) fail("{}: cannot make a temporary directory: {}", shown_,
-                                        std::strerror(errno));
-  remove_on_signal(staging_, true);
+  {
+    SignalsBlocked b;  // no signal between making the directory and listing it
+    if (!::mkdtemp(staging_.data()))
+      fail("{}: cannot make a temporary directory: {}", shown_, std::strerror(errno));
+    remove_on_signal(staging_, true);
+  }
   const mode_t mask = ::umask(0);  // mkdtemp makes it 0700; a new directory's mode instead
   ::umask(mask);
   ::chmod(staging_.c_str(), 0777 & ~mask);

@@ -22,7 +22,7 @@ class OutputDirectory {
   // Where a file named `name` is written before commit().
   std::string file(const std::string& name) const { return staging_ + "/" + name; }
   // The names of the files written so far (sorted); each is removed if the process is stopped
-  // by a signal (OutputSet::clean_up_on_signals) before commit().
+  // by a signal (clean_up_on_signals, writers/signal_cleanup.hpp) before commit().
   std::vector<std::string> files();
   // Writes the marker, then moves the directory into place. Throws Error naming the path.
   void commit();

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <gradscope/writers/signal_cleanup.hpp>
+
 #include "cli.hpp"
 
 namespace {
@@ -34,7 +36,7 @@ int main(int argc, char** argv) {
   gradscope::cli::add_sweep(app);
   gradscope::cli::add_report(app);
   gradscope::cli::route_report();
-  gradscope::OutputSet::clean_up_on_signals();
+  gradscope::clean_up_on_signals();
   std::vector<std::string> names;
   for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
     names.push_back(sub->get_name());
