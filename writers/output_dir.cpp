@@ -12,6 +12,7 @@
 
 #include "gradscope/autodiff/error.hpp"
 #include "gradscope/writers/atomic_file.hpp"
+#include "gradscope/writers/fd_io.hpp"
 #include "gradscope/writers/printable.hpp"
 #include "gradscope/writers/signal_cleanup.hpp"
 
@@ -56,9 +57,8 @@ OutputDirectory::OutputDirectory(const std::string& option, const std::string& p
       fail("{}: cannot make a temporary directory: {}", shown_, std::strerror(errno));
     remove_on_signal(staging_, true);
   }
-  const mode_t mask = ::umask(0);  // mkdtemp makes it 0700; a new directory's mode instead
-  ::umask(mask);
-  ::chmod(staging_.c_str(), 0777 & ~mask);
+  // mkdtemp makes it 0700; the mode mkdir would give it instead
+  ::chmod(staging_.c_str(), 0777 & ~creation_mask());
 }
 
 OutputDirectory::~OutputDirectory() {

@@ -24,12 +24,6 @@ std::string parent_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-mode_t default_mode() {  // what open(O_CREAT, 0666) would give a new file
-  const mode_t mask = ::umask(0);
-  ::umask(mask);
-  return 0666 & ~mask;
-}
-
 }  // namespace
 
 struct OutputSet::Target {
@@ -115,7 +109,7 @@ void OutputSet::add_output(const std::string& option, const std::string& path) {
                path.substr(path.find_last_of('/') + 1);
     std::free(real);
     t->kind = Target::Kind::Replace;
-    t->mode = default_mode();
+    t->mode = 0666 & ~creation_mask();  // what open(O_CREAT, 0666) would give it
     t->key = t->final;
   }
   if (t->kind == Target::Kind::Replace && ::access(parent_of(t->final).c_str(), W_OK | X_OK) != 0)

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <filesystem>
 #include <gradscope/writers/atomic_file.hpp>
+#include <gradscope/writers/fd_io.hpp>
 
 #include "cli.hpp"
 
@@ -21,16 +22,7 @@ std::string report_line;  // the report's current line, until its '\n'
 
 // Writes to report_fd; a reader that left (EPIPE) drops the rest of the report, not the command:
 // its files are still written.
-bool emit(const std::string& text) {
-  for (std::size_t done = 0; done < text.size();) {
-    const ssize_t n = ::write(report_fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EPIPE) return true;
-    if (n <= 0) return false;
-    done += std::size_t(n);
-  }
-  return true;
-}
+bool emit(const std::string& text) { return write_all(report_fd, text) || errno == EPIPE; }
 
 // The report's stream: whole lines, prose longer than 100 columns wrapped at a space (tables fit
 // already, Table::print).
