@@ -1,7 +1,8 @@
 // post_train, allocations_per_iteration and the long run's RSS: the post's training workload
 // (post_workload.hpp) through gradscope against the same step hand-written (post_loops.hpp), in
-// plain C++ (post_train's ratio) and in AVX2 lanes (post_train_vs_vector's), and the operations
-// that hand-written step does (post_loop_ops, post_loop_exps: its physical limit, PERFORMANCE.md).
+// plain C++ (post_train's ratio) and in vector lanes (post_train_vs_vector's, and
+// post_forward_vs_vector's for gradscope's forward pass alone), and the operations that
+// hand-written step does (post_loop_ops, post_loop_exps: its physical limit, PERFORMANCE.md).
 #include <cmath>
 
 #include "benchmarks.hpp"
@@ -35,6 +36,10 @@ std::vector<Figure> post_train(const Options& opt) {
   Figure v{"post_train_vs_vector", "us/iter", "hand-written loop, " + vector.what(), {}, {},
            Target{Target::Of::Ratio, Target::Is::AtMost, 1.5}};
   Figure u{"post_train_sigmoid_bce", "us/iter", best, {}, {}, {}};
+  // The step's forward pass alone (recording runs each op) against the vector loop's whole step:
+  // what is left for backward and the update under post_train_vs_vector's target.
+  Figure fw{"post_forward_vs_vector", "us/iter", "hand-written loop's whole step, " + vector.what(),
+            {}, {}, {}};
   for (int r = 0; r < opt.repeat; ++r) {
     const double base = micros_per_step(scalar);
     f.baselines.push_back(base);
@@ -43,12 +48,14 @@ std::vector<Figure> post_train(const Options& opt) {
     f.values.push_back(micros_per_step(fused));
     v.values.push_back(f.values.back());
     u.values.push_back(micros_per_step(unfused));
+    fw.values.push_back(micros_per_call(kPostSteps, [&] { fused.record(); }));
+    fw.baselines.push_back(v.baselines.back());
   }
   check_same_weights(fused, scalar);
   check_same_weights(fused, vector);
   check_same_weights(unfused, scalar);
   const PostLoop::Count count = PostLoop::count_one_step(data);
-  return {f, v, u, {"post_loop_ops", "ops/iter", "", {count.ops}, {}, {}},
+  return {f, v, u, fw, {"post_loop_ops", "ops/iter", "", {count.ops}, {}, {}},
           {"post_loop_exps", "exps/iter", "", {count.exps}, {}, {}}};
 }
 
