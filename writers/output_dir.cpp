@@ -50,15 +50,13 @@ OutputDirectory::OutputDirectory(const std::string& option, const std::string& p
     fail("{}: directory '{}' does not exist", shown_, printable_path(parent));
   if (::access(parent.c_str(), W_OK | X_OK) != 0)
     fail("{}: directory '{}' is not writable", shown_, printable_path(parent));
-  staging_ = parent + "/." + p.filename().string() + ".gradscope-XXXXXX";
   {
     SignalsBlocked b;  // no signal between making the directory and listing it
-    if (!::mkdtemp(staging_.data()))
+    if (create_unique(staging_, parent + "/." + p.filename().string() + ".gradscope-",
+                      [](const char* name) { return ::mkdir(name, 0777); }) != 0)
       fail("{}: cannot make a temporary directory: {}", shown_, std::strerror(errno));
     remove_on_signal(staging_, true);
   }
-  // mkdtemp makes it 0700; the mode mkdir would give it instead
-  ::chmod(staging_.c_str(), 0777 & ~creation_mask());
 }
 
 OutputDirectory::~OutputDirectory() {

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
+#include <optional>
 
 #include "gradscope/autodiff/error.hpp"
 #include "gradscope/writers/fd_io.hpp"
@@ -32,7 +33,7 @@ struct OutputSet::Target {
   Kind kind = Kind::Input;
   std::string key;       // the file's identity: "-", device:inode, or the resolved new path
   std::string final;     // Replace: the path the temporary is renamed to (links resolved)
-  mode_t mode = 0;       // Replace: the mode the file has or would get
+  std::optional<mode_t> mode;  // Replace: the mode of the file replaced, if there is one
   bool has_content = false;
   std::string content, tmp;
   // "--json out.json" for the command line's options, "cannot write 'out.json'" for the library's.
@@ -109,7 +110,6 @@ void OutputSet::add_output(const std::string& option, const std::string& path) {
                path.substr(path.find_last_of('/') + 1);
     std::free(real);
     t->kind = Target::Kind::Replace;
-    t->mode = 0666 & ~creation_mask();  // what open(O_CREAT, 0666) would give it
     t->key = t->final;
   }
   if (t->kind == Target::Kind::Replace && ::access(parent_of(t->final).c_str(), W_OK | X_OK) != 0)
@@ -139,16 +139,19 @@ void OutputSet::commit() {
   // Phase 1: every file's temporary, beside it, complete (a full disk fails here).
   for (auto& t : targets_) {
     if (t->kind != Target::Kind::Replace) continue;
-    std::string tmp = parent_of(t->final) + "/.gradscope-XXXXXX";
+    std::string tmp;
     int fd = -1;
     {
       SignalsBlocked b;
-      fd = ::mkstemp(tmp.data());
+      fd = create_unique(tmp, parent_of(t->final) + "/.gradscope-", [](const char* name) {
+        return ::open(name, O_WRONLY | O_CREAT | O_EXCL | O_NOCTTY | O_CLOEXEC, 0666);
+      });
       if (fd >= 0) remove_on_signal(tmp, false);
     }
     if (fd < 0) fail_errno(t->shown(), errno);
     t->tmp = tmp;
-    const bool ok = write_all(fd, t->content) && ::fchmod(fd, t->mode) == 0 && ::fsync(fd) == 0;
+    const bool ok = write_all(fd, t->content) && (!t->mode || ::fchmod(fd, *t->mode) == 0) &&
+                    ::fsync(fd) == 0;
     const int err = errno;
     if (::close(fd) != 0 || !ok) fail_errno(t->shown(), ok ? errno : err);
   }

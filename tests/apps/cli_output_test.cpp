@@ -169,7 +169,8 @@ TEST_CASE("outputs: collisions between input and outputs refused before any work
                  "--plot p.svg writes its script p.gp: is the same file as --json p.gp");
 }
 
-TEST_CASE("outputs: a device or FIFO is written in place, a link through, a mode kept",
+TEST_CASE("outputs: a device or FIFO is written in place, a link through, a mode kept, a new "
+          "file's mode set by the umask",
           "[cli][outputs]") {
   Sandbox box;
   const fs::path dev = box.dir() / "mynull";
@@ -196,6 +197,8 @@ TEST_CASE("outputs: a device or FIFO is written in place, a link through, a mode
   CHECK(nlohmann::json::parse(slurp(box.dir() / "target.json"))["command"] == "demo");
   CHECK(fs::status(box.dir() / "target.json").permissions() ==
         (fs::perms::owner_read | fs::perms::owner_write));  // 600 stays 600
+  REQUIRE(run(box, "demo --json new.json", "umask 037; ").code == 0);
+  CHECK(fs::status(box.dir() / "new.json").permissions() == fs::perms(0640));  // as open makes it
   fs::create_symlink("nowhere/x.json", box.dir() / "dangling.json");
   expect_refused(box, "demo --json dangling.json",
                  "--json dangling.json: is a symbolic link to a file that does not exist");

@@ -183,9 +183,12 @@ TEST_CASE("report: without gnuplot and Graphviz the page and data are written, a
           "missing",
           "[cli][report]") {
   Sandbox box;
-  const auto r = run(box, "report --out report --iters 10", "PATH=/nonexistent ");
+  const auto r = run(box, "report --out report --iters 10", "umask 027; PATH=/nonexistent ");
   INFO(r.err);
   REQUIRE(r.code == 0);
+  // The directory and its files get the modes mkdir and open give new ones under the umask.
+  CHECK(fs::status(box.dir() / "report").permissions() == fs::perms(0750));
+  CHECK(fs::status(box.dir() / "report/index.html").permissions() == fs::perms(0640));
   CHECK_THAT(r.err, Contains("not drawn: loss.svg"));
   CHECK_THAT(r.err, Contains("install gnuplot-nox"));
   CHECK_THAT(r.err, Contains("not drawn: demo-relu.svg"));
