@@ -321,6 +321,26 @@ CellResult run_cell(const Grid& grid, const CellSpec& spec) {
   return c;
 }
 
+double cell_bytes(const Grid& grid, const CellSpec& spec) {
+  // Per layer, block or step, in units of the w x w matrix (W) and of the w x samples one (A),
+  // values and gradients together, with the graph's arenas grown by doubling: a dense layer holds
+  // W's value, gradient and its node's gradient (3 W) and its product, pre-activation and
+  // activation with their gradients (6 A); layer norm adds its statistics and normalised values;
+  // a residual block is two layers; an rnn step records W_rec and W_in again, an lstm step its
+  // 4H x H ones (8 W) and its four gates and cell state.
+  struct Cost {
+    double w, a;
+  };
+  const bool norm = models::parse_norm(spec.norm) == models::Norm::Layer;
+  const Cost per = spec.arch == "lstm"       ? Cost{13, 62}
+                   : spec.arch == "rnn"      ? Cost{5.5, 11}
+                   : spec.arch == "residual" ? (norm ? Cost{9, 21} : Cost{9, 11})
+                                             : (norm ? Cost{4.5, 17} : Cost{4.5, 7});
+  const double w = double(spec.width), W = w * w, A = w * double(grid.samples);
+  const double fixed = 2 * A + (grid.spectrum ? 8 * W : 0);  // inputs and r; the Jacobian's SVD
+  return sizeof(double) * (double(spec.depth) * (per.w * W + per.a * A) + fixed);
+}
+
 unsigned available_cores() {
 #ifdef __linux__
   cpu_set_t set;

@@ -114,6 +114,12 @@ struct CellResult {
 // One cell: its seeds' passes and the theory.
 CellResult run_cell(const Grid& grid, const CellSpec& spec);
 
+// About the most memory, in bytes, one pass of the cell holds at once (run_cell's passes run one
+// after another): its weights and the graph's values and gradients. An estimate at most 60% above
+// the peak resident memory (tests/study/sweep_memory_test.cpp; the graph's arenas grow by
+// doubling), so that a grid too large for the machine can be refused before it runs.
+double cell_bytes(const Grid& grid, const CellSpec& spec);
+
 // The cores this process may run on: its CPU affinity where the system has one (taskset, a
 // container's cpuset), else every online core; at least 1.
 unsigned available_cores();

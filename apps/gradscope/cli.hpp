@@ -95,6 +95,11 @@ class Building {
   int exceptions_;
 };
 
+// Throws Error "<what>: <part> would need <bytes>, more than the <limit> of memory this process may
+// use" if bytes exceed the memory this process may use (the machine's, or less under a ulimit):
+// before work whose size the options set.
+void require_memory(const std::string& what, const std::string& part, long double bytes);
+
 // Throws std::bad_alloc (the out-of-memory error above) unless `bytes` more fit in the memory this
 // process may use: before building what cannot run out of memory safely part way, such as a JSON
 // document, whose destructor allocates.

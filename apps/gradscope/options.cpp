@@ -170,11 +170,13 @@ long double memory_limit() {
   return limit;
 }
 
-[[noreturn]] void too_big(const std::string& what, const std::string& part, long double bytes) {
-  fail("{}: {} would need {}, more than the {} of memory this process may use", what, part,
-       bytes_text(bytes), bytes_text(memory_limit()));
-}
 }  // namespace
+
+void require_memory(const std::string& what, const std::string& part, long double bytes) {
+  if (bytes > memory_limit())
+    fail("{}: {} would need {}, more than the {} of memory this process may use", what, part,
+         bytes_text(bytes), bytes_text(memory_limit()));
+}
 
 Building::Building(std::string what)
     : previous_(std::move(building_what)), exceptions_(std::uncaught_exceptions()) {
@@ -223,8 +225,7 @@ models::Dataset make_data(const NetworkOptions& o) {
   if (o.samples < 1) fail("--samples must be at least 1, got {}", o.samples);
   // Each sample: two features and a label, generated and then copied into the dataset.
   const long double bytes = 2.0L * o.samples * 3 * sizeof(double) * 2;
-  if (bytes > memory_limit())
-    too_big(fmt::format("--samples {}", o.samples), "the data alone", bytes);
+  require_memory(fmt::format("--samples {}", o.samples), "the data alone", bytes);
   Building b(fmt::format("generating the data (--samples {})", o.samples));
   models::TwoGaussians spec;
   spec.mean0 = Eigen::Vector2d(o.mean0[0], o.mean0[1]);
@@ -306,10 +307,9 @@ std::unique_ptr<models::Network<double>> build_network(const NetworkOptions& o,
       o.depth == 1 ? in + 1 : in * w + w + (d - 2) * arch.hidden_matrices * (w * w + w) + w + 1;
   const std::string shape = fmt::format("--depth {} --width {}", o.depth, o.width);
   const long double weights = params * sizeof(double);
-  if (4 * weights > memory_limit()) too_big(shape, "the weights alone", 4 * weights);
+  require_memory(shape, "the weights alone", 4 * weights);
   const long double pass = 4 * weights + 6 * d * w * n * sizeof(double);
-  if (pass > memory_limit())
-    too_big(fmt::format("{} on {} samples", shape, data.samples()), "one pass", pass);
+  require_memory(fmt::format("{} on {} samples", shape, data.samples()), "one pass", pass);
   Building b("building the network (" + shape + ")");
   return arch.build(spec);
 }

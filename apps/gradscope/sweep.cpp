@@ -88,7 +88,21 @@ void run_sweep(const SweepOptions& o) {
   const auto all = study::cells(grid);
   const auto start = std::chrono::steady_clock::now();
   std::size_t in_shard = 0;
-  for (const auto& c : all) in_shard += shard.contains(c);
+  const study::CellSpec* largest = nullptr;
+  for (const auto& c : all) {
+    if (!shard.contains(c)) continue;
+    ++in_shard;
+    if (!largest || study::cell_bytes(grid, c) > study::cell_bytes(grid, *largest)) largest = &c;
+  }
+  if (largest) {
+    const auto at_once = std::min<std::size_t>(std::size_t(o.threads), in_shard);
+    require_memory(fmt::format("sweep --arch {} --depths {} --widths {} --samples {}", grid.arch,
+                               largest->depth, largest->width, grid.samples),
+                   at_once > 1 ? fmt::format("{} such cells at once (--threads {})", at_once,
+                                             o.threads)
+                               : std::string("one pass"),
+                   (long double)(at_once) * study::cell_bytes(grid, *largest));
+  }
   Progress progress("sweep", in_shard, "cells");
   const auto results =
       study::run_sweep(grid, all, shard, unsigned(o.threads),

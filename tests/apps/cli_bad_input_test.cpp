@@ -191,6 +191,15 @@ TEST_CASE("cli: sizes beyond memory refused before allocating, naming the option
                      "--samples 10000000000: the data alone would need 960 GB");
   expect_usage_error(box, "train --samples 100000000 --iters 1",
                      "on 200000000 samples: one pass would need");
+  expect_usage_error(box, "sweep --depths 1000000",
+                     "sweep --arch mlp --depths 1000000 --widths 256 --samples 32: one pass would "
+                     "need 2.82 TB, more than the ");
+  expect_usage_error(box, "sweep --arch lstm --depths 30000 --widths 256 --samples 256",
+                     "sweep --arch lstm --depths 30000 --widths 256 --samples 256: one pass would "
+                     "need 1.18 TB");
+  expect_usage_error(box, "sweep --depths 30,3000 --widths 256,20480 --threads 2",
+                     "--depths 3000 --widths 20480 --samples 32: 2 such cells at once (--threads "
+                     "2) would need ");
 }
 
 TEST_CASE("cli: out of memory is exit 2 naming what was being built", "[cli][reliability]") {
