@@ -322,12 +322,13 @@ CellResult run_cell(const Grid& grid, const CellSpec& spec) {
 }
 
 double cell_bytes(const Grid& grid, const CellSpec& spec) {
-  // Per layer, block or step, in units of the w x w matrix (W) and of the w x samples one (A),
-  // values and gradients together, with the graph's arenas grown by doubling: a dense layer holds
-  // W's value, gradient and its node's gradient (3 W) and its product, pre-activation and
-  // activation with their gradients (6 A); layer norm adds its statistics and normalised values;
-  // a residual block is two layers; an rnn step records W_rec and W_in again, an lstm step its
-  // 4H x H ones (8 W) and its four gates and cell state.
+  // Per layer, block or step, how many w x w matrices (W) and w x samples ones (A) it holds: a
+  // dense layer W's value and gradient and its param node's slots in the graph's value and
+  // gradient arenas, and its product, pre-activation and activation with their gradients; layer
+  // norm adds its statistics and normalised values; a residual block is two layers; an rnn step
+  // records W_rec and W_in again, an lstm step its 4H x H ones, its four gates and cell state.
+  // The arenas grow by doubling, so how much of that is resident at the peak varies with the
+  // sizes: the counts are rounded up to bound the peak tests/study/sweep_memory_test.cpp measures.
   struct Cost {
     double w, a;
   };
