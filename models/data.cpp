@@ -134,16 +134,27 @@ Decimal parse_decimal(std::string_view text) {
   return d;
 }
 
-Dataset load_csv(const std::string& path, const ReadProgress& progress) {
+std::string read_text_file(const std::string& path, const char* kind) {
   const std::string file = printable_path(path);  // as messages show it
   // A directory opens as a stream that reads nothing: it would pass for an empty file.
-  if (std::filesystem::is_directory(path)) fail("{}: is a directory, not a CSV file", file);
+  if (std::filesystem::is_directory(path)) fail("{}: is a directory, not {}", file, kind);
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("{}: cannot open for reading", file);
-  std::ostringstream content;
-  content << in.rdbuf();
+  std::string text;
+  char block[1 << 16];
+  while (in.read(block, sizeof block) || in.gcount() > 0) {
+    const std::string_view got(block, std::size_t(in.gcount()));
+    if (const auto nul = got.find('\0'); nul != std::string_view::npos)
+      fail("{}: byte {} is NUL: not {}", file, text.size() + nul + 1, kind);
+    text.append(got);
+  }
   if (in.bad()) fail("{}: read error", file);
-  const std::string text = content.str();
+  return text;
+}
+
+Dataset load_csv(const std::string& path, const ReadProgress& progress) {
+  const std::string file = printable_path(path);  // as messages show it
+  const std::string text = read_text_file(path, "a CSV file");
   const std::vector<std::string_view> lines = lines_of(text);
   std::size_t line_no = 0;
   std::vector<std::string> header;

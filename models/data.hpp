@@ -67,6 +67,13 @@ Dataset gaussian_classes(const GaussianClasses& spec);
 using ReadProgress = std::function<void(std::size_t, std::size_t)>;
 Dataset load_csv(const std::string& path, const ReadProgress& progress = {});
 
+// The whole of the text file at path (a regular file, or a FIFO or device read to its end). Error
+// naming the file if it is a directory ("is a directory, not <kind>"), cannot be opened or read,
+// or holds a NUL byte, which no text does: a device that never ends, such as /dev/zero or
+// /dev/urandom, is refused at its first block instead of filling memory. load_csv reads through
+// it; so does the command line's JSON reader.
+std::string read_text_file(const std::string& path, const char* kind);
+
 // Writes the format load_csv reads (labels as 0/1, values with 17 significant digits, so a round
 // trip is exact), through write_file_atomically: path is never half written.
 void save_csv(const Dataset& data, const std::string& path);

@@ -3,13 +3,9 @@
 #include <fmt/format.h>
 
 #include <array>
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <fstream>
 #include <gradscope/instruments/grad_stats.hpp>
 #include <gradscope/writers/diagnosis_json.hpp>
-#include <sstream>
 
 namespace gradscope::cli {
 
@@ -237,12 +233,14 @@ void add_diagnosis(json& doc, const Diagnosis& d) {
 }
 
 json read_json(const std::string& path, const char* command) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
-  if (!in) fail("{}: cannot read {}: {}", command, printable_path(path), std::strerror(errno));
+  std::string text;
   try {
-    return json::parse(text.str());
+    text = models::read_text_file(path, "a JSON file");
+  } catch (const Error& e) {
+    fail("{}: {}", command, e.what());
+  }
+  try {
+    return json::parse(text);
   } catch (const json::parse_error& e) {
     fail("{}: {} is not JSON ({})", command, printable_path(path), e.what());
   }

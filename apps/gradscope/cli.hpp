@@ -275,7 +275,8 @@ void run_sweep(const SweepOptions& o);
 
 void add_report(CLI::App& app);
 
-// The JSON document in the file at path; Error "command: cannot read path" or "... is not JSON".
+// The JSON document in the file at path; Error "command: " and what read_text_file says, or
+// "command: path is not JSON (...)".
 json read_json(const std::string& path, const char* command);
 
 // Runs work with everything it prints to the report stream (stdout) collected and returned

@@ -31,6 +31,13 @@ TEST_CASE("cli: a directory given as data file", "[cli][reliability]") {
   expect_usage_error(box, "demo --data dir.csv", "dir.csv: is a directory, not a CSV file");
 }
 
+TEST_CASE("cli: a device that never ends given as data file", "[cli][reliability]") {
+  Sandbox box;
+  expect_usage_error(box, "demo --data /dev/zero", "/dev/zero: byte 1 is NUL: not a CSV file");
+  expect_bad_csv(std::string("x1,x2,label\n1,2,0\n", 18) + '\0' + "1,2,1\n",
+                 "in.csv: byte 19 is NUL: not a CSV file");
+}
+
 TEST_CASE("cli: an empty data file", "[cli][reliability]") {
   expect_bad_csv("", "in.csv: empty file");
 }

@@ -110,7 +110,8 @@ TEST_CASE("cli: merging shards of different grids, or a file that is not a shard
   expect_usage_error(box, "merge a.json b.json", "a.json and b.json are shards of different grids");
   expect_usage_error(box, "merge a.json", "cell 1 of 2 is in none of the files");
   expect_usage_error(box, "merge a.json c.json", "c.json is not a sweep's JSON");
-  expect_usage_error(box, "merge missing.json", "merge: cannot read missing.json");
+  expect_usage_error(box, "merge missing.json", "merge: missing.json: cannot open for reading");
+  expect_usage_error(box, "merge /dev/zero", "merge: /dev/zero: byte 1 is NUL: not a JSON file");
 }
 
 TEST_CASE("cli: a learning rate that is not a finite positive number", "[cli][reliability]") {
