@@ -89,10 +89,14 @@ void run_sweep(const SweepOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   std::size_t in_shard = 0;
   const study::CellSpec* largest = nullptr;
+  double largest_bytes = 0;
   for (const auto& c : all) {
     if (!shard.contains(c)) continue;
     ++in_shard;
-    if (!largest || study::cell_bytes(grid, c) > study::cell_bytes(grid, *largest)) largest = &c;
+    if (const double bytes = study::cell_bytes(grid, c); !largest || bytes > largest_bytes) {
+      largest = &c;
+      largest_bytes = bytes;
+    }
   }
   if (largest) {
     const auto at_once = std::min<std::size_t>(std::size_t(o.threads), in_shard);
@@ -101,7 +105,7 @@ void run_sweep(const SweepOptions& o) {
                    at_once > 1 ? fmt::format("{} such cells at once (--threads {})", at_once,
                                              o.threads)
                                : std::string("one pass"),
-                   (long double)(at_once) * study::cell_bytes(grid, *largest));
+                   (long double)(at_once) * largest_bytes);
   }
   Progress progress("sweep", in_shard, "cells");
   const auto results =
