@@ -89,25 +89,6 @@ std::string printable(std::string_view s) {
   return s.size() > 40 ? printable_path(s.substr(0, 40)) + "..." : printable_path(s);
 }
 
-// The file's lines, split at "\n" (a "\r" before it dropped by trim), or at "\r" alone when that is
-// how the first line ends (old Mac files); a "\r" inside a line of the first kind stays, and is
-// reported as part of its field.
-std::vector<std::string_view> lines_of(std::string_view text) {
-  const auto first = text.find_first_of("\r\n");
-  const char end = first != std::string_view::npos && text[first] == '\r' &&
-                           (first + 1 == text.size() || text[first + 1] != '\n')
-                       ? '\r'
-                       : '\n';
-  std::vector<std::string_view> lines;
-  while (!text.empty()) {
-    const auto at = text.find(end);
-    lines.push_back(text.substr(0, at));
-    if (at == std::string_view::npos) break;
-    text.remove_prefix(at + 1);
-  }
-  return lines;
-}
-
 std::vector<std::string_view> split(std::string_view line) {
   std::vector<std::string_view> fields;
   for (;;) {
@@ -134,32 +115,119 @@ Decimal parse_decimal(std::string_view text) {
   return d;
 }
 
-std::string read_text_file(const std::string& path, const char* kind) {
-  const std::string file = printable_path(path);  // as messages show it
-  // A directory opens as a stream that reads nothing: it would pass for an empty file.
-  if (std::filesystem::is_directory(path)) fail("{}: is a directory, not {}", file, kind);
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open for reading", file);
-  std::string text;
-  char block[1 << 16];
-  while (in.read(block, sizeof block) || in.gcount() > 0) {
-    const std::string_view got(block, std::size_t(in.gcount()));
-    if (const auto nul = got.find('\0'); nul != std::string_view::npos)
-      fail("{}: byte {} is NUL: not {}", file, text.size() + nul + 1, kind);
-    text.append(got);
+namespace {
+
+// A text file read in blocks, each refused at its first NUL byte, with progress reported after
+// each.
+class TextReader {
+ public:
+  TextReader(const std::string& path, const char* kind, const ReadProgress& progress)
+      : file_(printable_path(path)), kind_(kind), progress_(progress) {
+    // A directory opens as a stream that reads nothing: it would pass for an empty file.
+    if (std::filesystem::is_directory(path)) fail("{}: is a directory, not {}", file_, kind);
+    in_.open(path, std::ios::binary);
+    if (!in_) fail("{}: cannot open for reading", file_);
+    std::error_code error;
+    if (std::filesystem::is_regular_file(path, error))
+      size_ = std::size_t(std::filesystem::file_size(path, error));
   }
-  if (in.bad()) fail("{}: read error", file);
+
+  // Appends the next block to text; false once the file has ended. also_held: the bytes the
+  // caller holds besides text, for the progress report.
+  bool read(std::string& text, std::size_t also_held = 0) {
+    char block[1 << 16];
+    in_.read(block, sizeof block);
+    const std::string_view got(block, std::size_t(in_.gcount()));
+    if (in_.bad()) fail("{}: read error", file_);
+    if (const auto nul = got.find('\0'); nul != std::string_view::npos)
+      fail("{}: byte {} is NUL: not {}", file_, read_ + nul + 1, kind_);
+    text.append(got);
+    read_ += got.size();
+    // What is held grows by doubling: its next growth needs the new and the old buffers at once.
+    if (progress_) progress_({read_, size_, 3 * (text.capacity() + also_held)});
+    return !got.empty();
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;  // as messages show it
+  const char* kind_;
+  const ReadProgress& progress_;
+  std::ifstream in_;
+  std::size_t read_ = 0, size_ = 0;
+};
+
+// The lines of a CSV file, read block by block. Lines end at "\n" (a "\r" before it is dropped
+// by trim), or at "\r" alone when that is how the first line ends (old Mac files); a "\r" inside a
+// line of the first kind stays, and is reported as part of its field.
+class CsvLines {
+ public:
+  CsvLines(const std::string& path, const ReadProgress& progress)
+      : reader_(path, "a CSV file", progress) {}
+
+  // The next line without its end, valid until the next call; false after the last line.
+  // values_held: the bytes of values the caller holds, for the progress report.
+  bool next(std::string_view& line, std::size_t values_held) {
+    for (;;) {
+      if (!end_) {  // the first line end, once the byte after a "\r" is known
+        const auto at = text_.find_first_of("\r\n", searched_);
+        if (at != std::string::npos && (text_[at] == '\n' || at + 1 < text_.size() || !more_))
+          end_ = text_[at] == '\r' && (at + 1 == text_.size() || text_[at + 1] != '\n') ? '\r' : '\n';
+      }
+      if (end_) {
+        if (const auto at = text_.find(end_, searched_); at != std::string::npos) {
+          line = std::string_view(text_).substr(start_, at - start_);
+          start_ = searched_ = at + 1;
+          ++number_;
+          return true;
+        }
+      }
+      if (!more_) {
+        if (start_ == text_.size()) return false;
+        line = std::string_view(text_).substr(start_);
+        start_ = searched_ = text_.size();
+        ++number_;
+        return true;
+      }
+      // No line end after start_ yet: keep the unfinished line, read on from where it stops.
+      text_.erase(0, start_);
+      searched_ = text_.size() - (end_ ? 0 : std::min<std::size_t>(text_.size(), 1));
+      start_ = 0;
+      more_ = reader_.read(text_, values_held);
+    }
+  }
+
+  const std::string& file() const { return reader_.file(); }
+  std::size_t line_number() const { return number_; }  // of the line next returned last
+
+ private:
+  TextReader reader_;
+  std::string text_;  // read, from the start of the line next returns next
+  std::size_t start_ = 0, searched_ = 0, number_ = 0;
+  char end_ = 0;  // what ends a line, once known
+  bool more_ = true;
+};
+
+}  // namespace
+
+std::string read_text_file(const std::string& path, const char* kind,
+                           const ReadProgress& progress) {
+  TextReader reader(path, kind, progress);
+  std::string text;
+  while (reader.read(text)) {
+  }
   return text;
 }
 
 Dataset load_csv(const std::string& path, const ReadProgress& progress) {
-  const std::string file = printable_path(path);  // as messages show it
-  const std::string text = read_text_file(path, "a CSV file");
-  const std::vector<std::string_view> lines = lines_of(text);
-  std::size_t line_no = 0;
+  CsvLines lines(path, progress);
+  const std::string& file = lines.file();
+  std::vector<double> features, labels;  // features: samples x features in row-major order
+  const auto held = [&] { return (features.capacity() + labels.capacity()) * sizeof(double); };
+  std::string_view line;
   std::vector<std::string> header;
-  while (header.empty() && line_no < lines.size()) {
-    const std::string_view line = lines[line_no++];
+  while (header.empty() && lines.next(line, 0)) {
     if (trim(line).empty()) continue;
     for (auto f : split(line)) header.emplace_back(f);
   }
@@ -167,20 +235,16 @@ Dataset load_csv(const std::string& path, const ReadProgress& progress) {
     fail("{}: empty file; expected a header row, then rows of features and a 0/1 label", file);
   if (header.size() < 2)
     fail("{}:{}: header has {} column; need at least one feature column and a label column", file,
-         line_no, header.size());
+         lines.line_number(), header.size());
   for (std::size_t c = 0; c < header.size(); ++c)
-    if (header[c].empty()) fail("{}:{}: column {} of the header has no name", file, line_no, c + 1);
+    if (header[c].empty())
+      fail("{}:{}: column {} of the header has no name", file, lines.line_number(), c + 1);
 
   const std::size_t cols = header.size();
-  std::vector<double> values;  // row-major, cols per row
-  std::size_t rows = 0;
-  constexpr std::size_t kProgressEvery = 4096;  // rows: the callback costs nothing per row
-  while (line_no < lines.size()) {
-    if (progress && line_no % kProgressEvery == 0)
-      progress(std::size_t(lines[line_no].data() - text.data()), text.size());
-    const std::string_view line = lines[line_no++];
+  while (lines.next(line, held())) {
     if (trim(line).empty()) continue;
     const auto fields = split(line);
+    const std::size_t line_no = lines.line_number();
     if (fields.size() != cols)
       fail("{}:{}: {} fields, expected {} (as in the header)", file, line_no, fields.size(), cols);
     for (std::size_t c = 0; c < cols; ++c) {
@@ -196,20 +260,15 @@ Dataset load_csv(const std::string& path, const ReadProgress& progress) {
       if (c + 1 == cols && d.value != 0 && d.value != 1)
         fail("{}:{}: column {} ('{}'): label '{}' must be 0 or 1", file, line_no, c + 1,
              printable(header[c]), printable(fields[c]));
-      values.push_back(d.value);
+      (c + 1 < cols ? features : labels).push_back(d.value);
     }
-    ++rows;
   }
-  if (rows == 0) fail("{}: header but no data rows", file);
+  if (labels.empty()) fail("{}: header but no data rows", file);
 
   Dataset data;
-  data.x.resize(Eigen::Index(cols - 1), Eigen::Index(rows));
-  data.y.resize(1, Eigen::Index(rows));
-  for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t c = 0; c + 1 < cols; ++c)
-      data.x(Eigen::Index(c), Eigen::Index(r)) = values[r * cols + c];
-    data.y(0, Eigen::Index(r)) = values[r * cols + cols - 1];
-  }
+  const auto rows = Eigen::Index(labels.size());
+  data.x = Eigen::Map<const Eigen::MatrixXd>(features.data(), Eigen::Index(cols - 1), rows);
+  data.y = Eigen::Map<const Eigen::MatrixXd>(labels.data(), 1, rows);
   data.feature_names.assign(header.begin(), header.end() - 1);
   return data;
 }

@@ -58,21 +58,32 @@ struct GaussianClasses {
 };
 Dataset gaussian_classes(const GaussianClasses& spec);
 
+// How far reading a file has come, reported after each block of 64 KB read. A callback that
+// throws stops the read (the command line stops one that would outgrow memory, such as a stream
+// of valid rows that never ends).
+struct ReadState {
+  std::size_t bytes_read;    // of the file so far
+  std::size_t bytes_total;   // the file's size; 0 for a stream (a FIFO, a device)
+  std::size_t bytes_needed;  // memory the read may take on its next block: 3 times what it holds,
+                             // for the next growth of a buffer that doubles
+};
+using ReadProgress = std::function<void(const ReadState&)>;
+
 // CSV: a header row naming the columns, then one sample per row: feature columns, then the label
 // (0 or 1) in the last column. Blank lines are skipped; fields may be surrounded by spaces; line
 // ends may be \n, \r\n or \r alone. Values are decimal numbers (parse_decimal), finite.
 // Every malformed input throws Error naming the file, the line and the column (number and header
 // name); text it quotes has control bytes and bytes of 0x80 and above escaped (\x0d, \xff).
-// progress, if set, is called every few thousand rows with (bytes parsed, bytes in the file).
-using ReadProgress = std::function<void(std::size_t, std::size_t)>;
+// progress, if set, is called after each block read.
 Dataset load_csv(const std::string& path, const ReadProgress& progress = {});
 
 // The whole of the text file at path (a regular file, or a FIFO or device read to its end). Error
 // naming the file if it is a directory ("is a directory, not <kind>"), cannot be opened or read,
 // or holds a NUL byte, which no text does: a device that never ends, such as /dev/zero or
-// /dev/urandom, is refused at its first block instead of filling memory. load_csv reads through
-// it; so does the command line's JSON reader.
-std::string read_text_file(const std::string& path, const char* kind);
+// /dev/urandom, is refused at its first block instead of filling memory. load_csv reads the same
+// way, a block at a time, keeping the values rather than the text.
+std::string read_text_file(const std::string& path, const char* kind,
+                           const ReadProgress& progress = {});
 
 // Writes the format load_csv reads (labels as 0/1, values with 17 significant digits, so a round
 // trip is exact), through write_file_atomically: path is never half written.

@@ -235,7 +235,9 @@ void add_diagnosis(json& doc, const Diagnosis& d) {
 json read_json(const std::string& path, const char* command) {
   std::string text;
   try {
-    text = models::read_text_file(path, "a JSON file");
+    text = models::read_text_file(path, "a JSON file", [&](const models::ReadState& r) {
+      require_memory(printable_path(path), r);
+    });
   } catch (const Error& e) {
     fail("{}: {}", command, e.what());
   }

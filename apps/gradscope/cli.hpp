@@ -99,6 +99,9 @@ class Building {
 // use" if bytes exceed the memory this process may use (the machine's, or less under a ulimit):
 // before work whose size the options set.
 void require_memory(const std::string& what, const std::string& part, long double bytes);
+// The same for a file being read (a ReadProgress callback): "<what>: the <size> read so far would
+// need ...", which stops a stream that never ends before it fills memory.
+void require_memory(const std::string& what, const models::ReadState& read);
 
 // Throws std::bad_alloc (the out-of-memory error above) unless `bytes` more fit in the memory this
 // process may use: before building what cannot run out of memory safely part way, such as a JSON

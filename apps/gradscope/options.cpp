@@ -178,6 +178,11 @@ void require_memory(const std::string& what, const std::string& part, long doubl
          bytes_text(bytes), bytes_text(memory_limit()));
 }
 
+void require_memory(const std::string& what, const models::ReadState& read) {
+  require_memory(what, fmt::format("the {} read so far", bytes_text(read.bytes_read)),
+                 read.bytes_needed);
+}
+
 Building::Building(std::string what)
     : previous_(std::move(building_what)), exceptions_(std::uncaught_exceptions()) {
   building_what = std::move(what);
@@ -201,16 +206,18 @@ void require_room(long double bytes) {
 }
 
 namespace {
-// load_csv with progress on stderr once the file has taken kQuietFor: a small file prints nothing.
+// load_csv with progress on stderr once a regular file has taken kQuietFor (a small file prints
+// nothing), stopped once it would outgrow memory (a stream that does not end).
 constexpr auto kQuietFor = std::chrono::seconds(2);
 models::Dataset read_data_file(const std::string& path) {
   const auto start = std::chrono::steady_clock::now();
   std::unique_ptr<Progress> progress;
-  models::Dataset data = models::load_csv(path, [&](std::size_t done, std::size_t total) {
-    if (!progress && std::chrono::steady_clock::now() - start >= kQuietFor)
-      progress = std::make_unique<Progress>("reading " + printable_path(path), megabytes(total),
-                                            "MB");
-    if (progress) progress->update(megabytes(done));
+  models::Dataset data = models::load_csv(path, [&](const models::ReadState& p) {
+    require_memory("--data " + printable_path(path), p);
+    if (!progress && p.bytes_total && std::chrono::steady_clock::now() - start >= kQuietFor)
+      progress = std::make_unique<Progress>("reading " + printable_path(path),
+                                            megabytes(p.bytes_total), "MB");
+    if (progress) progress->update(megabytes(p.bytes_read));
   });
   if (progress) progress->finish();
   return data;

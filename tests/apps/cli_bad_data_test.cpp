@@ -38,6 +38,10 @@ TEST_CASE("cli: a device that never ends given as data file", "[cli][reliability
                  "in.csv: byte 19 is NUL: not a CSV file");
 }
 
+TEST_CASE("cli: a stream of valid rows that never ends given as data file", "[cli][reliability]") {
+  expect_stream_stopped("yes 1,2,0", "demo --data /dev/stdin", "--data /dev/stdin: ");
+}
+
 TEST_CASE("cli: an empty data file", "[cli][reliability]") {
   expect_bad_csv("", "in.csv: empty file");
 }

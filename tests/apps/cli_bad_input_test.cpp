@@ -114,6 +114,10 @@ TEST_CASE("cli: merging shards of different grids, or a file that is not a shard
   expect_usage_error(box, "merge /dev/zero", "merge: /dev/zero: byte 1 is NUL: not a JSON file");
 }
 
+TEST_CASE("cli: a stream that never ends given to merge", "[cli][reliability]") {
+  gradscope::testing::expect_stream_stopped("yes 1", "merge /dev/stdin", "merge: /dev/stdin: ");
+}
+
 TEST_CASE("cli: a learning rate that is not a finite positive number", "[cli][reliability]") {
   Sandbox box;
   expect_usage_error(box, "train --lr nan", "--lr nan: not a finite number");
@@ -206,10 +210,10 @@ TEST_CASE("cli: sizes beyond memory refused before allocating, naming the option
 TEST_CASE("cli: out of memory is exit 2 naming what was being built", "[cli][reliability]") {
   // Under a 400 MB address-space limit the estimate lets a 4 x 2000 network through (256 MB of
   // weights, gradients and moments), but the pass needs more than the process has left.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  WARN("a sanitizer's shadow memory does not fit under ulimit -v: skipped");
-  return;
-#endif
+  if (gradscope::testing::kSanitized) {
+    WARN("a sanitizer's shadow memory does not fit under ulimit -v: skipped");
+    return;
+  }
   Sandbox box;
   const Result r = run(box, "demo --width 2000 --depth 4 --json out.json", "ulimit -v 400000; ");
   gradscope::testing::log_error_message(

@@ -26,4 +26,26 @@ inline void expect_usage_error(const Sandbox& box, const std::string& args,
   CHECK(box.files() == before);  // neither out.json nor out.json.partial
 }
 
+// Runs `source | gradscope args --json out.json` under a 2 GB address-space limit, source being a
+// command whose valid output never ends (`yes 1`): the read must stop before memory runs out, with
+// the one-line error "gradscope: error: <expected>the <size> read so far would need ...".
+inline void expect_stream_stopped(const std::string& source, const std::string& args,
+                                  const std::string& expected) {
+  if (kSanitized) {
+    WARN("a sanitizer's shadow memory does not fit under ulimit -v: skipped");
+    return;
+  }
+  Sandbox box;
+  const Result r = run(box, args + " --json out.json", "ulimit -v 2000000; " + source + " | ");
+  log_error_message(source + " | gradscope " + args + ", ulimit -v 2000000 → " +
+                    r.err.substr(0, r.err.find('\n')));
+  INFO(source << " | gradscope " << args << "\nstderr: " << r.err);
+  CHECK(r.code == 2);
+  CHECK_THAT(r.err, Catch::Matchers::StartsWith("gradscope: error: " + expected + "the ") &&
+                        Catch::Matchers::Contains(" read so far would need ") &&
+                        Catch::Matchers::Contains("of memory this process may use\n"));
+  CHECK(std::count(r.err.begin(), r.err.end(), '\n') == 1);
+  CHECK(box.files().empty());
+}
+
 }  // namespace gradscope::testing
