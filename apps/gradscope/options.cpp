@@ -11,6 +11,7 @@
 #include <limits>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -206,18 +207,17 @@ void require_room(long double bytes) {
 }
 
 namespace {
-// load_csv with progress on stderr once a regular file has taken kQuietFor (a small file prints
+// load_csv with progress on stderr once the file has taken kQuietFor (a small file prints
 // nothing), stopped once it would outgrow memory (a stream that does not end).
 constexpr auto kQuietFor = std::chrono::seconds(2);
 models::Dataset read_data_file(const std::string& path) {
-  const auto start = std::chrono::steady_clock::now();
-  std::unique_ptr<Progress> progress;
+  std::optional<Progress> progress;  // from the first block, which tells the file's size
   models::Dataset data = models::load_csv(path, [&](const models::ReadState& p) {
     require_memory("--data " + printable_path(path), p);
-    if (!progress && p.bytes_total && std::chrono::steady_clock::now() - start >= kQuietFor)
-      progress = std::make_unique<Progress>("reading " + printable_path(path),
-                                            megabytes(p.bytes_total), "MB");
-    if (progress) progress->update(megabytes(p.bytes_read));
+    if (!progress)
+      progress.emplace("reading " + printable_path(path), megabytes(p.bytes_total), "MB",
+                       kQuietFor);
+    progress->update(megabytes(p.bytes_read));
   });
   if (progress) progress->finish();
   return data;

@@ -22,39 +22,48 @@ std::string duration(double seconds) {
 }
 }  // namespace
 
-Progress::Progress(std::string label, std::size_t total, std::string unit)
+Progress::Progress(std::string label, std::size_t total, std::string unit, Clock::duration quiet_for)
     : label_(std::move(label)),
       unit_(std::move(unit)),
       total_(total),
       tty_(::isatty(STDERR_FILENO)),
       start_(Clock::now()),
-      last_(start_) {}
+      last_(start_),
+      quiet_for_(quiet_for) {}
 
 std::string Progress::line(std::size_t done, const std::string& detail) const {
   const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
-  const double share = total_ ? std::min(1.0, double(done) / double(total_)) : 1.0;
   const double rate = seconds > 0 ? double(done) / seconds : 0;
-  const std::string left =
-      done >= total_ ? "done in " + duration(seconds)
-                     : (rate > 0 ? duration(double(total_ - done) / rate) : std::string("?")) +
-                           " left";
+  const std::string rate_text =
+      rate >= 100 ? fmt::format("{:.0f}", rate) : fmt::format("{:.3g}", rate);
   std::string s = fmt::format("{:<20} ", label_);
-  if (tty_) {
-    const int filled = int(share * kBar);
-    s += fmt::format("[{}{}] ", std::string(std::size_t(filled), '#'),
-                     std::string(std::size_t(kBar - filled), '.'));
+  if (!total_) {
+    s += fmt::format("{} {}, {} {}/s{}", done, unit_, rate_text, unit_,
+                     finished_ ? ", done in " + duration(seconds) : std::string());
+  } else {
+    const double share = std::min(1.0, double(done) / double(total_));
+    const std::string left =
+        done >= total_ ? "done in " + duration(seconds)
+                       : (rate > 0 ? duration(double(total_ - done) / rate) : std::string("?")) +
+                             " left";
+    if (tty_) {
+      const int filled = int(share * kBar);
+      s += fmt::format("[{}{}] ", std::string(std::size_t(filled), '#'),
+                       std::string(std::size_t(kBar - filled), '.'));
+    }
+    s += fmt::format("{:3.0f}% {}/{} {}, {} {}/s, {}", 100 * share, done, total_, unit_,
+                     rate_text, unit_, left);
   }
-  s += fmt::format("{:3.0f}% {}/{} {}, {} {}/s, {}", 100 * share, done, total_, unit_,
-                   rate >= 100 ? fmt::format("{:.0f}", rate) : fmt::format("{:.3g}", rate), unit_,
-                   left);
   if (!detail.empty()) s += ", " + detail;
   return s;
 }
 
 void Progress::update(std::size_t done, const std::string& detail) {
   const std::lock_guard<std::mutex> lock(mutex_);
+  done_ = done;
   const auto now = Clock::now();
-  if (now - last_ < (tty_ ? std::chrono::duration_cast<Clock::duration>(kTerminalEvery)
+  if (now - start_ < quiet_for_ ||
+      now - last_ < (tty_ ? std::chrono::duration_cast<Clock::duration>(kTerminalEvery)
                           : std::chrono::duration_cast<Clock::duration>(kPlainEvery)))
     return;
   last_ = now;
@@ -67,7 +76,8 @@ void Progress::finish(const std::string& detail) {
   const std::lock_guard<std::mutex> lock(mutex_);
   if (finished_) return;
   finished_ = true;
-  fmt::print(stderr, tty_ ? "\r{}\x1b[K\n" : "{}\n", line(total_, detail));
+  if (Clock::now() - start_ < quiet_for_) return;
+  fmt::print(stderr, tty_ ? "\r{}\x1b[K\n" : "{}\n", line(total_ ? total_ : done_, detail));
   std::fflush(stderr);
 }
 

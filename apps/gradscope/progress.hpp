@@ -15,8 +15,12 @@ inline std::size_t megabytes(std::size_t bytes) { return (bytes + 500000) / 1000
 
 class Progress {
  public:
-  // label names the work ("network"), total its steps, unit what a step is ("it", "steps").
-  Progress(std::string label, std::size_t total, std::string unit);
+  // label names the work ("network"), total its steps, unit what a step is ("it", "steps"); a
+  // total of 0 is unknown until the work ends (a stream read to its end): the line then shows
+  // the steps done and the rate, without a share or the time left. Work that ends within
+  // quiet_for prints nothing (reading a small file).
+  Progress(std::string label, std::size_t total, std::string unit,
+           std::chrono::steady_clock::duration quiet_for = {});
   // done of total steps so far; detail is shown after the rate (e.g. "loss 0.693"). Safe to call
   // from several threads (a sweep's workers).
   void update(std::size_t done, const std::string& detail = "");
@@ -28,9 +32,10 @@ class Progress {
   std::string line(std::size_t done, const std::string& detail) const;
 
   std::string label_, unit_;
-  std::size_t total_;
+  std::size_t total_, done_ = 0;
   bool tty_;
   Clock::time_point start_, last_;
+  Clock::duration quiet_for_;
   bool finished_ = false;
   std::mutex mutex_;
 };
