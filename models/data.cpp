@@ -89,12 +89,13 @@ std::string printable(std::string_view s) {
   return s.size() > 40 ? printable_path(s.substr(0, 40)) + "..." : printable_path(s);
 }
 
-std::vector<std::string_view> split(std::string_view line) {
-  std::vector<std::string_view> fields;
+// The line's comma-separated fields, trimmed, into fields (reused from line to line).
+void split(std::string_view line, std::vector<std::string_view>& fields) {
+  fields.clear();
   for (;;) {
     const auto comma = line.find(',');
     fields.push_back(trim(line.substr(0, comma)));
-    if (comma == std::string_view::npos) return fields;
+    if (comma == std::string_view::npos) return;
     line.remove_prefix(comma + 1);
   }
 }
@@ -226,10 +227,12 @@ Dataset load_csv(const std::string& path, const ReadProgress& progress) {
   std::vector<double> features, labels;  // features: samples x features in row-major order
   const auto held = [&] { return (features.capacity() + labels.capacity()) * sizeof(double); };
   std::string_view line;
+  std::vector<std::string_view> fields;
   std::vector<std::string> header;
   while (header.empty() && lines.next(line, 0)) {
     if (trim(line).empty()) continue;
-    for (auto f : split(line)) header.emplace_back(f);
+    split(line, fields);
+    header.assign(fields.begin(), fields.end());
   }
   if (header.empty())
     fail("{}: empty file; expected a header row, then rows of features and a 0/1 label", file);
@@ -243,7 +246,7 @@ Dataset load_csv(const std::string& path, const ReadProgress& progress) {
   const std::size_t cols = header.size();
   while (lines.next(line, held())) {
     if (trim(line).empty()) continue;
-    const auto fields = split(line);
+    split(line, fields);
     const std::size_t line_no = lines.line_number();
     if (fields.size() != cols)
       fail("{}:{}: {} fields, expected {} (as in the header)", file, line_no, fields.size(), cols);

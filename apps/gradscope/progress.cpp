@@ -31,6 +31,10 @@ Progress::Progress(std::string label, std::size_t total, std::string unit, Clock
       last_(start_),
       quiet_for_(quiet_for) {}
 
+Progress::~Progress() {
+  if (line_open_) std::fputc('\n', stderr);
+}
+
 std::string Progress::line(std::size_t done, const std::string& detail) const {
   const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
   const double rate = seconds > 0 ? double(done) / seconds : 0;
@@ -70,12 +74,14 @@ void Progress::update(std::size_t done, const std::string& detail) {
   // \x1b[K clears what a longer previous line left on the right.
   fmt::print(stderr, tty_ ? "\r{}\x1b[K" : "{}\n", line(done, detail));
   std::fflush(stderr);
+  line_open_ = tty_;
 }
 
 void Progress::finish(const std::string& detail) {
   const std::lock_guard<std::mutex> lock(mutex_);
   if (finished_) return;
   finished_ = true;
+  line_open_ = false;
   if (Clock::now() - start_ < quiet_for_) return;
   fmt::print(stderr, tty_ ? "\r{}\x1b[K\n" : "{}\n", line(total_ ? total_ : done_, detail));
   std::fflush(stderr);

@@ -21,6 +21,10 @@ class Progress {
   // quiet_for prints nothing (reading a small file).
   Progress(std::string label, std::size_t total, std::string unit,
            std::chrono::steady_clock::duration quiet_for = {});
+  // Ends a terminal line left open by work an error stopped, so the error gets a line of its own.
+  ~Progress();
+  Progress(const Progress&) = delete;
+  Progress& operator=(const Progress&) = delete;
   // done of total steps so far; detail is shown after the rate (e.g. "loss 0.693"). Safe to call
   // from several threads (a sweep's workers).
   void update(std::size_t done, const std::string& detail = "");
@@ -36,7 +40,7 @@ class Progress {
   bool tty_;
   Clock::time_point start_, last_;
   Clock::duration quiet_for_;
-  bool finished_ = false;
+  bool finished_ = false, line_open_ = false;
   std::mutex mutex_;
 };
 
