@@ -171,10 +171,10 @@ class CsvLines {
   // values_held: the bytes of values the caller holds, for the progress report.
   bool next(std::string_view& line, std::size_t values_held) {
     for (;;) {
-      if (!end_) {  // the first line end, once the byte after a "\r" is known
+      if (!end_) {  // from the first line end, once the byte after it is read
         const auto at = text_.find_first_of("\r\n", searched_);
-        if (at != std::string::npos && (text_[at] == '\n' || at + 1 < text_.size() || !more_))
-          end_ = text_[at] == '\r' && (at + 1 == text_.size() || text_[at + 1] != '\n') ? '\r' : '\n';
+        if (at != std::string::npos && (at + 1 < text_.size() || !more_))
+          end_ = text_[at] == '\r' && text_.compare(at + 1, 1, "\n") != 0 ? '\r' : '\n';
       }
       if (end_) {
         if (const auto at = text_.find(end_, searched_); at != std::string::npos) {

@@ -22,7 +22,8 @@ std::string duration(double seconds) {
 }
 }  // namespace
 
-Progress::Progress(std::string label, std::size_t total, std::string unit, Clock::duration quiet_for)
+Progress::Progress(std::string label, std::size_t total, std::string unit,
+                   Clock::duration quiet_for)
     : label_(std::move(label)),
       unit_(std::move(unit)),
       total_(total),
