@@ -210,10 +210,7 @@ TEST_CASE("cli: sizes beyond memory refused before allocating, naming the option
 TEST_CASE("cli: out of memory is exit 2 naming what was being built", "[cli][reliability]") {
   // Under a 400 MB address-space limit the estimate lets a 4 x 2000 network through (256 MB of
   // weights, gradients and moments), but the pass needs more than the process has left.
-  if (gradscope::testing::kSanitized) {
-    WARN("a sanitizer's shadow memory does not fit under ulimit -v: skipped");
-    return;
-  }
+  if (gradscope::testing::skipped_under_sanitizer()) return;
   Sandbox box;
   const Result r = run(box, "demo --width 2000 --depth 4 --json out.json", "ulimit -v 400000; ");
   gradscope::testing::log_error_message(

@@ -69,14 +69,6 @@ inline Result run_shell(const std::string& cmd, const fs::path& out, const fs::p
   return r;
 }
 
-// Whether the program runs under a sanitizer, whose shadow memory does not fit under ulimit -v:
-// the cases that set such a limit are skipped there.
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-constexpr bool kSanitized = true;
-#else
-constexpr bool kSanitized = false;
-#endif
-
 // Runs `gradscope args` in box through the shell, after `before` (e.g. "ulimit -v 400000; ").
 inline Result run(const Sandbox& box, const std::string& args, const std::string& before = "") {
   return run_shell("cd '" + box.dir().string() + "' && " + before + "'" GRADSCOPE_CLI "' " + args,
