@@ -224,8 +224,6 @@ std::string read_text_file(const std::string& path, const char* kind,
 Dataset load_csv(const std::string& path, const ReadProgress& progress) {
   CsvLines lines(path, progress);
   const std::string& file = lines.file();
-  std::vector<double> features, labels;  // features: samples x features in row-major order
-  const auto held = [&] { return (features.capacity() + labels.capacity()) * sizeof(double); };
   std::string_view line;
   std::vector<std::string_view> fields;
   std::vector<std::string> header;
@@ -244,6 +242,15 @@ Dataset load_csv(const std::string& path, const ReadProgress& progress) {
       fail("{}:{}: column {} of the header has no name", file, lines.line_number(), c + 1);
 
   const std::size_t cols = header.size();
+  // Rows go straight into the Dataset's columns, whose capacity doubles when full. Eigen resizes a
+  // matrix's columns in place with realloc, which moves a large block by remapping its pages
+  // rather than copying them; the surplus columns are cut off at the end the same way.
+  Dataset data;
+  const auto features = Eigen::Index(cols - 1);
+  Eigen::Index rows = 0, capacity = 1024;
+  data.x.resize(features, capacity);
+  data.y.resize(1, capacity);
+  const auto held = [&] { return std::size_t(capacity) * cols * sizeof(double); };
   while (lines.next(line, held())) {
     if (trim(line).empty()) continue;
     split(line, fields);
@@ -263,15 +270,17 @@ Dataset load_csv(const std::string& path, const ReadProgress& progress) {
       if (c + 1 == cols && d.value != 0 && d.value != 1)
         fail("{}:{}: column {} ('{}'): label '{}' must be 0 or 1", file, line_no, c + 1,
              printable(header[c]), printable(fields[c]));
-      (c + 1 < cols ? features : labels).push_back(d.value);
+      (c + 1 < cols ? data.x(Eigen::Index(c), rows) : data.y(0, rows)) = d.value;
+    }
+    if (++rows == capacity) {
+      capacity *= 2;
+      data.x.conservativeResize(features, capacity);
+      data.y.conservativeResize(1, capacity);
     }
   }
-  if (labels.empty()) fail("{}: header but no data rows", file);
-
-  Dataset data;
-  const auto rows = Eigen::Index(labels.size());
-  data.x = Eigen::Map<const Eigen::MatrixXd>(features.data(), Eigen::Index(cols - 1), rows);
-  data.y = Eigen::Map<const Eigen::MatrixXd>(labels.data(), 1, rows);
+  if (rows == 0) fail("{}: header but no data rows", file);
+  data.x.conservativeResize(features, rows);
+  data.y.conservativeResize(1, rows);
   data.feature_names.assign(header.begin(), header.end() - 1);
   return data;
 }
