@@ -178,8 +178,12 @@ inline void Graph<T>::run_kernel(const Node& n, const Node& a, const Node& b, Fl
 template <class T>
 void Graph<T>::accumulate_param(std::uint32_t i) {
   const Node& n = nodes_[i];
+  const auto& v = params_[n.in[0]]->value;
   auto& g = params_[n.in[0]]->grad;
   const Shape s = shape_of(n);
+  if (v.rows() != s.rows || v.cols() != s.cols)  // e.g. a layer resized after it was recorded
+    fail("backward: parameter '{}' was {} when recorded but is now {}x{}; record the graph again",
+         node_name(i), s, v.rows(), v.cols());
   if (g.rows() != s.rows || g.cols() != s.cols)
     fail("backward: grad() of parameter '{}' is {}x{} but the parameter was recorded as {}",
          node_name(i), g.rows(), g.cols(), s);

@@ -153,18 +153,6 @@ ConstMatrixMap<T> NodeView<T>::grad() const {
   return g_->grad_slot(i_);
 }
 
-template <class T>
-const T* Graph<T>::param_value(const Node& n) const {
-  // A Parameter's value may be reassigned after it was recorded; reading a matrix of another
-  // shape with the recorded one would run off its end.
-  const Matrix<T>& v = params_[n.in[0]]->value;
-  const Shape s = shape_of(n);
-  if (v.rows() != s.rows || v.cols() != s.cols)
-    fail("parameter '{}' was {} when recorded but is now {}x{}; record the graph again",
-         node_name(std::uint32_t(&n - nodes_.data())), s, v.rows(), v.cols());
-  return v.data();
-}
-
 // --- recording -------------------------------------------------------------------------------------
 
 // push_node is forced inline into record: recording a scalar op takes 105-128 instructions, and a
@@ -244,8 +232,9 @@ Var<T> Graph<T>::param(Parameter<T>& p, SourceLoc loc) {
     fail("param '{}': value is {}x{} but grad() is {}x{}; give both the same shape", s.name,
          s.value.rows(), s.value.cols(), s.grad.rows(), s.grad.cols());
   params_.push_back(&s);
-  // The value stays in the Parameter; the arena slot holds this pass's gradient only.
-  return leaf(Op::Param, p.shape(), nullptr, std::uint32_t(params_.size() - 1), p.name(), true, loc);
+  // The value as recorded, which backward differentiates at even if the Parameter changes before.
+  return leaf(Op::Param, p.shape(), s.value.data(), std::uint32_t(params_.size() - 1), p.name(),
+              true, loc);
 }
 
 template <class T>

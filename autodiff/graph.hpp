@@ -17,13 +17,16 @@
 // members need Graph's full definition, as Graph's need theirs.
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <deque>
 #include <functional>
 #include <initializer_list>
 #include <limits>
 #include <memory>
+#include <new>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -349,11 +352,7 @@ class Graph {
                                                          std::size_t size, std::uint32_t in0,
                                                          std::uint32_t in1, bool requires_grad,
                                                          bool with_attr, SourceLoc loc);
-  // Node n's value: in the arena, or for a Param the Parameter's own matrix (param_value).
-  const T* value_ptr(const Node& n) const {
-    return n.op == Op::Param ? param_value(n) : values_.data() + n.offset;
-  }
-  const T* param_value(const Node& n) const;
+  const T* value_ptr(const Node& n) const { return values_.data() + n.offset; }
   // apply() and backward dispatch on the op code once, to these, which know the op's kernel
   // struct K (ops/kernel.hpp) at compile time. apply() is inline, so that where the op is a
   // constant (functions.hpp) the call goes straight to record<K, op>. record returns the new
@@ -434,11 +433,16 @@ class Graph {
   // A growable array whose new elements are left uninitialised: the kernels overwrite values
   // anyway, and backward zeroes each gradient slot that needs one as it reaches its node. Growing
   // within capacity is a compare and a store, inline, which recording a scalar op does every time;
-  // clear() keeps the capacity.
+  // clear() keeps the capacity. It grows by realloc, which moves a large block by remapping its
+  // pages instead of copying them, and leaves the capacity beyond what is written untouched.
   class Arena {
    public:
-    T* data() { return p_.get(); }
-    const T* data() const { return p_.get(); }
+    Arena() = default;
+    Arena(const Arena&) = delete;
+    Arena& operator=(const Arena&) = delete;
+    ~Arena() { std::free(p_); }
+    T* data() { return p_; }
+    const T* data() const { return p_; }
     std::size_t size() const { return size_; }
     T& operator[](std::size_t i) { return p_[i]; }
     const T& operator[](std::size_t i) const { return p_[i]; }
@@ -448,13 +452,14 @@ class Graph {
     }
 
    private:
+    static_assert(std::is_trivially_copyable_v<T>, "realloc moves the elements as bytes");
     void reallocate(std::size_t capacity) {
-      std::unique_ptr<T[]> p(new T[capacity]);  // default-initialised: no zero fill
-      std::copy_n(p_.get(), size_, p.get());
-      p_ = std::move(p);
+      void* p = std::realloc(p_, capacity * sizeof(T));
+      if (!p) throw std::bad_alloc();
+      p_ = static_cast<T*>(p);
       capacity_ = capacity;
     }
-    std::unique_ptr<T[]> p_;
+    T* p_ = nullptr;
     std::size_t size_ = 0, capacity_ = 0;
   };
   Arena values_, grads_;

@@ -201,7 +201,7 @@ TEST_CASE("cli: sizes beyond memory refused before allocating, naming the option
                      "need 2.82 TB, more than the ");
   expect_usage_error(box, "sweep --arch lstm --depths 30000 --widths 256 --samples 256",
                      "sweep --arch lstm --depths 30000 --widths 256 --samples 256: one pass would "
-                     "need 1.18 TB");
+                     "need 1.24 TB");
   expect_usage_error(box, "sweep --depths 30,3000 --widths 256,20480 --threads 2",
                      "--depths 3000 --widths 20480 --samples 32: 2 such cells at once (--threads "
                      "2) would need ");
