@@ -85,7 +85,7 @@ Eigen::MatrixXd normal_matrix(models::Rng& rng, Eigen::Index rows, Eigen::Index 
 }
 
 // A recurrent cell over depth = T steps of fresh random inputs, L = Σ r ⊙ h_T.
-Pass recurrent_pass(const Grid& grid, const CellSpec& c, std::uint64_t seed) {
+Pass recurrent_pass(const Grid& grid, const CellSpec& c, std::uint64_t seed, Graph<double>& g) {
   models::RecurrentSpec spec;
   spec.cell = models::parse_cell(c.arch);
   spec.inputs = spec.hidden = c.width;
@@ -95,7 +95,6 @@ Pass recurrent_pass(const Grid& grid, const CellSpec& c, std::uint64_t seed) {
   models::Rng weights(seed);
   models::Recurrent<double> cell("cell", spec, weights);
   models::Rng rng(mix(seed, 1));
-  Graph<double> g;
   std::vector<Var<double>> xs;
   for (long t = 0; t < c.depth; ++t)
     xs.push_back(g.constant(normal_matrix(rng, c.width, grid.samples), "x"));
@@ -122,8 +121,10 @@ JacobianSpectrum spectrum(models::Mlp<double>& net, const models::NetworkForward
           std::vector<double>(s2.begin(), s2.end())};
 }
 
-Pass run_pass(const Grid& grid, const CellSpec& c, std::uint64_t seed) {
-  if (recurrent(c.arch)) return recurrent_pass(grid, c, seed);
+// Records the pass into g, cleared first.
+Pass run_pass(const Grid& grid, const CellSpec& c, std::uint64_t seed, Graph<double>& g) {
+  g.clear();
+  if (recurrent(c.arch)) return recurrent_pass(grid, c, seed, g);
   const models::Activation act = models::parse_activation(c.act);
   const models::Norm norm = models::parse_norm(c.norm);
   const auto [w_init, b_init] = initialisers(grid, c);
@@ -144,7 +145,6 @@ Pass run_pass(const Grid& grid, const CellSpec& c, std::uint64_t seed) {
   const Eigen::MatrixXd x = normal_matrix(rng, c.width, grid.samples);
   const Eigen::MatrixXd r = normal_matrix(rng, c.width, grid.samples);
 
-  Graph<double> g;
   models::NetworkForward<double> fwd;
   if (net) {
     fwd = net->forward(g.constant(x, "x"));
@@ -280,7 +280,7 @@ Shard parse_shard(std::string_view text) {
   return s;
 }
 
-CellResult run_cell(const Grid& grid, const CellSpec& spec) {
+CellResult run_cell(const Grid& grid, const CellSpec& spec, Graph<double>& g) {
   CellResult c;
   c.spec = spec;
   std::tie(c.theory, c.theory_kind) = theory(spec);
@@ -293,7 +293,7 @@ CellResult run_cell(const Grid& grid, const CellSpec& spec) {
   double log_total = 0;
   const double n = double(grid.repeats);
   for (long r = 0; r < grid.repeats; ++r) {
-    const Pass p = run_pass(grid, spec, mix(mix(grid.seed, spec.index), std::uint64_t(r)));
+    const Pass p = run_pass(grid, spec, mix(mix(grid.seed, spec.index), std::uint64_t(r)), g);
     c.gains.push_back(p.gain);
     log_total += std::log(p.total_gain) / n;
     if (r == 0) first = p.verdict;
@@ -363,9 +363,10 @@ std::vector<CellResult> run_sweep(const Grid& grid, const std::vector<CellSpec>&
   std::exception_ptr error;
   std::mutex error_mutex;
   auto work = [&] {
+    Graph<double> g;  // one per worker, its arenas reused from cell to cell
     for (std::size_t i; (i = next++) < todo.size();) {
       try {
-        results[i] = run_cell(grid, todo[i]);
+        results[i] = run_cell(grid, todo[i], g);
       } catch (...) {
         const std::lock_guard<std::mutex> lock(error_mutex);
         if (!error) error = std::current_exception();

@@ -23,6 +23,7 @@
 #include <string_view>
 #include <vector>
 
+#include "gradscope/autodiff/graph.hpp"
 #include "gradscope/instruments/mean_field.hpp"
 
 namespace gradscope::study {
@@ -111,8 +112,10 @@ struct CellResult {
   JacobianSpectrum spectrum;
 };
 
-// One cell: its seeds' passes and the theory.
-CellResult run_cell(const Grid& grid, const CellSpec& spec);
+// One cell: its seeds' passes and the theory. Each pass records into g, cleared first: a worker
+// that gives its cells one graph reuses the memory its arenas already hold, where a new graph
+// would have its pages mapped again.
+CellResult run_cell(const Grid& grid, const CellSpec& spec, Graph<double>& g);
 
 // About the most memory, in bytes, one pass of the cell holds at once (run_cell's passes run one
 // after another): its weights and the graph's values and gradients. An estimate at most 60% above

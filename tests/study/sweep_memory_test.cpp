@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+using gradscope::Graph;
 using namespace gradscope::study;
 
 namespace {
@@ -32,7 +33,8 @@ void check_estimate(Grid grid, CellSpec spec) {
   std::ofstream("/proc/self/clear_refs") << "5";
   const double before = status_bytes("VmRSS:");
   REQUIRE(status_bytes("VmHWM:") < before + 4e6);  // the peak was reset
-  run_cell(grid, spec);
+  Graph<double> g;
+  run_cell(grid, spec, g);
   const double peak = status_bytes("VmHWM:") - before, estimate = cell_bytes(grid, spec);
   INFO("peak growth " << peak / 1e6 << " MB, estimate " << estimate / 1e6 << " MB");
   CHECK(estimate >= peak);
