@@ -178,6 +178,8 @@ class Graph {
   Var<T> variable(const Matrix<T>& value, std::string_view name = {},
                   SourceLoc loc = SourceLoc::current());
   Var<T> variable(T value, std::string_view name = {}, SourceLoc loc = SourceLoc::current());
+  // A leaf holding a copy of p's value as it is now; backward adds the leaf's gradient into
+  // p.grad().
   Var<T> param(Parameter<T>& p, SourceLoc loc = SourceLoc::current());
 
   // Records op applied to inputs (attr: the op's constant). The functions in functions.hpp and the
